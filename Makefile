@@ -1,0 +1,25 @@
+# Grove: `make run` installs what is missing, builds and starts grove serve;
+# `make test` installs what is missing and runs every test suite.
+GO ?= go
+ARGS ?=
+
+.PHONY: setup build run test test-short bench vet
+
+setup:
+	./scripts/setup.sh
+
+build:
+	$(GO) build -o bin/grove ./cmd/grove
+
+run: setup build
+	./bin/grove serve $(ARGS)
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: setup build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/

@@ -1,0 +1,456 @@
+// Package pgrun runs PostgreSQL server processes: initdb, exec of postgres with
+// readiness detection, and stop. It knows nothing of projects or endpoints; the
+// compute manager, the metadata store's internal cluster and tests build on it.
+//
+// Servers listen only on a Unix socket. The platform's superuser (AdminRole)
+// logs in over that socket by peer authentication, so it has no password to
+// keep or leak; every other role logs in with SCRAM-SHA-256.
+package pgrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/jackc/pgx/v5"
+)
+
+// AdminRole is the platform's own superuser in every cluster. The proxy refuses it.
+const AdminRole = "cloud_admin"
+
+// User is the OS account Postgres runs as.
+type User struct {
+	Name     string
+	UID, GID uint32
+	// Switch is true when Grove runs as root and must drop to this user to exec Postgres.
+	Switch bool
+}
+
+var namePattern = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}$`)
+
+// EnsureUser returns the OS user Postgres runs as. As root it is the named
+// system user, created when missing (Postgres refuses to run as root); as
+// anyone else it is the current user.
+func EnsureUser(name string) (User, error) {
+	if os.Geteuid() != 0 {
+		u, err := user.Current()
+		if err != nil {
+			return User{}, fmt.Errorf("current user: %w", err)
+		}
+		return toUser(u, false)
+	}
+	if !namePattern.MatchString(name) {
+		return User{}, fmt.Errorf("invalid OS user name %q", name)
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		out, aerr := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+			"--shell", "/usr/sbin/nologin", "--user-group", name).CombinedOutput()
+		if aerr != nil {
+			return User{}, fmt.Errorf("create OS user %s: %w: %s", name, aerr, bytes.TrimSpace(out))
+		}
+		if u, err = user.Lookup(name); err != nil {
+			return User{}, fmt.Errorf("look up OS user %s: %w", name, err)
+		}
+	}
+	return toUser(u, true)
+}
+
+func toUser(u *user.User, sw bool) (User, error) {
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return User{}, err
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return User{}, err
+	}
+	return User{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Switch: sw}, nil
+}
+
+func (u User) sysProcAttr() *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	if u.Switch {
+		attr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, NoSetGroups: true}
+	}
+	return attr
+}
+
+// Own makes path (not recursively) owned by the user with the given mode.
+func (u User) Own(path string, mode os.FileMode) error {
+	if err := os.Chmod(path, mode); err != nil {
+		return err
+	}
+	if u.Switch {
+		return os.Lchown(path, int(u.UID), int(u.GID))
+	}
+	return nil
+}
+
+// MkdirOwned creates dir (and parents) and gives the last element to the user.
+func (u User) MkdirOwned(dir string, mode os.FileMode) error {
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	return u.Own(dir, mode)
+}
+
+// InitOptions shape a new cluster.
+type InitOptions struct {
+	// WALSegSizeMB is initdb's --wal-segsize; 1 keeps a fresh cluster small.
+	WALSegSizeMB int
+	// AdminOSUsers may log in as AdminRole by peer authentication.
+	AdminOSUsers []string
+	// Databases are created empty after initdb, so that handing one out later
+	// is a rename instead of a copy of template1.
+	Databases []string
+}
+
+// InitDB makes a new cluster in dataDir (which must not exist or be empty),
+// owned by u, with data checksums, AdminRole as bootstrap superuser and
+// Grove's pg_hba.conf.
+func InitDB(ctx context.Context, inst pgversion.Install, u User, dataDir string, opts InitOptions) error {
+	if err := u.MkdirOwned(dataDir, 0o700); err != nil {
+		return fmt.Errorf("initdb %s: %w", dataDir, err)
+	}
+	seg := opts.WALSegSizeMB
+	if seg == 0 {
+		seg = 1
+	}
+	args := []string{"-D", dataDir, "-U", AdminRole, "--data-checksums", "--encoding=UTF8",
+		"--locale=C.UTF-8", "--wal-segsize=" + strconv.Itoa(seg), "--auth-local=peer", "--auth-host=reject", "--no-instructions"}
+	cmd := exec.CommandContext(ctx, inst.Bin("initdb"), args...)
+	cmd.SysProcAttr = u.sysProcAttr()
+	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("initdb %s: %w: %s", dataDir, err, tail(out))
+	}
+	if err := WriteHBA(dataDir, u, opts.AdminOSUsers); err != nil {
+		return err
+	}
+	if len(opts.Databases) == 0 {
+		return nil
+	}
+	sock, err := os.MkdirTemp("", "grove-initdb-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(sock)
+	if err := u.Own(sock, 0o700); err != nil {
+		return err
+	}
+	srv, err := Start(ctx, Options{Install: inst, User: u, DataDir: dataDir, SocketDir: sock})
+	if err != nil {
+		return fmt.Errorf("initdb %s: first start: %w", dataDir, err)
+	}
+	defer srv.Stop(context.WithoutCancel(ctx))
+	for _, db := range opts.Databases {
+		if err := srv.Psql(ctx, "postgres", `CREATE DATABASE "`+db+`"`); err != nil {
+			return fmt.Errorf("initdb %s: %w", dataDir, err)
+		}
+	}
+	return srv.Stop(ctx)
+}
+
+// WriteHBA writes pg_hba.conf and pg_ident.conf: AdminRole by peer for the
+// listed OS users (and the Postgres user itself), everyone else by SCRAM,
+// Unix socket only.
+func WriteHBA(dataDir string, u User, adminOSUsers []string) error {
+	users := append([]string{u.Name}, adminOSUsers...)
+	if cur, err := user.Current(); err == nil {
+		users = append(users, cur.Username)
+	}
+	sort.Strings(users)
+	var ident strings.Builder
+	ident.WriteString("# Written by Grove: OS users that may log in as " + AdminRole + ".\n")
+	prev := ""
+	for _, name := range users {
+		if name == prev || name == "" {
+			continue
+		}
+		prev = name
+		fmt.Fprintf(&ident, "grove %s %s\n", name, AdminRole)
+	}
+	hba := "# Written by Grove. Unix socket only; the proxy authenticates clients first.\n" +
+		"local all " + AdminRole + " peer map=grove\n" +
+		"local replication " + AdminRole + " peer map=grove\n" +
+		"local all all scram-sha-256\n" +
+		"local replication all scram-sha-256\n"
+	for name, body := range map[string]string{"pg_hba.conf": hba, "pg_ident.conf": ident.String()} {
+		p := filepath.Join(dataDir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		if err := u.Own(p, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Options describe one server process.
+type Options struct {
+	Install   pgversion.Install
+	User      User
+	DataDir   string
+	SocketDir string
+	// Settings are passed as -c name=value and override postgresql.conf.
+	Settings map[string]string
+	// Log receives the server's stderr; nil discards it.
+	Log io.Writer
+}
+
+// Server is a running postmaster.
+type Server struct {
+	opts Options
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // exit status, valid after done is closed
+
+	stopOnce sync.Once
+}
+
+// ErrExited means the server exited before it became ready.
+var ErrExited = errors.New("postgres exited")
+
+// Start execs postgres and returns once it accepts connections, or fails
+// when ctx ends or the process exits first (with the end of its log).
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	args := []string{"-D", opts.DataDir, "-k", opts.SocketDir, "-c", "listen_addresses="}
+	keys := make([]string, 0, len(opts.Settings))
+	for k := range opts.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+opts.Settings[k])
+	}
+	cmd := exec.Command(opts.Install.Bin("postgres"), args...)
+	cmd.SysProcAttr = opts.User.sysProcAttr()
+	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin", "TZ=UTC"}
+	cmd.Dir = opts.DataDir
+	logs := &tailBuffer{max: 4096}
+	if opts.Log != nil {
+		cmd.Stderr = io.MultiWriter(opts.Log, logs)
+	} else {
+		cmd.Stderr = logs
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec postgres for %s: %w", opts.DataDir, err)
+	}
+	s := &Server{opts: opts, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitReady(ctx); err != nil {
+		s.Kill()
+		<-s.done
+		return nil, fmt.Errorf("start postgres on %s: %w: %s", opts.DataDir, err, logs.String())
+	}
+	return s, nil
+}
+
+// waitReady polls postmaster.pid for the "ready" status Postgres writes once
+// it accepts connections; a 1 ms poll costs little beside a ~30 ms start.
+func (s *Server) waitReady(ctx context.Context) error {
+	pidFile := filepath.Join(s.opts.DataDir, "postmaster.pid")
+	want := strconv.Itoa(s.cmd.Process.Pid)
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			lines := strings.Split(string(b), "\n")
+			if len(lines) >= 8 && lines[0] == want && strings.TrimSpace(lines[7]) == "ready" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return fmt.Errorf("%w: %v", ErrExited, s.err)
+		case <-t.C:
+		}
+	}
+}
+
+// Pid is the postmaster's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// SocketDir is where the server's Unix socket lives.
+func (s *Server) SocketDir() string { return s.opts.SocketDir }
+
+// DataDir is the cluster's data directory.
+func (s *Server) DataDir() string { return s.opts.DataDir }
+
+// Install is the installation the server runs.
+func (s *Server) Install() pgversion.Install { return s.opts.Install }
+
+// Done is closed when the process has exited.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// ExitErr is the process's exit status; valid once Done is closed.
+func (s *Server) ExitErr() error { return s.err }
+
+// DSN is a libpq keyword/value string for a role and database on the socket.
+func (s *Server) DSN(role, db string) string {
+	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable", s.opts.SocketDir, role, db)
+}
+
+// AdminDSN is the DSN of the platform's superuser on a database.
+func (s *Server) AdminDSN(db string) string { return s.DSN(AdminRole, db) }
+
+// Stop shuts the server down fast (SIGINT: roll back, disconnect, checkpoint),
+// then immediately (SIGQUIT) and finally SIGKILL if ctx ends first.
+func (s *Server) Stop(ctx context.Context) error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(5 * time.Second):
+	}
+	s.Kill()
+	<-s.done
+	return fmt.Errorf("stop postgres on %s: killed after %w", s.opts.DataDir, ctx.Err())
+}
+
+// Kill sends SIGKILL to the postmaster's process group.
+func (s *Server) Kill() {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// Psql runs SQL (simple protocol, several statements allowed) as AdminRole.
+func (s *Server) Psql(ctx context.Context, db, sql string) error {
+	conn, err := s.Connect(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return fmt.Errorf("exec on %s: %w", s.opts.DataDir, err)
+	}
+	return nil
+}
+
+// Connect opens a connection as AdminRole over the Unix socket.
+func (s *Server) Connect(ctx context.Context, db string) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, s.AdminDSN(db))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s as %s: %w", s.opts.DataDir, AdminRole, err)
+	}
+	return conn, nil
+}
+
+// StopStale stops a postmaster left running on dataDir by an earlier Grove
+// (found through postmaster.pid) and waits for it to exit.
+func StopStale(ctx context.Context, dataDir string) error {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil || pid <= 1 {
+		return nil
+	}
+	if !isPostgres(pid, dataDir) {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGINT)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// isPostgres reports whether pid is a postgres process on dataDir.
+func isPostgres(pid int, dataDir string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(b), "\x00")
+	if len(args) == 0 || filepath.Base(args[0]) != "postgres" {
+		return false
+	}
+	for i, a := range args {
+		if a == "-D" && i+1 < len(args) && filepath.Clean(args[i+1]) == filepath.Clean(dataDir) {
+			return true
+		}
+	}
+	return false
+}
+
+func tail(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > 2048 {
+		b = b[len(b)-2048:]
+	}
+	return string(b)
+}
+
+// tailBuffer keeps the last max bytes written, for error messages.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(t.buf))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return strings.Join(lines, " | ")
+}

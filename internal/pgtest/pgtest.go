@@ -1,0 +1,212 @@
+// Package pgtest starts throwaway real PostgreSQL servers for tests. It skips
+// the test, with the reason, when no installation or no usable OS user exists.
+package pgtest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/jackc/pgx/v5"
+)
+
+// OSUser is the account test servers run as when tests run as root.
+const OSUser = "grove-pg"
+
+var (
+	findOnce sync.Once
+	installs []pgversion.Install
+	findErr  error
+)
+
+// Installs returns the installed Postgres versions or skips the test.
+func Installs(t testing.TB) []pgversion.Install {
+	t.Helper()
+	findOnce.Do(func() { installs, findErr = pgversion.Find(context.Background()) })
+	if findErr != nil {
+		t.Skipf("PostgreSQL not installed (run scripts/setup.sh): %v", findErr)
+	}
+	return installs
+}
+
+// Install returns the installation of major, or of the default major when
+// major is 0 (falling back to the newest installed), or skips the test.
+func Install(t testing.TB, major int) pgversion.Install {
+	t.Helper()
+	all := Installs(t)
+	want := major
+	if want == 0 {
+		want = pgversion.DefaultMajor
+	}
+	if in, ok := pgversion.Pick(all, want); ok {
+		return in
+	}
+	if major == 0 {
+		return all[len(all)-1]
+	}
+	t.Skipf("PostgreSQL %d not installed; have %v", major, pgversion.Majors(all))
+	return pgversion.Install{}
+}
+
+// User returns the OS user Postgres runs as, or skips the test.
+func User(t testing.TB) pgrun.User {
+	t.Helper()
+	u, err := pgrun.EnsureUser(OSUser)
+	if err != nil {
+		t.Skipf("no OS user for Postgres: %v", err)
+	}
+	return u
+}
+
+// Dir returns a new temporary folder that the Postgres OS user can traverse
+// (t.TempDir makes 0700 folders, which a dropped-privilege child cannot enter).
+func Dir(t testing.TB) string {
+	t.Helper()
+	d := t.TempDir()
+	MakeTraversable(t, d)
+	return d
+}
+
+// MakeTraversable adds o+x to d and every parent up to the root.
+func MakeTraversable(t testing.TB, d string) {
+	t.Helper()
+	for p := d; p != "/" && p != "."; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("stat %s: %v", p, err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()|0o011); err != nil {
+				t.Fatalf("chmod %s: %v", p, err)
+			}
+		}
+	}
+}
+
+// Server is a running throwaway cluster.
+type Server struct {
+	*pgrun.Server
+	User pgrun.User
+}
+
+type templateKey struct{ major int }
+
+var (
+	tmplMu    sync.Mutex
+	templates = map[templateKey]string{}
+)
+
+// template returns a cluster initialised once per test binary and major, to
+// be copied for each server (initdb costs about a second).
+func template(t testing.TB, in pgversion.Install, u pgrun.User) string {
+	t.Helper()
+	tmplMu.Lock()
+	defer tmplMu.Unlock()
+	if d, ok := templates[templateKey{in.Major}]; ok {
+		return d
+	}
+	root, err := os.MkdirTemp("", "grove-pgtest-tmpl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(root, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "data")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := pgrun.InitDB(ctx, in, u, dir, pgrun.InitOptions{}); err != nil {
+		t.Fatalf("initdb: %v", err)
+	}
+	templates[templateKey{in.Major}] = dir
+	return dir
+}
+
+// Option changes a test server.
+type Option func(*pgrun.Options)
+
+// WithSettings adds -c settings.
+func WithSettings(kv map[string]string) Option {
+	return func(o *pgrun.Options) {
+		if o.Settings == nil {
+			o.Settings = map[string]string{}
+		}
+		for k, v := range kv {
+			o.Settings[k] = v
+		}
+	}
+}
+
+// Start starts a fresh cluster of the default major and stops it when the test ends.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	return StartMajor(t, 0, opts...)
+}
+
+// StartMajor starts a fresh cluster of a given major (0 = default).
+func StartMajor(t testing.TB, major int, opts ...Option) *Server {
+	t.Helper()
+	in := Install(t, major)
+	u := User(t)
+	tmpl := template(t, in, u)
+	root := Dir(t)
+	data := filepath.Join(root, "data")
+	if out, err := exec.Command("cp", "-a", tmpl, data).CombinedOutput(); err != nil {
+		t.Fatalf("copy template: %v: %s", err, out)
+	}
+	sock := filepath.Join(root, "s")
+	if err := u.MkdirOwned(sock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o := pgrun.Options{Install: in, User: u, DataDir: data, SocketDir: sock,
+		Settings: map[string]string{"fsync": "off", "max_connections": "50", "shared_buffers": "16MB"}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := pgrun.Start(ctx, o)
+	if err != nil {
+		t.Fatalf("start postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+	})
+	return &Server{Server: srv, User: u}
+}
+
+// Exec runs SQL as the admin role or fails the test.
+func (s *Server) Exec(t testing.TB, db, sql string) {
+	t.Helper()
+	if err := s.Psql(t.Context(), db, sql); err != nil {
+		t.Fatalf("exec %q: %v", abbrev(sql), err)
+	}
+}
+
+// Conn opens an admin connection closed at the end of the test.
+func (s *Server) Conn(t testing.TB, db string) *pgx.Conn {
+	t.Helper()
+	c, err := s.Connect(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func abbrev(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}
