@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/proxy"
+	"github.com/grovedb/grove/internal/scram"
+)
+
+// backend adapts the platform to the proxy's Backend, translating the
+// platform's errors into the proxy's.
+type backend struct{ p *platform.Platform }
+
+var _ proxy.Backend = backend{}
+
+func (b backend) Verifier(ctx context.Context, endpointID, role string) (scram.Verifier, error) {
+	v, err := b.p.RoleVerifier(ctx, endpointID, role)
+	return v, proxyErr(endpointID, err)
+}
+
+func (b backend) Connect(ctx context.Context, endpointID string, pooled bool) (string, error) {
+	if pooled {
+		// PgBouncer behind the -pooler host arrives with autoscaling; until
+		// then a pooled connection is refused rather than silently unpooled.
+		return "", &proxy.UserError{Code: "0A000", Message: "connection pooling is not available on this Grove yet; connect to the endpoint host without -pooler"}
+	}
+	sock, err := b.p.Connect(ctx, endpointID)
+	return sock, proxyErr(endpointID, err)
+}
+
+func (b backend) ConnOpened(endpointID string) { b.p.ConnOpened(endpointID) }
+
+func (b backend) ConnClosed(endpointID string, bytesIn, bytesOut int64) {
+	b.p.ConnClosed(endpointID)
+}
+
+func proxyErr(endpointID string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, platform.ErrUnknownEndpoint):
+		return fmt.Errorf("%w: %s", proxy.ErrUnknownEndpoint, endpointID)
+	case errors.Is(err, platform.ErrUnknownRole):
+		return fmt.Errorf("%w: %v", proxy.ErrUnknownRole, err)
+	case errors.Is(err, platform.ErrEndpointDisabled):
+		return &proxy.UserError{Code: "57P03", Message: "endpoint " + endpointID + " is disabled", Err: err}
+	default:
+		return &proxy.UserError{Code: "57P03", Message: "could not start the compute for endpoint " + endpointID + "; retry in a moment", Err: err}
+	}
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/grovedb/grove/internal/apiserver"
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pgconf"
+	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/proxy"
+	"github.com/grovedb/grove/internal/storage"
+)
+
+// serveConfig is grove serve's configuration, from flags.
+type serveConfig struct {
+	DataDir       string
+	APIAddr       string
+	PGAddr        string
+	HTTPAddr      string
+	Domain        string
+	MetaURL       string
+	StorageDriver string
+	PoolSize      int
+	OSUser        string
+	TLSCert       string
+	TLSKey        string
+	LogLevel      string
+}
+
+func parseServe(args []string) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.DataDir, "data-dir", "./.grove", "where Grove keeps volumes, metadata and keys")
+	fs.StringVar(&c.APIAddr, "api-addr", "127.0.0.1:8080", "control API listen address (serves /api/v2)")
+	fs.StringVar(&c.PGAddr, "pg-addr", "127.0.0.1:5432", "Postgres proxy listen address")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8081", "data-plane HTTP listen address")
+	fs.StringVar(&c.Domain, "domain", "", "domain whose subdomains name endpoints (wildcard DNS to the proxy); empty: route by options")
+	fs.StringVar(&c.MetaURL, "meta-url", "", "external metadata Postgres URL; empty: an internal cluster in <data-dir>/meta")
+	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")
+	fs.IntVar(&c.PoolSize, "pool-size", 1, "warm Postgres instances kept per version")
+	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user Postgres runs as when grove runs as root")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "proxy TLS certificate (PEM); empty: self-signed, made at first start")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return c, err
+	}
+	c.DataDir = abs
+	return c, nil
+}
+
+func serve(ctx context.Context, args []string) error {
+	cfg, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	// The Postgres user must traverse the data dir to reach its volumes.
+	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o711); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	installs, err := pgversion.Find(ctx)
+	if err != nil {
+		return err
+	}
+	var found []string
+	for _, in := range installs {
+		found = append(found, fmt.Sprintf("%d (%s, %s)", in.Major, in.Version, in.BinDir))
+	}
+	log.Info("postgres: found versions", "versions", strings.Join(found, "; "), "default", pgversion.DefaultMajor)
+	defaultInstall, ok := pgversion.Pick(installs, pgversion.DefaultMajor)
+	if !ok {
+		defaultInstall = installs[len(installs)-1]
+	}
+	osUser, err := pgrun.EnsureUser(cfg.OSUser)
+	if err != nil {
+		return err
+	}
+
+	volumesDir := filepath.Join(cfg.DataDir, "volumes")
+	var driver storage.Driver
+	if cfg.StorageDriver != "" {
+		driver, err = storage.Open(ctx, cfg.StorageDriver, volumesDir)
+	} else {
+		driver, err = storage.Probe(ctx, volumesDir)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := driver.Cleanup(ctx); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	log.Info("storage: driver chosen", "driver", driver.Name(), "root", driver.Root(), "atomic_clone", driver.Atomic())
+
+	runDir := shortRunDir(cfg.DataDir)
+	if err := os.MkdirAll(runDir, 0o711); err != nil {
+		return fmt.Errorf("run dir: %w", err)
+	}
+	logDir := filepath.Join(cfg.DataDir, "logs")
+	if err := osUser.MkdirOwned(logDir, 0o750); err != nil {
+		return fmt.Errorf("log dir: %w", err)
+	}
+
+	metaURL := cfg.MetaURL
+	if metaURL == "" {
+		metaLog, err := os.OpenFile(filepath.Join(logDir, "meta.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		if err != nil {
+			return err
+		}
+		defer metaLog.Close()
+		srv, url, err := metastore.StartInternal(ctx, metastore.Internal{
+			DataDir: filepath.Join(cfg.DataDir, "meta"), SocketDir: filepath.Join(runDir, "meta"),
+			Install: defaultInstall, User: osUser, Log: metaLog,
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := srv.Stop(sctx); err != nil {
+				log.Error("metadata: stop", "err", err)
+			}
+		}()
+		metaURL = url
+		log.Info("metadata: internal cluster", "dir", filepath.Join(cfg.DataDir, "meta"), "postgres", defaultInstall.Version)
+	} else {
+		log.Info("metadata: external store")
+	}
+	store, err := metastore.Open(ctx, metaURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	host := pgconf.Host{MemoryBytes: hostMemory(), CPUs: runtime.NumCPU()}
+	computes, err := compute.New(compute.Config{
+		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
+		PoolSize: cfg.PoolSize, Host: host, Logger: log.With("component", "compute"),
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("compute: cgroups", "support", compute.CgroupSupport())
+	if err := computes.EnsureTemplates(ctx); err != nil {
+		return err
+	}
+
+	sealer, err := platform.LoadOrCreateSealer(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return err
+	}
+	pgAdvertise := advertised(cfg.PGAddr)
+	plat, err := platform.New(platform.Config{
+		Store: store, Computes: computes, Volumes: driver, Installs: installs, Sealer: sealer,
+		ProxyAddr: pgAdvertise, Domain: cfg.Domain, Logger: log.With("component", "platform"),
+	})
+	if err != nil {
+		return err
+	}
+	keyFile := filepath.Join(cfg.DataDir, "admin-api-key")
+	boot, err := plat.Bootstrap(ctx, func(key string) error {
+		return os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	})
+	if err != nil {
+		return err
+	}
+	if boot.Created {
+		fmt.Printf("grove: admin API key (also in %s): %s\n", keyFile, boot.APIKey)
+	}
+	for _, o := range boot.Orgs {
+		log.Info("platform: organization", "name", o.Name, "id", o.ID, "plan", o.Plan)
+	}
+	if err := plat.Reconcile(ctx); err != nil {
+		return err
+	}
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	computeDone := make(chan error, 1)
+	go func() { computeDone <- computes.Run(runCtx) }()
+	defer func() {
+		cancelRun()
+		<-computeDone
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := computes.Close(sctx); err != nil {
+			log.Error("compute: close", "err", err)
+		}
+		log.Info("grove: stopped")
+	}()
+
+	var cert tls.Certificate
+	if cfg.TLSCert != "" {
+		cert, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	} else {
+		cert, err = proxy.LoadOrCreateCert(filepath.Join(cfg.DataDir, "tls"), cfg.Domain)
+	}
+	if err != nil {
+		return fmt.Errorf("proxy certificate: %w", err)
+	}
+	px, err := proxy.New(proxy.Config{
+		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Domain:  cfg.Domain,
+		Backend: backend{plat},
+		Logger:  log.With("component", "proxy"),
+	})
+	if err != nil {
+		return err
+	}
+	pgLn, err := net.Listen("tcp", cfg.PGAddr)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	apiLn, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("data plane: %w", err)
+	}
+	log.Info("listeners", "api", "http://"+apiLn.Addr().String()+"/api/v2", "proxy", pgLn.Addr().String(),
+		"data_plane", "http://"+httpLn.Addr().String(), "domain", cfg.Domain)
+
+	api := &http.Server{Handler: apiserver.New(apiserver.Config{Platform: plat, Logger: log.With("component", "api")}),
+		ReadHeaderTimeout: 10 * time.Second}
+	dataPlane := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"message":"the Data API is not enabled on this endpoint"}`))
+	}), ReadHeaderTimeout: 10 * time.Second}
+
+	errc := make(chan error, 3)
+	go func() { errc <- px.Serve(runCtx, pgLn) }()
+	go func() { errc <- api.Serve(apiLn) }()
+	go func() { errc <- dataPlane.Serve(httpLn) }()
+	log.Info("grove: ready")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	log.Info("grove: stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = api.Shutdown(sctx)
+	_ = dataPlane.Shutdown(sctx)
+	cancelRun()
+	_ = px.Close()
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// shortRunDir returns where Unix sockets live: <data-dir>/run when short
+// enough for the kernel's socket path limit, else a folder under /tmp named
+// after the data dir.
+func shortRunDir(dataDir string) string {
+	d := filepath.Join(dataDir, "run")
+	if len(d) <= compute.MaxRunDirLen {
+		return d
+	}
+	h := sha256.Sum256([]byte(dataDir))
+	return filepath.Join(os.TempDir(), "grove-"+hex.EncodeToString(h[:6]))
+}
+
+// advertised is the proxy address put in connection strings.
+func advertised(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func hostMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 4 << 30
+	}
+	var kb int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "MemTotal:") {
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "MemTotal:")), "%d", &kb)
+		}
+	}
+	if kb == 0 {
+		return 4 << 30
+	}
+	return kb << 10
+}

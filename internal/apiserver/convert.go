@@ -1,0 +1,134 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/platform"
+)
+
+func at(t time.Time) apitypes.Time { return apitypes.NewTime(t) }
+
+// neverActive is what Neon reports as last_active of a never-used endpoint.
+var neverActive = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (s *Server) project(p metastore.Project) apitypes.Project {
+	out := apitypes.Project{
+		ID: p.ID, PlatformID: "aws", RegionID: p.RegionID, Name: p.Name,
+		Provisioner: apitypes.Provisioner(p.Provisioner), PgVersion: p.PGVersion,
+		ProxyHost: s.p.ProxyHost(p.RegionID), StorePasswords: p.StorePasswords,
+		BranchLogicalSizeLimit: -1, BranchLogicalSizeLimitBytes: -1,
+		CreationSource: "console", HistoryRetentionSeconds: int32(p.HistoryRetentionSeconds),
+		CreatedAt: at(p.CreatedAt), UpdatedAt: at(p.UpdatedAt), OrgID: p.OrgID,
+		DefaultEndpointSettings: defaultEndpointSettings(p.DefaultEndpointSettings),
+		Settings:                projectSettings(p.Settings),
+	}
+	return out
+}
+
+func (s *Server) projectListItem(p metastore.Project) apitypes.ProjectListItem {
+	h := int32(p.HistoryRetentionSeconds)
+	return apitypes.ProjectListItem{
+		ID: p.ID, PlatformID: "aws", RegionID: p.RegionID, Name: p.Name,
+		Provisioner: apitypes.Provisioner(p.Provisioner), PgVersion: p.PGVersion,
+		ProxyHost: s.p.ProxyHost(p.RegionID), StorePasswords: p.StorePasswords,
+		BranchLogicalSizeLimit: -1, BranchLogicalSizeLimitBytes: -1, CreationSource: "console",
+		CreatedAt: at(p.CreatedAt), UpdatedAt: at(p.UpdatedAt), OrgID: p.OrgID, HistoryRetentionSeconds: &h,
+		DefaultEndpointSettings: defaultEndpointSettings(p.DefaultEndpointSettings),
+		Settings:                projectSettings(p.Settings),
+	}
+}
+
+func defaultEndpointSettings(raw json.RawMessage) *apitypes.DefaultEndpointSettings {
+	var d apitypes.DefaultEndpointSettings
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &d)
+	}
+	return &d
+}
+
+// projectSettings fills what Neon always returns around what the user set.
+func projectSettings(raw json.RawMessage) *apitypes.ProjectSettings {
+	var st apitypes.ProjectSettings
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &st)
+	}
+	f := false
+	if st.AllowedIPs == nil {
+		st.AllowedIPs = &apitypes.AllowedIPs{IPs: []string{}, ProtectedBranchesOnly: &f}
+	}
+	for _, b := range []**bool{&st.EnableLogicalReplication, &st.BlockPublicConnections, &st.BlockVPCConnections, &st.HIPAA} {
+		if *b == nil {
+			v := false
+			*b = &v
+		}
+	}
+	if st.MaintenanceWindow == nil {
+		st.MaintenanceWindow = &apitypes.MaintenanceWindow{Weekdays: []int{7}, StartTime: "01:00", EndTime: "02:00"}
+	}
+	return &st
+}
+
+func branch(b metastore.Branch, state string) apitypes.Branch {
+	primary := b.IsDefault
+	return apitypes.Branch{
+		ID: b.ID, ProjectID: b.ProjectID, Name: b.Name, CurrentState: apitypes.BranchState(state),
+		StateChangedAt: at(b.CreatedAt), CreationSource: "console", Primary: &primary, Default: b.IsDefault,
+		Protected: b.Protected, CreatedAt: at(b.CreatedAt), UpdatedAt: at(b.UpdatedAt),
+		InitSource: "parent-data",
+	}
+}
+
+func endpoint(e platform.EndpointView) apitypes.Endpoint {
+	out := apitypes.Endpoint{
+		Host: e.Host, ID: e.ID, ProjectID: e.ProjectID, BranchID: e.BranchID,
+		AutoscalingLimitMinCU: e.MinCU, AutoscalingLimitMaxCU: e.MaxCU, RegionID: e.RegionID,
+		Type: apitypes.EndpointType(e.Type), CurrentState: apitypes.EndpointState(e.CurrentState),
+		PendingState: apitypes.EndpointState(e.PendingState), PoolerMode: "transaction", Disabled: e.Disabled,
+		PasswordlessAccess: true, LastActive: at(neverActive), CreationSource: "console",
+		CreatedAt: at(e.CreatedAt), UpdatedAt: at(e.UpdatedAt), ProxyHost: e.ProxyHost,
+		SuspendTimeoutSeconds: e.SuspendTimeoutSeconds, Provisioner: "k8s-neonvm",
+	}
+	if len(e.Settings) > 0 {
+		_ = json.Unmarshal(e.Settings, &out.Settings)
+	}
+	if e.LastActive != nil {
+		out.LastActive = at(*e.LastActive)
+	}
+	return out
+}
+
+func role(r metastore.Role, password string) apitypes.Role {
+	f := r.Protected
+	return apitypes.Role{BranchID: r.BranchID, Name: r.Name, Password: password, Protected: &f,
+		AuthenticationMethod: "password", CreatedAt: at(r.CreatedAt), UpdatedAt: at(r.UpdatedAt)}
+}
+
+func database(d metastore.Database) apitypes.Database {
+	return apitypes.Database{ID: d.ID, BranchID: d.BranchID, Name: d.Name, OwnerName: d.OwnerName,
+		CreatedAt: at(d.CreatedAt), UpdatedAt: at(d.UpdatedAt)}
+}
+
+func operation(o metastore.Operation) apitypes.Operation {
+	return apitypes.Operation{
+		ID: o.ID.String(), ProjectID: o.ProjectID, BranchID: o.BranchID, EndpointID: o.EndpointID,
+		Action: apitypes.OperationAction(o.Action), Status: apitypes.OperationStatus(o.Status), Error: o.Error,
+		FailuresCount: int32(o.FailuresCount), CreatedAt: at(o.CreatedAt), UpdatedAt: at(o.UpdatedAt),
+		TotalDurationMs: int32(o.TotalDurationMS),
+	}
+}
+
+func operations(ops []metastore.Operation) apitypes.List[apitypes.Operation] {
+	out := make(apitypes.List[apitypes.Operation], len(ops))
+	for i, o := range ops {
+		out[i] = operation(o)
+	}
+	return out
+}
+
+func organization(o metastore.Org) apitypes.Organization {
+	return apitypes.Organization{ID: o.ID, Name: o.Name, Handle: o.Handle, Plan: o.Plan,
+		CreatedAt: at(o.CreatedAt), ManagedBy: "console", UpdatedAt: at(o.UpdatedAt)}
+}

@@ -1,0 +1,271 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/platform"
+)
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	var req struct {
+		Project *apitypes.ProjectCreate `json:"project"`
+	}
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	if req.Project == nil {
+		return badRequest("invalid request: decode application/json: invalid: project (field required)")
+	}
+	pc := req.Project
+	in := platform.ProjectInput{
+		Name: pc.Name, OrgID: pc.OrgID, RegionID: pc.RegionID, PGVersion: pc.PgVersion,
+		Provisioner: string(pc.Provisioner), StorePasswords: pc.StorePasswords,
+		MinCU: pc.AutoscalingLimitMinCU, MaxCU: pc.AutoscalingLimitMaxCU,
+	}
+	if pc.HistoryRetentionSeconds != nil {
+		h := int(*pc.HistoryRetentionSeconds)
+		in.HistoryRetentionSeconds = &h
+	}
+	if b := pc.Branch; b != nil {
+		in.BranchName, in.RoleName, in.DatabaseName = b.Name, b.RoleName, b.DatabaseName
+	}
+	if d := pc.DefaultEndpointSettings; d != nil {
+		if d.AutoscalingLimitMinCU != nil {
+			in.MinCU = d.AutoscalingLimitMinCU
+		}
+		if d.AutoscalingLimitMaxCU != nil {
+			in.MaxCU = d.AutoscalingLimitMaxCU
+		}
+		in.SuspendTimeoutSeconds = d.SuspendTimeoutSeconds
+	}
+	if pc.Settings != nil {
+		raw, _ := json.Marshal(pc.Settings)
+		in.Settings = raw
+	}
+	c, err := s.p.CreateProject(r.Context(), pr, in)
+	if err != nil {
+		return err
+	}
+	ep := endpoint(c.Endpoint)
+	resp := apitypes.CreatedProject{
+		Project: s.project(c.Project),
+		ConnectionURIs: apitypes.List[apitypes.ConnectionDetails]{{
+			ConnectionURI: c.URI,
+			ConnectionParameters: apitypes.ConnectionParameters{Database: c.Database.Name, Password: c.Password,
+				Role: c.Role.Name, Host: c.Endpoint.Host, PoolerHost: s.p.PoolerHost(c.Endpoint.ID, c.Endpoint.RegionID)},
+		}},
+		Roles:      apitypes.List[apitypes.Role]{role(c.Role, c.Password)},
+		Databases:  apitypes.List[apitypes.Database]{database(c.Database)},
+		Operations: operations(c.Operations),
+		Branch:     branch(c.Branch, "ready"),
+		Endpoints:  apitypes.List[apitypes.Endpoint]{ep},
+	}
+	resp.Project.ConsumptionPeriodStart = apitypes.Time{}
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	limit, err := queryInt(r, "limit", 10)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	projects, err := s.p.ListProjects(r.Context(), pr, platform.ListProjectsInput{
+		OrgID: q.Get("org_id"), Search: q.Get("search"), Cursor: q.Get("cursor"), Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	resp := apitypes.ProjectsResponse{Projects: make(apitypes.List[apitypes.ProjectListItem], len(projects))}
+	for i, p := range projects {
+		resp.Projects[i] = s.projectListItem(p)
+	}
+	if len(projects) > 0 {
+		resp.Pagination = &apitypes.Pagination{Cursor: projects[len(projects)-1].ID}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
+	if err != nil {
+		return err
+	}
+	out := s.project(p)
+	y, m, _ := time.Now().UTC().Date()
+	out.ConsumptionPeriodStart = at(time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
+	out.ConsumptionPeriodEnd = at(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC))
+	writeJSON(w, http.StatusOK, apitypes.ProjectResponse{Project: out})
+	return nil
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	p, err := s.p.DeleteProject(r.Context(), pr, r.PathValue("project_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.ProjectResponse{Project: s.project(p)})
+	return nil
+}
+
+func (s *Server) connectionURI(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	q := r.URL.Query()
+	pooled, err := queryBool(r, "pooled")
+	if err != nil {
+		return err
+	}
+	uri, err := s.p.ProjectConnectionURI(r.Context(), pr, r.PathValue("project_id"), platform.ConnectionURIInput{
+		BranchID: q.Get("branch_id"), EndpointID: q.Get("endpoint_id"),
+		DatabaseName: q.Get("database_name"), RoleName: q.Get("role_name"), Pooled: pooled,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.ConnectionURIResponse{URI: uri})
+	return nil
+}
+
+func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
+	if err != nil {
+		return err
+	}
+	views, err := s.p.ProjectEndpoints(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	out := apitypes.EndpointsResponse{Endpoints: make(apitypes.List[apitypes.Endpoint], len(views))}
+	for i, v := range views {
+		out.Endpoints[i] = endpoint(v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	v, err := s.p.GetEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.EndpointResponse{Endpoint: endpoint(v)})
+	return nil
+}
+
+func (s *Server) startEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	v, ops, err := s.p.StartEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.EndpointOperations{Endpoint: endpoint(v), Operations: operations(ops)})
+	return nil
+}
+
+func (s *Server) suspendEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	v, ops, err := s.p.SuspendEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.EndpointOperations{Endpoint: endpoint(v), Operations: operations(ops)})
+	return nil
+}
+
+func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	limit, err := queryInt(r, "limit", 10)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 1000 {
+		return badRequest("invalid request: limit must be between 1 and 1000")
+	}
+	var before *time.Time
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		t, err := time.Parse(time.RFC3339Nano, c)
+		if err != nil {
+			return badRequest("invalid request: cursor %q is not a timestamp", c)
+		}
+		before = &t
+	}
+	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
+	if err != nil {
+		return err
+	}
+	ops, err := s.p.Store().ListOperations(r.Context(), p.ID, before, limit)
+	if err != nil {
+		return err
+	}
+	resp := apitypes.OperationsResponse{Operations: operations(ops)}
+	if len(ops) > 0 {
+		resp.Pagination = &apitypes.Pagination{Cursor: ops[len(ops)-1].CreatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) getOperation(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
+	if err != nil {
+		return err
+	}
+	id, err := uuid.Parse(r.PathValue("operation_id"))
+	if err != nil {
+		return badRequest("invalid request: operation_id %q is not a UUID", r.PathValue("operation_id"))
+	}
+	op, err := s.p.Store().GetOperation(r.Context(), p.ID, id)
+	if err != nil {
+		return &platform.Error{Kind: platform.KindNotFound, Msg: "operation not found", Err: err}
+	}
+	writeJSON(w, http.StatusOK, apitypes.OperationResponse{Operation: operation(op)})
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	u, err := s.p.Me(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	name, last, _ := strings.Cut(u.Name, " ")
+	writeJSON(w, http.StatusOK, apitypes.CurrentUserInfoResponse{
+		AuthAccounts: apitypes.List[apitypes.CurrentUserAuthAccount]{{Email: u.Email, Login: u.Email, Name: u.Name, Provider: apitypes.IdentityProviderKeycloak}},
+		Email:        u.Email, ID: u.ID.String(), Login: u.Email, Name: name, LastName: last,
+		ProjectsLimit: 30000, BranchesLimit: 5000, MaxAutoscalingLimit: 16, Plan: "free",
+	})
+	return nil
+}
+
+func (s *Server) myOrgs(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	orgs, err := s.p.Orgs(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	out := apitypes.OrganizationsResponse{Organizations: make(apitypes.List[apitypes.Organization], len(orgs))}
+	for i, o := range orgs {
+		out.Organizations[i] = organization(o)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) regions(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	type region struct {
+		RegionID string `json:"region_id"`
+		Name     string `json:"name"`
+		Default  bool   `json:"default"`
+		GeoLat   string `json:"geo_lat"`
+		GeoLong  string `json:"geo_long"`
+	}
+	out := struct {
+		Regions []region `json:"regions"`
+	}{}
+	for _, rg := range platform.Regions {
+		out.Regions = append(out.Regions, region{rg.ID, rg.Name, rg.Default, rg.Lat, rg.Long})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/grovedb/grove/apitypes"
+)
+
+// TestSeedProject is the issue's acceptance scenario: the seed request gets
+// a 201 and psql on its connection URI answers as app_user on app_db, PG 17.
+func TestSeedProject(t *testing.T) {
+	g := startGrove(t)
+	cp := g.createSeed()
+	if len(cp.ConnectionURIs) != 1 || len(cp.Endpoints) != 1 || len(cp.Roles) != 1 || len(cp.Databases) != 1 {
+		t.Fatalf("created project lacks parts: %+v", cp)
+	}
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	out, err := psql(t, uri, "select current_user, current_database(), current_setting('server_version_num')::int / 10000")
+	if err != nil {
+		t.Fatalf("psql %s: %v: %s", uri, err, out)
+	}
+	if out != "app_user|app_db|17" {
+		t.Fatalf("psql answered %q, want app_user|app_db|17", out)
+	}
+	if !strings.HasPrefix(cp.Endpoints[0].ID, "ep-") || !strings.HasPrefix(cp.Branch.ID, "br-") {
+		t.Errorf("ids not in Neon's shape: %s %s", cp.Endpoints[0].ID, cp.Branch.ID)
+	}
+
+	// The connection_uri endpoint gives a URI that works with channel binding.
+	var cu apitypes.ConnectionURIResponse
+	st, raw := g.api("GET", "/projects/"+cp.Project.ID+"/connection_uri?database_name=app_db&role_name=app_user", nil, &cu)
+	if st != 200 {
+		t.Fatalf("connection_uri: %d %s", st, raw)
+	}
+	if !strings.Contains(cu.URI, "channel_binding=require") {
+		t.Errorf("connection_uri %q lacks channel_binding=require", cu.URI)
+	}
+	if out, err := psql(t, cu.URI, "create table t (id int); insert into t values (1); select count(*) from t"); err != nil || out != "1" {
+		t.Fatalf("psql with channel binding: %v: %s", err, out)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	g := startGrove(t)
+	org := g.orgID("sponsored")
+	tests := []struct {
+		name, body string
+		status     int
+		contains   string
+	}{
+		{"malformed JSON", `{"project":`, 400, "invalid request"},
+		{"empty object", `{}`, 400, "project (field required)"},
+		{"unknown pg_version", `{"project":{"org_id":"` + org + `","pg_version":12}}`, 400, "15, 16, 17, 18"},
+		{"wrong type", `{"project":{"org_id":"` + org + `","pg_version":"17"}}`, 400, "pg_version"},
+		{"max-min over 8", `{"project":{"org_id":"` + org + `","default_endpoint_settings":{"autoscaling_limit_min_cu":1,"autoscaling_limit_max_cu":10}}}`, 400, "must not exceed 8"},
+		{"suspend 30", `{"project":{"org_id":"` + org + `","default_endpoint_settings":{"suspend_timeout_seconds":30}}}`, 400, "suspend_timeout_seconds"},
+		{"reserved role", `{"project":{"org_id":"` + org + `","branch":{"role_name":"cloud_admin"}}}`, 400, "reserved"},
+		{"unknown org", `{"project":{"org_id":"org-nope-nope-12345678"}}`, 404, "not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, raw := g.api("POST", "/projects", tt.body, nil)
+			if st != tt.status {
+				t.Fatalf("status %d, want %d: %s", st, tt.status, raw)
+			}
+			var e apitypes.GeneralError
+			if err := json.Unmarshal(raw, &e); err != nil || e.Message == "" {
+				t.Fatalf("error body not in Neon's shape: %s", raw)
+			}
+			if !strings.Contains(e.Message, tt.contains) {
+				t.Fatalf("message %q does not contain %q", e.Message, tt.contains)
+			}
+		})
+	}
+	// Nothing was half-made by the refused requests.
+	var list apitypes.ProjectsResponse
+	if st, raw := g.api("GET", "/projects?org_id="+org, nil, &list); st != 200 || len(list.Projects) != 0 {
+		t.Fatalf("projects after refused creates: %d %s", st, raw)
+	}
+	if st, _ := g.api("GET", "/projects/nope-nope-12345678", nil, nil); st != 404 {
+		t.Fatalf("unknown project: %d, want 404", st)
+	}
+}
+
+// TestSuspendWakeAndCrash covers suspend (no process left), wake on connect,
+// kill -9 of a compute (restarted, data intact), and restart of grove.
+func TestSuspendWakeAndCrash(t *testing.T) {
+	g := startGrove(t)
+	cp := g.createSeed()
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	ep := cp.Endpoints[0].ID
+	if out, err := psql(t, uri, "create table kv (k int primary key); insert into kv values (42)"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	postmaster := postmasterOf(t, uri)
+
+	var eo apitypes.EndpointOperations
+	if st, raw := g.api("POST", "/projects/"+cp.Project.ID+"/endpoints/"+ep+"/suspend", nil, &eo); st != 200 {
+		t.Fatalf("suspend: %d %s", st, raw)
+	}
+	if eo.Endpoint.CurrentState != "idle" {
+		t.Errorf("state after suspend %q, want idle", eo.Endpoint.CurrentState)
+	}
+	if isPostgres(postmaster) {
+		t.Fatalf("suspended endpoint's postgres %d still runs", postmaster)
+	}
+
+	// A connection wakes it.
+	if out, err := psql(t, uri, "select k from kv"); err != nil || out != "42" {
+		t.Fatalf("wake on connect: %v: %s", err, out)
+	}
+	var er apitypes.EndpointResponse
+	if st, raw := g.api("GET", "/projects/"+cp.Project.ID+"/endpoints/"+ep, nil, &er); st != 200 || er.Endpoint.CurrentState != "active" {
+		t.Fatalf("endpoint after wake: %d %s", st, raw)
+	}
+
+	// kill -9 of the compute: restarted by grove, data intact.
+	if err := syscall.Kill(postmasterOf(t, uri), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "compute restart", func() bool {
+		out, err := psql(t, uri, "select k from kv")
+		return err == nil && out == "42"
+	})
+
+	// A restart of grove keeps everything.
+	g.Stop()
+	if pids := postgresPids(g.DataDir); len(pids) != 0 {
+		t.Fatalf("postgres processes left after SIGTERM: %v", pids)
+	}
+	g.Start()
+	if out, err := psql(t, uri, "select k from kv"); err != nil || out != "42" {
+		t.Fatalf("after grove restart: %v: %s", err, out)
+	}
+}
+
+// postmasterOf returns the pid of the postmaster serving uri: the parent of
+// the backend that answers.
+func postmasterOf(t *testing.T, uri string) int {
+	t.Helper()
+	out, err := psql(t, uri, "select pg_backend_pid()")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	stat, err := os.ReadFile("/proc/" + out + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: state ppid ...
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ppid
+}
+
+func isPostgres(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && strings.Contains(string(b), "postgres")
+}

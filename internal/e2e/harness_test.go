@@ -1,0 +1,292 @@
+// Package e2e runs whole-system tests: a real `grove serve` process, driven
+// through its HTTP API and real Postgres clients (pgx, psql).
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/pgtest"
+	"github.com/grovedb/grove/internal/pgversion"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// groveBinary builds cmd/grove once per test run.
+func groveBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "grove-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "grove")
+		out, err := exec.Command("go", "build", "-o", binary, "../../cmd/grove").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// Grove is a running grove serve.
+type Grove struct {
+	t       *testing.T
+	DataDir string
+	APIAddr string
+	PGAddr  string
+	Key     string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	logs    *syncBuffer
+	args    []string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startGrove runs grove serve on a fresh data dir and waits until it answers.
+func startGrove(t *testing.T, extra ...string) *Grove {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("whole-system test; skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("whole-system tests run as root (Postgres runs as a dropped-privilege user)")
+	}
+	if _, err := pgversion.Find(t.Context()); err != nil {
+		t.Skipf("PostgreSQL not installed (run scripts/setup.sh): %v", err)
+	}
+	dir := pgtest.Dir(t)
+	g := &Grove{t: t, DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), PGAddr: freeAddr(t)}
+	g.args = append([]string{"serve", "--data-dir", g.DataDir, "--api-addr", g.APIAddr, "--pg-addr", g.PGAddr,
+		"--http-addr", freeAddr(t)}, extra...)
+	g.Start()
+	t.Cleanup(func() {
+		g.Stop()
+		if t.Failed() {
+			t.Logf("grove logs:\n%s", g.logs.String())
+		}
+	})
+	return g
+}
+
+// Start (re)starts the process and waits until it is ready.
+func (g *Grove) Start() {
+	t := g.t
+	t.Helper()
+	g.logs = &syncBuffer{}
+	g.cmd = exec.Command(groveBinary(t), g.args...)
+	g.cmd.Stdout = g.logs
+	g.cmd.Stderr = g.logs
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	g.done = make(chan struct{})
+	go func() { _ = g.cmd.Wait(); close(g.done) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(g.logs.String(), "grove: ready") {
+		select {
+		case <-g.done:
+			t.Fatalf("grove exited during start:\n%s", g.logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("grove not ready after 3 minutes:\n%s", g.logs.String())
+		}
+	}
+	key, err := os.ReadFile(filepath.Join(g.DataDir, "admin-api-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Key = strings.TrimSpace(string(key))
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (g *Grove) Stop() {
+	if g.cmd == nil || g.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-g.done:
+		return
+	default:
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.done:
+	case <-time.After(90 * time.Second):
+		_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
+		<-g.done
+		g.t.Errorf("grove did not stop within 90 s of SIGTERM")
+	}
+}
+
+// Kill sends SIGKILL to grove alone (its Postgres children survive, as after a crash).
+func (g *Grove) Kill() {
+	_ = g.cmd.Process.Kill()
+	<-g.done
+}
+
+// api sends a request and decodes a JSON response into out (when not nil).
+func (g *Grove) api(method, path string, body any, out any) (int, []byte) {
+	g.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(g.t.Context(), method, "http://"+g.APIAddr+"/api/v2"+path, rd)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+g.Key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			g.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, raw
+}
+
+// orgID returns the id of an org by name.
+func (g *Grove) orgID(name string) string {
+	g.t.Helper()
+	var orgs apitypes.OrganizationsResponse
+	if st, raw := g.api("GET", "/users/me/organizations", nil, &orgs); st != 200 {
+		g.t.Fatalf("orgs: %d %s", st, raw)
+	}
+	for _, o := range orgs.Organizations {
+		if o.Name == name {
+			return o.ID
+		}
+	}
+	g.t.Fatalf("no org %q in %+v", name, orgs)
+	return ""
+}
+
+// seedBody is the issue's seed request, exactly as written.
+func seedBody(orgID string) string {
+	return `{"project":{"name":"user123-app","org_id":"` + orgID + `","branch":{"name":"main","role_name":"app_user","database_name":"app_db"},"default_endpoint_settings":{"autoscaling_limit_min_cu":0.25,"autoscaling_limit_max_cu":1,"suspend_timeout_seconds":300},"pg_version":17,"region_id":"aws-us-east-2"}}`
+}
+
+// createSeed makes a project with the seed request.
+func (g *Grove) createSeed() apitypes.CreatedProject {
+	g.t.Helper()
+	var cp apitypes.CreatedProject
+	st, raw := g.api("POST", "/projects", seedBody(g.orgID("sponsored")), &cp)
+	if st != 201 {
+		g.t.Fatalf("create project: %d %s", st, raw)
+	}
+	return cp
+}
+
+// psql runs a query with Debian's psql and returns its unaligned output.
+func psql(t *testing.T, uri, query string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "psql", uri, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", query)
+	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=30")
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// waitFor polls cond until it is true or a minute passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// postgresPids lists postgres postmasters whose data dir is under dir.
+func postgresPids(dir string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) < 3 || filepath.Base(args[0]) != "postgres" {
+			continue
+		}
+		for i, a := range args {
+			if a == "-D" && i+1 < len(args) && strings.HasPrefix(args[i+1], dir) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}

@@ -1,0 +1,272 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/scram"
+)
+
+// GetEndpoint returns an endpoint of a project the caller reaches.
+func (p *Platform) GetEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, error) {
+	if _, err := p.GetProject(ctx, pr, projectID); err != nil {
+		return EndpointView{}, err
+	}
+	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	if err != nil || r.Endpoint.ProjectID != projectID {
+		return EndpointView{}, notFound("endpoint")
+	}
+	return p.endpointView(r.Endpoint), nil
+}
+
+func (p *Platform) operation(e metastore.Endpoint, action string) metastore.Operation {
+	t := now()
+	return metastore.Operation{ID: uuid.New(), ProjectID: e.ProjectID, BranchID: e.BranchID, EndpointID: e.ID,
+		Action: action, Status: "running", CreatedAt: t, UpdatedAt: t}
+}
+
+// runOperation records op as running, runs fn, and records the outcome, so
+// that a crash midway leaves a running operation for reconciliation to fail.
+func (p *Platform) runOperation(ctx context.Context, op *metastore.Operation, fn func() error) error {
+	if err := p.store.InsertOperations(ctx, *op); err != nil {
+		return err
+	}
+	ferr := fn()
+	op.Status, op.Error = "finished", ""
+	if ferr != nil {
+		op.Status, op.Error = "failed", ferr.Error()
+	}
+	op.UpdatedAt = now()
+	op.TotalDurationMS = int(op.UpdatedAt.Sub(op.CreatedAt) / time.Millisecond)
+	if err := p.store.FinishOperation(context.WithoutCancel(ctx), op.ID, op.Status, op.Error, op.UpdatedAt); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// StartEndpoint starts (wakes) an endpoint.
+func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
+	if _, err := p.GetEndpoint(ctx, pr, projectID, endpointID); err != nil {
+		return EndpointView{}, nil, err
+	}
+	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	if err != nil {
+		return EndpointView{}, nil, wrapStore("endpoint", err)
+	}
+	if r.Endpoint.Disabled {
+		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
+	}
+	op := p.operation(r.Endpoint, "start_compute")
+	err = p.runOperation(ctx, &op, func() error {
+		_, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
+		return err
+	})
+	if err != nil {
+		return EndpointView{}, nil, &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
+	}
+	_ = p.store.TouchEndpoint(ctx, endpointID, now())
+	return p.endpointView(r.Endpoint), []metastore.Operation{op}, nil
+}
+
+// SuspendEndpoint suspends an endpoint.
+func (p *Platform) SuspendEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
+	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	op := p.operation(v.Endpoint, "suspend_compute")
+	err = p.runOperation(ctx, &op, func() error { return p.cfg.Computes.Suspend(ctx, endpointID) })
+	if err != nil {
+		return EndpointView{}, nil, &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+	}
+	return p.endpointView(v.Endpoint), []metastore.Operation{op}, nil
+}
+
+// ConnectionURIInput selects the connection string to build.
+type ConnectionURIInput struct {
+	BranchID, EndpointID, DatabaseName, RoleName string
+	Pooled                                       bool
+}
+
+// ProjectConnectionURI builds a connection string with the role's stored password.
+func (p *Platform) ProjectConnectionURI(ctx context.Context, pr Principal, projectID string, in ConnectionURIInput) (string, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return "", err
+	}
+	if in.DatabaseName == "" {
+		return "", newErr(KindInvalid, "database_name is required")
+	}
+	if in.RoleName == "" {
+		return "", newErr(KindInvalid, "role_name is required")
+	}
+	branches, err := p.store.ProjectBranches(ctx, projectID)
+	if err != nil {
+		return "", err
+	}
+	var branch *metastore.Branch
+	for i := range branches {
+		b := &branches[i]
+		if (in.BranchID == "" && b.IsDefault) || b.ID == in.BranchID {
+			branch = b
+		}
+	}
+	if branch == nil {
+		return "", notFound("branch")
+	}
+	eps, err := p.store.ProjectEndpoints(ctx, projectID)
+	if err != nil {
+		return "", err
+	}
+	var ep *metastore.Endpoint
+	for i := range eps {
+		e := &eps[i]
+		if in.EndpointID != "" && e.ID == in.EndpointID || in.EndpointID == "" && e.BranchID == branch.ID && e.Type == "read_write" {
+			ep = e
+		}
+	}
+	if ep == nil {
+		return "", notFound("endpoint")
+	}
+	dbs, err := p.store.BranchDatabases(ctx, branch.ID)
+	if err != nil {
+		return "", err
+	}
+	found := false
+	for _, d := range dbs {
+		found = found || d.Name == in.DatabaseName
+	}
+	if !found {
+		return "", notFound("database")
+	}
+	role, err := p.store.GetRole(ctx, branch.ID, in.RoleName)
+	if err != nil {
+		return "", wrapStore("role", err)
+	}
+	if !proj.StorePasswords || len(role.SealedPassword) == 0 {
+		return "", newErr(KindInvalid, "the password of role %q is not stored; reset it to get a connection string", in.RoleName)
+	}
+	pw, err := p.cfg.Sealer.Open(role.SealedPassword)
+	if err != nil {
+		return "", err
+	}
+	return p.ConnectionURI(ConnParams{Role: role.Name, Password: pw, Database: in.DatabaseName, EndpointID: ep.ID,
+		RegionID: ep.RegionID, Pooled: in.Pooled, ChannelBinding: true}), nil
+}
+
+// Errors the proxy backend distinguishes.
+var (
+	ErrUnknownEndpoint  = errors.New("endpoint not found")
+	ErrUnknownRole      = errors.New("role not found")
+	ErrEndpointDisabled = errors.New("endpoint is disabled")
+)
+
+// RoleVerifier returns the SCRAM verifier of a role on an endpoint's branch:
+// from the metadata store for roles made through the API (so a failed login
+// never wakes a compute), else from the compute itself (roles made in SQL).
+func (p *Platform) RoleVerifier(ctx context.Context, endpointID, role string) (scram.Verifier, error) {
+	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	if errors.Is(err, metastore.ErrNotFound) {
+		return scram.Verifier{}, ErrUnknownEndpoint
+	}
+	if err != nil {
+		return scram.Verifier{}, err
+	}
+	stored, err := p.store.GetRole(ctx, r.Endpoint.BranchID, role)
+	if err == nil && stored.Verifier != "" {
+		return scram.ParseVerifier(stored.Verifier)
+	}
+	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
+		return scram.Verifier{}, err
+	}
+	inst, err := p.wake(ctx, r)
+	if err != nil {
+		return scram.Verifier{}, err
+	}
+	conn, err := inst.Conn(ctx, "postgres")
+	if err != nil {
+		return scram.Verifier{}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var secret *string
+	if err := conn.QueryRow(ctx, `SELECT rolpassword FROM pg_authid WHERE rolname = $1 AND rolcanlogin`, role).Scan(&secret); err != nil || secret == nil {
+		return scram.Verifier{}, ErrUnknownRole
+	}
+	return scram.ParseVerifier(*secret)
+}
+
+// Connect wakes an endpoint if needed and returns its Unix socket path.
+func (p *Platform) Connect(ctx context.Context, endpointID string) (string, error) {
+	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	if errors.Is(err, metastore.ErrNotFound) {
+		return "", ErrUnknownEndpoint
+	}
+	if err != nil {
+		return "", err
+	}
+	if r.Endpoint.Disabled {
+		return "", ErrEndpointDisabled
+	}
+	inst, err := p.wake(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	return inst.SocketPath(), nil
+}
+
+func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
+	if inst, ok := p.cfg.Computes.Get(r.Endpoint.ID); ok {
+		return inst, nil
+	}
+	inst, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
+	if err != nil {
+		return nil, fmt.Errorf("wake endpoint %s: %w", r.Endpoint.ID, err)
+	}
+	return inst, nil
+}
+
+// activity tracks last_active updates so that a busy endpoint writes the
+// metadata store at most once a minute.
+type activity struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// ConnOpened records a client connection to an endpoint.
+func (p *Platform) ConnOpened(endpointID string) {
+	p.cfg.Computes.ConnOpened(endpointID)
+	p.touch(endpointID)
+}
+
+// ConnClosed records the end of a client connection.
+func (p *Platform) ConnClosed(endpointID string) {
+	p.cfg.Computes.ConnClosed(endpointID)
+	p.touch(endpointID)
+}
+
+func (p *Platform) touch(endpointID string) {
+	p.act.mu.Lock()
+	if p.act.last == nil {
+		p.act.last = map[string]time.Time{}
+	}
+	t := now()
+	if t.Sub(p.act.last[endpointID]) < time.Minute {
+		p.act.mu.Unlock()
+		return
+	}
+	p.act.last[endpointID] = t
+	p.act.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.store.TouchEndpoint(ctx, endpointID, t); err != nil {
+			p.log.Warn("record endpoint activity", "endpoint", endpointID, "err", err)
+		}
+	}()
+}

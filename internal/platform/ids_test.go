@@ -1,0 +1,43 @@
+package platform
+
+import (
+	"regexp"
+	"testing"
+)
+
+func TestIDShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		gen  func() string
+		re   string
+	}{
+		{"project", NewProjectID, `^[a-z]+-[a-z]+-[0-9]{8}$`},
+		{"branch", NewBranchID, `^br-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
+		{"endpoint", NewEndpointID, `^ep-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
+		{"org", NewOrgID, `^org-[a-z]+-[a-z]+-[0-9]{8}$`},
+		{"password", NewPassword, `^npg_[A-Za-z0-9]{12}$`},
+		{"api key", NewAPIKey, `^napi_[a-z0-9]{64}$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			re := regexp.MustCompile(tt.re)
+			seen := map[string]bool{}
+			for i := 0; i < 200; i++ {
+				id := tt.gen()
+				if !re.MatchString(id) {
+					t.Fatalf("%q does not match %s", id, tt.re)
+				}
+				if len(id) > 60 && tt.name != "api key" {
+					t.Fatalf("%q longer than 60", id)
+				}
+				if seen[id] {
+					t.Fatalf("duplicate %q", id)
+				}
+				seen[id] = true
+			}
+		})
+	}
+	if !ValidEndpointID(NewEndpointID()) || ValidEndpointID("ep-x") {
+		t.Fatal("ValidEndpointID disagrees with NewEndpointID")
+	}
+}

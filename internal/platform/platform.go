@@ -1,0 +1,230 @@
+// Package platform is Grove's domain core: projects, branches, endpoints,
+// roles, databases, operations, orgs and keys. It is the only code that
+// changes metadata; it drives the compute manager and storage through the
+// small interfaces declared here, and knows nothing of HTTP or the wire.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pgversion"
+)
+
+// Computes is what the platform needs from the compute manager.
+type Computes interface {
+	Take(ctx context.Context, spec compute.Spec) (*compute.Instance, error)
+	Start(ctx context.Context, spec compute.Spec) (*compute.Instance, error)
+	Suspend(ctx context.Context, id string) error
+	Get(id string) (*compute.Instance, bool)
+	ConnOpened(id string)
+	ConnClosed(id string)
+	Reconcile(ctx context.Context, keep func(volumeID string) bool) error
+}
+
+// Volumes is what the platform needs from storage.
+type Volumes interface {
+	Delete(ctx context.Context, id string) error
+}
+
+// Config wires a Platform.
+type Config struct {
+	Store    *metastore.Store
+	Computes Computes
+	Volumes  Volumes
+	Installs []pgversion.Install
+	Sealer   *Sealer
+	// ProxyAddr is the proxy's advertised host:port for connection strings.
+	ProxyAddr string
+	// Domain, when set, gives endpoints DNS names routed by SNI.
+	Domain string
+	Logger *slog.Logger
+}
+
+// Platform implements Grove's operations.
+type Platform struct {
+	cfg   Config
+	store *metastore.Store
+	log   *slog.Logger
+	act   activity
+}
+
+// New returns a Platform.
+func New(cfg Config) (*Platform, error) {
+	if cfg.Store == nil || cfg.Computes == nil || cfg.Volumes == nil || cfg.Sealer == nil {
+		return nil, errors.New("platform: store, computes, volumes and sealer are required")
+	}
+	if len(cfg.Installs) == 0 {
+		return nil, errors.New("platform: no Postgres installation")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Platform{cfg: cfg, store: cfg.Store, log: cfg.Logger}, nil
+}
+
+// Store returns the metadata store.
+func (p *Platform) Store() *metastore.Store { return p.cfg.Store }
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Regions Grove answers for; names follow Neon's so that integrations that
+// hard-code a region id keep working.
+var Regions = []Region{
+	{ID: "aws-us-east-2", Name: "AWS US East 2 (Ohio)", Default: true, Lat: "39.9612", Long: "-82.9988"},
+	{ID: "aws-us-east-1", Name: "AWS US East 1 (N. Virginia)", Lat: "38.8048", Long: "-77.0469"},
+	{ID: "aws-us-west-2", Name: "AWS US West 2 (Oregon)", Lat: "45.5152", Long: "-122.6784"},
+	{ID: "aws-eu-central-1", Name: "AWS Europe Central 1 (Frankfurt)", Lat: "50.1109", Long: "8.6821"},
+	{ID: "aws-eu-west-2", Name: "AWS Europe West 2 (London)", Lat: "51.5072", Long: "-0.1276"},
+	{ID: "aws-ap-southeast-1", Name: "AWS Asia Pacific 1 (Singapore)", Lat: "1.3521", Long: "103.8198"},
+	{ID: "aws-ap-southeast-2", Name: "AWS Asia Pacific 2 (Sydney)", Lat: "-33.8688", Long: "151.2093"},
+	{ID: "aws-sa-east-1", Name: "AWS South America East 1 (São Paulo)", Lat: "-23.5558", Long: "-46.6396"},
+}
+
+// Region is a region id Grove accepts.
+type Region struct {
+	ID, Name  string
+	Default   bool
+	Lat, Long string
+}
+
+func defaultRegion() string { return Regions[0].ID }
+
+func knownRegion(id string) bool {
+	for _, r := range Regions {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ProxyHost is the region's host under which endpoint hosts live, as Neon's
+// proxy_host: "us-east-2.<domain>" with a domain, "localhost" without.
+func (p *Platform) ProxyHost(regionID string) string {
+	if p.cfg.Domain == "" {
+		return "localhost"
+	}
+	short := regionID
+	if i := strings.IndexByte(regionID, '-'); i > 0 {
+		short = regionID[i+1:]
+	}
+	return short + "." + p.cfg.Domain
+}
+
+// EndpointHost is the endpoint's stable host name.
+func (p *Platform) EndpointHost(endpointID, regionID string) string {
+	return endpointID + "." + p.ProxyHost(regionID)
+}
+
+// PoolerHost is the host of the endpoint's pooled connections.
+func (p *Platform) PoolerHost(endpointID, regionID string) string {
+	return endpointID + "-pooler." + p.ProxyHost(regionID)
+}
+
+// ConnParams are the parts of a connection string.
+type ConnParams struct {
+	Role, Password, Database string
+	EndpointID, RegionID     string
+	Pooled                   bool
+	ChannelBinding           bool
+}
+
+// ConnectionURI renders a connection string that works with libpq, pgx and
+// node-postgres. Without a domain there is no DNS for endpoint hosts, so the
+// URI names the proxy's address and carries the endpoint in options.
+func (p *Platform) ConnectionURI(c ConnParams) string {
+	ep := c.EndpointID
+	host := p.EndpointHost(ep, c.RegionID)
+	if c.Pooled {
+		ep += "-pooler"
+		host = p.PoolerHost(c.EndpointID, c.RegionID)
+	}
+	var b strings.Builder
+	b.WriteString("postgresql://")
+	b.WriteString(urlEscape(c.Role))
+	b.WriteString(":")
+	b.WriteString(urlEscape(c.Password))
+	b.WriteString("@")
+	var q []string
+	if c.ChannelBinding {
+		q = append(q, "channel_binding=require")
+	}
+	if p.cfg.Domain == "" {
+		b.WriteString(p.cfg.ProxyAddr)
+		q = append(q, "options=endpoint%3D"+ep)
+	} else {
+		b.WriteString(host)
+		if _, port, err := net.SplitHostPort(p.cfg.ProxyAddr); err == nil && port != "5432" {
+			b.WriteString(":" + port)
+		}
+	}
+	q = append(q, "sslmode=require")
+	b.WriteString("/")
+	b.WriteString(urlEscape(c.Database))
+	b.WriteString("?")
+	b.WriteString(strings.Join(q, "&"))
+	return b.String()
+}
+
+func urlEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(c)|0x100, 16)[1:]))
+		}
+	}
+	return b.String()
+}
+
+// suspendTimeout converts Neon's suspend_timeout_seconds to a duration:
+// 0 → the default 300 s, -1 → never (negative duration).
+func suspendTimeout(sec int64) time.Duration {
+	switch {
+	case sec == 0:
+		return 300 * time.Second
+	case sec < 0:
+		return -1
+	default:
+		return time.Duration(sec) * time.Second
+	}
+}
+
+func (p *Platform) spec(e metastore.Endpoint, volumeID string, major int) compute.Spec {
+	return compute.Spec{
+		ID: e.ID, VolumeID: volumeID, Major: major,
+		MinCU: e.MinCU, MaxCU: e.MaxCU,
+		SuspendTimeout: suspendTimeout(e.SuspendTimeoutSeconds),
+		ReadOnly:       e.Type == "read_only",
+	}
+}
+
+func (p *Platform) installedMajors() string {
+	ms := pgversion.Majors(p.cfg.Installs)
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = strconv.Itoa(m)
+	}
+	return strings.Join(s, ", ")
+}
+
+func wrapStore(what string, err error) error {
+	if errors.Is(err, metastore.ErrNotFound) {
+		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
+	}
+	if errors.Is(err, metastore.ErrConflict) {
+		return &Error{Kind: KindConflict, Msg: what + " already exists", Err: err}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
