@@ -1,3 +1,5 @@
+// Package e2e runs whole-system tests: a real grove serve driven through its
+// API and real Postgres clients, the scenarios the README and the issues promise.
 package e2e
 
 import (
@@ -9,18 +11,19 @@ import (
 	"testing"
 
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/grovetest"
 )
 
 // TestSeedProject is the issue's acceptance scenario: the seed request gets
 // a 201 and psql on its connection URI answers as app_user on app_db, PG 17.
 func TestSeedProject(t *testing.T) {
-	g := startGrove(t)
-	cp := g.createSeed()
+	g := grovetest.Start(t)
+	cp := g.CreateSeed()
 	if len(cp.ConnectionURIs) != 1 || len(cp.Endpoints) != 1 || len(cp.Roles) != 1 || len(cp.Databases) != 1 {
 		t.Fatalf("created project lacks parts: %+v", cp)
 	}
 	uri := cp.ConnectionURIs[0].ConnectionURI
-	out, err := psql(t, uri, "select current_user, current_database(), current_setting('server_version_num')::int / 10000")
+	out, err := grovetest.Psql(t, uri, "select current_user, current_database(), current_setting('server_version_num')::int / 10000")
 	if err != nil {
 		t.Fatalf("psql %s: %v: %s", uri, err, out)
 	}
@@ -33,21 +36,21 @@ func TestSeedProject(t *testing.T) {
 
 	// The connection_uri endpoint gives a URI that works with channel binding.
 	var cu apitypes.ConnectionURIResponse
-	st, raw := g.api("GET", "/projects/"+cp.Project.ID+"/connection_uri?database_name=app_db&role_name=app_user", nil, &cu)
+	st, raw := g.API("GET", "/projects/"+cp.Project.ID+"/connection_uri?database_name=app_db&role_name=app_user", nil, &cu)
 	if st != 200 {
 		t.Fatalf("connection_uri: %d %s", st, raw)
 	}
 	if !strings.Contains(cu.URI, "channel_binding=require") {
 		t.Errorf("connection_uri %q lacks channel_binding=require", cu.URI)
 	}
-	if out, err := psql(t, cu.URI, "create table t (id int); insert into t values (1); select count(*) from t"); err != nil || out != "1" {
+	if out, err := grovetest.Psql(t, cu.URI, "create table t (id int); insert into t values (1); select count(*) from t"); err != nil || out != "1" {
 		t.Fatalf("psql with channel binding: %v: %s", err, out)
 	}
 }
 
 func TestBadInput(t *testing.T) {
-	g := startGrove(t)
-	org := g.orgID("sponsored")
+	g := grovetest.Start(t)
+	org := g.OrgID("sponsored")
 	tests := []struct {
 		name, body string
 		status     int
@@ -64,7 +67,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, raw := g.api("POST", "/projects", tt.body, nil)
+			st, raw := g.API("POST", "/projects", tt.body, nil)
 			if st != tt.status {
 				t.Fatalf("status %d, want %d: %s", st, tt.status, raw)
 			}
@@ -79,10 +82,10 @@ func TestBadInput(t *testing.T) {
 	}
 	// Nothing was half-made by the refused requests.
 	var list apitypes.ProjectsResponse
-	if st, raw := g.api("GET", "/projects?org_id="+org, nil, &list); st != 200 || len(list.Projects) != 0 {
+	if st, raw := g.API("GET", "/projects?org_id="+org, nil, &list); st != 200 || len(list.Projects) != 0 {
 		t.Fatalf("projects after refused creates: %d %s", st, raw)
 	}
-	if st, _ := g.api("GET", "/projects/nope-nope-12345678", nil, nil); st != 404 {
+	if st, _ := g.API("GET", "/projects/nope-nope-12345678", nil, nil); st != 404 {
 		t.Fatalf("unknown project: %d, want 404", st)
 	}
 }
@@ -90,17 +93,17 @@ func TestBadInput(t *testing.T) {
 // TestSuspendWakeAndCrash covers suspend (no process left), wake on connect,
 // kill -9 of a compute (restarted, data intact), and restart of grove.
 func TestSuspendWakeAndCrash(t *testing.T) {
-	g := startGrove(t)
-	cp := g.createSeed()
+	g := grovetest.Start(t)
+	cp := g.CreateSeed()
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	ep := cp.Endpoints[0].ID
-	if out, err := psql(t, uri, "create table kv (k int primary key); insert into kv values (42)"); err != nil {
+	if out, err := grovetest.Psql(t, uri, "create table kv (k int primary key); insert into kv values (42)"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	postmaster := postmasterOf(t, uri)
 
 	var eo apitypes.EndpointOperations
-	if st, raw := g.api("POST", "/projects/"+cp.Project.ID+"/endpoints/"+ep+"/suspend", nil, &eo); st != 200 {
+	if st, raw := g.API("POST", "/projects/"+cp.Project.ID+"/endpoints/"+ep+"/suspend", nil, &eo); st != 200 {
 		t.Fatalf("suspend: %d %s", st, raw)
 	}
 	if eo.Endpoint.CurrentState != "idle" {
@@ -111,11 +114,11 @@ func TestSuspendWakeAndCrash(t *testing.T) {
 	}
 
 	// A connection wakes it.
-	if out, err := psql(t, uri, "select k from kv"); err != nil || out != "42" {
+	if out, err := grovetest.Psql(t, uri, "select k from kv"); err != nil || out != "42" {
 		t.Fatalf("wake on connect: %v: %s", err, out)
 	}
 	var er apitypes.EndpointResponse
-	if st, raw := g.api("GET", "/projects/"+cp.Project.ID+"/endpoints/"+ep, nil, &er); st != 200 || er.Endpoint.CurrentState != "active" {
+	if st, raw := g.API("GET", "/projects/"+cp.Project.ID+"/endpoints/"+ep, nil, &er); st != 200 || er.Endpoint.CurrentState != "active" {
 		t.Fatalf("endpoint after wake: %d %s", st, raw)
 	}
 
@@ -123,18 +126,18 @@ func TestSuspendWakeAndCrash(t *testing.T) {
 	if err := syscall.Kill(postmasterOf(t, uri), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "compute restart", func() bool {
-		out, err := psql(t, uri, "select k from kv")
+	grovetest.WaitFor(t, "compute restart", func() bool {
+		out, err := grovetest.Psql(t, uri, "select k from kv")
 		return err == nil && out == "42"
 	})
 
 	// A restart of grove keeps everything.
 	g.Stop()
-	if pids := postgresPids(g.DataDir); len(pids) != 0 {
+	if pids := grovetest.PostgresPids(g.DataDir); len(pids) != 0 {
 		t.Fatalf("postgres processes left after SIGTERM: %v", pids)
 	}
 	g.Start()
-	if out, err := psql(t, uri, "select k from kv"); err != nil || out != "42" {
+	if out, err := grovetest.Psql(t, uri, "select k from kv"); err != nil || out != "42" {
 		t.Fatalf("after grove restart: %v: %s", err, out)
 	}
 }
@@ -143,7 +146,7 @@ func TestSuspendWakeAndCrash(t *testing.T) {
 // the backend that answers.
 func postmasterOf(t *testing.T, uri string) int {
 	t.Helper()
-	out, err := psql(t, uri, "select pg_backend_pid()")
+	out, err := grovetest.Psql(t, uri, "select pg_backend_pid()")
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -1,6 +1,7 @@
-// Package e2e runs whole-system tests: a real `grove serve` process, driven
-// through its HTTP API and real Postgres clients (pgx, psql).
-package e2e
+// Package grovetest runs a real `grove serve` process for whole-system tests
+// and benchmarks, and drives it through its HTTP API and real Postgres
+// clients. It skips, with the reason, where that is impossible.
+package grovetest
 
 import (
 	"bytes"
@@ -31,7 +32,7 @@ var (
 )
 
 // groveBinary builds cmd/grove once per test run.
-func groveBinary(t *testing.T) string {
+func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "grove-e2e-bin-")
@@ -40,7 +41,14 @@ func groveBinary(t *testing.T) string {
 			return
 		}
 		binary = filepath.Join(dir, "grove")
-		out, err := exec.Command("go", "build", "-o", binary, "../../cmd/grove").CombinedOutput()
+		root, err := repoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binary, "./cmd/grove")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v: %s", err, out)
 		}
@@ -53,15 +61,16 @@ func groveBinary(t *testing.T) string {
 
 // Grove is a running grove serve.
 type Grove struct {
-	t       *testing.T
-	DataDir string
-	APIAddr string
-	PGAddr  string
-	Key     string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	logs    *syncBuffer
-	args    []string
+	t        testing.TB
+	DataDir  string
+	APIAddr  string
+	PGAddr   string
+	Key      string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	logs     *syncBuffer
+	HTTPAddr string
+	args     []string
 }
 
 type syncBuffer struct {
@@ -81,7 +90,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,8 +100,8 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startGrove runs grove serve on a fresh data dir and waits until it answers.
-func startGrove(t *testing.T, extra ...string) *Grove {
+// Start runs grove serve on a fresh data dir and waits until it answers.
+func Start(t testing.TB, extra ...string) *Grove {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("whole-system test; skipped with -short")
@@ -103,10 +112,15 @@ func startGrove(t *testing.T, extra ...string) *Grove {
 	if _, err := pgversion.Find(t.Context()); err != nil {
 		t.Skipf("PostgreSQL not installed (run scripts/setup.sh): %v", err)
 	}
-	dir := pgtest.Dir(t)
-	g := &Grove{t: t, DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), PGAddr: freeAddr(t)}
+	return StartIn(t, filepath.Join(pgtest.Dir(t), "data"), extra...)
+}
+
+// StartIn runs grove serve on the given data dir.
+func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
+	t.Helper()
+	g := &Grove{t: t, DataDir: dataDir, HTTPAddr: FreeAddr(t), APIAddr: FreeAddr(t), PGAddr: FreeAddr(t)}
 	g.args = append([]string{"serve", "--data-dir", g.DataDir, "--api-addr", g.APIAddr, "--pg-addr", g.PGAddr,
-		"--http-addr", freeAddr(t)}, extra...)
+		"--http-addr", g.HTTPAddr}, extra...)
 	g.Start()
 	t.Cleanup(func() {
 		g.Stop()
@@ -122,7 +136,7 @@ func (g *Grove) Start() {
 	t := g.t
 	t.Helper()
 	g.logs = &syncBuffer{}
-	g.cmd = exec.Command(groveBinary(t), g.args...)
+	g.cmd = exec.Command(Binary(t), g.args...)
 	g.cmd.Stdout = g.logs
 	g.cmd.Stderr = g.logs
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -175,8 +189,8 @@ func (g *Grove) Kill() {
 	<-g.done
 }
 
-// api sends a request and decodes a JSON response into out (when not nil).
-func (g *Grove) api(method, path string, body any, out any) (int, []byte) {
+// API sends a request and decodes a JSON response into out (when not nil).
+func (g *Grove) API(method, path string, body any, out any) (int, []byte) {
 	g.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -210,11 +224,11 @@ func (g *Grove) api(method, path string, body any, out any) (int, []byte) {
 	return resp.StatusCode, raw
 }
 
-// orgID returns the id of an org by name.
-func (g *Grove) orgID(name string) string {
+// OrgID returns the id of an org by name.
+func (g *Grove) OrgID(name string) string {
 	g.t.Helper()
 	var orgs apitypes.OrganizationsResponse
-	if st, raw := g.api("GET", "/users/me/organizations", nil, &orgs); st != 200 {
+	if st, raw := g.API("GET", "/users/me/organizations", nil, &orgs); st != 200 {
 		g.t.Fatalf("orgs: %d %s", st, raw)
 	}
 	for _, o := range orgs.Organizations {
@@ -226,24 +240,24 @@ func (g *Grove) orgID(name string) string {
 	return ""
 }
 
-// seedBody is the issue's seed request, exactly as written.
-func seedBody(orgID string) string {
+// SeedBody is the issue's seed request, exactly as written.
+func SeedBody(orgID string) string {
 	return `{"project":{"name":"user123-app","org_id":"` + orgID + `","branch":{"name":"main","role_name":"app_user","database_name":"app_db"},"default_endpoint_settings":{"autoscaling_limit_min_cu":0.25,"autoscaling_limit_max_cu":1,"suspend_timeout_seconds":300},"pg_version":17,"region_id":"aws-us-east-2"}}`
 }
 
-// createSeed makes a project with the seed request.
-func (g *Grove) createSeed() apitypes.CreatedProject {
+// CreateSeed makes a project with the seed request.
+func (g *Grove) CreateSeed() apitypes.CreatedProject {
 	g.t.Helper()
 	var cp apitypes.CreatedProject
-	st, raw := g.api("POST", "/projects", seedBody(g.orgID("sponsored")), &cp)
+	st, raw := g.API("POST", "/projects", SeedBody(g.OrgID("sponsored")), &cp)
 	if st != 201 {
 		g.t.Fatalf("create project: %d %s", st, raw)
 	}
 	return cp
 }
 
-// psql runs a query with Debian's psql and returns its unaligned output.
-func psql(t *testing.T, uri, query string) (string, error) {
+// Psql runs a query with Debian's psql and returns its unaligned output.
+func Psql(t testing.TB, uri, query string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -253,8 +267,8 @@ func psql(t *testing.T, uri, query string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-// waitFor polls cond until it is true or a minute passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// WaitFor polls cond until it is true or a minute passes.
+func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !cond() {
@@ -265,8 +279,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// postgresPids lists postgres postmasters whose data dir is under dir.
-func postgresPids(dir string) []int {
+// PostgresPids lists postgres postmasters whose data dir is under dir.
+func PostgresPids(dir string) []int {
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -289,4 +303,23 @@ func postgresPids(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// Logs returns what grove printed so far.
+func (g *Grove) Logs() string { return g.logs.String() }
+
+// repoRoot finds the module root above the working directory.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no go.mod above %s", wd)
+		}
+	}
 }
