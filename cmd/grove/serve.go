@@ -177,7 +177,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("compute: cgroups", "support", compute.CgroupSupport())
+	log.Info("compute: cgroups", "support", compute.CgroupSupport(), "run_dir", runDir)
 	if err := computes.EnsureTemplates(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,184 @@
+// Package bench holds the benchmarks behind the README's figures. They start
+// a real grove serve with its data dir on a loop-mounted btrfs (the
+// production storage) where the machine allows, and report percentiles as
+// custom metrics. Run them with `make bench`; they are not timed tests.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/grovedb/grove/internal/storage/storagetest"
+	"github.com/jackc/pgx/v5"
+)
+
+// startOnBtrfs runs grove with its data dir on a fresh loop-mounted btrfs.
+func startOnBtrfs(b *testing.B, sizeMB int, extra ...string) *grovetest.Grove {
+	b.Helper()
+	mnt := storagetest.LoopBtrfs(b, sizeMB)
+	g := grovetest.StartIn(b, filepath.Join(mnt, "grove"), extra...)
+	if !strings.Contains(g.Logs(), "driver=btrfs") {
+		b.Fatalf("data dir on btrfs but another driver was chosen:\n%s", g.Logs())
+	}
+	return g
+}
+
+func createProject(b *testing.B, g *grovetest.Grove, org string) apitypes.CreatedProject {
+	b.Helper()
+	var cp apitypes.CreatedProject
+	st, raw := g.API("POST", "/projects", grovetest.SeedBody(org), &cp)
+	if st != 201 {
+		b.Fatalf("create project: %d %s", st, raw)
+	}
+	return cp
+}
+
+func firstQuery(ctx context.Context, uri string) error {
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var one int
+	return conn.QueryRow(ctx, "select 1").Scan(&one)
+}
+
+// percentiles reports p50 and p99 of ds in milliseconds.
+func percentiles(b *testing.B, name string, ds []time.Duration) {
+	b.Helper()
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	at := func(q float64) float64 {
+		i := int(q * float64(len(ds)-1))
+		return float64(ds[i].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.5), name+"_p50_ms")
+	b.ReportMetric(at(0.99), name+"_p99_ms")
+	b.Logf("%s over %d runs: p50 %.1f ms, p99 %.1f ms, max %.1f ms", name, len(ds), at(0.5), at(0.99), at(1))
+}
+
+// BenchmarkProjectCreate measures API call → first query answered through
+// the proxy, one project at a time.
+func BenchmarkProjectCreate(b *testing.B) {
+	g := startOnBtrfs(b, 4096, "--pool-size", "2")
+	org := g.OrgID("sponsored")
+	ctx := b.Context()
+	const n = 100
+	var ds []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < n; j++ {
+			start := time.Now()
+			cp := createProject(b, g, org)
+			if err := firstQuery(ctx, cp.ConnectionURIs[0].ConnectionURI); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+	}
+	percentiles(b, "create_to_query", ds)
+}
+
+// BenchmarkColdStart measures suspended → first query answered, beside the
+// floor of a bare Postgres start on the same machine.
+func BenchmarkColdStart(b *testing.B) {
+	g := startOnBtrfs(b, 4096)
+	org := g.OrgID("sponsored")
+	ctx := b.Context()
+	cp := createProject(b, g, org)
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID + "/suspend"
+	const n = 30
+	var ds []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < n; j++ {
+			if st, raw := g.API("POST", path, nil, nil); st != 200 {
+				b.Fatalf("suspend: %d %s", st, raw)
+			}
+			start := time.Now()
+			if err := firstQuery(ctx, uri); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+	}
+	b.StopTimer()
+	percentiles(b, "cold_start", ds)
+	floor := bareFloor(b, n)
+	b.ReportMetric(floor, "bare_floor_p50_ms")
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000/floor, "cold_over_floor")
+}
+
+// BenchmarkCreateMany creates 1,000 projects back to back and then checks
+// that every one of them answers.
+func BenchmarkCreateMany(b *testing.B) {
+	if testing.Short() {
+		b.Skip("long")
+	}
+	g := startOnBtrfs(b, 16384, "--pool-size", "4")
+	org := g.OrgID("sponsored")
+	ctx := b.Context()
+	const n = 1000
+	uris := make([]string, 0, n)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		cp := createProject(b, g, org)
+		uris = append(uris, cp.ConnectionURIs[0].ConnectionURI)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "projects_per_s")
+	failed := 0
+	for _, u := range uris {
+		if err := firstQuery(ctx, u); err != nil {
+			failed++
+			b.Logf("unreachable: %v", err)
+		}
+	}
+	b.ReportMetric(float64(failed), "unreachable")
+	if failed > 0 {
+		b.Errorf("%d of %d projects unreachable", failed, n)
+	}
+	du := diskExclusive(b, g)
+	b.ReportMetric(du/float64(n)/1024, "exclusive_KiB_per_project")
+}
+
+// diskExclusive sums btrfs exclusive bytes of the project volumes.
+func diskExclusive(b *testing.B, g *grovetest.Grove) float64 {
+	b.Helper()
+	vols := filepath.Join(g.DataDir, "volumes")
+	out, err := runOut("btrfs", "qgroup", "show", "--raw", "-f", vols)
+	_ = out
+	if err != nil {
+		b.Logf("btrfs qgroup show: %v", err)
+	}
+	entries, _ := os.ReadDir(vols)
+	var sum float64
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "vol-") {
+			continue
+		}
+		o, err := runOut("btrfs", "qgroup", "show", "--raw", "-f", filepath.Join(vols, e.Name()))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(o), "\n")
+		f := strings.Fields(lines[len(lines)-1])
+		if len(f) >= 3 {
+			var excl float64
+			fmt.Sscanf(f[2], "%f", &excl)
+			sum += excl
+		}
+	}
+	return sum
+}

@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pgtest"
+	"github.com/jackc/pgx/v5"
+)
+
+func runOut(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}
+
+// bareFloor is the p50, in ms, of exec postgres on a stopped cluster → first
+// query answered on its socket: the floor any wake-up stands on.
+func bareFloor(b *testing.B, n int) float64 {
+	b.Helper()
+	srv := pgtest.StartMajor(b, 17)
+	ctx := context.Background()
+	if err := srv.Stop(ctx); err != nil {
+		b.Fatal(err)
+	}
+	opts := pgrun.Options{Install: srv.Install(), User: srv.User, DataDir: srv.DataDir(), SocketDir: srv.SocketDir()}
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		s, err := pgrun.Start(ctx, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, s.AdminDSN("postgres"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var one int
+		if err := conn.QueryRow(ctx, "select 1").Scan(&one); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, time.Since(start))
+		conn.Close(ctx)
+		if err := s.Stop(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return float64(ds[len(ds)/2].Microseconds()) / 1000
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+func pgbench(b *testing.B, conn string, args ...string) float64 {
+	b.Helper()
+	bin := "/usr/lib/postgresql/15/bin/pgbench"
+	if _, err := os.Stat(bin); err != nil {
+		b.Skip("pgbench not installed (Debian postgresql-contrib-15)")
+	}
+	cmd := exec.Command(bin, append(args, conn)...)
+	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=30")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench %v: %v: %s", args, err, out)
+	}
+	m := tpsRe.FindStringSubmatch(string(out))
+	if m == nil {
+		return 0
+	}
+	tps, _ := strconv.ParseFloat(m[1], 64)
+	return tps
+}
+
+// BenchmarkPgbenchSelect compares pgbench -S through the proxy with the same
+// run straight to the compute's socket.
+func BenchmarkPgbenchSelect(b *testing.B) {
+	g := startOnBtrfs(b, 4096)
+	cp := createProject(b, g, g.OrgID("sponsored"))
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	u, err := url.Parse(uri)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pw, _ := u.User.Password()
+	runDir := regexp.MustCompile(`run_dir=(\S+)`).FindStringSubmatch(g.Logs())
+	if runDir == nil {
+		b.Fatal("grove did not log its run dir")
+	}
+	direct := fmt.Sprintf("host=%s user=%s password=%s dbname=%s", filepath.Join(runDir[1], cp.Endpoints[0].ID),
+		u.User.Username(), pw, strings.TrimPrefix(u.Path, "/"))
+	// Keep the endpoint awake: a client stays connected for the whole run.
+	keep, err := pgx.Connect(b.Context(), uri)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer keep.Close(context.Background())
+	pgbench(b, direct, "-i", "-q", "-s", "1")
+	args := []string{"-S", "-n", "-c", "8", "-j", "2", "-T", "15"}
+	b.ResetTimer()
+	var viaProxy, straight float64
+	for i := 0; i < b.N; i++ {
+		straight = pgbench(b, direct, args...)
+		viaProxy = pgbench(b, uri, args...)
+	}
+	b.ReportMetric(straight, "direct_tps")
+	b.ReportMetric(viaProxy, "proxy_tps")
+	b.ReportMetric(viaProxy/straight, "proxy_over_direct")
+}
