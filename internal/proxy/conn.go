@@ -1,0 +1,528 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grovedb/grove/internal/proxy/route"
+	"github.com/grovedb/grove/internal/scram"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// errConnect marks failures to reach the compute (wake or dial).
+var errConnect = errors.New("connect to compute")
+
+// client is the client side of one connection during the handshake.
+type client struct {
+	conn    net.Conn
+	br      *bufio.Reader
+	tls     bool
+	sni     string
+	version uint32
+	params  map[string]string
+	keys    []string
+}
+
+func (c *client) send(msgs ...pgproto3.BackendMessage) error {
+	var buf []byte
+	for _, m := range msgs {
+		var err error
+		if buf, err = m.Encode(buf); err != nil {
+			return fmt.Errorf("encode %T: %w", m, err)
+		}
+	}
+	_, err := c.conn.Write(buf)
+	return err
+}
+
+// serveConn runs one client connection from accept to close.
+func (p *Proxy) serveConn(ctx context.Context, raw net.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &client{conn: raw}
+	// Closing the current conn (TLS or not) unblocks every read on shutdown.
+	var connMu sync.Mutex
+	stop := context.AfterFunc(ctx, func() {
+		connMu.Lock()
+		defer connMu.Unlock()
+		c.conn.Close()
+	})
+	defer stop()
+	defer func() {
+		connMu.Lock()
+		defer connMu.Unlock()
+		c.conn.Close()
+	}()
+	log := p.log.With("remote", raw.RemoteAddr().String())
+
+	deadline := time.Now().Add(p.cfg.AuthTimeout)
+	_ = raw.SetDeadline(deadline)
+	hctx, hcancel := context.WithDeadline(ctx, deadline)
+	defer hcancel()
+
+	err := p.negotiate(hctx, c, &connMu)
+	if errors.Is(err, errCancelDone) {
+		return
+	}
+	if err != nil {
+		p.fail(log, c, err)
+		return
+	}
+	log = log.With("user", c.params["user"])
+	if err := p.session(hctx, ctx, c, log); err != nil {
+		p.fail(log, c, err)
+	}
+}
+
+// errCancelDone ends a connection that carried a cancel request.
+var errCancelDone = errors.New("cancel request handled")
+
+// fail reports err to the client as an ErrorResponse (when the connection
+// still works) and logs it once.
+func (p *Proxy) fail(log *slog.Logger, c *client, err error) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		log.Debug("proxy: client went away", "err", err)
+		return
+	}
+	msg, internal := errorResponse(err)
+	if internal {
+		log.Error("proxy: connection failed", "err", err)
+	} else {
+		log.Info("proxy: connection refused", "err", err, "sqlstate", msg.Code)
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.send(msg)
+}
+
+// negotiate reads startup packets until a real StartupMessage, answering
+// SSL/GSSENC requests and cancel requests on the way.
+func (p *Proxy) negotiate(ctx context.Context, c *client, connMu *sync.Mutex) error {
+	c.br = bufio.NewReaderSize(c.conn, 4096)
+	for {
+		// Direct TLS (libpq 17 sslnegotiation=direct): a TLS record instead
+		// of a startup packet.
+		if !c.tls {
+			b, err := c.br.Peek(1)
+			if err != nil {
+				return fmt.Errorf("read startup packet: %w", err)
+			}
+			if b[0] == 0x16 {
+				if err := p.startTLS(ctx, c, connMu, true); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		sp, err := readStartup(c.br, p.cfg.MaxStartupPacket)
+		if err != nil {
+			return err
+		}
+		switch sp.code {
+		case codeSSL:
+			if c.tls {
+				return protocolErrorf("SSLRequest over TLS")
+			}
+			// Bytes after the SSLRequest would be unencrypted data
+			// injected ahead of the handshake (CVE-2021-23214).
+			if c.br.Buffered() > 0 {
+				return protocolErrorf("received unencrypted data after SSL request")
+			}
+			if _, err := c.conn.Write([]byte{'S'}); err != nil {
+				return fmt.Errorf("write SSL response: %w", err)
+			}
+			if err := p.startTLS(ctx, c, connMu, false); err != nil {
+				return err
+			}
+		case codeGSSENC:
+			if c.br.Buffered() > 0 {
+				return protocolErrorf("received unencrypted data after GSSAPI encryption request")
+			}
+			if _, err := c.conn.Write([]byte{'N'}); err != nil {
+				return fmt.Errorf("write GSSENC response: %w", err)
+			}
+		case codeCancel:
+			if err := p.forwardCancel(ctx, sp.pid, sp.secret); err != nil {
+				p.log.Warn("proxy: cancel request", "err", err)
+			}
+			return errCancelDone
+		default:
+			c.version, c.params, c.keys = sp.code, sp.params, sp.keys
+			return nil
+		}
+	}
+}
+
+func (p *Proxy) startTLS(ctx context.Context, c *client, connMu *sync.Mutex, direct bool) error {
+	// The handshake reads through c.br so a pipelined ClientHello is not lost.
+	tc := tls.Server(&bufferedConn{Conn: c.conn, r: c.br}, p.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("tls handshake: %w", err)
+	}
+	st := tc.ConnectionState()
+	if direct && st.NegotiatedProtocol != "postgresql" {
+		return protocolErrorf("direct SSL connection requires ALPN protocol \"postgresql\"")
+	}
+	connMu.Lock()
+	c.conn = tc
+	connMu.Unlock()
+	c.br = bufio.NewReaderSize(tc, 4096)
+	c.tls = true
+	c.sni = st.ServerName
+	return nil
+}
+
+// bufferedConn reads through a bufio.Reader that may hold bytes already.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// isReserved reports roles that may not log in through the proxy.
+func (p *Proxy) isReserved(role string) bool {
+	return p.reserved[role] || strings.HasPrefix(role, "pg_")
+}
+
+// session authenticates the client, connects it to its compute and splices.
+// hctx bounds the handshake; ctx is the connection's life.
+func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) error {
+	user := c.params["user"]
+	if user != "" && p.isReserved(user) {
+		return &reservedRoleError{role: user}
+	}
+	if c.params["replication"] != "" && c.params["replication"] != "false" && c.params["replication"] != "0" {
+		return &UserError{Code: "0A000", Message: "replication connections are not supported through the proxy"}
+	}
+	in := route.Input{ServerName: c.sni, Params: c.params, Domain: p.cfg.Domain}
+	res, err := route.Route(in)
+	if errors.Is(err, route.ErrMissingEndpoint) && c.tls {
+		// The password hack: ask for a cleartext password that may carry
+		// the endpoint. Only over TLS, where cleartext is safe.
+		if err := c.send(&pgproto3.AuthenticationCleartextPassword{}); err != nil {
+			return err
+		}
+		pw, err := readPassword(c)
+		if err != nil {
+			return err
+		}
+		in.Password, in.HavePassword = pw, true
+		res, err = route.Route(in)
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	log = log.With("endpoint", res.EndpointID)
+
+	v, err := p.cfg.Backend.Verifier(hctx, res.EndpointID, user)
+	switch {
+	case errors.Is(err, ErrUnknownRole):
+		// Go through the motions so a prober cannot tell unknown roles
+		// from wrong passwords.
+		v = scram.MockVerifier(user, p.mockSalt)
+	case err != nil:
+		return fmt.Errorf("verifier of %q on %s: %w", user, res.EndpointID, err)
+	}
+
+	var clientKey []byte
+	if res.PasswordHack {
+		key, ok := v.CheckPassword(res.Password)
+		if !ok {
+			return &authError{user: user, err: scram.ErrAuthFailed}
+		}
+		clientKey = key
+	} else {
+		if clientKey, err = p.authSCRAM(c, v); err != nil {
+			return &authError{user: user, err: err}
+		}
+	}
+
+	// Authenticated. From here the compute is woken and the connection
+	// counts as the endpoint's.
+	cctx, ccancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	defer ccancel()
+	_ = c.conn.SetDeadline(time.Now().Add(p.cfg.ConnectTimeout))
+	socket, err := p.cfg.Backend.Connect(cctx, res.EndpointID, res.Pooler)
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", errConnect, res.EndpointID, err)
+	}
+	var d net.Dialer
+	sc, err := d.DialContext(cctx, "unix", socket)
+	if err != nil {
+		return fmt.Errorf("%w %s: dial %s: %w", errConnect, res.EndpointID, socket, err)
+	}
+	defer sc.Close()
+	stopS := context.AfterFunc(ctx, func() { sc.Close() })
+	defer stopS()
+	if dl, ok := cctx.Deadline(); ok {
+		_ = sc.SetDeadline(dl)
+	}
+
+	cnt := p.counters(res.EndpointID)
+	cnt.open.Add(1)
+	cnt.total.Add(1)
+	p.cfg.Backend.ConnOpened(res.EndpointID)
+	var in64, out64 atomic.Int64
+	defer func() {
+		cnt.open.Add(-1)
+		p.cfg.Backend.ConnClosed(res.EndpointID, in64.Load(), out64.Load())
+	}()
+
+	comp := &compute{conn: sc, br: bufio.NewReaderSize(sc, 8192)}
+	key, err := p.loginCompute(c, comp, res, v, clientKey, socket, &countingWriter{w: c.conn, n: &out64, total: &cnt.out})
+	if err != nil {
+		return err
+	}
+	defer p.dropCancelKey(key)
+	log.Debug("proxy: connected")
+
+	_ = c.conn.SetDeadline(time.Time{})
+	_ = sc.SetDeadline(time.Time{})
+	p.splice(c, comp, cnt, &in64, &out64)
+	return nil
+}
+
+func readPassword(c *client) (string, error) {
+	typ, body, _, err := readMessage(c.br, maxMessageLen)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if typ != 'p' {
+		return "", protocolErrorf("expected password response, got message type %q", typ)
+	}
+	return parsePassword(body)
+}
+
+// authSCRAM runs SCRAM-SHA-256(-PLUS) with the client against v and returns
+// the ClientKey recovered from the proof.
+func (p *Proxy) authSCRAM(c *client, v scram.Verifier) ([]byte, error) {
+	var cb []byte
+	if c.tls {
+		cb = p.cbData
+	}
+	s := scram.NewServer(v, cb)
+	if err := c.send(&pgproto3.AuthenticationSASL{AuthMechanisms: s.Mechanisms()}); err != nil {
+		return nil, err
+	}
+	typ, body, _, err := readMessage(c.br, maxMessageLen)
+	if err != nil {
+		return nil, fmt.Errorf("read SASL initial response: %w", err)
+	}
+	if typ != 'p' {
+		return nil, protocolErrorf("expected SASL response, got message type %q", typ)
+	}
+	mech, data, err := parseSASLInitial(body)
+	if err != nil {
+		return nil, err
+	}
+	sf, err := s.ClientFirst(mech, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.send(&pgproto3.AuthenticationSASLContinue{Data: sf}); err != nil {
+		return nil, err
+	}
+	typ, body, _, err = readMessage(c.br, maxMessageLen)
+	if err != nil {
+		return nil, fmt.Errorf("read SASL response: %w", err)
+	}
+	if typ != 'p' {
+		return nil, protocolErrorf("expected SASL response, got message type %q", typ)
+	}
+	final, err := s.ClientFinal(body)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.send(&pgproto3.AuthenticationSASLFinal{Data: final}); err != nil {
+		return nil, err
+	}
+	return s.ClientKey(), nil
+}
+
+// compute is the compute side of a connection.
+type compute struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func (s *compute) send(msgs ...pgproto3.FrontendMessage) error {
+	var buf []byte
+	for _, m := range msgs {
+		var err error
+		if buf, err = m.Encode(buf); err != nil {
+			return fmt.Errorf("encode %T: %w", m, err)
+		}
+	}
+	_, err := s.conn.Write(buf)
+	return err
+}
+
+// Authentication request codes from the compute.
+const (
+	authOK           = 0
+	authCleartext    = 3
+	authSASL         = 10
+	authSASLContinue = 11
+	authSASLFinal    = 12
+)
+
+// loginCompute sends the startup packet, logs in with the client's key
+// (pass-through), and relays the rest of the startup to the client up to
+// ReadyForQuery, swapping the BackendKeyData for a proxy-issued one.
+func (p *Proxy) loginCompute(c *client, s *compute, res route.Result, v scram.Verifier, clientKey []byte,
+	socket string, toClient io.Writer) (cancelKey, error) {
+	if _, err := s.conn.Write(encodeStartup(c.version, res.Params, c.keys)); err != nil {
+		return cancelKey{}, fmt.Errorf("%w: write startup: %w", errConnect, err)
+	}
+	var sc *scram.Client
+	var key cancelKey
+	haveKey := false
+	sendClient := func(b []byte) error {
+		_, err := toClient.Write(b)
+		return err
+	}
+	for {
+		typ, body, raw, err := readMessage(s.br, maxComputeMessageLen)
+		if err != nil {
+			return cancelKey{}, fmt.Errorf("%w: read startup response: %w", errConnect, err)
+		}
+		switch typ {
+		case 'R':
+			if len(body) < 4 {
+				return cancelKey{}, fmt.Errorf("%w: short authentication message", errConnect)
+			}
+			code, data := binary.BigEndian.Uint32(body), body[4:]
+			switch code {
+			case authOK:
+				if err := c.send(&pgproto3.AuthenticationOk{}); err != nil {
+					return cancelKey{}, err
+				}
+			case authSASL:
+				if !strings.Contains(string(data), scram.SHA256+"\x00") {
+					return cancelKey{}, fmt.Errorf("%w: compute does not offer %s", errConnect, scram.SHA256)
+				}
+				sc = scram.NewClientKeys(clientKey, v.ServerKey)
+				first, err := sc.First()
+				if err != nil {
+					return cancelKey{}, err
+				}
+				if err := s.send(&pgproto3.SASLInitialResponse{AuthMechanism: scram.SHA256, Data: first}); err != nil {
+					return cancelKey{}, fmt.Errorf("%w: %w", errConnect, err)
+				}
+			case authSASLContinue:
+				if sc == nil {
+					return cancelKey{}, fmt.Errorf("%w: unexpected SASL continue", errConnect)
+				}
+				final, err := sc.Final(data)
+				if err != nil {
+					return cancelKey{}, fmt.Errorf("%w: %w", errConnect, err)
+				}
+				if err := s.send(&pgproto3.SASLResponse{Data: final}); err != nil {
+					return cancelKey{}, fmt.Errorf("%w: %w", errConnect, err)
+				}
+			case authSASLFinal:
+				if sc == nil {
+					return cancelKey{}, fmt.Errorf("%w: unexpected SASL final", errConnect)
+				}
+				if err := sc.Verify(data); err != nil {
+					return cancelKey{}, fmt.Errorf("%w: compute signature: %w", errConnect, err)
+				}
+			case authCleartext:
+				if !res.PasswordHack {
+					return cancelKey{}, fmt.Errorf("%w: compute asks for a cleartext password, which the proxy does not have", errConnect)
+				}
+				if err := s.send(&pgproto3.PasswordMessage{Password: res.Password}); err != nil {
+					return cancelKey{}, fmt.Errorf("%w: %w", errConnect, err)
+				}
+			default:
+				return cancelKey{}, fmt.Errorf("%w: unsupported authentication method %d", errConnect, code)
+			}
+		case 'K':
+			if len(body) < 8 {
+				return cancelKey{}, fmt.Errorf("%w: short BackendKeyData", errConnect)
+			}
+			t := cancelTarget{socket: socket, pid: binary.BigEndian.Uint32(body), secret: append([]byte(nil), body[4:]...)}
+			if key, err = p.issueCancelKey(t); err != nil {
+				return cancelKey{}, err
+			}
+			haveKey = true
+			if err := c.send(&pgproto3.BackendKeyData{ProcessID: key.pid, SecretKey: []byte(key.secret)}); err != nil {
+				p.dropCancelKey(key)
+				return cancelKey{}, err
+			}
+		case 'E':
+			var e pgproto3.ErrorResponse
+			if err := e.Decode(body); err != nil {
+				return cancelKey{}, fmt.Errorf("%w: decode error: %w", errConnect, err)
+			}
+			if haveKey {
+				p.dropCancelKey(key)
+			}
+			return cancelKey{}, &computeError{msg: &e}
+		case 'Z':
+			if err := sendClient(raw); err != nil {
+				if haveKey {
+					p.dropCancelKey(key)
+				}
+				return cancelKey{}, err
+			}
+			return key, nil
+		case 'S', 'N', 'v':
+			// ParameterStatus, notices and NegotiateProtocolVersion go to
+			// the client as they are.
+			if err := sendClient(raw); err != nil {
+				return cancelKey{}, err
+			}
+		default:
+			return cancelKey{}, fmt.Errorf("%w: unexpected message type %q during startup", errConnect, typ)
+		}
+	}
+}
+
+// splice copies bytes both ways until either side closes, counting them.
+// Bytes the handshake readers buffered go first.
+func (p *Proxy) splice(c *client, s *compute, cnt *endpointCounters, in, out *atomic.Int64) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	closeBoth := sync.OnceFunc(func() {
+		c.conn.Close()
+		s.conn.Close()
+	})
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(&countingWriter{w: s.conn, n: in, total: &cnt.in}, c.br)
+		closeBoth()
+	}()
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(&countingWriter{w: c.conn, n: out, total: &cnt.out}, s.br)
+		closeBoth()
+	}()
+	wg.Wait()
+}
+
+// countingWriter counts bytes written, per connection and per endpoint.
+type countingWriter struct {
+	w        io.Writer
+	n, total *atomic.Int64
+}
+
+func (cw *countingWriter) Write(b []byte) (int, error) {
+	n, err := cw.w.Write(b)
+	cw.n.Add(int64(n))
+	cw.total.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/grovedb/grove/internal/proxy/route"
+	"github.com/grovedb/grove/internal/scram"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Texts of Neon's proxy and Postgres, so client code written for them keeps working.
+const (
+	textUnknownEndpoint = "The requested endpoint could not be found, or you don't have access to it. " +
+		"Please check the provided ID and try again."
+	textWakeFailed = "Couldn't connect to compute node"
+	textTimeout    = "Authentication timed out"
+	textInternal   = "Internal error"
+)
+
+// Errors of the proxy's own making.
+var (
+	errStartupTooLarge = errors.New("invalid length of startup packet")
+	errProtocol        = errors.New("protocol violation")
+	errTimeout         = errors.New("handshake timed out")
+)
+
+// authError is a failed login: wrong password, unknown role or a mock
+// exchange. The text never says which, like Postgres.
+type authError struct {
+	user string
+	err  error
+}
+
+func (e *authError) Error() string { return fmt.Sprintf("authenticate %q: %v", e.user, e.err) }
+func (e *authError) Unwrap() error { return e.err }
+
+// reservedRoleError refuses a platform role.
+type reservedRoleError struct{ role string }
+
+func (e *reservedRoleError) Error() string { return fmt.Sprintf("role %q is reserved", e.role) }
+
+// protocolVersionError is an unsupported startup protocol version.
+type protocolVersionError struct{ version uint32 }
+
+func (e *protocolVersionError) Error() string {
+	return fmt.Sprintf("unsupported frontend protocol %d.%d: server supports 3.0 to 3.2", e.version>>16, e.version&0xffff)
+}
+
+// computeError is an ErrorResponse the compute sent during startup (e.g.
+// database does not exist); it goes to the client unchanged.
+type computeError struct{ msg *pgproto3.ErrorResponse }
+
+func (e *computeError) Error() string { return "compute: " + e.msg.Code + " " + e.msg.Message }
+
+// protocolErrorf wraps errProtocol with detail shown to the client.
+func protocolErrorf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errProtocol, fmt.Sprintf(format, a...))
+}
+
+// errorResponse is the one place where errors become what the client sees:
+// a FATAL ErrorResponse with a SQLSTATE. Internal detail stays out (it is
+// logged by the caller); shown says whether err's text was deemed safe.
+func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
+	fatal := func(code, text string) *pgproto3.ErrorResponse {
+		return &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: text}
+	}
+	var (
+		re  *route.Error
+		ue  *UserError
+		ae  *authError
+		rr  *reservedRoleError
+		pv  *protocolVersionError
+		ce  *computeError
+		cbf = errors.Is(err, scram.ErrChannelBinding)
+	)
+	switch {
+	case errors.As(err, &ce):
+		return ce.msg, false
+	case errors.As(err, &rr):
+		return fatal("28000", fmt.Sprintf("role \"%s\" is reserved and cannot log in through the proxy", rr.role)), false
+	case errors.As(err, &re):
+		if re.Kind == route.MissingUser {
+			return fatal("28000", re.Msg), false
+		}
+		return fatal("08004", re.Msg), false
+	case errors.As(err, &ue):
+		code := ue.Code
+		if code == "" {
+			code = "XX000"
+		}
+		return fatal(code, ue.Message), false
+	case cbf:
+		return fatal("28000", "SCRAM channel binding check failed"), false
+	case errors.As(err, &ae):
+		if errors.Is(err, scram.ErrProtocol) {
+			return fatal("08P01", "malformed SCRAM message"), false
+		}
+		return fatal("28P01", fmt.Sprintf("password authentication failed for user \"%s\"", ae.user)), false
+	case errors.Is(err, ErrUnknownEndpoint):
+		return fatal("08004", textUnknownEndpoint), false
+	case errors.As(err, &pv):
+		return fatal("0A000", pv.Error()), false
+	case errors.Is(err, errStartupTooLarge):
+		return fatal("08P01", errStartupTooLarge.Error()), false
+	case errors.Is(err, errProtocol), errors.Is(err, scram.ErrProtocol):
+		return fatal("08P01", err.Error()), false
+	case errors.Is(err, errTimeout), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return fatal("08006", textTimeout), true
+	case errors.Is(err, errConnect):
+		return fatal("57P03", textWakeFailed), true
+	default:
+		return fatal("XX000", textInternal), true
+	}
+}
