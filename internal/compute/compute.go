@@ -1,0 +1,357 @@
+package compute
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/grovedb/grove/internal/pgconf"
+	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pgversion"
+)
+
+// Volumes is the storage the manager needs; storage.Driver satisfies it.
+type Volumes interface {
+	Path(id string) string
+	Create(ctx context.Context, id string) error
+	Clone(ctx context.Context, src, dst string) error
+	Delete(ctx context.Context, id string) error
+	List(ctx context.Context) ([]string, error)
+	Exists(id string) bool
+	// Atomic reports whether Clone of a volume in use is an atomic,
+	// crash-consistent copy (btrfs); otherwise CloneRunning uses Postgres'
+	// backup API around it.
+	Atomic() bool
+}
+
+// Config configures a Manager.
+type Config struct {
+	Installs []pgversion.Install // one per major; computes of other majors are refused
+	User     pgrun.User          // the OS user Postgres runs as (never root)
+	Volumes  Volumes
+	// RunDir holds <RunDir>/<instance-id>/.s.PGSQL.5432. At most MaxRunDirLen
+	// bytes, so that socket paths stay below the kernel's 107-byte limit.
+	RunDir string
+	// LogDir receives each volume's Postgres stderr as <volume>.log; empty discards it.
+	LogDir string
+	// PoolSize is the number of warm instances per major: 0 → 1, <0 → none.
+	PoolSize int
+	// PoolMinCU and PoolMaxCU size warm instances (0 → 0.25 and 2, Neon's
+	// default endpoint); a Take of another size restarts the instance when
+	// the size changes a restart-only setting.
+	PoolMinCU, PoolMaxCU float64
+	Host                 pgconf.Host
+	CUMemoryBytes        int64 // 0 → pgconf.DefaultCUMemoryBytes
+	// DefaultSuspendTimeout replaces a Spec.SuspendTimeout of 0 (0 → 300 s).
+	DefaultSuspendTimeout time.Duration
+	// IdleCheckInterval is how often Run looks for idle computes and empty pools (0 → 1 s).
+	IdleCheckInterval time.Duration
+	Restart           RestartPolicy // zero → DefaultRestartPolicy
+	Logger            *slog.Logger  // nil → discard
+	// OnEvent, when set, is called for every lifecycle event, from the
+	// manager's goroutines and without its locks held; it must not block.
+	OnEvent func(Event)
+}
+
+// MaxRunDirLen bounds Config.RunDir: the socket path <RunDir>/<id>/.s.PGSQL.5432
+// must fit in 107 bytes with an id of up to 40 bytes.
+const MaxRunDirLen = 107 - 1 - maxIDLen - len("/.s.PGSQL.5432")
+
+const (
+	maxIDLen        = 40
+	templatePrefix  = "tmpl-"
+	spareDatabase   = "grove_spare"
+	confFile        = "grove.conf"
+	includeLine     = "include_if_exists = '" + confFile + "'"
+	startTimeout    = time.Minute
+	switchWALTimout = 10 * time.Second
+)
+
+var (
+	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	volumePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+)
+
+// Errors callers branch on.
+var (
+	ErrClosed     = errors.New("compute manager closed")
+	ErrNotRunning = errors.New("compute not running")
+	ErrExists     = errors.New("compute already exists")
+	ErrNoVolume   = errors.New("volume not found")
+	ErrNoVersion  = errors.New("postgres version not installed")
+)
+
+// Validate checks the configuration and fills defaults.
+func (c *Config) Validate() error {
+	if len(c.Installs) == 0 {
+		return errors.New("compute: no Postgres installations")
+	}
+	if c.Volumes == nil {
+		return errors.New("compute: no volumes")
+	}
+	if c.User.Name == "" || (c.User.UID == 0 && os.Geteuid() == 0) {
+		return errors.New("compute: Postgres must run as an unprivileged OS user")
+	}
+	if c.RunDir == "" || !filepath.IsAbs(c.RunDir) {
+		return fmt.Errorf("compute: run dir %q must be an absolute path", c.RunDir)
+	}
+	if len(c.RunDir) > MaxRunDirLen {
+		return fmt.Errorf("compute: run dir %q longer than %d bytes (Unix socket path limit)", c.RunDir, MaxRunDirLen)
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = 1
+	}
+	if c.PoolMinCU == 0 {
+		c.PoolMinCU = 0.25
+	}
+	if c.PoolMaxCU == 0 {
+		c.PoolMaxCU = max(2, c.PoolMinCU)
+	}
+	if c.PoolMaxCU < c.PoolMinCU {
+		return fmt.Errorf("compute: pool size %v–%v CU: min above max", c.PoolMinCU, c.PoolMaxCU)
+	}
+	if c.DefaultSuspendTimeout <= 0 {
+		c.DefaultSuspendTimeout = 300 * time.Second
+	}
+	if c.IdleCheckInterval <= 0 {
+		c.IdleCheckInterval = time.Second
+	}
+	c.Restart = c.Restart.withDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// Spec describes a compute to take or start.
+type Spec struct {
+	ID           string // endpoint id, e.g. ep-cool-rain-a1b2c3d4
+	VolumeID     string // data directory volume (Start); ignored by Take
+	Major        int    // Postgres major version
+	MinCU, MaxCU float64
+	// SuspendTimeout is the idle time before suspend: 0 → the default, <0 → never.
+	SuspendTimeout time.Duration
+	ReadOnly       bool
+}
+
+func (s Spec) validate(needVolume bool) error {
+	if !idPattern.MatchString(s.ID) {
+		return fmt.Errorf("invalid compute id %q", s.ID)
+	}
+	if needVolume && !volumePattern.MatchString(s.VolumeID) {
+		return fmt.Errorf("compute %s: invalid volume id %q", s.ID, s.VolumeID)
+	}
+	if s.MinCU < 0 || s.MaxCU < 0 || (s.MaxCU > 0 && s.MinCU > s.MaxCU) {
+		return fmt.Errorf("compute %s: invalid size %v–%v CU", s.ID, s.MinCU, s.MaxCU)
+	}
+	return nil
+}
+
+// EventKind names a lifecycle event.
+type EventKind string
+
+// Lifecycle events.
+const (
+	EventStarted   EventKind = "started"   // a compute started (Take, Start)
+	EventSuspended EventKind = "suspended" // stopped by Suspend (idle or asked)
+	EventCrashed   EventKind = "crashed"   // exited unexpectedly; a restart follows
+	EventRestarted EventKind = "restarted" // back after a crash
+	EventFailed    EventKind = "failed"    // crashed too often; given up until the next Start
+)
+
+// Event is one lifecycle event of a compute.
+type Event struct {
+	Time     time.Time
+	Kind     EventKind
+	ID       string
+	VolumeID string
+	Err      error         // crash cause for crashed/failed
+	Duration time.Duration // start time for started/restarted
+}
+
+// Manager runs every compute Postgres process. See the package documentation.
+type Manager struct {
+	cfg      Config
+	log      *slog.Logger
+	installs map[int]pgversion.Install
+
+	life     context.Context // ends at Close: aborts restarts and pool fills
+	stopLife context.CancelFunc
+	wg       sync.WaitGroup // supervisors
+	starts   singleflight.Group
+	poke     chan struct{}
+
+	mu       sync.Mutex
+	closed   bool
+	byID     map[string]*Instance // taken or started computes
+	pool     map[int][]*Instance  // warm, not yet taken
+	fillBack map[int]fillState
+}
+
+type fillState struct {
+	busy  bool
+	fails int
+	next  time.Time
+}
+
+// New returns a Manager. It starts nothing until EnsureTemplates and Run.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		installs: map[int]pgversion.Install{},
+		poke:     make(chan struct{}, 1),
+		byID:     map[string]*Instance{},
+		pool:     map[int][]*Instance{},
+		fillBack: map[int]fillState{},
+	}
+	for _, in := range cfg.Installs {
+		m.installs[in.Major] = in
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o711); err != nil {
+		return nil, fmt.Errorf("compute: run dir: %w", err)
+	}
+	if err := os.Chmod(cfg.RunDir, 0o711); err != nil {
+		return nil, fmt.Errorf("compute: run dir: %w", err)
+	}
+	if cfg.LogDir != "" {
+		if err := os.MkdirAll(cfg.LogDir, 0o750); err != nil {
+			return nil, fmt.Errorf("compute: log dir: %w", err)
+		}
+	}
+	m.life, m.stopLife = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// TemplateID is the volume holding the template cluster of a major.
+func TemplateID(major int) string { return templatePrefix + strconv.Itoa(major) }
+
+func isTemplate(volumeID string) bool { return strings.HasPrefix(volumeID, templatePrefix) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (m *Manager) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	attrs := []any{slog.String("compute", e.ID), slog.String("volume", e.VolumeID)}
+	if e.Duration > 0 {
+		attrs = append(attrs, slog.Duration("took", e.Duration))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.Any("err", e.Err))
+		m.log.Warn("compute "+string(e.Kind), attrs...)
+	} else {
+		m.log.Info("compute "+string(e.Kind), attrs...)
+	}
+	if m.cfg.OnEvent != nil {
+		m.cfg.OnEvent(e)
+	}
+}
+
+func (m *Manager) install(major int) (pgversion.Install, error) {
+	if major == 0 {
+		major = pgversion.DefaultMajor
+	}
+	in, ok := m.installs[major]
+	if !ok {
+		return pgversion.Install{}, fmt.Errorf("%w: %d", ErrNoVersion, major)
+	}
+	return in, nil
+}
+
+func (m *Manager) size(spec Spec) pgconf.Settings {
+	minCU, maxCU := spec.MinCU, spec.MaxCU
+	if minCU == 0 {
+		minCU = 0.25
+	}
+	if maxCU == 0 {
+		maxCU = minCU
+	}
+	return pgconf.Size(minCU, maxCU, m.cfg.Host, m.cfg.CUMemoryBytes)
+}
+
+func (m *Manager) sockDir(id string) string { return filepath.Join(m.cfg.RunDir, id) }
+
+// Get returns a compute that is running, starting, restarting or failed.
+// Suspended computes are not kept.
+func (m *Manager) Get(id string) (*Instance, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, ok := m.byID[id]
+	return in, ok
+}
+
+// List returns the computes Get would return.
+func (m *Manager) List() []*Instance {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Instance, 0, len(m.byID))
+	for _, in := range m.byID {
+		out = append(out, in)
+	}
+	return out
+}
+
+// PoolLen is the number of warm instances of a major ready to take.
+func (m *Manager) PoolLen(major int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, in := range m.pool[major] {
+		if in.State() == StateActive {
+			n++
+		}
+	}
+	return n
+}
+
+// ConnOpened counts a client connection to a compute (from the proxy).
+func (m *Manager) ConnOpened(id string) {
+	if in, ok := m.Get(id); ok {
+		in.mu.Lock()
+		in.conns++
+		in.mu.Unlock()
+	}
+}
+
+// ConnClosed counts the end of a client connection; at zero the idle timer starts.
+func (m *Manager) ConnClosed(id string) {
+	if in, ok := m.Get(id); ok {
+		in.mu.Lock()
+		if in.conns > 0 {
+			in.conns--
+		}
+		if in.conns == 0 {
+			in.idleSince = time.Now()
+		}
+		in.mu.Unlock()
+	}
+}
+
+func (m *Manager) wakeRun() {
+	select {
+	case m.poke <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,62 @@
+// Package compute runs every compute: one PostgreSQL server per endpoint,
+// on a volume (a data directory) made by the storage driver, listening only
+// on a Unix socket at <RunDir>/<id>/.s.PGSQL.5432, running as the
+// unprivileged Postgres OS user, never as root.
+//
+// # Lifecycle
+//
+// EnsureTemplates makes one template volume per installed major ("tmpl-17":
+// initdb with 1 MB WAL segments, checksums, an empty database grove_spare,
+// and postgresql.conf including grove.conf). Every compute volume is a clone
+// of a template.
+//
+// Take hands out a warm instance: Run keeps PoolSize servers per major
+// running on fresh template clones; Take renames one to the endpoint id (its
+// socket folder is renamed under the running server), applies the endpoint's
+// size (a reload, or a restart when a restart-only setting changes), and Run
+// refills the pool. With an empty pool Take clones the template and starts
+// a server itself (cold path). The caller records the instance's VolumeID.
+//
+// Start (a wake) starts a server on an existing volume; Suspend runs
+// pg_switch_wal() (skipped on a standby) and stops it with a fast shutdown.
+// A suspended compute is forgotten: Get no longer returns it, and the next
+// Start writes grove.conf again, so it restarts with its current size.
+//
+// Idle computes: the proxy reports client connections with ConnOpened and
+// ConnClosed; Run suspends a compute that had none for its SuspendTimeout
+// (0 → Config.DefaultSuspendTimeout, 300 s; negative → never).
+//
+// Crashes: each running compute has a supervisor goroutine. An exit that
+// Suspend, a resize or Close did not ask for is a crash: the supervisor
+// kills what is left of the server's process group (orphaned backends hold
+// shared memory), waits the back-off of the RestartPolicy and starts the
+// server again, retrying while the old processes linger. Past
+// RestartPolicy.MaxCrashes crashes within the window the compute is marked
+// StateFailed with the cause; a later Start tries again.
+//
+// Reconcile, at start-up before Run, stops postmasters an earlier Grove left
+// running (found through postmaster.pid) and deletes volumes nobody records.
+// Close stops every server and deletes the untaken pool volumes.
+//
+// CloneRunning copies a running compute's volume consistently: a snapshot
+// with an atomic driver (btrfs), else Postgres' online backup API around a
+// plain copy, with a temporary replication slot to keep the WAL.
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. Start is single-flight per id:
+// concurrent callers share one start, which outlives a caller that gives up
+// but not the manager. The manager's lock (Manager.mu) guards the id and
+// pool maps and is taken before an instance's lock (Instance.mu), never
+// after. Locks are never held across a process start or stop. The manager
+// owns its goroutines: supervisors end at Suspend or Close, Run's pool fills
+// and idle suspends end before Run returns, and Close waits for all of them.
+// Lifecycle events go to Config.OnEvent and the logger.
+//
+// # Gaps
+//
+// Read-only computes (hot standbys) are not started yet: ReadOnly only
+// skips pg_switch_wal. There are no cgroup limits and no autoscaler yet;
+// sizes change only at Take (and at the next Start). Per-volume log files
+// are not rotated.
+package compute

@@ -1,0 +1,512 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/grovedb/grove/internal/pgconf"
+	"github.com/grovedb/grove/internal/pgrun"
+)
+
+var errStopping = errors.New("compute is stopping")
+
+// writeConf writes grove.conf into a data directory, owned by the Postgres user.
+func (m *Manager) writeConf(dataDir string, s pgconf.Settings) error {
+	p := filepath.Join(dataDir, confFile)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, pgconf.Render(s), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := m.cfg.User.Own(tmp, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// launch writes the configuration and starts the server of in, which must
+// have no running server. It retries while a previous server's processes
+// still hold the data directory (after a crash, orphaned backends keep the
+// shared memory segment for a moment).
+func (m *Manager) launch(ctx context.Context, in *Instance) error {
+	in.mu.Lock()
+	id, settings := in.id, in.settings
+	in.mu.Unlock()
+	if err := m.writeConf(in.dataDir, settings); err != nil {
+		return err
+	}
+	sock := m.sockDir(id)
+	if err := os.RemoveAll(sock); err != nil {
+		return fmt.Errorf("socket dir: %w", err)
+	}
+	if err := m.cfg.User.MkdirOwned(sock, 0o700); err != nil {
+		return fmt.Errorf("socket dir: %w", err)
+	}
+	var logw io.Writer
+	var logFile *os.File
+	if m.cfg.LogDir != "" {
+		f, err := os.OpenFile(filepath.Join(m.cfg.LogDir, in.volumeID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return fmt.Errorf("compute log: %w", err)
+		}
+		logw, logFile = f, f
+	}
+	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw}
+	srv, err := startRetry(ctx, opts)
+	if err != nil {
+		if logFile != nil {
+			logFile.Close()
+		}
+		return fmt.Errorf("start compute %s: %w", id, err)
+	}
+	in.mu.Lock()
+	if in.stopping {
+		in.mu.Unlock()
+		_ = srv.Stop(context.WithoutCancel(ctx))
+		if logFile != nil {
+			logFile.Close()
+		}
+		return errStopping
+	}
+	now := time.Now()
+	in.srv, in.logFile = srv, logFile
+	in.startedAt, in.idleSince = now, now
+	in.setState(StateActive, nil)
+	in.mu.Unlock()
+	return nil
+}
+
+// startRetry starts postgres, first stopping a postmaster left on the data
+// directory, and retries with back-off while the server exits at once.
+func startRetry(ctx context.Context, opts pgrun.Options) (*pgrun.Server, error) {
+	delay := 10 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := pgrun.StopStale(ctx, opts.DataDir); err != nil {
+			return nil, err
+		}
+		srv, err := pgrun.Start(ctx, opts)
+		if err == nil {
+			return srv, nil
+		}
+		if !errors.Is(err, pgrun.ErrExited) || time.Now().After(deadline) {
+			return nil, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+// superviseLocked starts the goroutine that restarts in after a crash; in.mu must be held.
+func (m *Manager) superviseLocked(in *Instance) {
+	done := make(chan struct{})
+	in.supDone = done
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(done)
+		m.supervise(in)
+	}()
+}
+
+func (m *Manager) supervise(in *Instance) {
+	for {
+		in.mu.Lock()
+		srv, logFile := in.srv, in.logFile
+		in.mu.Unlock()
+		if srv == nil {
+			return
+		}
+		<-srv.Done()
+		if logFile != nil {
+			logFile.Close()
+		}
+		in.mu.Lock()
+		in.srv, in.logFile = nil, nil
+		if in.stopping {
+			in.mu.Unlock()
+			return
+		}
+		in.mu.Unlock()
+		// A crash. Kill what is left of the process group (orphaned
+		// backends hold the shared memory) and restart with back-off.
+		srv.Kill()
+		cause := srv.ExitErr()
+		if cause == nil {
+			cause = errors.New("postgres exited")
+		}
+		for {
+			in.mu.Lock()
+			keep, delay, giveUp := m.cfg.Restart.Next(in.crashes, time.Now())
+			in.crashes = keep
+			id := in.id
+			if giveUp {
+				err := fmt.Errorf("compute %s crashed %d times within %v, giving up: %w", id, len(keep), m.cfg.Restart.Window, cause)
+				in.setState(StateFailed, err)
+				in.mu.Unlock()
+				m.emit(Event{Kind: EventFailed, ID: id, VolumeID: in.volumeID, Err: err})
+				return
+			}
+			in.setState(StateRestarting, cause)
+			stopCh := in.stopCh
+			in.mu.Unlock()
+			m.emit(Event{Kind: EventCrashed, ID: id, VolumeID: in.volumeID, Err: cause})
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-stopCh:
+				t.Stop()
+				return
+			case <-m.life.Done():
+				t.Stop()
+				return
+			}
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(m.life, startTimeout)
+			err := m.launch(ctx, in)
+			cancel()
+			if err == nil {
+				m.emit(Event{Kind: EventRestarted, ID: id, VolumeID: in.volumeID, Duration: time.Since(start)})
+				break
+			}
+			if errors.Is(err, errStopping) || m.life.Err() != nil {
+				return
+			}
+			cause = err
+		}
+	}
+}
+
+// stop stops in's server (fast shutdown), after pg_switch_wal() when
+// switchWAL, and waits for its supervisor. in leaves StateActive for good.
+func (m *Manager) stop(ctx context.Context, in *Instance, switchWAL bool) error {
+	in.mu.Lock()
+	if !in.stopping {
+		in.stopping = true
+		close(in.stopCh)
+	}
+	srv, st, sup := in.srv, in.state, in.supDone
+	if st == StateActive || st == StateRestarting || st == StateStarting {
+		in.setState(StateSuspending, nil)
+	}
+	in.mu.Unlock()
+	var err error
+	if srv != nil {
+		if switchWAL && st == StateActive {
+			wctx, cancel := context.WithTimeout(ctx, switchWALTimout)
+			// Skipped on a standby, where pg_switch_wal() is not allowed.
+			if e := in.Exec(wctx, "postgres", "SELECT pg_switch_wal() WHERE NOT pg_is_in_recovery()"); e != nil {
+				m.log.Warn("pg_switch_wal before suspend", "compute", in.ID(), "err", e)
+			}
+			cancel()
+		}
+		err = srv.Stop(ctx)
+	}
+	if sup != nil {
+		select {
+		case <-sup:
+		case <-ctx.Done():
+			return fmt.Errorf("stop compute %s: %w", in.ID(), ctx.Err())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stop compute %s: %w", in.ID(), err)
+	}
+	return nil
+}
+
+// Suspend stops a compute: pg_switch_wal() (so the archive is complete),
+// then a fast shutdown. A compute that is not running is a no-op.
+func (m *Manager) Suspend(ctx context.Context, id string) error {
+	in, ok := m.Get(id)
+	if !ok {
+		return nil
+	}
+	err := m.stop(ctx, in, true)
+	m.mu.Lock()
+	if m.byID[id] == in {
+		delete(m.byID, id)
+	}
+	m.mu.Unlock()
+	in.mu.Lock()
+	in.setState(StateSuspended, nil)
+	in.conns = 0
+	in.mu.Unlock()
+	_ = os.RemoveAll(m.sockDir(id))
+	if err != nil {
+		return err
+	}
+	m.emit(Event{Kind: EventSuspended, ID: id, VolumeID: in.volumeID})
+	return nil
+}
+
+// Start starts the compute spec.ID on spec.VolumeID (a wake) and returns
+// once it accepts connections. Concurrent calls for one id share one start;
+// a running compute is returned as it is (its idle timer restarts); a
+// failed one is started afresh.
+func (m *Manager) Start(ctx context.Context, spec Spec) (*Instance, error) {
+	if err := spec.validate(true); err != nil {
+		return nil, err
+	}
+	ch := m.starts.DoChan(spec.ID, func() (any, error) {
+		// The start outlives a caller that gives up (others may wait on
+		// it), but not the manager.
+		sctx, cancel := context.WithTimeout(m.life, startTimeout)
+		defer cancel()
+		return m.start(sctx, spec)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Instance), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("start compute %s: %w", spec.ID, ctx.Err())
+	}
+}
+
+func (m *Manager) start(ctx context.Context, spec Spec) (*Instance, error) {
+	install, err := m.install(spec.Major)
+	if err != nil {
+		return nil, fmt.Errorf("start compute %s: %w", spec.ID, err)
+	}
+	if !m.cfg.Volumes.Exists(spec.VolumeID) {
+		return nil, fmt.Errorf("start compute %s: %w: %s", spec.ID, ErrNoVolume, spec.VolumeID)
+	}
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		in := m.byID[spec.ID]
+		if in != nil {
+			in.mu.Lock()
+			st, changed := in.state, in.changed
+			if st == StateActive {
+				in.idleSince = time.Now()
+				in.mu.Unlock()
+				m.mu.Unlock()
+				return in, nil
+			}
+			in.mu.Unlock()
+			if st != StateFailed {
+				m.mu.Unlock()
+				select {
+				case <-changed:
+					continue
+				case <-ctx.Done():
+					return nil, fmt.Errorf("start compute %s: %w", spec.ID, ctx.Err())
+				}
+			}
+			delete(m.byID, spec.ID)
+		}
+		for _, other := range m.byID {
+			if other.volumeID == spec.VolumeID {
+				m.mu.Unlock()
+				return nil, fmt.Errorf("start compute %s: volume %s is in use by compute %s", spec.ID, spec.VolumeID, other.ID())
+			}
+		}
+		in = m.newInstance(spec.ID, spec, spec.VolumeID, install)
+		m.byID[spec.ID] = in
+		m.mu.Unlock()
+		return m.run(ctx, in)
+	}
+}
+
+// run launches a registered instance and supervises it, or unregisters it.
+func (m *Manager) run(ctx context.Context, in *Instance) (*Instance, error) {
+	begin := time.Now()
+	if err := m.launch(ctx, in); err != nil {
+		m.mu.Lock()
+		if m.byID[in.id] == in {
+			delete(m.byID, in.id)
+		}
+		m.mu.Unlock()
+		in.mu.Lock()
+		in.setState(StateFailed, err)
+		in.mu.Unlock()
+		return nil, err
+	}
+	in.mu.Lock()
+	m.superviseLocked(in)
+	id := in.id
+	in.mu.Unlock()
+	m.emit(Event{Kind: EventStarted, ID: id, VolumeID: in.volumeID, Duration: time.Since(begin)})
+	return in, nil
+}
+
+// Take hands out a warm instance of spec.Major renamed to spec.ID and
+// resized to spec, or, when the pool is empty, clones the template and
+// starts one. The instance's VolumeID is new: the caller records it.
+func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
+	if err := spec.validate(false); err != nil {
+		return nil, err
+	}
+	install, err := m.install(spec.Major)
+	if err != nil {
+		return nil, fmt.Errorf("take compute %s: %w", spec.ID, err)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, ok := m.byID[spec.ID]; ok {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("take compute %s: %w", spec.ID, ErrExists)
+	}
+	var in *Instance
+	pool := m.pool[install.Major]
+	for i, p := range pool {
+		if p.State() == StateActive {
+			in = p
+			m.pool[install.Major] = append(pool[:i:i], pool[i+1:]...)
+			break
+		}
+	}
+	if in == nil {
+		// Cold: reserve the id, then clone and start outside the lock.
+		vol := "vol-" + randomHex(8)
+		in = m.newInstance(spec.ID, spec, vol, install)
+		m.byID[spec.ID] = in
+		m.mu.Unlock()
+		m.wakeRun()
+		if err := m.cfg.Volumes.Clone(ctx, TemplateID(install.Major), vol); err != nil {
+			m.mu.Lock()
+			delete(m.byID, spec.ID)
+			m.mu.Unlock()
+			return nil, fmt.Errorf("take compute %s: clone template: %w", spec.ID, err)
+		}
+		out, err := m.run(ctx, in)
+		if err != nil {
+			_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)
+			return nil, fmt.Errorf("take compute %s: %w", spec.ID, err)
+		}
+		return out, nil
+	}
+	// Warm: move the socket directory to the new id while the server runs
+	// (the listening socket follows its directory).
+	in.mu.Lock()
+	old := in.id
+	_ = os.RemoveAll(m.sockDir(spec.ID))
+	if err := os.Rename(m.sockDir(old), m.sockDir(spec.ID)); err != nil {
+		in.mu.Unlock()
+		m.pool[install.Major] = append(m.pool[install.Major], in)
+		m.mu.Unlock()
+		return nil, fmt.Errorf("take compute %s: move socket: %w", spec.ID, err)
+	}
+	spec.VolumeID, spec.Major = in.volumeID, install.Major
+	in.id, in.spec = spec.ID, spec
+	in.idleSince = time.Now()
+	m.byID[spec.ID] = in
+	in.mu.Unlock()
+	m.mu.Unlock()
+	m.wakeRun()
+	if err := m.resize(ctx, in, m.size(spec)); err != nil {
+		return nil, fmt.Errorf("take compute %s: %w", spec.ID, err)
+	}
+	return in, nil
+}
+
+// resize applies new settings: a reload when only reloadable ones change,
+// else a restart.
+func (m *Manager) resize(ctx context.Context, in *Instance, s pgconf.Settings) error {
+	in.mu.Lock()
+	old := in.settings
+	in.mu.Unlock()
+	if pgconf.Equal(old, s) {
+		return nil
+	}
+	if !pgconf.NeedsRestart(old, s) {
+		if err := m.writeConf(in.dataDir, s); err != nil {
+			return err
+		}
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.settings = s
+		if in.srv != nil {
+			if err := syscall.Kill(in.srv.Pid(), syscall.SIGHUP); err != nil {
+				return fmt.Errorf("reload compute %s: %w", in.id, err)
+			}
+		}
+		return nil
+	}
+	if err := m.stop(ctx, in, false); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	in.settings = s
+	in.stopping = false
+	in.stopCh = make(chan struct{})
+	in.crashes = nil
+	in.setState(StateStarting, nil)
+	in.mu.Unlock()
+	_, err := m.run(ctx, in)
+	return err
+}
+
+// Close stops every compute (fast shutdown), deletes the untaken pool
+// volumes and waits for the manager's goroutines.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	var all, pooled []*Instance
+	for _, in := range m.byID {
+		all = append(all, in)
+	}
+	for _, p := range m.pool {
+		pooled = append(pooled, p...)
+	}
+	m.pool = map[int][]*Instance{}
+	m.mu.Unlock()
+	m.stopLife()
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(all)+len(pooled))
+	for i, in := range append(all, pooled...) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.stop(ctx, in, false)
+			_ = os.RemoveAll(m.sockDir(in.ID()))
+			if i >= len(all) {
+				if err := m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID); err != nil {
+					m.log.Warn("delete pool volume", "volume", in.volumeID, "err", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		m.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("close compute manager: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,257 @@
+package compute
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/grovedb/grove/internal/pgrun"
+)
+
+// EnsureTemplates makes, for every installed major, the template volume
+// "tmpl-<major>" new computes are cloned from: initdb with 1 MB WAL
+// segments and checksums, an empty database grove_spare to hand out by
+// renaming, and postgresql.conf including grove.conf. An existing complete
+// template is kept; an incomplete one (an interrupted initdb) is remade.
+func (m *Manager) EnsureTemplates(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, install := range m.cfg.Installs {
+		g.Go(func() error {
+			id := TemplateID(install.Major)
+			dir := m.cfg.Volumes.Path(id)
+			if m.cfg.Volumes.Exists(id) {
+				if templateComplete(dir) {
+					return nil
+				}
+				if err := pgrun.StopStale(ctx, dir); err != nil {
+					return fmt.Errorf("template %s: %w", id, err)
+				}
+				if err := m.cfg.Volumes.Delete(ctx, id); err != nil {
+					return fmt.Errorf("remove incomplete template %s: %w", id, err)
+				}
+			}
+			begin := time.Now()
+			if err := m.cfg.Volumes.Create(ctx, id); err != nil {
+				return fmt.Errorf("template %s: %w", id, err)
+			}
+			opts := pgrun.InitOptions{WALSegSizeMB: 1, Databases: []string{spareDatabase}}
+			if err := pgrun.InitDB(ctx, install, m.cfg.User, dir, opts); err != nil {
+				return fmt.Errorf("template %s: %w", id, err)
+			}
+			f, err := os.OpenFile(filepath.Join(dir, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return fmt.Errorf("template %s: %w", id, err)
+			}
+			_, err = f.WriteString("\n# Added by Grove: the compute manager's settings.\n" + includeLine + "\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("template %s: %w", id, err)
+			}
+			m.log.Info("template created", "volume", id, "version", install.Version, "took", time.Since(begin))
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func templateComplete(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "postgresql.conf"))
+	return err == nil && bytes.Contains(b, []byte(includeLine))
+}
+
+// Run keeps the warm pools full, suspends idle computes and returns when
+// ctx ends or the manager closes, after its own goroutines have ended.
+// Crashed computes are restarted by their supervisors whether Run runs or not.
+func (m *Manager) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(m.life, cancel)
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(m.cfg.IdleCheckInterval)
+	defer tick.Stop()
+	for {
+		m.fillPools(ctx, &wg)
+		m.suspendIdle(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-m.poke:
+		}
+	}
+}
+
+// fillPools starts one warm instance per major that is short of PoolSize,
+// so that filling never takes both cores from running computes.
+func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
+	if m.cfg.PoolSize < 0 {
+		return
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	for major, install := range m.installs {
+		// Drop warm instances that failed.
+		var live []*Instance
+		for _, in := range m.pool[major] {
+			if in.State() == StateFailed {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+				}()
+				continue
+			}
+			live = append(live, in)
+		}
+		m.pool[major] = live
+		fs := m.fillBack[major]
+		if fs.busy || len(live) >= m.cfg.PoolSize || now.Before(fs.next) {
+			continue
+		}
+		fs.busy = true
+		m.fillBack[major] = fs
+		id := "pool-" + randomHex(4)
+		vol := "vol-" + randomHex(8)
+		spec := Spec{ID: id, Major: major, MinCU: m.cfg.PoolMinCU, MaxCU: m.cfg.PoolMaxCU, SuspendTimeout: -1}
+		in := m.newInstance(id, spec, vol, install)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := m.fill(ctx, in)
+			m.mu.Lock()
+			fs := m.fillBack[major]
+			fs.busy = false
+			if err != nil {
+				fs.fails++
+				fs.next = time.Now().Add(min(time.Duration(1<<min(fs.fails, 5))*time.Second, 30*time.Second))
+			} else {
+				fs.fails, fs.next = 0, time.Time{}
+			}
+			m.fillBack[major] = fs
+			if err == nil && m.closed {
+				err = ErrClosed
+				m.mu.Unlock()
+				_ = m.stop(context.WithoutCancel(ctx), in, false)
+				_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)
+				return
+			}
+			if err == nil {
+				m.pool[major] = append(m.pool[major], in)
+			}
+			m.mu.Unlock()
+			if err != nil {
+				if ctx.Err() == nil {
+					m.log.Warn("fill warm pool", "version", major, "err", err)
+				}
+				return
+			}
+			m.wakeRun()
+		}()
+	}
+}
+
+func (m *Manager) fill(ctx context.Context, in *Instance) error {
+	if err := m.cfg.Volumes.Clone(ctx, TemplateID(in.Major()), in.volumeID); err != nil {
+		return fmt.Errorf("clone template: %w", err)
+	}
+	if _, err := m.run(ctx, in); err != nil {
+		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+		return err
+	}
+	return nil
+}
+
+// suspendIdle suspends computes without connections for their timeout.
+func (m *Manager) suspendIdle(ctx context.Context, wg *sync.WaitGroup) {
+	now := time.Now()
+	for _, in := range m.List() {
+		in.mu.Lock()
+		timeout := in.spec.SuspendTimeout
+		if timeout == 0 {
+			timeout = m.cfg.DefaultSuspendTimeout
+		}
+		due := in.state == StateActive && !in.idleQueue && in.conns == 0 && timeout > 0 && now.Sub(in.idleSince) >= timeout
+		if due {
+			in.idleQueue = true
+		}
+		id := in.id
+		in.mu.Unlock()
+		if !due {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if err := m.Suspend(sctx, id); err != nil {
+				m.log.Warn("suspend idle compute", "compute", id, "err", err)
+			}
+		}()
+	}
+}
+
+// Reconcile runs once at start, before Run: it stops postmasters an
+// earlier Grove left running on any volume and deletes every volume that
+// is not a template and that keep rejects (untaken pool volumes were never
+// recorded, so keep rejects them too). Volumes of computes this manager
+// runs are left alone, as are stale socket folders of other ids removed.
+func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool) error {
+	vols, err := m.cfg.Volumes.List(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: list volumes: %w", err)
+	}
+	inUse, ids := map[string]bool{}, map[string]bool{}
+	m.mu.Lock()
+	for _, in := range m.byID {
+		inUse[in.volumeID], ids[in.id] = true, true
+	}
+	for _, p := range m.pool {
+		for _, in := range p {
+			inUse[in.volumeID], ids[in.id] = true, true
+		}
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, v := range vols {
+		if inUse[v] {
+			continue
+		}
+		if err := pgrun.StopStale(ctx, m.cfg.Volumes.Path(v)); err != nil {
+			errs = append(errs, fmt.Errorf("reconcile: stop stale postgres on %s: %w", v, err))
+			continue
+		}
+		if isTemplate(v) || (keep != nil && keep(v)) {
+			continue
+		}
+		if err := m.cfg.Volumes.Delete(ctx, v); err != nil {
+			errs = append(errs, fmt.Errorf("reconcile: delete %s: %w", v, err))
+			continue
+		}
+		m.log.Info("reconcile: deleted volume", "volume", v)
+	}
+	entries, err := os.ReadDir(m.cfg.RunDir)
+	if err == nil {
+		for _, e := range entries {
+			if !ids[e.Name()] {
+				_ = os.RemoveAll(filepath.Join(m.cfg.RunDir, e.Name()))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
