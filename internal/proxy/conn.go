@@ -91,7 +91,7 @@ var errCancelDone = errors.New("cancel request handled")
 // fail reports err to the client as an ErrorResponse (when the connection
 // still works) and logs it once.
 func (p *Proxy) fail(log *slog.Logger, c *client, err error) {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+	if !errors.Is(err, errConnect) && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)) {
 		log.Debug("proxy: client went away", "err", err)
 		return
 	}
@@ -169,13 +169,13 @@ func (p *Proxy) startTLS(ctx context.Context, c *client, connMu *sync.Mutex, dir
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
+	connMu.Lock()
+	c.conn = tc
+	connMu.Unlock()
 	st := tc.ConnectionState()
 	if direct && st.NegotiatedProtocol != "postgresql" {
 		return protocolErrorf("direct SSL connection requires ALPN protocol \"postgresql\"")
 	}
-	connMu.Lock()
-	c.conn = tc
-	connMu.Unlock()
 	c.br = bufio.NewReaderSize(tc, 4096)
 	c.tls = true
 	c.sni = st.ServerName

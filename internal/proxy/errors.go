@@ -92,6 +92,12 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 			code = "XX000"
 		}
 		return fatal(code, ue.Message), false
+	case errors.Is(err, ErrUnknownEndpoint):
+		return fatal("08004", textUnknownEndpoint), false
+	case errors.Is(err, errConnect):
+		// Whatever went wrong with the compute (protocol, timeout, EOF),
+		// the client learns only that it could not be reached.
+		return fatal("57P03", textWakeFailed), true
 	case cbf:
 		return fatal("28000", "SCRAM channel binding check failed"), false
 	case errors.As(err, &ae):
@@ -99,8 +105,6 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 			return fatal("08P01", "malformed SCRAM message"), false
 		}
 		return fatal("28P01", fmt.Sprintf("password authentication failed for user \"%s\"", ae.user)), false
-	case errors.Is(err, ErrUnknownEndpoint):
-		return fatal("08004", textUnknownEndpoint), false
 	case errors.As(err, &pv):
 		return fatal("0A000", pv.Error()), false
 	case errors.Is(err, errStartupTooLarge):
@@ -109,8 +113,6 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 		return fatal("08P01", err.Error()), false
 	case errors.Is(err, errTimeout), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return fatal("08006", textTimeout), true
-	case errors.Is(err, errConnect):
-		return fatal("57P03", textWakeFailed), true
 	default:
 		return fatal("XX000", textInternal), true
 	}

@@ -1,0 +1,59 @@
+// Package proxy is Grove's Postgres wire proxy: one TCP listener in front of
+// every endpoint's compute, speaking the protocol the way Neon's proxy does
+// so that Neon connection strings and client libraries work unchanged.
+//
+// # Lifecycle of a connection
+//
+//  1. Negotiation. The proxy reads startup packets, each bounded by
+//     Config.MaxStartupPacket and the whole handshake by Config.AuthTimeout.
+//     SSLRequest is answered 'S' and followed by a TLS handshake (the SNI name
+//     is kept for routing); a TLS ClientHello as first bytes is direct TLS
+//     (libpq 17 sslnegotiation=direct, ALPN "postgresql"); GSSENCRequest is
+//     answered 'N'; a CancelRequest is forwarded (see below) and the
+//     connection closed. Unencrypted bytes pipelined after an SSL or GSSENC
+//     request are refused, as Postgres does since CVE-2021-23214.
+//  2. Routing. Reserved roles (cloud_admin, Neon's own, pg_*) are refused
+//     first. Package route picks the endpoint from SNI, options or — over
+//     TLS only — the password hack, for which the proxy asks for a cleartext
+//     password.
+//  3. Authentication at the proxy, against Backend.Verifier: SCRAM-SHA-256,
+//     or SCRAM-SHA-256-PLUS bound to Config.TLS.Certificates[0]
+//     (tls-server-end-point) when over TLS; for the password hack the
+//     cleartext password is checked against the verifier. Unknown roles get a
+//     mock exchange, so they look like wrong passwords. A failed login never
+//     calls Backend.Connect, so it never wakes a compute.
+//  4. Backend.Connect wakes the compute and names its Unix socket. The proxy
+//     sends the client's startup packet minus the routing options, answers
+//     the compute's SCRAM challenge with the ClientKey recovered from the
+//     client's proof (pass-through: the compute holds the same verifier, so
+//     no password is ever stored), and relays ParameterStatus, notices and
+//     ReadyForQuery. The compute's BackendKeyData is replaced by a random key
+//     the proxy issues and maps to the compute's pid/secret and socket.
+//  5. Splice: bytes are copied both ways (anything the handshake readers had
+//     buffered first) until either side closes, counted per connection and
+//     per endpoint (Stats; Backend.ConnOpened/ConnClosed).
+//
+// Every failure becomes one FATAL ErrorResponse with a SQLSTATE, built in
+// one place (errorResponse); internal causes are logged, not shown.
+//
+// # Concurrency
+//
+// Serve runs one goroutine per connection plus two while splicing. Stats
+// counters are atomics; the endpoint and cancel-key maps are under one
+// mutex, held only for map operations. Shutdown stops the listeners, waits
+// for connections until its context ends and then closes the rest; Close
+// does that at once. Serve's context only stops accepting.
+//
+// # Compatibility gaps
+//
+//   - Only SCRAM pass-through to the compute: a compute whose role has an
+//     MD5 password, or a verifier that differs from Backend.Verifier (password
+//     changed in SQL but not in the platform), refuses the login.
+//   - Replication connections, GSSAPI and SSPI are not supported.
+//   - Neon's neon_lsn/neon_endpoint_type options are stripped, not honoured.
+//   - Endpoint ids are ASCII letters, digits and '-' (Neon allows any Unicode
+//     alphanumeric).
+//   - SQL over HTTP and WebSockets are not served here.
+//   - Error SQLSTATEs for routing failures (08004) are Grove's choice; Neon
+//     sends its texts with less specific codes.
+package proxy
