@@ -3,6 +3,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -40,6 +41,7 @@ func RunSuite(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 		{"SameDestinationRace", testSameDestination},
 		{"Usage", testUsage},
 		{"Cleanup", testCleanup},
+		{"CanceledContext", testCanceled},
 		{"ENOSPC", testENOSPC},
 		{"Postgres", testPostgres},
 	}
@@ -382,6 +384,23 @@ func testCleanup(t *testing.T, d storage.Driver) {
 	assertVolumes(t, d, "keep")
 }
 
+func testCanceled(t *testing.T, d storage.Driver) {
+	mustCreate(t, d, "src")
+	writeSampleTree(t, d.Path("src"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for name, err := range map[string]error{
+		"Clone":    d.Clone(ctx, "src", "dst"),
+		"Snapshot": d.Snapshot(ctx, "src", "dst"),
+	} {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: err = %v, want context.Canceled", name, err)
+		}
+	}
+	assertNoTemporaries(t, d)
+	assertVolumes(t, d, "src")
+}
+
 // testENOSPC fills the file system and clones: the clone either succeeds
 // completely (drivers that share data need no space) or fails with an error
 // wrapping ENOSPC and leaves nothing behind.
@@ -401,6 +420,9 @@ func testENOSPC(t *testing.T, d storage.Driver) {
 	}
 	want := manifest(t, d.Path("src"))
 	free := fill(t, filepath.Join(d.Root(), "filler.d"))
+	if err := os.WriteFile(filepath.Join(d.Root(), "filler.d", "probe"), make([]byte, 1<<20), 0o600); !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("writing 1 MB into the filled file system: err = %v, want ENOSPC", err)
+	}
 
 	err := d.Clone(ctx, "src", "dst")
 	switch {
