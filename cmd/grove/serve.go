@@ -26,6 +26,7 @@ import (
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/storage"
+	"golang.org/x/sys/unix"
 )
 
 // serveConfig is grove serve's configuration, from flags.
@@ -177,7 +178,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("compute: cgroups", "support", compute.CgroupSupport(), "run_dir", runDir)
+	log.Info("compute: cgroups", "support", cgroupSupport(), "run_dir", runDir)
 	if err := computes.EnsureTemplates(ctx); err != nil {
 		return err
 	}
@@ -330,4 +331,21 @@ func hostMemory() int64 {
 		return 4 << 30
 	}
 	return kb << 10
+}
+
+// cgroupSupport says what cgroup hierarchy the machine offers, for the
+// start-up log. Per-compute limits arrive with autoscaling; until then Grove
+// sizes Postgres' settings from the CU and enforces nothing.
+func cgroupSupport() string {
+	if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		mode := "read-only"
+		if unix.Access("/sys/fs/cgroup", unix.W_OK) == nil {
+			mode = "writable"
+		}
+		return "v2 (" + mode + "; controllers: " + strings.TrimSpace(string(b)) + "); limits not enforced yet"
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err == nil {
+		return "v1; limits not enforced yet"
+	}
+	return "none; limits not enforced"
 }

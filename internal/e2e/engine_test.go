@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -11,13 +13,15 @@ import (
 	"testing"
 
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/apispec"
 	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestSeedProject is the acceptance scenario: the seed request gets
 // a 201 and psql on its connection URI answers as app_user on app_db, PG 17.
 func TestSeedProject(t *testing.T) {
-	g := grovetest.Start(t)
+	g := start(t)
 	cp := g.CreateSeed()
 	if len(cp.ConnectionURIs) != 1 || len(cp.Endpoints) != 1 || len(cp.Roles) != 1 || len(cp.Databases) != 1 {
 		t.Fatalf("created project lacks parts: %+v", cp)
@@ -49,7 +53,7 @@ func TestSeedProject(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	g := grovetest.Start(t)
+	g := start(t)
 	org := g.OrgID("sponsored")
 	tests := []struct {
 		name, body string
@@ -93,7 +97,7 @@ func TestBadInput(t *testing.T) {
 // TestSuspendWakeAndCrash covers suspend (no process left), wake on connect,
 // kill -9 of a compute (restarted, data intact), and restart of grove.
 func TestSuspendWakeAndCrash(t *testing.T) {
-	g := grovetest.Start(t)
+	g := start(t)
 	cp := g.CreateSeed()
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	ep := cp.Endpoints[0].ID
@@ -146,11 +150,16 @@ func TestSuspendWakeAndCrash(t *testing.T) {
 // the backend that answers.
 func postmasterOf(t *testing.T, uri string) int {
 	t.Helper()
-	out, err := grovetest.Psql(t, uri, "select pg_backend_pid()")
+	conn, err := pgx.Connect(t.Context(), uri)
 	if err != nil {
-		t.Fatalf("%v: %s", err, out)
+		t.Fatal(err)
 	}
-	stat, err := os.ReadFile("/proc/" + out + "/stat")
+	defer conn.Close(context.Background())
+	var backend int
+	if err := conn.QueryRow(t.Context(), "select pg_backend_pid()").Scan(&backend); err != nil {
+		t.Fatal(err)
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(backend) + "/stat")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,4 +175,18 @@ func postmasterOf(t *testing.T, uri string) int {
 func isPostgres(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	return err == nil && strings.Contains(string(b), "postgres")
+}
+
+// start runs grove and validates every API response against Neon's spec.
+func start(t *testing.T) *grovetest.Grove {
+	t.Helper()
+	g := grovetest.Start(t)
+	if apispec.Available() {
+		g.Check = func(method, path string, status int, header http.Header, body []byte) {
+			apispec.ValidateResponse(t, method, path, status, header, body)
+		}
+	} else {
+		t.Log("Neon's OpenAPI spec not found beside the repository; responses not validated")
+	}
+	return g
 }
