@@ -42,7 +42,8 @@
 // counters are atomics; the endpoint and cancel-key maps are under one
 // mutex, held only for map operations. Shutdown stops the listeners, waits
 // for connections until its context ends and then closes the rest; Close
-// does that at once. Serve's context only stops accepting.
+// does that at once. Ending Serve's context closes its listener and the
+// connections it accepted, and Serve waits for them.
 //
 // # Compatibility gaps
 //

@@ -233,3 +233,60 @@ func TestDirectTLS(t *testing.T) {
 		t.Fatalf("no ALPN: got %q %v", hdr, err)
 	}
 }
+
+// TestServeContextEndsConnections: ending Serve's context closes what it
+// accepted, and Serve waits for that.
+func TestServeContextEndsConnections(t *testing.T) {
+	v, _ := scram.NewVerifier("pw")
+	socket := fakeCompute(t, func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
+		write(c, &pgproto3.AuthenticationOk{}, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+		_, _ = br.ReadByte() // hold the connection open
+	})
+	b := &fakeBackend{
+		verifier: func(context.Context, string, string) (scram.Verifier, error) { return v, nil },
+		connect:  func(context.Context, string, bool) (string, error) { return socket, nil },
+		opened:   map[string]int{}, closed: map[string]int{}, bytesIn: map[string]int64{}, bytesOut: map[string]int64{},
+	}
+	cert, err := LoadOrCreateCert(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	conn, err := pgx.Connect(t.Context(), fmt.Sprintf("host=%s port=%s user=u password=pw sslmode=disable options=endpoint=ep-x", host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if p.Stats()["ep-x"].Open != 1 {
+		t.Fatalf("stats %+v", p.Stats())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	if got := p.Stats()["ep-x"].Open; got != 0 {
+		t.Fatalf("open after Serve returned = %d", got)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.opened["ep-x"] != 1 || b.closed["ep-x"] != 1 {
+		t.Fatalf("opened %d closed %d", b.opened["ep-x"], b.closed["ep-x"])
+	}
+}

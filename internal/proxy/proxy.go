@@ -187,8 +187,9 @@ func (p *Proxy) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve accepts connections on ln until ctx ends or the proxy is shut down,
-// then closes ln. Connections keep running until Shutdown or Close. It
-// returns nil after a shutdown.
+// then closes ln. When ctx ends, the connections it accepted are closed too
+// and Serve waits for them; after Shutdown it returns at once and leaves
+// them to Shutdown. It returns nil in both cases.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.mu.Lock()
 	if p.closed {
@@ -198,8 +199,18 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	p.listeners[ln] = struct{}{}
 	p.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
+	connCtx, connCancel := context.WithCancel(p.baseCtx)
+	var mine sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		connCancel()
+	})
+	defer func() {
+		if !stop() {
+			// ctx ended: its connections are being closed; wait for them.
+			mine.Wait()
+		}
+	}()
 	defer func() {
 		p.mu.Lock()
 		delete(p.listeners, ln)
@@ -225,9 +236,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		backoff = 0
 		p.conns.Add(1)
+		mine.Add(1)
 		go func() {
 			defer p.conns.Done()
-			p.serveConn(p.baseCtx, c)
+			defer mine.Done()
+			p.serveConn(connCtx, c)
 		}()
 	}
 }
