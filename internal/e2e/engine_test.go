@@ -178,9 +178,9 @@ func isPostgres(pid int) bool {
 }
 
 // start runs grove and validates every API response against Neon's spec.
-func start(t *testing.T) *grovetest.Grove {
+func start(t *testing.T, extra ...string) *grovetest.Grove {
 	t.Helper()
-	g := grovetest.Start(t)
+	g := grovetest.Start(t, extra...)
 	if apispec.Available() {
 		g.Check = func(method, path string, status int, header http.Header, body []byte) {
 			apispec.ValidateResponse(t, method, path, status, header, body)
@@ -189,4 +189,23 @@ func start(t *testing.T) *grovetest.Grove {
 		t.Log("Neon's OpenAPI spec not found beside the repository; responses not validated")
 	}
 	return g
+}
+
+// TestDomainSNI: with --domain, endpoint hosts are DNS names under the
+// region and the proxy routes by SNI (hostaddr stands in for wildcard DNS).
+func TestDomainSNI(t *testing.T) {
+	g := start(t, "--domain", "grove.test")
+	cp := g.CreateSeed()
+	host := cp.ConnectionURIs[0].ConnectionParameters.Host
+	if want := cp.Endpoints[0].ID + ".us-east-2.grove.test"; host != want {
+		t.Fatalf("endpoint host %q, want %q", host, want)
+	}
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	if strings.Contains(uri, "options=") || !strings.Contains(uri, host) {
+		t.Fatalf("with a domain the URI routes by host: %s", uri)
+	}
+	out, err := grovetest.Psql(t, uri+"&hostaddr=127.0.0.1", "select current_user")
+	if err != nil || out != "app_user" {
+		t.Fatalf("psql by SNI: %v: %s", err, out)
+	}
 }
