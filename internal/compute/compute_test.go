@@ -460,3 +460,40 @@ func TestCloneRunningUnderWrites(t *testing.T) {
 		t.Fatal("source compute gone")
 	}
 }
+
+func TestResize(t *testing.T) {
+	e := newEnv(t)
+	in, err := e.m.Take(t.Context(), compute.Spec{ID: "ep-resize", Major: e.major, MinCU: 0.25, MaxCU: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, in, "postgres", "CREATE TABLE t AS SELECT 1 AS v")
+	pid := in.Pid()
+	if err := e.m.Resize(t.Context(), "ep-resize", 0.25, 0.25); err != nil {
+		t.Fatal(err)
+	}
+	if in.Pid() != pid {
+		t.Fatal("resize to the same size restarted the compute")
+	}
+	if err := e.m.Resize(t.Context(), "ep-resize", 2, 4); err != nil {
+		t.Fatal(err)
+	}
+	if in.Pid() == pid || in.State() != compute.StateActive {
+		t.Fatalf("resize to 2–4 CU did not restart: pid %d state %s", in.Pid(), in.State())
+	}
+	if v := queryInt(t, in, "postgres", "select current_setting('max_connections')::int"); v != 1678 {
+		t.Fatalf("max_connections = %d, want 1678 for 2–4 CU", v)
+	}
+	if v := queryInt(t, in, "postgres", "select count(*) from t"); v != 1 {
+		t.Fatal("data lost in resize")
+	}
+	if err := e.m.Resize(t.Context(), "ep-missing", 1, 1); err == nil {
+		t.Fatal("resize of an unknown compute succeeded")
+	}
+	// Crash after a resize: the supervisor still restarts it.
+	old := in.Pid()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "restart after resize", func() bool { return in.State() == compute.StateActive && in.Pid() != old && in.Pid() != 0 })
+}

@@ -240,6 +240,16 @@ func newEnv(t testing.TB, opts ...func(*compute.Config)) *env {
 	}
 	in := pgtest.Install(t, 0)
 	root := pgtest.Dir(t)
+	if base := os.Getenv("GROVE_COMPUTE_TEST_ROOT"); base != "" {
+		// e.g. /dev/shm, to measure without the disk
+		d, err := os.MkdirTemp(base, "grove-compute-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		pgtest.MakeTraversable(t, d)
+		root = d
+	}
 	vols := copyVolumes{filepath.Join(root, "vols")}
 	if err := os.Mkdir(vols.root, 0o711); err != nil {
 		t.Fatal(err)

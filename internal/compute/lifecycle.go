@@ -510,3 +510,27 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Resize changes a running compute's size range. Settings that reload take
+// effect at once (SIGHUP); when a restart-only one changes (max_connections,
+// shared_buffers, …) the compute restarts, as a Neon endpoint does when its
+// min or max CU is edited.
+func (m *Manager) Resize(ctx context.Context, id string, minCU, maxCU float64) error {
+	in, ok := m.Get(id)
+	if !ok || in.State() != StateActive {
+		return fmt.Errorf("resize compute %s: %w", id, ErrNotRunning)
+	}
+	in.mu.Lock()
+	spec := in.spec
+	spec.MinCU, spec.MaxCU = minCU, maxCU
+	if err := spec.validate(false); err != nil {
+		in.mu.Unlock()
+		return err
+	}
+	in.spec = spec
+	in.mu.Unlock()
+	if err := m.resize(ctx, in, m.size(spec)); err != nil {
+		return fmt.Errorf("resize compute %s: %w", id, err)
+	}
+	return nil
+}

@@ -173,6 +173,15 @@ func (m *Manager) fill(ctx context.Context, in *Instance) error {
 		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
 		return err
 	}
+	// The first connection to a database after a start builds its relation
+	// cache file: pay for it here rather than in the first client's Take.
+	for _, db := range []string{"postgres", spareDatabase} {
+		if err := in.Exec(ctx, db, "SELECT 1"); err != nil {
+			_ = m.stop(context.WithoutCancel(ctx), in, false)
+			_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+			return fmt.Errorf("warm up: %w", err)
+		}
+	}
 	return nil
 }
 
