@@ -63,8 +63,22 @@ func (m *Manager) cloneWithBackup(ctx context.Context, in *Instance, dstVolume s
 	if _, err := conn.Exec(ctx, startSQL, label); err != nil {
 		return fmt.Errorf("backup start: %w", err)
 	}
-	if err := m.cfg.Volumes.Clone(ctx, in.volumeID, dstVolume); err != nil {
-		return err
+	// A plain copy of a live data directory can trip over files Postgres
+	// removes meanwhile (recycled WAL, temporary files): try again.
+	for attempt := 1; ; attempt++ {
+		err := m.cfg.Volumes.Clone(ctx, in.volumeID, dstVolume)
+		if err == nil {
+			break
+		}
+		if attempt == 3 || ctx.Err() != nil {
+			return err
+		}
+		m.log.Warn("clone of a running compute failed, retrying", "compute", in.ID(), "attempt", attempt, "err", err)
+		if m.cfg.Volumes.Exists(dstVolume) {
+			if err := m.cfg.Volumes.Delete(ctx, dstVolume); err != nil {
+				return err
+			}
+		}
 	}
 	var labelFile string
 	var spcMap *string

@@ -82,7 +82,7 @@ const (
 
 var (
 	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
-	volumePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	volumePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`) // storage.ValidID
 )
 
 // Errors callers branch on.

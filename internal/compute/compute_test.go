@@ -15,12 +15,16 @@ import (
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgtest"
 	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/storage"
 )
+
+// fakeVolumes stands in where no volume is touched.
+type fakeVolumes struct{ compute.Volumes }
 
 func TestConfigValidate(t *testing.T) {
 	u := pgrun.User{Name: "grove-pg", UID: 999, GID: 999, Switch: true}
 	inst := []pgversion.Install{{Major: 17}}
-	vols := copyVolumes{"/x"}
+	var vols fakeVolumes
 	tests := []struct {
 		name    string
 		cfg     compute.Config
@@ -55,8 +59,10 @@ func TestEnsureTemplates(t *testing.T) {
 			break
 		}
 	}
-	root := pgtest.Dir(t)
-	vols := copyVolumes{root}
+	vols, err := storage.Open(t.Context(), storage.NameCopy, filepath.Join(pgtest.Dir(t), "vols"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := compute.New(compute.Config{Installs: installs, User: pgtest.User(t), Volumes: vols, RunDir: shortDir(t), PoolSize: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -20,55 +20,11 @@ import (
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgtest"
 	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/storage"
 )
 
-// copyVolumes is a minimal copy driver for tests: volumes are folders and a
-// clone is a plain recursive copy that tolerates files vanishing meanwhile
-// (a running Postgres recycles WAL segments). Not atomic.
-type copyVolumes struct{ root string }
-
-func (v copyVolumes) Path(id string) string { return filepath.Join(v.root, id) }
-
-func (v copyVolumes) Create(ctx context.Context, id string) error {
-	return os.Mkdir(v.Path(id), 0o700)
-}
-
-func (v copyVolumes) Clone(ctx context.Context, src, dst string) error {
-	if v.Exists(dst) {
-		return fmt.Errorf("clone %s: %s exists", src, dst)
-	}
-	return copyTree(v.Path(src), v.Path(dst))
-}
-
-func (v copyVolumes) Delete(ctx context.Context, id string) error {
-	if !v.Exists(id) {
-		return fmt.Errorf("delete %s: %w", id, fs.ErrNotExist)
-	}
-	return os.RemoveAll(v.Path(id))
-}
-
-func (v copyVolumes) List(ctx context.Context) ([]string, error) {
-	es, err := os.ReadDir(v.root)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, e := range es {
-		if e.IsDir() {
-			ids = append(ids, e.Name())
-		}
-	}
-	return ids, nil
-}
-
-func (v copyVolumes) Exists(id string) bool {
-	fi, err := os.Stat(v.Path(id))
-	return err == nil && fi.IsDir()
-}
-
-func (v copyVolumes) Atomic() bool { return false }
-
-// copyTree copies src to dst keeping modes and owners.
+// copyTree copies src to dst keeping modes and owners (to seed a test's
+// volume root with the cached template).
 func copyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -172,8 +128,12 @@ func cachedTemplate(t testing.TB, in pgversion.Install) string {
 	if err := os.Mkdir(root, 0o711); err != nil {
 		t.Fatal(err)
 	}
+	vols, err := storage.Open(t.Context(), storage.NameCopy, root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := compute.New(compute.Config{
-		Installs: []pgversion.Install{in}, User: pgtest.User(t), Volumes: copyVolumes{root},
+		Installs: []pgversion.Install{in}, User: pgtest.User(t), Volumes: vols,
 		RunDir: shortDir(t), PoolSize: -1,
 	})
 	if err != nil {
@@ -203,7 +163,7 @@ func shortDir(t testing.TB) string {
 
 type env struct {
 	m      *compute.Manager
-	vols   copyVolumes
+	vols   storage.Driver
 	major  int
 	events *eventLog
 }
@@ -250,8 +210,8 @@ func newEnv(t testing.TB, opts ...func(*compute.Config)) *env {
 		pgtest.MakeTraversable(t, d)
 		root = d
 	}
-	vols := copyVolumes{filepath.Join(root, "vols")}
-	if err := os.Mkdir(vols.root, 0o711); err != nil {
+	vols, err := storage.Open(t.Context(), storage.NameCopy, filepath.Join(root, "vols"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := copyTree(cachedTemplate(t, in), vols.Path(compute.TemplateID(in.Major))); err != nil {
