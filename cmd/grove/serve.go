@@ -39,6 +39,7 @@ type serveConfig struct {
 	MetaURL       string
 	StorageDriver string
 	PoolSize      int
+	MaxActive     int
 	OSUser        string
 	TLSCert       string
 	TLSKey        string
@@ -56,6 +57,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.MetaURL, "meta-url", "", "external metadata Postgres URL; empty: an internal cluster in <data-dir>/meta")
 	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")
 	fs.IntVar(&c.PoolSize, "pool-size", 1, "warm Postgres instances kept per version")
+	fs.IntVar(&c.MaxActive, "max-active-computes", 0, "computes running at once before the idlest are suspended; 0: one per 64 MiB of memory")
 	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user Postgres runs as when grove runs as root")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "proxy TLS certificate (PEM); empty: self-signed, made at first start")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
@@ -171,14 +173,17 @@ func serve(ctx context.Context, args []string) error {
 	defer store.Close()
 
 	host := pgconf.Host{MemoryBytes: hostMemory(), CPUs: runtime.NumCPU()}
+	if cfg.MaxActive == 0 {
+		cfg.MaxActive = int(host.MemoryBytes / (64 << 20))
+	}
 	computes, err := compute.New(compute.Config{
 		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
-		PoolSize: cfg.PoolSize, Host: host, Logger: log.With("component", "compute"),
+		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
 	})
 	if err != nil {
 		return err
 	}
-	log.Info("compute: cgroups", "support", cgroupSupport(), "run_dir", runDir)
+	log.Info("compute: cgroups", "support", cgroupSupport(), "run_dir", runDir, "max_active", cfg.MaxActive)
 	if err := computes.EnsureTemplates(ctx); err != nil {
 		return err
 	}

@@ -55,6 +55,11 @@ type Config struct {
 	PoolMinCU, PoolMaxCU float64
 	Host                 pgconf.Host
 	CUMemoryBytes        int64 // 0 → pgconf.DefaultCUMemoryBytes
+	// MaxActive caps the computes running at once (warm ones excluded): past
+	// it, the computes idle longest without a client connection are
+	// suspended, so that creating thousands of projects cannot exhaust the
+	// host. 0 → no cap.
+	MaxActive int
 	// DefaultSuspendTimeout replaces a Spec.SuspendTimeout of 0 (0 → 300 s).
 	DefaultSuspendTimeout time.Duration
 	// IdleCheckInterval is how often Run looks for idle computes and empty pools (0 → 1 s).
@@ -205,6 +210,10 @@ type fillState struct {
 	busy  bool
 	fails int
 	next  time.Time
+	// minCU and maxCU size the next warm instance: those of the last Take
+	// of this major, so that a platform creating projects of one size gets
+	// warm instances that need no restart (0 → the configured pool size).
+	minCU, maxCU float64
 }
 
 // New returns a Manager. It starts nothing until EnsureTemplates and Run.

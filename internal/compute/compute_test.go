@@ -503,3 +503,53 @@ func TestResize(t *testing.T) {
 	}
 	waitFor(t, "restart after resize", func() bool { return in.State() == compute.StateActive && in.Pid() != old && in.Pid() != 0 })
 }
+
+// TestMaxActiveEvictsIdlest: past MaxActive the compute idle longest is
+// suspended; one with a client connection is never chosen.
+func TestMaxActiveEvictsIdlest(t *testing.T) {
+	e := newEnv(t, func(c *compute.Config) { c.MaxActive = 2 })
+	e.run(t)
+	for _, id := range []string{"ep-first", "ep-second"} {
+		if _, err := e.m.Take(t.Context(), compute.Spec{ID: id, Major: e.major, SuspendTimeout: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.m.ConnOpened("ep-first") // busy: never evicted
+	if _, err := e.m.Take(t.Context(), compute.Spec{ID: "ep-third", Major: e.major, SuspendTimeout: -1}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "eviction of the idlest compute", func() bool { _, ok := e.m.Get("ep-second"); return !ok })
+	for _, id := range []string{"ep-first", "ep-third"} {
+		if _, ok := e.m.Get(id); !ok {
+			t.Errorf("%s was suspended", id)
+		}
+	}
+	e.m.ConnClosed("ep-first")
+}
+
+// TestPoolFollowsTakenSize: warm instances are refilled at the size of the
+// last Take, so the next Take of that size needs no restart.
+func TestPoolFollowsTakenSize(t *testing.T) {
+	e := newEnv(t, func(c *compute.Config) { c.PoolSize = 1 })
+	e.run(t)
+	waitFor(t, "warm pool", func() bool { return e.m.PoolLen(e.major) == 1 })
+	spec := compute.Spec{ID: "ep-sized-1", Major: e.major, MinCU: 1, MaxCU: 4, SuspendTimeout: -1}
+	if _, err := e.m.Take(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if e.events.count("ep-sized-1", compute.EventStarted) != 1 {
+		t.Fatal("the first Take of another size did not restart the warm instance")
+	}
+	waitFor(t, "pool refill", func() bool { return e.m.PoolLen(e.major) == 1 })
+	spec.ID = "ep-sized-2"
+	in, err := e.m.Take(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.events.count("ep-sized-2", compute.EventStarted) != 0 {
+		t.Error("a Take of the pool's size restarted the compute")
+	}
+	if got := queryInt(t, in, "postgres", "select setting::int from pg_settings where name = 'max_connections'"); got != 1678 {
+		t.Errorf("max_connections %d, want 1678 for 1–4 CU", got)
+	}
+}

@@ -372,14 +372,28 @@ func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
 		m.mu.Unlock()
 		return nil, fmt.Errorf("take compute %s: %w", spec.ID, ErrExists)
 	}
+	fs := m.fillBack[install.Major]
+	fs.minCU, fs.maxCU = spec.MinCU, spec.MaxCU
+	m.fillBack[install.Major] = fs
+	// Prefer a warm instance already of the wanted size: it needs no restart.
+	want := m.size(spec)
 	var in *Instance
+	pick := -1
 	pool := m.pool[install.Major]
 	for i, p := range pool {
-		if p.State() == StateActive {
-			in = p
-			m.pool[install.Major] = append(pool[:i:i], pool[i+1:]...)
+		if p.State() != StateActive {
+			continue
+		}
+		if pick < 0 || pgconf.Equal(p.Settings(), want) {
+			pick = i
+		}
+		if pgconf.Equal(p.Settings(), want) {
 			break
 		}
+	}
+	if pick >= 0 {
+		in = pool[pick]
+		m.pool[install.Major] = append(pool[:pick:pick], pool[pick+1:]...)
 	}
 	if in == nil {
 		// Cold: reserve the id, then clone and start outside the lock.

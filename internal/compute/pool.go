@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -128,6 +129,9 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 		id := "pool-" + randomHex(4)
 		vol := "vol-" + randomHex(8)
 		spec := Spec{ID: id, Major: major, MinCU: m.cfg.PoolMinCU, MaxCU: m.cfg.PoolMaxCU, SuspendTimeout: -1}
+		if fs.minCU > 0 {
+			spec.MinCU, spec.MaxCU = fs.minCU, fs.maxCU
+		}
 		in := m.newInstance(id, spec, vol, install)
 		wg.Add(1)
 		go func() {
@@ -185,16 +189,20 @@ func (m *Manager) fill(ctx context.Context, in *Instance) error {
 	return nil
 }
 
-// suspendIdle suspends computes without connections for their timeout.
+// suspendIdle suspends computes without connections for their timeout and,
+// past MaxActive, those idle longest.
 func (m *Manager) suspendIdle(ctx context.Context, wg *sync.WaitGroup) {
 	now := time.Now()
-	for _, in := range m.List() {
+	instances := m.List()
+	evict := m.overCap(instances)
+	for _, in := range instances {
 		in.mu.Lock()
 		timeout := in.spec.SuspendTimeout
 		if timeout == 0 {
 			timeout = m.cfg.DefaultSuspendTimeout
 		}
 		due := in.state == StateActive && !in.idleQueue && in.conns == 0 && timeout > 0 && now.Sub(in.idleSince) >= timeout
+		due = due || (evict[in] && in.state == StateActive && !in.idleQueue && in.conns == 0)
 		if due {
 			in.idleQueue = true
 		}
@@ -213,6 +221,33 @@ func (m *Manager) suspendIdle(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}()
 	}
+}
+
+// overCap picks the computes to suspend to get back under MaxActive: those
+// without connections, idle longest first.
+func (m *Manager) overCap(instances []*Instance) map[*Instance]bool {
+	if m.cfg.MaxActive <= 0 || len(instances) <= m.cfg.MaxActive {
+		return nil
+	}
+	type cand struct {
+		in    *Instance
+		since time.Time
+	}
+	var idle []cand
+	for _, in := range instances {
+		in.mu.Lock()
+		if in.state == StateActive && in.conns == 0 && !in.idleQueue {
+			idle = append(idle, cand{in, in.idleSince})
+		}
+		in.mu.Unlock()
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].since.Before(idle[j].since) })
+	n := min(len(instances)-m.cfg.MaxActive, len(idle))
+	out := make(map[*Instance]bool, n)
+	for _, c := range idle[:n] {
+		out[c.in] = true
+	}
+	return out
 }
 
 // Reconcile runs once at start, before Run: it stops postmasters an
