@@ -14,7 +14,10 @@
 // running on fresh template clones; Take renames one to the endpoint id (its
 // socket folder is renamed under the running server), applies the endpoint's
 // size (a reload, or a restart when a restart-only setting changes), and Run
-// refills the pool. With an empty pool Take clones the template and starts
+// refills the pool. Refills take the size of the last Take of that major, so
+// a platform that creates projects of one size gets warm instances needing
+// no restart; Take prefers a warm instance already of the wanted size. With
+// an empty pool Take clones the template and starts
 // a server itself (cold path). The caller records the instance's VolumeID.
 //
 // Start (a wake) starts a server on an existing volume; Suspend runs
@@ -24,7 +27,10 @@
 //
 // Idle computes: the proxy reports client connections with ConnOpened and
 // ConnClosed; Run suspends a compute that had none for its SuspendTimeout
-// (0 → Config.DefaultSuspendTimeout, 300 s; negative → never).
+// (0 → Config.DefaultSuspendTimeout, 300 s; negative → never). Past
+// Config.MaxActive running computes, Run also suspends those without
+// connections that have been idle longest, so that thousands of projects
+// cannot exhaust the host's memory; the next connection wakes them.
 //
 // Crashes: each running compute has a supervisor goroutine. An exit that
 // Suspend, a resize or Close did not ask for is a crash: the supervisor
