@@ -131,6 +131,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("storage: driver chosen", "driver", driver.Name(), "root", driver.Root(), "atomic_clone", driver.Atomic())
 
+	// Compute sockets live in runDir, which the compute manager owns (it
+	// removes folders of computes it does not know); the metadata cluster's
+	// socket lives beside it.
 	runDir := shortRunDir(cfg.DataDir)
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
 		return fmt.Errorf("run dir: %w", err)
@@ -148,7 +151,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 		defer metaLog.Close()
 		srv, url, err := metastore.StartInternal(ctx, metastore.Internal{
-			DataDir: filepath.Join(cfg.DataDir, "meta"), SocketDir: filepath.Join(runDir, "meta"),
+			DataDir: filepath.Join(cfg.DataDir, "meta"), SocketDir: runDir + "-meta",
 			Install: defaultInstall, User: osUser, Log: metaLog,
 		})
 		if err != nil {

@@ -76,13 +76,14 @@ type Config struct {
 const MaxRunDirLen = 107 - 1 - maxIDLen - len("/.s.PGSQL.5432")
 
 const (
-	maxIDLen        = 40
-	templatePrefix  = "tmpl-"
-	spareDatabase   = "grove_spare"
-	confFile        = "grove.conf"
-	includeLine     = "include_if_exists = '" + confFile + "'"
-	startTimeout    = time.Minute
-	switchWALTimout = 10 * time.Second
+	maxParallelFills = 2
+	maxIDLen         = 40
+	templatePrefix   = "tmpl-"
+	spareDatabase    = "grove_spare"
+	confFile         = "grove.conf"
+	includeLine      = "include_if_exists = '" + confFile + "'"
+	startTimeout     = time.Minute
+	switchWALTimout  = 10 * time.Second
 )
 
 var (
@@ -207,9 +208,11 @@ type Manager struct {
 }
 
 type fillState struct {
-	busy  bool
-	fails int
-	next  time.Time
+	// filling counts warm instances being started; up to maxParallelFills
+	// at once, so that a burst of Takes is refilled at the machine's pace.
+	filling int
+	fails   int
+	next    time.Time
 	// minCU and maxCU size the next warm instance: those of the last Take
 	// of this major, so that a platform creating projects of one size gets
 	// warm instances that need no restart (0 → the configured pool size).

@@ -527,12 +527,13 @@ func TestMaxActiveEvictsIdlest(t *testing.T) {
 	e.m.ConnClosed("ep-first")
 }
 
-// TestPoolFollowsTakenSize: warm instances are refilled at the size of the
-// last Take, so the next Take of that size needs no restart.
+// TestPoolFollowsTakenSize: warm instances are refilled, and those already
+// warm restarted in the background, at the size of the last Take, so the
+// next Take of that size needs no restart.
 func TestPoolFollowsTakenSize(t *testing.T) {
-	e := newEnv(t, func(c *compute.Config) { c.PoolSize = 1 })
+	e := newEnv(t, func(c *compute.Config) { c.PoolSize = 2 })
 	e.run(t)
-	waitFor(t, "warm pool", func() bool { return e.m.PoolLen(e.major) == 1 })
+	waitFor(t, "warm pool", func() bool { return e.m.PoolLen(e.major) == 2 })
 	spec := compute.Spec{ID: "ep-sized-1", Major: e.major, MinCU: 1, MaxCU: 4, SuspendTimeout: -1}
 	if _, err := e.m.Take(t.Context(), spec); err != nil {
 		t.Fatal(err)
@@ -540,7 +541,7 @@ func TestPoolFollowsTakenSize(t *testing.T) {
 	if e.events.count("ep-sized-1", compute.EventStarted) != 1 {
 		t.Fatal("the first Take of another size did not restart the warm instance")
 	}
-	waitFor(t, "pool refill", func() bool { return e.m.PoolLen(e.major) == 1 })
+	waitFor(t, "pool refill", func() bool { return e.m.PoolLen(e.major) == 2 })
 	spec.ID = "ep-sized-2"
 	in, err := e.m.Take(t.Context(), spec)
 	if err != nil {
@@ -551,5 +552,12 @@ func TestPoolFollowsTakenSize(t *testing.T) {
 	}
 	if got := queryInt(t, in, "postgres", "select setting::int from pg_settings where name = 'max_connections'"); got != 1678 {
 		t.Errorf("max_connections %d, want 1678 for 1–4 CU", got)
+	}
+	spec.ID = "ep-sized-3"
+	if _, err := e.m.Take(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if e.events.count("ep-sized-3", compute.EventStarted) != 0 {
+		t.Error("the second warm instance was not resized in the background")
 	}
 }

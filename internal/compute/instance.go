@@ -52,6 +52,27 @@ type Instance struct {
 	stopCh    chan struct{} // closed when stopping is set
 	supDone   chan struct{} // closed when the supervisor exits; nil before it starts
 	idleQueue bool          // Run has queued an idle suspend
+	// spare is an admin connection to "postgres" opened while the instance
+	// was warm, so that the first Exec after a Take skips a backend start.
+	spare *pgx.Conn
+}
+
+// takeSpare returns the warm admin connection, if any, for one use.
+func (in *Instance) takeSpare() *pgx.Conn {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	c := in.spare
+	in.spare = nil
+	return c
+}
+
+// dropSpare closes the warm admin connection (before a stop).
+func (in *Instance) dropSpare() {
+	if c := in.takeSpare(); c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	}
 }
 
 func (m *Manager) newInstance(id string, spec Spec, volumeID string, install pgversion.Install) *Instance {
@@ -168,9 +189,15 @@ func (in *Instance) Conn(ctx context.Context, db string) (*pgx.Conn, error) {
 
 // Exec runs SQL (simple protocol, several statements allowed) as the superuser.
 func (in *Instance) Exec(ctx context.Context, db, sql string) error {
-	conn, err := in.Conn(ctx, db)
-	if err != nil {
-		return err
+	conn := (*pgx.Conn)(nil)
+	if db == "postgres" {
+		conn = in.takeSpare()
+	}
+	if conn == nil || conn.IsClosed() {
+		var err error
+		if conn, err = in.Conn(ctx, db); err != nil {
+			return err
+		}
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {

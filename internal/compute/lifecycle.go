@@ -205,6 +205,7 @@ func (m *Manager) stop(ctx context.Context, in *Instance, switchWAL bool) error 
 		in.setState(StateSuspending, nil)
 	}
 	in.mu.Unlock()
+	in.dropSpare()
 	var err error
 	if srv != nil {
 		if switchWAL && st == StateActive {

@@ -11,8 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 )
 
@@ -93,8 +95,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// fillPools starts one warm instance per major that is short of PoolSize,
-// so that filling never takes both cores from running computes.
+// fillPools starts warm instances for majors short of PoolSize, at most
+// maxParallelFills at a time per major.
 func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 	if m.cfg.PoolSize < 0 {
 		return
@@ -120,52 +122,107 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 			live = append(live, in)
 		}
 		m.pool[major] = live
-		fs := m.fillBack[major]
-		if fs.busy || len(live) >= m.cfg.PoolSize || now.Before(fs.next) {
+		m.rewarm(ctx, wg, major)
+		for {
+			fs := m.fillBack[major]
+			if fs.filling >= maxParallelFills || len(live)+fs.filling >= m.cfg.PoolSize || now.Before(fs.next) {
+				break
+			}
+			fs.filling++
+			m.fillBack[major] = fs
+			id := "pool-" + randomHex(4)
+			vol := "vol-" + randomHex(8)
+			spec := Spec{ID: id, Major: major, MinCU: m.cfg.PoolMinCU, MaxCU: m.cfg.PoolMaxCU, SuspendTimeout: -1}
+			if fs.minCU > 0 {
+				spec.MinCU, spec.MaxCU = fs.minCU, fs.maxCU
+			}
+			in := m.newInstance(id, spec, vol, install)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := m.fill(ctx, in)
+				m.mu.Lock()
+				fs := m.fillBack[major]
+				fs.filling--
+				if err != nil {
+					fs.fails++
+					fs.next = time.Now().Add(min(time.Duration(1<<min(fs.fails, 5))*time.Second, 30*time.Second))
+				} else {
+					fs.fails, fs.next = 0, time.Time{}
+				}
+				m.fillBack[major] = fs
+				if err == nil && m.closed {
+					err = ErrClosed
+					m.mu.Unlock()
+					_ = m.stop(context.WithoutCancel(ctx), in, false)
+					_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)
+					return
+				}
+				if err == nil {
+					m.pool[major] = append(m.pool[major], in)
+				}
+				m.mu.Unlock()
+				if err != nil {
+					if ctx.Err() == nil {
+						m.log.Warn("fill warm pool", "version", major, "err", err)
+					}
+					return
+				}
+				m.wakeRun()
+			}()
+		}
+	}
+}
+
+// rewarm restarts, one at a time, warm instances whose size is no longer
+// the one Takes ask for, so that the restart is paid here and not by a
+// Take. Called with m.mu held.
+func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
+	fs := m.fillBack[major]
+	if fs.minCU == 0 || fs.filling >= maxParallelFills {
+		return
+	}
+	want := m.size(Spec{Major: major, MinCU: fs.minCU, MaxCU: fs.maxCU})
+	pool := m.pool[major]
+	for i, in := range pool {
+		if in.State() != StateActive || !pgconf.NeedsRestart(in.Settings(), want) {
 			continue
 		}
-		fs.busy = true
+		m.pool[major] = append(pool[:i:i], pool[i+1:]...)
+		fs.filling++
 		m.fillBack[major] = fs
-		id := "pool-" + randomHex(4)
-		vol := "vol-" + randomHex(8)
-		spec := Spec{ID: id, Major: major, MinCU: m.cfg.PoolMinCU, MaxCU: m.cfg.PoolMaxCU, SuspendTimeout: -1}
-		if fs.minCU > 0 {
-			spec.MinCU, spec.MaxCU = fs.minCU, fs.maxCU
-		}
-		in := m.newInstance(id, spec, vol, install)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := m.fill(ctx, in)
+			err := m.resize(ctx, in, want)
+			if err == nil {
+				in.dropSpare() // the restart closed it; open a new one
+				var conn *pgx.Conn
+				if conn, err = in.Conn(ctx, "postgres"); err == nil {
+					in.mu.Lock()
+					in.spare = conn
+					in.mu.Unlock()
+				}
+			}
 			m.mu.Lock()
 			fs := m.fillBack[major]
-			fs.busy = false
-			if err != nil {
-				fs.fails++
-				fs.next = time.Now().Add(min(time.Duration(1<<min(fs.fails, 5))*time.Second, 30*time.Second))
-			} else {
-				fs.fails, fs.next = 0, time.Time{}
-			}
+			fs.filling--
 			m.fillBack[major] = fs
-			if err == nil && m.closed {
-				err = ErrClosed
-				m.mu.Unlock()
-				_ = m.stop(context.WithoutCancel(ctx), in, false)
-				_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)
-				return
-			}
-			if err == nil {
+			closed := m.closed
+			if err == nil && !closed {
 				m.pool[major] = append(m.pool[major], in)
 			}
 			m.mu.Unlock()
-			if err != nil {
-				if ctx.Err() == nil {
-					m.log.Warn("fill warm pool", "version", major, "err", err)
+			if err != nil || closed {
+				if err != nil && ctx.Err() == nil {
+					m.log.Warn("resize warm instance", "version", major, "err", err)
 				}
-				return
+				_ = m.stop(context.WithoutCancel(ctx), in, false)
+				_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
 			}
 			m.wakeRun()
 		}()
+		return
 	}
 }
 
@@ -179,13 +236,21 @@ func (m *Manager) fill(ctx context.Context, in *Instance) error {
 	}
 	// The first connection to a database after a start builds its relation
 	// cache file: pay for it here rather than in the first client's Take.
-	for _, db := range []string{"postgres", spareDatabase} {
-		if err := in.Exec(ctx, db, "SELECT 1"); err != nil {
-			_ = m.stop(context.WithoutCancel(ctx), in, false)
-			_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
-			return fmt.Errorf("warm up: %w", err)
-		}
+	// The connection to "postgres" stays open for the Take's set-up statements.
+	if err := in.Exec(ctx, spareDatabase, "SELECT 1"); err != nil {
+		_ = m.stop(context.WithoutCancel(ctx), in, false)
+		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+		return fmt.Errorf("warm up: %w", err)
 	}
+	conn, err := in.Conn(ctx, "postgres")
+	if err != nil {
+		_ = m.stop(context.WithoutCancel(ctx), in, false)
+		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+		return fmt.Errorf("warm up: %w", err)
+	}
+	in.mu.Lock()
+	in.spare = conn
+	in.mu.Unlock()
 	return nil
 }
 

@@ -208,6 +208,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	}
 
 	t := now()
+	begin := time.Now()
 	projectID, branchID, endpointID := NewProjectID(), NewBranchID(), NewEndpointID()
 	if in.Name == "" {
 		in.Name = projectID
@@ -228,6 +229,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 		return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not start a compute for the project", Err: err}
 	}
 	volumeID := inst.VolumeID()
+	tookTake := time.Since(begin)
 	abandon := func(cause error) error {
 		cctx := context.WithoutCancel(ctx)
 		if err := p.cfg.Computes.Suspend(cctx, endpointID); err != nil {
@@ -246,6 +248,7 @@ ALTER DATABASE %s OWNER TO %s;`,
 	if err := inst.Exec(ctx, "postgres", sql); err != nil {
 		return CreatedProject{}, abandon(fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
 	}
+	tookSQL := time.Since(begin)
 	settings := in.Settings
 	if len(settings) == 0 {
 		settings = json.RawMessage(`{}`)
@@ -281,6 +284,7 @@ ALTER DATABASE %s OWNER TO %s;`,
 		return CreatedProject{}, abandon(err)
 	}
 	np.Database = db
+	p.log.Debug("project created", "project", projectID, "take", tookTake, "sql", tookSQL, "total", time.Since(begin))
 	return CreatedProject{
 		Project: np.Project, Branch: np.Branch, Endpoint: p.view(ep, true), Role: np.Role, Password: password,
 		Database: db, Operations: np.Operations,
