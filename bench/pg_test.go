@@ -84,7 +84,7 @@ func pgbench(b *testing.B, conn string, args ...string) float64 {
 // BenchmarkPgbenchSelect compares pgbench -S through the proxy with the same
 // run straight to the compute's socket.
 func BenchmarkPgbenchSelect(b *testing.B) {
-	g := startOnBtrfs(b, 4096)
+	g := startOnBtrfs(b, 4096, false)
 	cp := createProject(b, g, g.OrgID("sponsored"))
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	u, err := url.Parse(uri)

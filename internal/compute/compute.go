@@ -76,6 +76,7 @@ type Config struct {
 const MaxRunDirLen = 107 - 1 - maxIDLen - len("/.s.PGSQL.5432")
 
 const (
+	fillQuiet        = 100 * time.Millisecond
 	maxParallelFills = 2
 	maxIDLen         = 40
 	templatePrefix   = "tmpl-"
@@ -217,6 +218,10 @@ type fillState struct {
 	// of this major, so that a platform creating projects of one size gets
 	// warm instances that need no restart (0 → the configured pool size).
 	minCU, maxCU float64
+	// quietUntil delays refills briefly after a Take, so that starting a
+	// warm instance does not compete for the CPU with the new compute's
+	// set-up and its first client.
+	quietUntil time.Time
 }
 
 // New returns a Manager. It starts nothing until EnsureTemplates and Run.

@@ -375,7 +375,9 @@ func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
 	}
 	fs := m.fillBack[install.Major]
 	fs.minCU, fs.maxCU = spec.MinCU, spec.MaxCU
+	fs.quietUntil = time.Now().Add(fillQuiet)
 	m.fillBack[install.Major] = fs
+	time.AfterFunc(fillQuiet, m.wakeRun)
 	// Prefer a warm instance already of the wanted size: it needs no restart.
 	want := m.size(spec)
 	var in *Instance

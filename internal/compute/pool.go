@@ -125,7 +125,8 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 		m.rewarm(ctx, wg, major)
 		for {
 			fs := m.fillBack[major]
-			if fs.filling >= maxParallelFills || len(live)+fs.filling >= m.cfg.PoolSize || now.Before(fs.next) {
+			if fs.filling >= maxParallelFills || len(live)+fs.filling >= m.cfg.PoolSize || now.Before(fs.next) ||
+				(len(live) > 0 && now.Before(fs.quietUntil)) {
 				break
 			}
 			fs.filling++
@@ -179,7 +180,7 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 // Take. Called with m.mu held.
 func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
 	fs := m.fillBack[major]
-	if fs.minCU == 0 || fs.filling >= maxParallelFills {
+	if fs.minCU == 0 || fs.filling >= maxParallelFills || time.Now().Before(fs.quietUntil) {
 		return
 	}
 	want := m.size(Spec{Major: major, MinCU: fs.minCU, MaxCU: fs.maxCU})
