@@ -107,12 +107,16 @@ func BenchmarkPgbenchSelect(b *testing.B) {
 	pgbench(b, direct, "-i", "-q", "-s", "1")
 	args := []string{"-S", "-n", "-c", "8", "-j", "2", "-T", "15"}
 	b.ResetTimer()
-	var viaProxy, straight float64
+	var viaProxy, plain, straight float64
+	plainURI := strings.Replace(uri, "sslmode=require", "sslmode=disable", 1)
 	for i := 0; i < b.N; i++ {
 		straight = pgbench(b, direct, args...)
 		viaProxy = pgbench(b, uri, args...)
+		plain = pgbench(b, plainURI, args...)
 	}
 	b.ReportMetric(straight, "direct_tps")
-	b.ReportMetric(viaProxy, "proxy_tps")
-	b.ReportMetric(viaProxy/straight, "proxy_over_direct")
+	b.ReportMetric(viaProxy, "proxy_tls_tps")
+	b.ReportMetric(plain, "proxy_plain_tps")
+	b.ReportMetric(viaProxy/straight, "tls_over_direct")
+	b.ReportMetric(plain/straight, "plain_over_direct")
 }
