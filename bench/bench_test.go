@@ -179,10 +179,15 @@ func BenchmarkDiskPerProject(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	vols, excl := diskExclusive(b, g)
-	b.ReportMetric(excl/float64(vols)/1024, "exclusive_KiB_per_volume")
 	// Only the warm pool (one per installed version) and the metadata cluster run.
 	b.ReportMetric(float64(len(grovetest.PostgresPids(g.DataDir))), "postmasters_running")
+	// A clean stop deletes the warm pool's volumes: what is left are the projects'.
+	g.Stop()
+	vols, excl := diskExclusive(b, g)
+	if vols != n {
+		b.Fatalf("%d volumes for %d projects", vols, n)
+	}
+	b.ReportMetric(excl/float64(vols)/1024, "exclusive_KiB_per_project")
 }
 
 // diskExclusive sums btrfs exclusive bytes of the vol-* volumes.

@@ -44,7 +44,7 @@ func (m *Manager) EnsureTemplates(ctx context.Context) error {
 			if err := m.cfg.Volumes.Create(ctx, id); err != nil {
 				return fmt.Errorf("template %s: %w", id, err)
 			}
-			opts := pgrun.InitOptions{WALSegSizeMB: 1, Databases: []string{spareDatabase}}
+			opts := pgrun.InitOptions{WALSegSizeMB: 1, Databases: []string{spareDatabase}, Freeze: true}
 			if err := pgrun.InitDB(ctx, install, m.cfg.User, dir, opts); err != nil {
 				return fmt.Errorf("template %s: %w", id, err)
 			}

@@ -209,6 +209,11 @@ func (s Settings) Params() []Param {
 		{"max_wal_senders", strconv.Itoa(s.MaxWALSenders), true},
 		{"max_replication_slots", strconv.Itoa(s.MaxReplicationSlots), true},
 		{"wal_keep_size", size(s.WALKeepSize), false},
+		// Volumes are copy-on-write (btrfs, reflink): zero-filling new WAL
+		// segments and recycling old ones would only make every clone's
+		// WAL exclusive disk.
+		{"wal_init_zero", "off", false},
+		{"wal_recycle", "off", false},
 		{"min_wal_size", size(s.MinWALSize), false},
 		{"max_wal_size", size(s.MaxWALSize), false},
 		{"archive_mode", onOff(s.ArchiveMode), true},
