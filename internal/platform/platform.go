@@ -220,6 +220,9 @@ func (p *Platform) installedMajors() string {
 }
 
 func wrapStore(what string, err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, metastore.ErrNotFound) {
 		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
 	}
