@@ -138,6 +138,11 @@ func serve(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}
+	// Runs last: once every server has stopped, only stale sockets are left.
+	defer func() {
+		_ = os.RemoveAll(runDir)
+		_ = os.RemoveAll(runDir + "-meta")
+	}()
 	logDir := filepath.Join(cfg.DataDir, "logs")
 	if err := osUser.MkdirOwned(logDir, 0o750); err != nil {
 		return fmt.Errorf("log dir: %w", err)

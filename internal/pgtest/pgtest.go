@@ -4,6 +4,7 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sys/unix"
 )
 
 // OSUser is the account test servers run as when tests run as root.
@@ -103,8 +105,10 @@ var (
 	templates = map[templateKey]string{}
 )
 
-// template returns a cluster initialised once per test binary and major, to
-// be copied for each server (initdb costs about a second).
+// template returns a cluster initialised once per machine, major and
+// version, to be copied for each server (initdb costs about a second). It is
+// kept in the temp folder across runs; a lock serialises test binaries that
+// run in parallel.
 func template(t testing.TB, in pgversion.Install, u pgrun.User) string {
 	t.Helper()
 	tmplMu.Lock()
@@ -112,18 +116,32 @@ func template(t testing.TB, in pgversion.Install, u pgrun.User) string {
 	if d, ok := templates[templateKey{in.Major}]; ok {
 		return d
 	}
-	root, err := os.MkdirTemp("", "grove-pgtest-tmpl-")
+	root := filepath.Join(os.TempDir(), fmt.Sprintf("grove-pgtest-%d-%s-%d", in.Major, in.Version, u.UID))
+	dir := filepath.Join(root, "data")
+	lock, err := os.OpenFile(root+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(root, 0o711); err != nil {
-		t.Fatal(err)
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatalf("lock template: %v", err)
 	}
-	dir := filepath.Join(root, "data")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := pgrun.InitDB(ctx, in, u, dir, pgrun.InitOptions{}); err != nil {
-		t.Fatalf("initdb: %v", err)
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+	if _, err := os.Stat(filepath.Join(root, "complete")); err != nil {
+		if err := os.RemoveAll(root); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(root, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := pgrun.InitDB(ctx, in, u, dir, pgrun.InitOptions{}); err != nil {
+			t.Fatalf("initdb: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "complete"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	templates[templateKey{in.Major}] = dir
 	return dir
