@@ -14,9 +14,13 @@ build:
 run: setup build
 	./bin/grove serve $(ARGS)
 
+# The concurrent packages run a second time under the race detector.
+RACE_PKGS = ./internal/proxy/... ./internal/compute/... ./internal/platform/... ./internal/apiserver/...
+
 test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
 test-short:
 	$(GO) test -short ./...
