@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,8 +131,9 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000/floor, "cold_over_floor")
 }
 
-// BenchmarkCreateMany creates 1,000 projects back to back and then checks
-// that every one of them answers.
+// BenchmarkCreateMany creates 1,000 projects back to back, from four
+// clients at once as a platform's users would, and then checks that every
+// one of them answers (most are suspended by then and wake on connect).
 func BenchmarkCreateMany(b *testing.B) {
 	if testing.Short() {
 		b.Skip("long")
@@ -139,19 +141,33 @@ func BenchmarkCreateMany(b *testing.B) {
 	g := startOnBtrfs(b, 16384, false, "--pool-size", "4")
 	org := g.OrgID("sponsored")
 	ctx := b.Context()
-	const n = 1000
-	uris := make([]string, 0, n)
+	const n, clients = 1000, 4
+	uris := make(chan string, n)
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < n; i++ {
-		cp := createProject(b, g, org)
-		uris = append(uris, cp.ConnectionURIs[0].ConnectionURI)
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < n; i += clients {
+				var cp apitypes.CreatedProject
+				st, raw := g.TryAPI("POST", "/projects", grovetest.SeedBody(org), &cp)
+				if st != 201 {
+					b.Errorf("create project: %d %s", st, raw)
+					return
+				}
+				uris <- cp.ConnectionURIs[0].ConnectionURI
+			}
+		}()
 	}
+	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	close(uris)
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "projects_per_s")
 	failed := 0
-	for _, u := range uris {
+	for u := range uris {
 		if err := firstQuery(ctx, u); err != nil {
 			failed++
 			b.Logf("unreachable: %v", err)

@@ -228,9 +228,11 @@ func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
 }
 
 func (m *Manager) fill(ctx context.Context, in *Instance) error {
+	begin := time.Now()
 	if err := m.cfg.Volumes.Clone(ctx, TemplateID(in.Major()), in.volumeID); err != nil {
 		return fmt.Errorf("clone template: %w", err)
 	}
+	m.log.Debug("warm instance cloned", "volume", in.volumeID, "took", time.Since(begin))
 	if _, err := m.run(ctx, in); err != nil {
 		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
 		return err

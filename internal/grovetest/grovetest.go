@@ -35,23 +35,27 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "grove-e2e-bin-")
-		if err != nil {
+		// One folder for every test binary, so that builds do not pile up;
+		// each builds under its own name and renames into place atomically.
+		dir := filepath.Join(os.TempDir(), "grove-test-bin")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
-		binary = filepath.Join(dir, "grove")
 		root, err := repoRoot()
 		if err != nil {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binary, "./cmd/grove")
+		tmp := filepath.Join(dir, fmt.Sprintf("grove-%d", os.Getpid()))
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/grove")
 		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
+		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v: %s", err, out)
+			return
 		}
+		binary = filepath.Join(dir, "grove")
+		buildErr = os.Rename(tmp, binary)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -70,7 +74,9 @@ type Grove struct {
 	done     chan struct{}
 	logs     *syncBuffer
 	HTTPAddr string
-	args     []string
+	// Check, when set, sees every API response (e.g. to validate it against the spec).
+	Check func(method, path string, status int, header http.Header, body []byte)
+	args  []string
 }
 
 type syncBuffer struct {
@@ -192,6 +198,24 @@ func (g *Grove) Kill() {
 // API sends a request and decodes a JSON response into out (when not nil).
 func (g *Grove) API(method, path string, body any, out any) (int, []byte) {
 	g.t.Helper()
+	st, raw, err := g.do(method, path, body, out)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return st, raw
+}
+
+// TryAPI is API for calls that may fail at the transport (status 0), such
+// as those in flight while the process is killed. It may run on any goroutine.
+func (g *Grove) TryAPI(method, path string, body any, out any) (int, []byte) {
+	st, raw, err := g.do(method, path, body, out)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	return st, raw
+}
+
+func (g *Grove) do(method, path string, body any, out any) (int, []byte, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -200,28 +224,31 @@ func (g *Grove) API(method, path string, body any, out any) (int, []byte) {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			g.t.Fatal(err)
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(g.t.Context(), method, "http://"+g.APIAddr+"/api/v2"+path, rd)
 	if err != nil {
-		g.t.Fatal(err)
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+g.Key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		g.t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if g.Check != nil {
+		g.Check(method, req.URL.Path, resp.StatusCode, resp.Header, raw)
+	}
 	if out != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			g.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+			return resp.StatusCode, raw, fmt.Errorf("decode %s: %w", raw, err)
 		}
 	}
-	return resp.StatusCode, raw
+	return resp.StatusCode, raw, nil
 }
 
 // OrgID returns the id of an org by name.
