@@ -213,6 +213,9 @@ func (s Settings) Params() []Param {
 		// segments and recycling old ones would only make every clone's
 		// WAL exclusive disk.
 		{"wal_init_zero", "off", false},
+		// Full-page images dominate the WAL of a fresh or lightly used
+		// compute; compressing them keeps each clone's exclusive disk small.
+		{"wal_compression", "on", false},
 		{"wal_recycle", "off", false},
 		{"min_wal_size", size(s.MinWALSize), false},
 		{"max_wal_size", size(s.MaxWALSize), false},

@@ -172,8 +172,11 @@ func InitDB(ctx context.Context, inst pgversion.Install, u User, dataDir string,
 	}
 	if opts.Freeze {
 		for _, db := range append([]string{"template1", "postgres"}, opts.Databases...) {
-			if err := srv.Psql(ctx, db, "VACUUM (FREEZE, ANALYZE)"); err != nil {
-				return fmt.Errorf("initdb %s: freeze %s: %w", dataDir, db, err)
+			// ANALYZE first: the statistics rows it writes get frozen too.
+			for _, sql := range []string{"ANALYZE", "VACUUM (FREEZE)"} {
+				if err := srv.Psql(ctx, db, sql); err != nil {
+					return fmt.Errorf("initdb %s: freeze %s: %w", dataDir, db, err)
+				}
 			}
 		}
 		if err := srv.Psql(ctx, "postgres", "CHECKPOINT"); err != nil {
