@@ -207,6 +207,10 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 		storePasswords = *in.StorePasswords
 	}
 
+	// From here on the create runs to its end even if the caller goes away:
+	// a commit cut short by a cancelled context could land on one side only.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	t := now()
 	begin := time.Now()
 	projectID, branchID, endpointID := NewProjectID(), NewBranchID(), NewEndpointID()
