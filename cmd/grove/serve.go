@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on --debug-addr
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,6 +45,7 @@ type serveConfig struct {
 	TLSCert       string
 	TLSKey        string
 	LogLevel      string
+	DebugAddr     string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -62,6 +64,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "proxy TLS certificate (PEM); empty: self-signed, made at first start")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address for Go's pprof profiles (/debug/pprof/); empty: off")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -280,6 +283,17 @@ func serve(ctx context.Context, args []string) error {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"message":"the Data API is not enabled on this endpoint"}`))
 	}), ReadHeaderTimeout: 10 * time.Second}
+
+	if cfg.DebugAddr != "" {
+		dbgLn, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("debug listener: %w", err)
+		}
+		dbg := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = dbg.Serve(dbgLn) }()
+		defer dbg.Close()
+		log.Info("debug: pprof", "addr", "http://"+dbgLn.Addr().String()+"/debug/pprof/")
+	}
 
 	errc := make(chan error, 3)
 	go func() { errc <- px.Serve(runCtx, pgLn) }()
