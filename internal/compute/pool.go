@@ -367,3 +367,17 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 	}
 	return errors.Join(errs...)
 }
+
+// NewVolume clones the template of major into a new volume without starting
+// a server on it, for a compute to start later (a project created while no
+// warm instance is ready). The caller records the volume id.
+func (m *Manager) NewVolume(ctx context.Context, major int) (string, error) {
+	if _, err := m.install(major); err != nil {
+		return "", fmt.Errorf("new volume: %w", err)
+	}
+	vol := "vol-" + randomHex(8)
+	if err := m.cfg.Volumes.Clone(ctx, TemplateID(major), vol); err != nil {
+		return "", fmt.Errorf("new volume: clone template: %w", err)
+	}
+	return vol, nil
+}

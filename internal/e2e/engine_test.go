@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -207,5 +208,37 @@ func TestDomainSNI(t *testing.T) {
 	out, err := grovetest.Psql(t, uri+"&hostaddr=127.0.0.1", "select current_user")
 	if err != nil || out != "app_user" {
 		t.Fatalf("psql by SNI: %v: %s", err, out)
+	}
+}
+
+// TestCreateWithoutWarmInstance: with no warm pool every create takes the
+// lazy path (volume now, role and database at the first start); the first
+// connections, several at once, find everything in place.
+func TestCreateWithoutWarmInstance(t *testing.T) {
+	g := start(t, "--pool-size", "-1")
+	cp := g.CreateSeed()
+	if st := cp.Endpoints[0].CurrentState; st != "idle" {
+		t.Errorf("endpoint of a lazily created project is %q, want idle", st)
+	}
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	errs := make(chan error, 5)
+	for i := 0; i < 5; i++ {
+		go func() {
+			out, err := grovetest.Psql(t, uri, "select current_user || '@' || current_database()")
+			if err == nil && out != "app_user@app_db" {
+				err = fmt.Errorf("answered %q", out)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 5; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("first connections: %v", err)
+		}
+	}
+	g.Stop()
+	g.Start()
+	if out, err := grovetest.Psql(t, uri, "select current_user"); err != nil || out != "app_user" {
+		t.Fatalf("after restart: %v: %s", err, out)
 	}
 }

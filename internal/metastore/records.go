@@ -65,6 +65,8 @@ type Branch struct {
 	Name                 string
 	IsDefault, Protected bool
 	VolumeID             string
+	// SetupPending: the owner role and database are made at the first start.
+	SetupPending         bool
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -135,9 +137,9 @@ func (s *Store) CreateProject(ctx context.Context, np NewProject) (Database, err
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
 			p.ID, p.OrgID, p.Name, p.RegionID, p.PGVersion, p.Provisioner, p.StorePasswords,
 			p.HistoryRetentionSeconds, jsonOrEmpty(p.Settings), jsonOrEmpty(p.DefaultEndpointSettings), p.CreatedAt, p.UpdatedAt)
-		batch.Queue(`INSERT INTO branches (id, project_id, parent_id, name, is_default, protected, volume_id, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-			b.ID, b.ProjectID, b.ParentID, b.Name, b.IsDefault, b.Protected, b.VolumeID, b.CreatedAt, b.UpdatedAt)
+		batch.Queue(`INSERT INTO branches (id, project_id, parent_id, name, is_default, protected, volume_id, setup_pending, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+			b.ID, b.ProjectID, b.ParentID, b.Name, b.IsDefault, b.Protected, b.VolumeID, b.SetupPending, b.CreatedAt, b.UpdatedAt)
 		batch.Queue(`INSERT INTO endpoints (id, project_id, branch_id, type, region_id, min_cu, max_cu,
 			suspend_timeout_seconds, disabled, settings, last_active, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
@@ -338,11 +340,11 @@ func (s *Store) LiveVolumes(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-const branchCols = `id, project_id, parent_id, name, is_default, protected, volume_id, created_at, updated_at`
+const branchCols = `id, project_id, parent_id, name, is_default, protected, volume_id, setup_pending, created_at, updated_at`
 
 func scanBranch(row pgx.Row) (Branch, error) {
 	var b Branch
-	err := row.Scan(&b.ID, &b.ProjectID, &b.ParentID, &b.Name, &b.IsDefault, &b.Protected, &b.VolumeID, &b.CreatedAt, &b.UpdatedAt)
+	err := row.Scan(&b.ID, &b.ProjectID, &b.ParentID, &b.Name, &b.IsDefault, &b.Protected, &b.VolumeID, &b.SetupPending, &b.CreatedAt, &b.UpdatedAt)
 	return b, err
 }
 
@@ -376,9 +378,10 @@ func (s *Store) ProjectEndpoints(ctx context.Context, projectID string) ([]Endpo
 
 // EndpointRoute is what the proxy and the compute need to reach an endpoint.
 type EndpointRoute struct {
-	Endpoint  Endpoint
-	VolumeID  string
-	PGVersion int
+	Endpoint     Endpoint
+	VolumeID     string
+	PGVersion    int
+	SetupPending bool
 }
 
 // GetEndpointRoute returns a live endpoint with its branch volume and version.
@@ -386,12 +389,19 @@ func (s *Store) GetEndpointRoute(ctx context.Context, endpointID string) (Endpoi
 	var r EndpointRoute
 	e := &r.Endpoint
 	err := s.pool.QueryRow(ctx, `SELECT e.id, e.project_id, e.branch_id, e.type, e.region_id, e.min_cu, e.max_cu,
-		e.suspend_timeout_seconds, e.disabled, e.settings, e.last_active, e.created_at, e.updated_at, b.volume_id, p.pg_version
+		e.suspend_timeout_seconds, e.disabled, e.settings, e.last_active, e.created_at, e.updated_at, b.volume_id, p.pg_version,
+		b.setup_pending
 		FROM endpoints e JOIN branches b ON b.id = e.branch_id JOIN projects p ON p.id = e.project_id
 		WHERE e.id = $1 AND p.deleted_at IS NULL`, endpointID).Scan(&e.ID, &e.ProjectID, &e.BranchID, &e.Type, &e.RegionID,
 		&e.MinCU, &e.MaxCU, &e.SuspendTimeoutSeconds, &e.Disabled, &e.Settings, &e.LastActive, &e.CreatedAt, &e.UpdatedAt,
-		&r.VolumeID, &r.PGVersion)
+		&r.VolumeID, &r.PGVersion, &r.SetupPending)
 	return r, mapErr("get endpoint "+endpointID, err)
+}
+
+// ClearSetupPending records that a branch's owner role and database exist.
+func (s *Store) ClearSetupPending(ctx context.Context, branchID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE branches SET setup_pending = false WHERE id = $1`, branchID)
+	return mapErr("clear setup pending", err)
 }
 
 // TouchEndpoint records the endpoint's last activity.

@@ -64,7 +64,7 @@ func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, e
 	}
 	op := p.operation(r.Endpoint, "start_compute")
 	err = p.runOperation(ctx, &op, func() error {
-		_, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
+		_, err := p.start(ctx, r)
 		return err
 	})
 	if err != nil {
@@ -221,12 +221,49 @@ func (p *Platform) Connect(ctx context.Context, endpointID string) (string, erro
 }
 
 func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
-	if inst, ok := p.cfg.Computes.Get(r.Endpoint.ID); ok {
+	if inst, ok := p.cfg.Computes.Get(r.Endpoint.ID); ok && !r.SetupPending {
 		return inst, nil
 	}
-	inst, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
+	inst, err := p.start(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("wake endpoint %s: %w", r.Endpoint.ID, err)
+	}
+	return inst, nil
+}
+
+// start starts an endpoint's compute and, on the first start of a project
+// created without a warm instance, makes its owner role and database
+// before any client gets in.
+func (p *Platform) start(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
+	inst, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
+	if err != nil || !r.SetupPending {
+		return inst, err
+	}
+	mu, _ := p.setup.LoadOrStore(r.Endpoint.BranchID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	roles, err := p.store.BranchRoles(ctx, r.Endpoint.BranchID)
+	if err != nil {
+		return nil, err
+	}
+	dbs, err := p.store.BranchDatabases(ctx, r.Endpoint.BranchID)
+	if err != nil {
+		return nil, err
+	}
+	var owner *metastore.Role
+	for i := range roles {
+		if len(dbs) > 0 && roles[i].Name == dbs[0].OwnerName {
+			owner = &roles[i]
+		}
+	}
+	if owner == nil {
+		return nil, fmt.Errorf("set up branch %s: no owner role or database recorded", r.Endpoint.BranchID)
+	}
+	if err := inst.Exec(ctx, "postgres", setupSQL(owner.Name, owner.Verifier, dbs[0].Name)); err != nil {
+		return nil, fmt.Errorf("set up branch %s: %w", r.Endpoint.BranchID, err)
+	}
+	if err := p.store.ClearSetupPending(ctx, r.Endpoint.BranchID); err != nil {
+		return nil, err
 	}
 	return inst, nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
@@ -22,6 +23,8 @@ import (
 // Computes is what the platform needs from the compute manager.
 type Computes interface {
 	Take(ctx context.Context, spec compute.Spec) (*compute.Instance, error)
+	PoolLen(major int) int
+	NewVolume(ctx context.Context, major int) (string, error)
 	Start(ctx context.Context, spec compute.Spec) (*compute.Instance, error)
 	Suspend(ctx context.Context, id string) error
 	Get(id string) (*compute.Instance, bool)
@@ -55,6 +58,7 @@ type Platform struct {
 	store *metastore.Store
 	log   *slog.Logger
 	act   activity
+	setup sync.Map // branch id → *sync.Mutex serialising its pending set-up
 }
 
 // New returns a Platform.

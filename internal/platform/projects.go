@@ -228,31 +228,27 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 		CreatedAt: t, UpdatedAt: t,
 	}
 
-	inst, err := p.cfg.Computes.Take(ctx, p.spec(ep, "", in.PGVersion))
-	if err != nil {
-		return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not start a compute for the project", Err: err}
-	}
-	volumeID := inst.VolumeID()
-	tookTake := time.Since(begin)
-	abandon := func(cause error) error {
-		cctx := context.WithoutCancel(ctx)
-		if err := p.cfg.Computes.Suspend(cctx, endpointID); err != nil {
-			p.log.Warn("stop abandoned compute", "endpoint", endpointID, "err", err)
+	// With a warm instance ready, the project's compute runs at once; with
+	// none (a burst of creates), the volume is cloned and the role and
+	// database are made at the compute's first start, so that creates are
+	// never held up by starting servers.
+	var volumeID string
+	lazy := p.cfg.Computes.PoolLen(in.PGVersion) == 0
+	if lazy {
+		if volumeID, err = p.cfg.Computes.NewVolume(ctx, in.PGVersion); err != nil {
+			return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not make the project's storage", Err: err}
 		}
-		if err := p.cfg.Volumes.Delete(cctx, volumeID); err != nil {
-			p.log.Warn("delete abandoned volume", "volume", volumeID, "err", err)
+	} else {
+		inst, err := p.cfg.Computes.Take(ctx, p.spec(ep, "", in.PGVersion))
+		if err != nil {
+			return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not start a compute for the project", Err: err}
 		}
-		return cause
+		volumeID = inst.VolumeID()
+		if err := inst.Exec(ctx, "postgres", setupSQL(in.RoleName, verifier.String(), in.DatabaseName)); err != nil {
+			return CreatedProject{}, p.abandon(ctx, endpointID, volumeID, fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
+		}
 	}
-	sql := fmt.Sprintf(`CREATE ROLE %s WITH LOGIN CREATEDB CREATEROLE PASSWORD %s;
-ALTER DATABASE grove_spare RENAME TO %s;
-ALTER DATABASE %s OWNER TO %s;`,
-		quoteIdent(in.RoleName), quoteLiteral(verifier.String()),
-		quoteIdent(in.DatabaseName), quoteIdent(in.DatabaseName), quoteIdent(in.RoleName))
-	if err := inst.Exec(ctx, "postgres", sql); err != nil {
-		return CreatedProject{}, abandon(fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
-	}
-	tookSQL := time.Since(begin)
+	tookSetup := time.Since(begin)
 	settings := in.Settings
 	if len(settings) == 0 {
 		settings = json.RawMessage(`{}`)
@@ -264,37 +260,70 @@ ALTER DATABASE %s OWNER TO %s;`,
 		Status: "finished", CreatedAt: t, UpdatedAt: now()}
 	opStart := metastore.Operation{ID: uuid.New(), ProjectID: projectID, BranchID: branchID, EndpointID: endpointID,
 		Action: "start_compute", Status: "finished", CreatedAt: t, UpdatedAt: now()}
-	for _, op := range []*metastore.Operation{&opCreate, &opStart} {
-		op.TotalDurationMS = int(op.UpdatedAt.Sub(op.CreatedAt) / time.Millisecond)
+	ops := []metastore.Operation{opCreate}
+	if !lazy {
+		ops = append(ops, opStart)
+		lastActive := now()
+		ep.LastActive = &lastActive
 	}
-	lastActive := now()
-	ep.LastActive = &lastActive
+	for i := range ops {
+		ops[i].TotalDurationMS = int(ops[i].UpdatedAt.Sub(ops[i].CreatedAt) / time.Millisecond)
+	}
 	np := metastore.NewProject{
 		Project: metastore.Project{ID: projectID, OrgID: orgID, Name: in.Name, RegionID: in.RegionID, PGVersion: in.PGVersion,
 			Provisioner: in.Provisioner, StorePasswords: storePasswords, HistoryRetentionSeconds: history,
 			Settings: settings, DefaultEndpointSettings: des, CreatedAt: t, UpdatedAt: t},
 		Branch: metastore.Branch{ID: branchID, ProjectID: projectID, Name: in.BranchName, IsDefault: true,
-			VolumeID: volumeID, CreatedAt: t, UpdatedAt: t},
+			VolumeID: volumeID, SetupPending: lazy, CreatedAt: t, UpdatedAt: t},
 		Endpoint:   ep,
 		Role:       metastore.Role{BranchID: branchID, Name: in.RoleName, Verifier: verifier.String(), CreatedAt: t, UpdatedAt: t},
 		Database:   metastore.Database{BranchID: branchID, Name: in.DatabaseName, OwnerName: in.RoleName, CreatedAt: t, UpdatedAt: t},
-		Operations: []metastore.Operation{opCreate, opStart},
+		Operations: ops,
 	}
 	if storePasswords {
 		np.Role.SealedPassword = p.cfg.Sealer.Seal(password)
 	}
 	db, err := p.store.CreateProject(ctx, np)
 	if err != nil {
-		return CreatedProject{}, abandon(err)
+		return CreatedProject{}, p.abandon(ctx, endpointID, volumeID, err)
 	}
 	np.Database = db
-	p.log.Debug("project created", "project", projectID, "take", tookTake, "sql", tookSQL, "total", time.Since(begin))
+	p.log.Debug("project created", "project", projectID, "lazy", lazy, "setup", tookSetup, "total", time.Since(begin))
 	return CreatedProject{
-		Project: np.Project, Branch: np.Branch, Endpoint: p.view(ep, true), Role: np.Role, Password: password,
+		Project: np.Project, Branch: np.Branch, Endpoint: p.view(ep, !lazy), Role: np.Role, Password: password,
 		Database: db, Operations: np.Operations,
 		URI: p.ConnectionURI(ConnParams{Role: in.RoleName, Password: password, Database: in.DatabaseName,
 			EndpointID: endpointID, RegionID: in.RegionID}),
 	}, nil
+}
+
+// abandon undoes a create cut short before its metadata commit.
+func (p *Platform) abandon(ctx context.Context, endpointID, volumeID string, cause error) error {
+	cctx := context.WithoutCancel(ctx)
+	if err := p.cfg.Computes.Suspend(cctx, endpointID); err != nil {
+		p.log.Warn("stop abandoned compute", "endpoint", endpointID, "err", err)
+	}
+	if err := p.cfg.Volumes.Delete(cctx, volumeID); err != nil {
+		p.log.Warn("delete abandoned volume", "volume", volumeID, "err", err)
+	}
+	return cause
+}
+
+// setupSQL makes a project's owner role and database from the warm
+// cluster's spare database, idempotently (a first start after a crash may
+// run it again). It is one statement, so one commit. The dollar-quote tag is
+// random so that no name can end the block.
+func setupSQL(role, verifier, db string) string {
+	tag := "$g" + randString(lowerAlnum, 16) + "$"
+	return `DO ` + tag + ` BEGIN
+IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ` + quoteLiteral(role) + `) THEN
+  EXECUTE format('CREATE ROLE %I WITH LOGIN CREATEDB CREATEROLE PASSWORD %L', ` + quoteLiteral(role) + `, ` + quoteLiteral(verifier) + `);
+END IF;
+IF NOT EXISTS (SELECT FROM pg_database WHERE datname = ` + quoteLiteral(db) + `) THEN
+  EXECUTE format('ALTER DATABASE grove_spare RENAME TO %I', ` + quoteLiteral(db) + `);
+END IF;
+EXECUTE format('ALTER DATABASE %I OWNER TO %I', ` + quoteLiteral(db) + `, ` + quoteLiteral(role) + `);
+END ` + tag
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
