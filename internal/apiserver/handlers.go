@@ -192,11 +192,7 @@ func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr platf
 		}
 		before = &t
 	}
-	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
-	if err != nil {
-		return err
-	}
-	ops, err := s.p.Store().ListOperations(r.Context(), p.ID, before, limit)
+	ops, err := s.p.Operations(r.Context(), pr, r.PathValue("project_id"), before, limit)
 	if err != nil {
 		return err
 	}
@@ -209,17 +205,13 @@ func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr platf
 }
 
 func (s *Server) getOperation(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
-	if err != nil {
-		return err
-	}
 	id, err := uuid.Parse(r.PathValue("operation_id"))
 	if err != nil {
 		return badRequest("invalid request: operation_id %q is not a UUID", r.PathValue("operation_id"))
 	}
-	op, err := s.p.Store().GetOperation(r.Context(), p.ID, id)
+	op, err := s.p.Operation(r.Context(), pr, r.PathValue("project_id"), id)
 	if err != nil {
-		return &platform.Error{Kind: platform.KindNotFound, Msg: "operation not found", Err: err}
+		return err
 	}
 	writeJSON(w, http.StatusOK, apitypes.OperationResponse{Operation: operation(op)})
 	return nil

@@ -307,3 +307,22 @@ func (p *Platform) touch(endpointID string) {
 		}
 	}()
 }
+
+// Operations returns a page of a project's operations, newest first.
+func (p *Platform) Operations(ctx context.Context, pr Principal, projectID string, before *time.Time, limit int) ([]metastore.Operation, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return p.store.ListOperations(ctx, proj.ID, before, limit)
+}
+
+// Operation returns one operation of a project.
+func (p *Platform) Operation(ctx context.Context, pr Principal, projectID string, id uuid.UUID) (metastore.Operation, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return metastore.Operation{}, err
+	}
+	op, err := p.store.GetOperation(ctx, proj.ID, id)
+	return op, wrapStore("operation", err)
+}

@@ -58,7 +58,4 @@ func Message(err error) string {
 	return "internal error"
 }
 
-// ErrLocked is Neon's exact text for a conflicting running operation; clients match it to retry.
-const lockedMsg = "project already has running conflicting operations, scheduling of new ones is prohibited"
-
 func notFound(what string) *Error { return newErr(KindNotFound, "%s not found", what) }

@@ -75,9 +75,6 @@ func New(cfg Config) (*Platform, error) {
 	return &Platform{cfg: cfg, store: cfg.Store, log: cfg.Logger}, nil
 }
 
-// Store returns the metadata store.
-func (p *Platform) Store() *metastore.Store { return p.cfg.Store }
-
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Regions Grove answers for; names follow Neon's so that integrations that
