@@ -14,6 +14,8 @@ command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbounce
 command -v mkfs.btrfs >/dev/null || [ -x /usr/sbin/mkfs.btrfs ] || need+=(btrfs-progs)
 command -v pgbench >/dev/null || [ -x /usr/lib/postgresql/15/bin/pgbench ] || need+=(postgresql-contrib-15)
 command -v npm >/dev/null || need+=(npm)
+command -v jq >/dev/null || need+=(jq)   # the README's curl examples
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root to install them" >&2
