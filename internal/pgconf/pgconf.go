@@ -156,7 +156,7 @@ func Size(minCU, maxCU float64, host Host, cuMemoryBytes int64) Settings {
 		MaintenanceWorkMem:           roundDown(clamp(mem(maxCU)/16, 64*mB, 2*gB), mB),
 		MinWALSize:                   32 * mB,
 		MaxWALSize:                   roundDown(clamp(mem(maxCU)/4, 64*mB, 4*gB), mB),
-		WALKeepSize:                  16 * mB,
+		WALKeepSize:                  0, // WAL older than the last checkpoint is not kept: a suspended clone keeps no WAL of its own
 	}
 }
 
