@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,39 +23,42 @@ func runOut(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// bareFloor is the p50, in ms, of exec postgres on a stopped cluster → first
-// query answered on its socket: the floor any wake-up stands on.
-func bareFloor(b *testing.B, n int) float64 {
+// bareFloor starts Postgres on a stopped cluster and answers a first query
+// on its socket: the floor any wake-up stands on.
+type bareFloor struct{ opts pgrun.Options }
+
+func newBareFloor(b *testing.B) *bareFloor {
 	b.Helper()
 	srv := pgtest.StartMajor(b, 17)
-	ctx := context.Background()
-	if err := srv.Stop(ctx); err != nil {
+	if err := srv.Stop(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	opts := pgrun.Options{Install: srv.Install(), User: srv.User, DataDir: srv.DataDir(), SocketDir: srv.SocketDir()}
-	var ds []time.Duration
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		s, err := pgrun.Start(ctx, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		conn, err := pgx.Connect(ctx, s.AdminDSN("postgres"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var one int
-		if err := conn.QueryRow(ctx, "select 1").Scan(&one); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
-		conn.Close(ctx)
-		if err := s.Stop(ctx); err != nil {
-			b.Fatal(err)
-		}
+	return &bareFloor{opts: pgrun.Options{Install: srv.Install(), User: srv.User, DataDir: srv.DataDir(), SocketDir: srv.SocketDir()}}
+}
+
+// once measures exec postgres → first query answered, then stops it.
+func (f *bareFloor) once(b *testing.B) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	s, err := pgrun.Start(ctx, f.opts)
+	if err != nil {
+		b.Fatal(err)
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return float64(ds[len(ds)/2].Microseconds()) / 1000
+	conn, err := pgx.Connect(ctx, s.AdminDSN("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var one int
+	if err := conn.QueryRow(ctx, "select 1").Scan(&one); err != nil {
+		b.Fatal(err)
+	}
+	d := time.Since(start)
+	conn.Close(ctx)
+	if err := s.Stop(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
