@@ -25,8 +25,10 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 	in := platform.ProjectInput{
 		Name: pc.Name, OrgID: pc.OrgID, RegionID: pc.RegionID, PGVersion: pc.PgVersion,
 		Provisioner: string(pc.Provisioner), StorePasswords: pc.StorePasswords,
-		MinCU: pc.AutoscalingLimitMinCU, MaxCU: pc.AutoscalingLimitMaxCU,
 	}
+	// Neon still accepts the deprecated top-level sizes; default_endpoint_settings overrides them below.
+	//lint:ignore SA1019 accepted for compatibility
+	in.MinCU, in.MaxCU = pc.AutoscalingLimitMinCU, pc.AutoscalingLimitMaxCU
 	if pc.HistoryRetentionSeconds != nil {
 		h := int(*pc.HistoryRetentionSeconds)
 		in.HistoryRetentionSeconds = &h

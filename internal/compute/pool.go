@@ -153,7 +153,6 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 				}
 				m.fillBack[major] = fs
 				if err == nil && m.closed {
-					err = ErrClosed
 					m.mu.Unlock()
 					_ = m.stop(context.WithoutCancel(ctx), in, false)
 					_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)

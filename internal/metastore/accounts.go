@@ -110,17 +110,3 @@ func (s *Store) OrgByName(ctx context.Context, name string) (Org, error) {
 	o, err := scanOrg(s.pool.QueryRow(ctx, `SELECT `+orgCols+` FROM orgs o WHERE o.name = $1`, name))
 	return o, mapErr("get org "+name, err)
 }
-
-// CountOrgProjects counts an org's live projects.
-func (s *Store) CountOrgProjects(ctx context.Context, orgID string) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM projects WHERE org_id = $1 AND deleted_at IS NULL`, orgID).Scan(&n)
-	return n, mapErr("count projects", err)
-}
-
-// Now is the store's clock, for tests that compare with database times.
-func (s *Store) Now(ctx context.Context) (time.Time, error) {
-	var t time.Time
-	err := s.pool.QueryRow(ctx, `SELECT now()`).Scan(&t)
-	return t, err
-}

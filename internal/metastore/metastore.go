@@ -55,9 +55,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Close releases the connections.
 func (s *Store) Close() { s.pool.Close() }
 
-// Pool exposes the connection pool to tests and benchmarks.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // migrate applies every embedded migration newer than the recorded version,
 // each in its own transaction, serialised by an advisory lock so that two
 // Grove processes sharing an external store do not race.

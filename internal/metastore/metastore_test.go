@@ -70,6 +70,14 @@ func TestProjectRoundTrip(t *testing.T) {
 	if err != nil || r.VolumeID != "vol-1" || r.PGVersion != 17 {
 		t.Fatalf("route = %+v, %v", r, err)
 	}
+	for role, want := range map[string]string{"app_user": "v", "made_in_sql": ""} {
+		if _, v, err := s.GetEndpointRole(ctx, "ep-a-b-12345678", role); err != nil || v != want {
+			t.Fatalf("verifier of %s = %q, %v; want %q", role, v, err, want)
+		}
+	}
+	if _, _, err := s.GetEndpointRole(ctx, "ep-nope-nope-12345678", "app_user"); !errors.Is(err, metastore.ErrNotFound) {
+		t.Fatalf("unknown endpoint: %v", err)
+	}
 	list, err := s.ListProjects(ctx, metastore.ProjectFilter{OrgIDs: []string{org.ID}, Search: "COLD", Limit: 10})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list = %v, %v", list, err)

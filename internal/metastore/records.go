@@ -386,16 +386,29 @@ type EndpointRoute struct {
 
 // GetEndpointRoute returns a live endpoint with its branch volume and version.
 func (s *Store) GetEndpointRoute(ctx context.Context, endpointID string) (EndpointRoute, error) {
+	r, _, err := s.GetEndpointRole(ctx, endpointID, "")
+	return r, err
+}
+
+// GetEndpointRole is GetEndpointRoute plus, in the same query, the SCRAM
+// verifier of a role on the endpoint's branch ("" when the API did not make
+// that role): the one metadata read a proxied login needs.
+func (s *Store) GetEndpointRole(ctx context.Context, endpointID, role string) (EndpointRoute, string, error) {
 	var r EndpointRoute
+	var verifier *string
 	e := &r.Endpoint
 	err := s.pool.QueryRow(ctx, `SELECT e.id, e.project_id, e.branch_id, e.type, e.region_id, e.min_cu, e.max_cu,
 		e.suspend_timeout_seconds, e.disabled, e.settings, e.last_active, e.created_at, e.updated_at, b.volume_id, p.pg_version,
-		b.setup_pending
+		b.setup_pending, ro.verifier
 		FROM endpoints e JOIN branches b ON b.id = e.branch_id JOIN projects p ON p.id = e.project_id
-		WHERE e.id = $1 AND p.deleted_at IS NULL`, endpointID).Scan(&e.ID, &e.ProjectID, &e.BranchID, &e.Type, &e.RegionID,
+		LEFT JOIN roles ro ON ro.branch_id = e.branch_id AND ro.name = $2
+		WHERE e.id = $1 AND p.deleted_at IS NULL`, endpointID, role).Scan(&e.ID, &e.ProjectID, &e.BranchID, &e.Type, &e.RegionID,
 		&e.MinCU, &e.MaxCU, &e.SuspendTimeoutSeconds, &e.Disabled, &e.Settings, &e.LastActive, &e.CreatedAt, &e.UpdatedAt,
-		&r.VolumeID, &r.PGVersion, &r.SetupPending)
-	return r, mapErr("get endpoint "+endpointID, err)
+		&r.VolumeID, &r.PGVersion, &r.SetupPending, &verifier)
+	if verifier == nil {
+		return r, "", mapErr("get endpoint "+endpointID, err)
+	}
+	return r, *verifier, mapErr("get endpoint "+endpointID, err)
 }
 
 // ClearSetupPending records that a branch's owner role and database exist.

@@ -240,8 +240,6 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // exit status, valid after done is closed
-
-	stopOnce sync.Once
 }
 
 // ErrExited means the server exited before it became ready.

@@ -171,19 +171,15 @@ var (
 // from the metadata store for roles made through the API (so a failed login
 // never wakes a compute), else from the compute itself (roles made in SQL).
 func (p *Platform) RoleVerifier(ctx context.Context, endpointID, role string) (scram.Verifier, error) {
-	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	r, stored, err := p.store.GetEndpointRole(ctx, endpointID, role)
 	if errors.Is(err, metastore.ErrNotFound) {
 		return scram.Verifier{}, ErrUnknownEndpoint
 	}
 	if err != nil {
 		return scram.Verifier{}, err
 	}
-	stored, err := p.store.GetRole(ctx, r.Endpoint.BranchID, role)
-	if err == nil && stored.Verifier != "" {
-		return scram.ParseVerifier(stored.Verifier)
-	}
-	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
-		return scram.Verifier{}, err
+	if stored != "" {
+		return scram.ParseVerifier(stored)
 	}
 	inst, err := p.wake(ctx, r)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,9 +152,7 @@ func (p *Platform) ConnectionURI(c ConnParams) string {
 	}
 	var b strings.Builder
 	b.WriteString("postgresql://")
-	b.WriteString(urlEscape(c.Role))
-	b.WriteString(":")
-	b.WriteString(urlEscape(c.Password))
+	b.WriteString(url.UserPassword(c.Role, c.Password).String())
 	b.WriteString("@")
 	var q []string
 	if c.ChannelBinding {
@@ -170,22 +169,9 @@ func (p *Platform) ConnectionURI(c ConnParams) string {
 	}
 	q = append(q, "sslmode=require")
 	b.WriteString("/")
-	b.WriteString(urlEscape(c.Database))
+	b.WriteString(url.PathEscape(c.Database))
 	b.WriteString("?")
 	b.WriteString(strings.Join(q, "&"))
-	return b.String()
-}
-
-func urlEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			b.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(c)|0x100, 16)[1:]))
-		}
-	}
 	return b.String()
 }
 

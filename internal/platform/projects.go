@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -41,7 +40,6 @@ type EndpointView struct {
 	Host, ProxyHost string
 	CurrentState    string // init | active | idle
 	PendingState    string
-	ComputeCU       float64
 }
 
 // CreatedProject is the result of a project create.
@@ -65,10 +63,8 @@ var reservedRoles = map[string]bool{
 // IsReservedRole reports whether a role name belongs to the platform.
 func IsReservedRole(name string) bool { return reservedRoles[name] || strings.HasPrefix(name, "pg_") }
 
-var nameRe = regexp.MustCompile(`^[^\x00]{1,63}$`)
-
 func validPGName(field, v string) error {
-	if !nameRe.MatchString(v) || len(v) > 63 {
+	if v == "" || len(v) > 63 || strings.ContainsRune(v, 0) {
 		return newErr(KindInvalid, "%s must be 1 to 63 bytes without NUL characters", field)
 	}
 	return nil
@@ -326,13 +322,11 @@ EXECUTE format('ALTER DATABASE %I OWNER TO %I', ` + quoteLiteral(db) + `, ` + qu
 END ` + tag
 }
 
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 func (p *Platform) view(e metastore.Endpoint, active bool) EndpointView {
 	v := EndpointView{Endpoint: e, Host: p.EndpointHost(e.ID, e.RegionID), ProxyHost: p.ProxyHost(e.RegionID),
-		CurrentState: "idle", ComputeCU: e.MinCU}
+		CurrentState: "idle"}
 	if active {
 		v.CurrentState = "active"
 	}
@@ -391,11 +385,10 @@ func (p *Platform) ListProjects(ctx context.Context, pr Principal, in ListProjec
 // metadata. It is first marked deleted so that a crash midway is finished
 // by reconciliation.
 func (p *Platform) DeleteProject(ctx context.Context, pr Principal, id string) (metastore.Project, error) {
-	proj, err := p.GetProject(ctx, pr, id)
-	if err != nil {
+	if _, err := p.GetProject(ctx, pr, id); err != nil {
 		return metastore.Project{}, err
 	}
-	proj, err = p.store.MarkProjectDeleted(ctx, id, now())
+	proj, err := p.store.MarkProjectDeleted(ctx, id, now())
 	if err != nil {
 		return metastore.Project{}, wrapStore("project", err)
 	}
@@ -429,13 +422,6 @@ func (p *Platform) purge(ctx context.Context, projectID string) error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
-
-// ProjectDetail is a project with its branches and endpoints, for responses.
-type ProjectDetail struct {
-	Project   metastore.Project
-	Branches  []metastore.Branch
-	Endpoints []EndpointView
-}
 
 // ProjectEndpoints returns a project's endpoints with runtime state.
 func (p *Platform) ProjectEndpoints(ctx context.Context, projectID string) ([]EndpointView, error) {

@@ -60,11 +60,7 @@ func write(c net.Conn, msgs ...pgproto3.BackendMessage) {
 // startFake runs a proxy (no Postgres needed) whose endpoint is the socket.
 func startFake(t *testing.T, v scram.Verifier, socket string, tune ...func(*Config)) string {
 	t.Helper()
-	b := &fakeBackend{
-		verifier: func(context.Context, string, string) (scram.Verifier, error) { return v, nil },
-		connect:  func(context.Context, string, bool) (string, error) { return socket, nil },
-		opened:   map[string]int{}, closed: map[string]int{}, bytesIn: map[string]int64{}, bytesOut: map[string]int64{},
-	}
+	b := fixedBackend(v, socket)
 	cert, err := LoadOrCreateCert(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -242,11 +238,7 @@ func TestServeContextEndsConnections(t *testing.T) {
 		write(c, &pgproto3.AuthenticationOk{}, &pgproto3.ReadyForQuery{TxStatus: 'I'})
 		_, _ = br.ReadByte() // hold the connection open
 	})
-	b := &fakeBackend{
-		verifier: func(context.Context, string, string) (scram.Verifier, error) { return v, nil },
-		connect:  func(context.Context, string, bool) (string, error) { return socket, nil },
-		opened:   map[string]int{}, closed: map[string]int{}, bytesIn: map[string]int64{}, bytesOut: map[string]int64{},
-	}
+	b := fixedBackend(v, socket)
 	cert, err := LoadOrCreateCert(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)

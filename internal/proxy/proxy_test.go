@@ -43,6 +43,15 @@ type fakeBackend struct {
 	pooled   []bool
 }
 
+// fixedBackend routes every endpoint to socket and answers every role with v.
+func fixedBackend(v scram.Verifier, socket string) *fakeBackend {
+	return &fakeBackend{
+		verifier: func(context.Context, string, string) (scram.Verifier, error) { return v, nil },
+		connect:  func(context.Context, string, bool) (string, error) { return socket, nil },
+		opened:   map[string]int{}, closed: map[string]int{}, bytesIn: map[string]int64{}, bytesOut: map[string]int64{},
+	}
+}
+
 func (b *fakeBackend) Verifier(ctx context.Context, ep, role string) (scram.Verifier, error) {
 	return b.verifier(ctx, ep, role)
 }
@@ -605,11 +614,7 @@ func BenchmarkSelect1(b *testing.B) {
 	v, _ := scram.NewVerifier(testPassword)
 	srv.Exec(b, "postgres", "CREATE ROLE "+testRole+" LOGIN PASSWORD '"+v.String()+"'")
 	socket := filepath.Join(srv.SocketDir(), ".s.PGSQL.5432")
-	be := &fakeBackend{
-		verifier: func(context.Context, string, string) (scram.Verifier, error) { return v, nil },
-		connect:  func(context.Context, string, bool) (string, error) { return socket, nil },
-		opened:   map[string]int{}, closed: map[string]int{}, bytesIn: map[string]int64{}, bytesOut: map[string]int64{},
-	}
+	be := fixedBackend(v, socket)
 	cert, err := LoadOrCreateCert(b.TempDir(), "")
 	if err != nil {
 		b.Fatal(err)
