@@ -274,8 +274,10 @@ func TestIdleSuspend(t *testing.T) {
 	if left := processesOf(t, in.DataDir()); len(left) > 0 {
 		t.Fatalf("processes left after idle suspend: %v", left)
 	}
-	if e.events.count("ep-idle", compute.EventSuspended) != 1 {
-		t.Fatal("no suspended event")
+	// The event follows the removal from the manager by a moment.
+	waitFor(t, "suspended event", func() bool { return e.events.count("ep-idle", compute.EventSuspended) >= 1 })
+	if n := e.events.count("ep-idle", compute.EventSuspended); n != 1 {
+		t.Fatalf("%d suspended events, want 1", n)
 	}
 	// Never: a negative timeout.
 	in2, err := e.m.Take(t.Context(), compute.Spec{ID: "ep-never", Major: e.major, SuspendTimeout: -1})
@@ -323,6 +325,8 @@ func TestCrashRestart(t *testing.T) {
 		}
 	}
 	busy.Close(context.Background())
+	// Events follow the state change by a moment.
+	waitFor(t, "restarted events", func() bool { return e.events.count("ep-crash", compute.EventRestarted) >= 2 })
 	if c := e.events.count("ep-crash", compute.EventRestarted); c != 2 {
 		t.Fatalf("%d restarted events, want 2", c)
 	}
@@ -331,6 +335,7 @@ func TestCrashRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "failed state", func() bool { return in.State() == compute.StateFailed })
+	waitFor(t, "failed event", func() bool { return e.events.count("ep-crash", compute.EventFailed) >= 1 })
 	if in.Err() == nil || e.events.count("ep-crash", compute.EventFailed) != 1 {
 		t.Fatalf("failed without cause: %v", in.Err())
 	}
