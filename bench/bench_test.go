@@ -109,7 +109,7 @@ func BenchmarkColdStart(b *testing.B) {
 	cp := createProject(b, g, org)
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID + "/suspend"
-	bare := newBareFloor(b)
+	bare := newBareFloor(b, g, org)
 	const n = 40
 	var ds, floor []time.Duration
 	b.ResetTimer()

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grovedb/grove/internal/grovetest"
 	"github.com/grovedb/grove/internal/pgrun"
-	"github.com/grovedb/grove/internal/pgtest"
+	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -24,16 +25,54 @@ func runOut(name string, args ...string) (string, error) {
 }
 
 // bareFloor starts Postgres on a stopped cluster and answers a first query
-// on its socket: the floor any wake-up stands on.
+// on its socket: the floor any wake-up stands on. The cluster is a
+// suspended project's own volume, so the floor has the same files, settings
+// and file system as the wake-ups it is compared with.
 type bareFloor struct{ opts pgrun.Options }
 
-func newBareFloor(b *testing.B) *bareFloor {
+// newBareFloor creates a project, finds its volume while it runs, and
+// suspends it. Grove leaves a suspended project's volume alone until a
+// client connects, and none does.
+func newBareFloor(b *testing.B, g *grovetest.Grove, org string) *bareFloor {
 	b.Helper()
-	srv := pgtest.StartMajor(b, 17)
-	if err := srv.Stop(context.Background()); err != nil {
+	cp := createProject(b, g, org)
+	ep := cp.Endpoints[0].ID
+	if err := firstQuery(b.Context(), cp.ConnectionURIs[0].ConnectionURI); err != nil {
 		b.Fatal(err)
 	}
-	return &bareFloor{opts: pgrun.Options{Install: srv.Install(), User: srv.User, DataDir: srv.DataDir(), SocketDir: srv.SocketDir()}}
+	pids, _ := filepath.Glob(filepath.Join(g.DataDir, "volumes", "*", "postmaster.pid"))
+	vol := ""
+	for _, p := range pids {
+		if raw, err := os.ReadFile(p); err == nil && strings.Contains(string(raw), ep) {
+			vol = filepath.Dir(p)
+		}
+	}
+	if vol == "" {
+		b.Fatalf("no running volume has the socket of %s", ep)
+	}
+	if st, raw := g.API("POST", "/projects/"+cp.Project.ID+"/endpoints/"+ep+"/suspend", nil, nil); st != 200 {
+		b.Fatalf("suspend: %d %s", st, raw)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "postmaster.pid")); err == nil {
+		b.Fatalf("%s still running after suspend", vol)
+	}
+	user, err := pgrun.EnsureUser("grove-pg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(b.TempDir(), "sock")
+	if err := user.MkdirOwned(sock, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	installs, err := pgversion.Find(b.Context(), pgversion.DefaultDirs()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	install, ok := pgversion.Pick(installs, cp.Project.PgVersion)
+	if !ok {
+		b.Fatalf("Postgres %d not installed", cp.Project.PgVersion)
+	}
+	return &bareFloor{opts: pgrun.Options{Install: install, User: user, DataDir: vol, SocketDir: sock}}
 }
 
 // once measures exec postgres → first query answered, then stops it.

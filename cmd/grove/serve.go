@@ -311,6 +311,14 @@ func serve(ctx context.Context, args []string) error {
 	defer cancel()
 	_ = api.Shutdown(sctx)
 	_ = dataPlane.Shutdown(sctx)
+	// Mutations still finishing record their operations; what does not end
+	// in time is failed by reconciliation at the next start.
+	waited := make(chan struct{})
+	go func() { plat.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-sctx.Done():
+	}
 	cancelRun()
 	_ = px.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {

@@ -3,13 +3,22 @@ package apiserver
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
 )
+
+func (s *Server) projectRoutes() {
+	s.handle("POST /projects", s.createProject)
+	s.handle("GET /projects", s.listProjects)
+	s.handle("GET /projects/{project_id}", s.getProject)
+	s.handle("DELETE /projects/{project_id}", s.deleteProject)
+	s.handle("GET /projects/{project_id}/connection_uri", s.connectionURI)
+	s.handle("GET /projects/{project_id}/operations", s.listOperations)
+	s.handle("GET /projects/{project_id}/operations/{operation_id}", s.getOperation)
+}
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
 	var req struct {
@@ -134,50 +143,6 @@ func (s *Server) connectionURI(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
-	if err != nil {
-		return err
-	}
-	views, err := s.p.ProjectEndpoints(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	out := apitypes.EndpointsResponse{Endpoints: make(apitypes.List[apitypes.Endpoint], len(views))}
-	for i, v := range views {
-		out.Endpoints[i] = endpoint(v)
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	v, err := s.p.GetEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apitypes.EndpointResponse{Endpoint: endpoint(v)})
-	return nil
-}
-
-func (s *Server) startEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	v, ops, err := s.p.StartEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apitypes.EndpointOperations{Endpoint: endpoint(v), Operations: operations(ops)})
-	return nil
-}
-
-func (s *Server) suspendEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	v, ops, err := s.p.SuspendEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apitypes.EndpointOperations{Endpoint: endpoint(v), Operations: operations(ops)})
-	return nil
-}
-
 func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
 	limit, err := queryInt(r, "limit", 10)
 	if err != nil {
@@ -216,50 +181,5 @@ func (s *Server) getOperation(w http.ResponseWriter, r *http.Request, pr platfor
 		return err
 	}
 	writeJSON(w, http.StatusOK, apitypes.OperationResponse{Operation: operation(op)})
-	return nil
-}
-
-func (s *Server) me(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	u, err := s.p.Me(r.Context(), pr)
-	if err != nil {
-		return err
-	}
-	name, last, _ := strings.Cut(u.Name, " ")
-	writeJSON(w, http.StatusOK, apitypes.CurrentUserInfoResponse{
-		AuthAccounts: apitypes.List[apitypes.CurrentUserAuthAccount]{{Email: u.Email, Login: u.Email, Name: u.Name, Provider: apitypes.IdentityProviderKeycloak}},
-		Email:        u.Email, ID: u.ID.String(), Login: u.Email, Name: name, LastName: last,
-		ProjectsLimit: 30000, BranchesLimit: 5000, MaxAutoscalingLimit: 16, Plan: "free",
-	})
-	return nil
-}
-
-func (s *Server) myOrgs(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	orgs, err := s.p.Orgs(r.Context(), pr)
-	if err != nil {
-		return err
-	}
-	out := apitypes.OrganizationsResponse{Organizations: make(apitypes.List[apitypes.Organization], len(orgs))}
-	for i, o := range orgs {
-		out.Organizations[i] = organization(o)
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *Server) regions(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	type region struct {
-		RegionID string `json:"region_id"`
-		Name     string `json:"name"`
-		Default  bool   `json:"default"`
-		GeoLat   string `json:"geo_lat"`
-		GeoLong  string `json:"geo_long"`
-	}
-	out := struct {
-		Regions []region `json:"regions"`
-	}{}
-	for _, rg := range platform.Regions {
-		out.Regions = append(out.Regions, region{rg.ID, rg.Name, rg.Default, rg.Lat, rg.Long})
-	}
-	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -53,21 +53,15 @@ func (s *Server) handle(pattern string, h handler) {
 	s.mux.Handle(method+" /api/v2"+path, s.authed(h))
 }
 
+// routes registers every operation; each area keeps its handlers and its
+// registrations in its own file.
 func (s *Server) routes() {
-	s.handle("POST /projects", s.createProject)
-	s.handle("GET /projects", s.listProjects)
-	s.handle("GET /projects/{project_id}", s.getProject)
-	s.handle("DELETE /projects/{project_id}", s.deleteProject)
-	s.handle("GET /projects/{project_id}/connection_uri", s.connectionURI)
-	s.handle("GET /projects/{project_id}/endpoints", s.listEndpoints)
-	s.handle("GET /projects/{project_id}/endpoints/{endpoint_id}", s.getEndpoint)
-	s.handle("POST /projects/{project_id}/endpoints/{endpoint_id}/start", s.startEndpoint)
-	s.handle("POST /projects/{project_id}/endpoints/{endpoint_id}/suspend", s.suspendEndpoint)
-	s.handle("GET /projects/{project_id}/operations", s.listOperations)
-	s.handle("GET /projects/{project_id}/operations/{operation_id}", s.getOperation)
-	s.handle("GET /users/me", s.me)
-	s.handle("GET /users/me/organizations", s.myOrgs)
-	s.handle("GET /regions", s.regions)
+	s.projectRoutes()
+	s.endpointRoutes()
+	s.branchRoutes()
+	s.roleRoutes()
+	s.accountRoutes()
+	s.specRoutes()
 }
 
 type ctxKey struct{}

@@ -25,31 +25,6 @@ func (p *Platform) GetEndpoint(ctx context.Context, pr Principal, projectID, end
 	return p.endpointView(r.Endpoint), nil
 }
 
-func (p *Platform) operation(e metastore.Endpoint, action string) metastore.Operation {
-	t := now()
-	return metastore.Operation{ID: uuid.New(), ProjectID: e.ProjectID, BranchID: e.BranchID, EndpointID: e.ID,
-		Action: action, Status: "running", CreatedAt: t, UpdatedAt: t}
-}
-
-// runOperation records op as running, runs fn, and records the outcome, so
-// that a crash midway leaves a running operation for reconciliation to fail.
-func (p *Platform) runOperation(ctx context.Context, op *metastore.Operation, fn func() error) error {
-	if err := p.store.InsertOperations(ctx, *op); err != nil {
-		return err
-	}
-	ferr := fn()
-	op.Status, op.Error = "finished", ""
-	if ferr != nil {
-		op.Status, op.Error = "failed", ferr.Error()
-	}
-	op.UpdatedAt = now()
-	op.TotalDurationMS = int(op.UpdatedAt.Sub(op.CreatedAt) / time.Millisecond)
-	if err := p.store.FinishOperation(context.WithoutCancel(ctx), op.ID, op.Status, op.Error, op.UpdatedAt); err != nil {
-		return err
-	}
-	return ferr
-}
-
 // StartEndpoint starts (wakes) an endpoint.
 func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
 	if _, err := p.GetEndpoint(ctx, pr, projectID, endpointID); err != nil {
@@ -62,16 +37,16 @@ func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, e
 	if r.Endpoint.Disabled {
 		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
 	}
-	op := p.operation(r.Endpoint, "start_compute")
-	err = p.runOperation(ctx, &op, func() error {
-		_, err := p.start(ctx, r)
-		return err
+	ops, err := p.mutate(ctx, projectID, []metastore.Operation{p.operation(r.Endpoint, "start_compute")}, func(ctx context.Context) error {
+		if _, err := p.start(ctx, r); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
+		}
+		return p.store.TouchEndpoint(ctx, endpointID, now())
 	})
 	if err != nil {
-		return EndpointView{}, nil, &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
+		return EndpointView{}, nil, err
 	}
-	_ = p.store.TouchEndpoint(ctx, endpointID, now())
-	return p.endpointView(r.Endpoint), []metastore.Operation{op}, nil
+	return p.endpointView(r.Endpoint), ops, nil
 }
 
 // SuspendEndpoint suspends an endpoint.
@@ -80,12 +55,16 @@ func (p *Platform) SuspendEndpoint(ctx context.Context, pr Principal, projectID,
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
-	op := p.operation(v.Endpoint, "suspend_compute")
-	err = p.runOperation(ctx, &op, func() error { return p.cfg.Computes.Suspend(ctx, endpointID) })
+	ops, err := p.mutate(ctx, projectID, []metastore.Operation{p.operation(v.Endpoint, "suspend_compute")}, func(ctx context.Context) error {
+		if err := p.cfg.Computes.Suspend(ctx, endpointID); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+		}
+		return nil
+	})
 	if err != nil {
-		return EndpointView{}, nil, &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+		return EndpointView{}, nil, err
 	}
-	return p.endpointView(v.Endpoint), []metastore.Operation{op}, nil
+	return p.endpointView(v.Endpoint), ops, nil
 }
 
 // ConnectionURIInput selects the connection string to build.

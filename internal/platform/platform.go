@@ -51,6 +51,9 @@ type Config struct {
 	// Domain, when set, gives endpoints DNS names routed by SNI.
 	Domain string
 	Logger *slog.Logger
+	// OpBudget is how long a mutation waits for its work before answering
+	// with running operations (DefaultOpBudget when zero).
+	OpBudget time.Duration
 }
 
 // Platform implements Grove's operations.
@@ -60,6 +63,7 @@ type Platform struct {
 	log   *slog.Logger
 	act   activity
 	setup sync.Map // branch id → *sync.Mutex serialising its pending set-up
+	bg    sync.WaitGroup
 }
 
 // New returns a Platform.

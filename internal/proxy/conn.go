@@ -237,6 +237,19 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 		return fmt.Errorf("verifier of %q on %s: %w", user, res.EndpointID, err)
 	}
 
+	// A known role on a known endpoint: wake the compute while the client
+	// authenticates, so that a cold start overlaps the TLS and SCRAM round
+	// trips. A failed login leaves the compute to its idle timeout.
+	wake := make(chan wakeResult, 1)
+	if err == nil {
+		go func() {
+			wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ConnectTimeout)
+			defer wcancel()
+			socket, err := p.cfg.Backend.Connect(wctx, res.EndpointID, res.Pooler)
+			wake <- wakeResult{socket, err}
+		}()
+	}
+
 	var clientKey []byte
 	if res.PasswordHack {
 		key, ok := v.CheckPassword(res.Password)
@@ -255,7 +268,13 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	cctx, ccancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer ccancel()
 	_ = c.conn.SetDeadline(time.Now().Add(p.cfg.ConnectTimeout))
-	socket, err := p.cfg.Backend.Connect(cctx, res.EndpointID, res.Pooler)
+	var w wakeResult
+	select {
+	case w = <-wake:
+	case <-cctx.Done():
+		w.err = cctx.Err()
+	}
+	socket, err := w.socket, w.err
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", errConnect, res.EndpointID, err)
 	}
@@ -293,6 +312,12 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	_ = sc.SetDeadline(time.Time{})
 	p.splice(c, comp, cnt, &in64, &out64)
 	return nil
+}
+
+// wakeResult is the outcome of waking an endpoint's compute.
+type wakeResult struct {
+	socket string
+	err    error
 }
 
 func readPassword(c *client) (string, error) {
