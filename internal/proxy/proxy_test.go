@@ -653,3 +653,46 @@ func BenchmarkSelect1(b *testing.B) {
 		})
 	}
 }
+
+// TestWakeOnlyForKnownRoles: the compute is woken while a known role
+// authenticates, so a cold start overlaps the handshake; an unknown role
+// never wakes it, and a failed login never counts as a connection.
+func TestWakeOnlyForKnownRoles(t *testing.T) {
+	e := start(t)
+	wakes := func() int {
+		e.backend.mu.Lock()
+		defer e.backend.mu.Unlock()
+		return len(e.backend.pooled)
+	}
+	cases := []struct {
+		name, user, password string
+		wantWakes            int
+	}{
+		{"unknown role", "nobody", testPassword, 0},
+		{"wrong password", testRole, "wrong", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := wakes()
+			dsn := fmt.Sprintf("host=127.0.0.1 port=%s user=%s password=%s dbname=%s sslmode=require options=endpoint=%s",
+				e.port, tc.user, tc.password, testDB, testEndpoint)
+			if _, err := connect(t, dsn); err == nil {
+				t.Fatal("login succeeded")
+			}
+			// A speculative wake finishes on its own after the refusal.
+			deadline := time.Now().Add(5 * time.Second)
+			for wakes()-before < tc.wantWakes && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := wakes() - before; got != tc.wantWakes {
+				t.Fatalf("wakes = %d, want %d", got, tc.wantWakes)
+			}
+			e.backend.mu.Lock()
+			opened := e.backend.opened[testEndpoint]
+			e.backend.mu.Unlock()
+			if opened != 0 {
+				t.Fatalf("failed logins counted as %d connections", opened)
+			}
+		})
+	}
+}
