@@ -31,6 +31,9 @@ type Server struct {
 	p   *platform.Platform
 	log *slog.Logger
 	mux *http.ServeMux
+	// patterns lists the routes registered with handle, in order, for the
+	// API description (openapi.go).
+	patterns []string
 }
 
 // maxBody bounds request bodies; Neon's largest legitimate ones are far smaller.
@@ -50,6 +53,7 @@ type handler func(w http.ResponseWriter, r *http.Request, pr platform.Principal)
 
 func (s *Server) handle(pattern string, h handler) {
 	method, path, _ := strings.Cut(pattern, " ")
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(method+" /api/v2"+path, s.authed(h))
 }
 
