@@ -134,6 +134,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		platform.KindUnprocessable: http.StatusUnprocessableEntity,
 		platform.KindLocked:        http.StatusLocked,
 		platform.KindUnavailable:   http.StatusServiceUnavailable,
+		platform.KindPrecondition:  http.StatusPreconditionFailed,
 	}[platform.KindOf(err)]
 	if status == 0 {
 		status = http.StatusInternalServerError

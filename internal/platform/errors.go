@@ -18,6 +18,7 @@ const (
 	KindUnprocessable      // 422
 	KindLocked             // 423: a conflicting operation is running
 	KindUnavailable        // 503
+	KindPrecondition       // 412: e.g. reveal_password while passwords are not stored
 )
 
 // Error is a domain error with a message fit for the caller.
