@@ -1,3 +1,6 @@
 package apiserver
 
-func (s *Server) specRoutes() {}
+// specRoutes serves the API description Grove implements (openapi.go).
+func (s *Server) specRoutes() {
+	s.serveOpenAPI()
+}

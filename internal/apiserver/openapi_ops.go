@@ -1,0 +1,137 @@
+package apiserver
+
+import (
+	"net/http"
+	"reflect"
+
+	"github.com/grovedb/grove/apitypes"
+)
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// Query parameters shared by several operations.
+var (
+	qCursor = q("cursor", "string", "Cursor from the previous page's pagination.")
+	qLimit  = q("limit", "integer", "Page size.")
+	qSearch = q("search", "string", "Search by name or id (partial match).")
+)
+
+// opDocs describes each route Grove may register, keyed by its handle
+// pattern. The operation ids are Neon's, so that clients generated from
+// Neon's document recognise the operations; a test checks that every
+// registered route has an entry.
+var opDocs = map[string]opDoc{
+	// Projects.
+	"GET /projects": {id: "listProjects", tag: "Project", summary: "List projects",
+		query: []queryParam{qCursor, qLimit, qSearch,
+			q("org_id", "string", "Organization whose projects to list."),
+			q("timeout", "integer", "Milliseconds to wait before answering with what is ready."),
+			q("recoverable", "boolean", "List deleted projects that can still be recovered.")},
+		response: typeOf[apitypes.ProjectsResponse]()},
+	"POST /projects": {id: "createProject", tag: "Project", summary: "Create a project with its default branch, endpoint, role and database",
+		request: typeOf[apitypes.ProjectCreateRequest](), status: http.StatusCreated, response: typeOf[apitypes.CreatedProject]()},
+	"GET /projects/{project_id}": {id: "getProject", tag: "Project", summary: "Get a project",
+		response: typeOf[apitypes.ProjectResponse]()},
+	"PATCH /projects/{project_id}": {id: "updateProject", tag: "Project", summary: "Update a project",
+		request: typeOf[apitypes.ProjectUpdateRequest](), response: typeOf[apitypes.ProjectOperations]()},
+	"DELETE /projects/{project_id}": {id: "deleteProject", tag: "Project", summary: "Delete a project",
+		response: typeOf[apitypes.ProjectResponse]()},
+	"GET /projects/{project_id}/connection_uri": {id: "getConnectionURI", tag: "Project", summary: "Get a connection URI",
+		query: []queryParam{
+			q("branch_id", "string", "Branch; the default branch when absent."),
+			q("endpoint_id", "string", "Endpoint; the branch's read-write endpoint when absent."),
+			qRequired("database_name", "string", "Database name."),
+			qRequired("role_name", "string", "Role name."),
+			q("pooled", "boolean", "Use the pooler host.")},
+		response: typeOf[apitypes.ConnectionURIResponse]()},
+
+	// Operations.
+	"GET /projects/{project_id}/operations": {id: "listProjectOperations", tag: "Operation", summary: "List a project's operations",
+		query: []queryParam{qCursor, qLimit}, response: typeOf[apitypes.OperationsResponse]()},
+	"GET /projects/{project_id}/operations/{operation_id}": {id: "getProjectOperation", tag: "Operation", summary: "Get an operation",
+		response: typeOf[apitypes.OperationResponse]()},
+
+	// Branches.
+	"GET /projects/{project_id}/branches": {id: "listProjectBranches", tag: "Branch", summary: "List branches",
+		query: []queryParam{qSearch,
+			q("sort_by", "string", "updated_at (default), created_at or name."),
+			qCursor,
+			q("sort_order", "string", "asc or desc (default)."),
+			qLimit,
+			q("include_deleted", "boolean", "Include deleted branches that can still be recovered.")},
+		response: typeOf[apitypes.BranchesResponse]()},
+	"GET /projects/{project_id}/branches/count": {id: "countProjectBranches", tag: "Branch", summary: "Count branches",
+		query: []queryParam{qSearch}},
+	"GET /projects/{project_id}/branches/{branch_id}": {id: "getProjectBranch", tag: "Branch", summary: "Get a branch",
+		response: typeOf[apitypes.BranchResponse]()},
+	"PATCH /projects/{project_id}/branches/{branch_id}": {id: "updateProjectBranch", tag: "Branch", summary: "Update a branch"},
+	"POST /projects/{project_id}/branches/{branch_id}/set_as_default": {id: "setDefaultProjectBranch", tag: "Branch", summary: "Make a branch the project's default"},
+	"GET /projects/{project_id}/branches/{branch_id}/endpoints": {id: "listProjectBranchEndpoints", tag: "Branch", summary: "List a branch's endpoints",
+		response: typeOf[apitypes.EndpointsResponse]()},
+
+	// Databases.
+	"GET /projects/{project_id}/branches/{branch_id}/databases": {id: "listProjectBranchDatabases", tag: "Branch", summary: "List databases",
+		response: typeOf[apitypes.DatabasesResponse]()},
+	"POST /projects/{project_id}/branches/{branch_id}/databases": {id: "createProjectBranchDatabase", tag: "Branch", summary: "Create a database",
+		request: typeOf[apitypes.DatabaseCreateRequest](), status: http.StatusCreated, response: typeOf[apitypes.DatabaseOperations]()},
+	"GET /projects/{project_id}/branches/{branch_id}/databases/{database_name}": {id: "getProjectBranchDatabase", tag: "Branch", summary: "Get a database",
+		response: typeOf[apitypes.DatabaseResponse]()},
+	"PATCH /projects/{project_id}/branches/{branch_id}/databases/{database_name}": {id: "updateProjectBranchDatabase", tag: "Branch", summary: "Rename a database or change its owner",
+		request: typeOf[apitypes.DatabaseUpdateRequest](), response: typeOf[apitypes.DatabaseOperations]()},
+	"DELETE /projects/{project_id}/branches/{branch_id}/databases/{database_name}": {id: "deleteProjectBranchDatabase", tag: "Branch", summary: "Delete a database",
+		response: typeOf[apitypes.DatabaseOperations]()},
+
+	// Roles.
+	"GET /projects/{project_id}/branches/{branch_id}/roles": {id: "listProjectBranchRoles", tag: "Branch", summary: "List roles",
+		response: typeOf[apitypes.RolesResponse]()},
+	"POST /projects/{project_id}/branches/{branch_id}/roles": {id: "createProjectBranchRole", tag: "Branch", summary: "Create a role",
+		request: typeOf[apitypes.RoleCreateRequest](), status: http.StatusCreated, response: typeOf[apitypes.RoleOperations]()},
+	"GET /projects/{project_id}/branches/{branch_id}/roles/{role_name}": {id: "getProjectBranchRole", tag: "Branch", summary: "Get a role",
+		response: typeOf[apitypes.RoleResponse]()},
+	"DELETE /projects/{project_id}/branches/{branch_id}/roles/{role_name}": {id: "deleteProjectBranchRole", tag: "Branch", summary: "Delete a role",
+		response: typeOf[apitypes.RoleOperations]()},
+	"GET /projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password": {id: "getProjectBranchRolePassword", tag: "Branch", summary: "Reveal a role's password (projects that store passwords)",
+		response: typeOf[apitypes.RolePasswordResponse]()},
+	"POST /projects/{project_id}/branches/{branch_id}/roles/{role_name}/reset_password": {id: "resetProjectBranchRolePassword", tag: "Branch", summary: "Reset a role's password",
+		response: typeOf[apitypes.RoleOperations]()},
+
+	// Endpoints.
+	"POST /projects/{project_id}/endpoints": {id: "createProjectEndpoint", tag: "Endpoint", summary: "Create an endpoint",
+		request: typeOf[apitypes.EndpointCreateRequest](), status: http.StatusCreated, response: typeOf[apitypes.EndpointOperations]()},
+	"GET /projects/{project_id}/endpoints": {id: "listProjectEndpoints", tag: "Endpoint", summary: "List endpoints",
+		response: typeOf[apitypes.EndpointsResponse]()},
+	"GET /projects/{project_id}/endpoints/{endpoint_id}": {id: "getProjectEndpoint", tag: "Endpoint", summary: "Get an endpoint",
+		response: typeOf[apitypes.EndpointResponse]()},
+	"PATCH /projects/{project_id}/endpoints/{endpoint_id}": {id: "updateProjectEndpoint", tag: "Endpoint", summary: "Update an endpoint",
+		request: typeOf[apitypes.EndpointUpdateRequest](), response: typeOf[apitypes.EndpointOperations]()},
+	"DELETE /projects/{project_id}/endpoints/{endpoint_id}": {id: "deleteProjectEndpoint", tag: "Endpoint", summary: "Delete an endpoint",
+		response: typeOf[apitypes.EndpointOperations]()},
+	"POST /projects/{project_id}/endpoints/{endpoint_id}/start": {id: "startProjectEndpoint", tag: "Endpoint", summary: "Start an endpoint",
+		response: typeOf[apitypes.EndpointOperations]()},
+	"POST /projects/{project_id}/endpoints/{endpoint_id}/suspend": {id: "suspendProjectEndpoint", tag: "Endpoint", summary: "Suspend an endpoint",
+		response: typeOf[apitypes.EndpointOperations]()},
+	"POST /projects/{project_id}/endpoints/{endpoint_id}/restart": {id: "restartProjectEndpoint", tag: "Endpoint", summary: "Restart an endpoint",
+		response: typeOf[apitypes.EndpointOperations]()},
+
+	// Users, organizations, keys, regions.
+	"GET /users/me": {id: "getCurrentUserInfo", tag: "Users", summary: "Get the current user",
+		response: typeOf[apitypes.CurrentUserInfoResponse]()},
+	"GET /users/me/organizations": {id: "getCurrentUserOrganizations", tag: "Users", summary: "List the current user's organizations",
+		response: typeOf[apitypes.OrganizationsResponse]()},
+	"GET /organizations/{org_id}": {id: "getOrganization", tag: "Organizations", summary: "Get an organization",
+		response: typeOf[apitypes.Organization]()},
+	"GET /organizations/{org_id}/members": {id: "getOrganizationMembers", tag: "Organizations", summary: "List an organization's members",
+		query: []queryParam{q("sort_by", "string", "Sort key."), qCursor, q("sort_order", "string", "asc or desc."), qLimit}},
+	"GET /organizations/{org_id}/api_keys": {id: "listOrgApiKeys", tag: "Organizations", summary: "List an organization's API keys"},
+	"POST /organizations/{org_id}/api_keys": {id: "createOrgApiKey", tag: "Organizations", summary: "Create an organization API key"},
+	"DELETE /organizations/{org_id}/api_keys/{key_id}": {id: "revokeOrgApiKey", tag: "Organizations", summary: "Revoke an organization API key"},
+	"GET /api_keys": {id: "listApiKeys", tag: "API Key", summary: "List the user's API keys",
+		response: typeOf[[]apitypes.ApiKeysListResponseItem]()},
+	"POST /api_keys": {id: "createApiKey", tag: "API Key", summary: "Create a personal API key",
+		request: typeOf[apitypes.ApiKeyCreateRequest](), response: typeOf[apitypes.ApiKeyCreateResponse]()},
+	"DELETE /api_keys/{key_id}": {id: "revokeApiKey", tag: "API Key", summary: "Revoke a personal API key",
+		response: typeOf[apitypes.ApiKeyRevokeResponse]()},
+	"GET /regions": {id: "getActiveRegions", tag: "Region", summary: "List regions",
+		query: []queryParam{q("org_id", "string", "Organization to list the regions of.")},
+		response: typeOf[apitypes.ActiveRegionsResponse]()},
+}
