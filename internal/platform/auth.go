@@ -25,12 +25,50 @@ type Principal struct {
 // CanOrg reports whether the caller reaches an org.
 func (pr Principal) CanOrg(orgID string) bool { return slices.Contains(pr.OrgIDs, orgID) }
 
-// CanProject reports whether the caller reaches a project of an org.
+// CanProject reports whether the caller reaches a project: a project-scoped
+// key only its project while that stays in the key's org, other keys every
+// project of the orgs they reach.
 func (pr Principal) CanProject(p metastore.Project) bool {
-	if pr.ProjectID != "" {
-		return p.ID == pr.ProjectID
+	if pr.ProjectID != "" && p.ID != pr.ProjectID {
+		return false
 	}
 	return pr.CanOrg(p.OrgID)
+}
+
+// Personal reports whether the caller uses a personal key.
+func (pr Principal) Personal() bool { return pr.KeyKind == "personal" }
+
+// CanDeleteProject refuses project deletion to project-scoped keys, which
+// Neon gives member-level access without destructive project operations.
+func (pr Principal) CanDeleteProject() error {
+	if pr.ProjectID != "" {
+		return newErr(KindForbidden, "project-scoped API keys cannot delete projects")
+	}
+	return nil
+}
+
+// resolveOrg picks the org a new project goes to. An org key creates in its
+// own org whatever org_id says (as Neon does); a project-scoped key cannot
+// create projects; a personal key names one of the user's orgs, or may
+// leave it out when the user has only one.
+func resolveOrg(pr Principal, orgID string) (string, error) {
+	switch {
+	case pr.ProjectID != "":
+		return "", newErr(KindForbidden, "project-scoped API keys cannot create projects")
+	case !pr.Personal():
+		if len(pr.OrgIDs) != 1 {
+			return "", newErr(KindInternal, "organization API key without its organization")
+		}
+		return pr.OrgIDs[0], nil
+	case orgID == "":
+		if len(pr.OrgIDs) == 1 {
+			return pr.OrgIDs[0], nil
+		}
+		return "", newErr(KindInvalid, "org_id is required, you can find it on your organization settings page")
+	case !ResourceIDRe.MatchString(orgID) || !pr.CanOrg(orgID):
+		return "", newErr(KindNotFound, "organization not found")
+	}
+	return orgID, nil
 }
 
 // HashKey is how API keys are stored: SHA-256 of a 64-character random secret
@@ -71,10 +109,41 @@ func (p *Platform) Authenticate(ctx context.Context, secret string) (Principal, 
 	return pr, nil
 }
 
-// Me returns the caller's user.
-func (p *Platform) Me(ctx context.Context, pr Principal) (metastore.User, error) {
+// UserInfo is the caller's user with the plan of the first org the caller
+// reaches (an org key's own org).
+type UserInfo struct {
+	metastore.User
+	Plan string
+}
+
+// Me returns the caller's user: for org and project-scoped keys, the user
+// who created the key.
+func (p *Platform) Me(ctx context.Context, pr Principal) (UserInfo, error) {
 	u, err := p.store.GetUser(ctx, pr.UserID)
-	return u, wrapStore("user", err)
+	if err != nil {
+		return UserInfo{}, wrapStore("user", err)
+	}
+	info := UserInfo{User: u, Plan: "free"}
+	if len(pr.OrgIDs) > 0 {
+		o, err := p.store.GetOrg(ctx, pr.OrgIDs[0])
+		if err != nil {
+			return UserInfo{}, wrapStore("organization", err)
+		}
+		info.Plan = o.Plan
+	}
+	return info, nil
+}
+
+// AuthDetails is what GET /auth reports: the account the key acts for (the
+// user for personal keys, the org otherwise) and Neon's auth_method.
+func (pr Principal) AuthDetails() (accountID, method string) {
+	if pr.Personal() {
+		return pr.UserID.String(), "api_key_user"
+	}
+	if len(pr.OrgIDs) > 0 {
+		return pr.OrgIDs[0], "api_key_org"
+	}
+	return "", "api_key_org"
 }
 
 // Orgs returns the orgs the caller reaches.

@@ -99,23 +99,6 @@ func validSuspend(sec int64) error {
 	return newErr(KindInvalid, "suspend_timeout_seconds must be -1 (never), 0 (default) or between 60 and 604800, got %d", sec)
 }
 
-// resolveOrg picks the org a new project goes to.
-func resolveOrg(pr Principal, orgID string) (string, error) {
-	if pr.ProjectID != "" {
-		return "", newErr(KindForbidden, "project-scoped API keys cannot create projects")
-	}
-	if orgID == "" {
-		if len(pr.OrgIDs) == 1 {
-			return pr.OrgIDs[0], nil
-		}
-		return "", newErr(KindInvalid, "org_id is required: this API key belongs to several organizations")
-	}
-	if !pr.CanOrg(orgID) {
-		return "", newErr(KindNotFound, "organization %s not found", orgID)
-	}
-	return orgID, nil
-}
-
 // CreateProject makes a project with its default branch, a read-write
 // endpoint already running, an owner role and a database. The compute work
 // happens first on a warm instance; one metadata transaction then makes the
