@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -206,39 +207,18 @@ func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*comput
 	return inst, nil
 }
 
-// start starts an endpoint's compute and, on the first start of a project
-// created without a warm instance, makes its owner role and database
-// before any client gets in.
+// start starts an endpoint's compute (a running one is returned as it is)
+// and, when its branch's config is pending (roles and databases changed
+// while it was suspended, or a project created without a warm instance),
+// applies that config before any client gets in. Read-only computes cannot
+// apply it; their branch's read-write compute does.
 func (p *Platform) start(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
 	inst, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
-	if err != nil || !r.SetupPending {
+	if err != nil || !r.SetupPending || r.Endpoint.Type == "read_only" {
 		return inst, err
 	}
-	mu, _ := p.setup.LoadOrStore(r.Endpoint.BranchID, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-	roles, err := p.store.BranchRoles(ctx, r.Endpoint.BranchID)
-	if err != nil {
-		return nil, err
-	}
-	dbs, err := p.store.BranchDatabases(ctx, r.Endpoint.BranchID)
-	if err != nil {
-		return nil, err
-	}
-	var owner *metastore.Role
-	for i := range roles {
-		if len(dbs) > 0 && roles[i].Name == dbs[0].OwnerName {
-			owner = &roles[i]
-		}
-	}
-	if owner == nil {
-		return nil, fmt.Errorf("set up branch %s: no owner role or database recorded", r.Endpoint.BranchID)
-	}
-	if err := inst.Exec(ctx, "postgres", setupSQL(owner.Name, owner.Verifier, dbs[0].Name)); err != nil {
-		return nil, fmt.Errorf("set up branch %s: %w", r.Endpoint.BranchID, err)
-	}
-	if err := p.store.ClearSetupPending(ctx, r.Endpoint.BranchID); err != nil {
-		return nil, err
+	if err := p.converge(ctx, inst, r.Endpoint.BranchID); err != nil {
+		return nil, fmt.Errorf("apply the config of branch %s: %w", r.Endpoint.BranchID, err)
 	}
 	return inst, nil
 }
@@ -300,4 +280,380 @@ func (p *Platform) Operation(ctx context.Context, pr Principal, projectID string
 	}
 	op, err := p.store.GetOperation(ctx, proj.ID, id)
 	return op, wrapStore("operation", err)
+}
+
+// errSecondReadWrite is Neon's answer to a second read_write endpoint on a branch.
+var errSecondReadWrite = newErr(KindConflict, "read_write endpoint already exists")
+
+// EndpointInput is an endpoint create request; nil means "not given".
+type EndpointInput struct {
+	BranchID, Type, RegionID, Provisioner, Name string
+	MinCU, MaxCU                                *float64
+	SuspendTimeoutSeconds                       *int64
+	Disabled, PasswordlessAccess                *bool
+	Settings                                    json.RawMessage
+}
+
+func validProvisioner(p string) error {
+	switch p {
+	case "k8s-neonvm", "k8s-pod", "serverless-platform", "docker":
+		return nil
+	}
+	return newErr(KindInvalid, "provisioner %q is not one of k8s-pod, k8s-neonvm, serverless-platform", p)
+}
+
+// CreateEndpoint adds a read_write compute to a branch and starts it
+// (unless created disabled). The branch's data is what it serves: after
+// the branch's endpoint was deleted, a new one finds the same databases.
+// Read-only endpoints (hot standbys) are refused: Grove cannot run them yet.
+func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID string, in EndpointInput) (EndpointView, []metastore.Operation, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	switch in.Type {
+	case "":
+		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.type is required: read_write or read_only")
+	case "read_write":
+	case "read_only":
+		return EndpointView{}, nil, newErr(KindInvalid, "read_only endpoints (read replicas) are not supported by this Grove yet; create a read_write endpoint")
+	default:
+		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.type %q is not one of read_write, read_only", in.Type)
+	}
+	if in.BranchID == "" {
+		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.branch_id is required")
+	}
+	if !ResourceIDRe.MatchString(in.BranchID) {
+		return EndpointView{}, nil, notFound("branch")
+	}
+	branch, err := p.store.GetBranch(ctx, proj.ID, in.BranchID)
+	if err != nil {
+		return EndpointView{}, nil, wrapStore("branch", err)
+	}
+	if in.RegionID != "" && in.RegionID != proj.RegionID {
+		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.region_id %q must be the project's region %s", in.RegionID, proj.RegionID)
+	}
+	if in.Provisioner == "" {
+		in.Provisioner = proj.Provisioner
+	}
+	if err := validProvisioner(in.Provisioner); err != nil {
+		return EndpointView{}, nil, err
+	}
+	if len(in.Name) > 64 {
+		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.name must be at most 64 characters")
+	}
+	d := parseEndpointDefaults(proj.DefaultEndpointSettings)
+	minCU, maxCU := 0.25, 0.25
+	if d.MinCU != nil {
+		minCU, maxCU = *d.MinCU, *d.MinCU
+	}
+	if d.MaxCU != nil {
+		maxCU = *d.MaxCU
+	}
+	if in.MinCU != nil {
+		minCU = *in.MinCU
+		if in.MaxCU == nil && maxCU < minCU {
+			maxCU = minCU
+		}
+	}
+	if in.MaxCU != nil {
+		maxCU = *in.MaxCU
+	}
+	if err := validCU(minCU, maxCU); err != nil {
+		return EndpointView{}, nil, err
+	}
+	var suspend int64
+	if d.Suspend != nil {
+		suspend = *d.Suspend
+	}
+	if in.SuspendTimeoutSeconds != nil {
+		suspend = *in.SuspendTimeoutSeconds
+	}
+	if err := validSuspend(suspend); err != nil {
+		return EndpointView{}, nil, err
+	}
+	settings, err := endpointSettings(in.Settings, d.PgSettings)
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	eps, err := p.store.BranchEndpoints(ctx, branch.ID)
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	for _, e := range eps {
+		if e.Type == "read_write" {
+			return EndpointView{}, nil, errSecondReadWrite
+		}
+	}
+	t := now()
+	ep := metastore.Endpoint{
+		ID: NewEndpointID(), ProjectID: proj.ID, BranchID: branch.ID, Type: in.Type, RegionID: proj.RegionID,
+		MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: settings,
+		Disabled: in.Disabled != nil && *in.Disabled, Name: in.Name, Provisioner: in.Provisioner,
+		PasswordlessAccess: in.PasswordlessAccess == nil || *in.PasswordlessAccess, CreatedAt: t, UpdatedAt: t,
+	}
+	var ops []metastore.Operation
+	if !ep.Disabled {
+		ops = append(ops, p.operation(ep, "start_compute"))
+	}
+	inserted := make(chan struct{})
+	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
+		err := p.store.InsertEndpoint(ctx, ep)
+		if errors.Is(err, metastore.ErrConflict) {
+			return errSecondReadWrite
+		}
+		if err != nil {
+			return err
+		}
+		close(inserted)
+		if ep.Disabled {
+			return nil
+		}
+		return p.startEndpoint(ctx, ep.ID)
+	})
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	// Past the budget the work goes on; the row is there before the answer.
+	select {
+	case <-inserted:
+	case <-ctx.Done():
+		return EndpointView{}, nil, ctx.Err()
+	}
+	return p.endpointView(ep), ops, nil
+}
+
+// endpointSettings checks an endpoint's settings object and fills
+// pg_settings from the project's defaults when it has none.
+func endpointSettings(raw json.RawMessage, defaults map[string]string) (json.RawMessage, error) {
+	var st struct {
+		PgSettings map[string]string `json:"pg_settings"`
+	}
+	m := map[string]json.RawMessage{}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, newErr(KindInvalid, "endpoint.settings must be an object")
+		}
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return nil, newErr(KindInvalid, "endpoint.settings.pg_settings must map names to string values")
+		}
+	}
+	if _, ok := m["pg_settings"]; !ok && len(defaults) > 0 {
+		b, _ := json.Marshal(defaults)
+		m["pg_settings"] = b
+	}
+	return json.Marshal(m)
+}
+
+// startEndpoint starts an endpoint's compute on its branch's volume and
+// records the activity.
+func (p *Platform) startEndpoint(ctx context.Context, endpointID string) error {
+	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	if err != nil {
+		return wrapStore("endpoint", err)
+	}
+	if _, err := p.start(ctx, r); err != nil {
+		return &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
+	}
+	return p.store.TouchEndpoint(ctx, endpointID, now())
+}
+
+// EndpointUpdate is an endpoint PATCH; nil fields stay as they are.
+type EndpointUpdate struct {
+	BranchID                     string
+	MinCU, MaxCU                 *float64
+	SuspendTimeoutSeconds        *int64
+	Disabled, PasswordlessAccess *bool
+	Provisioner, Name            *string
+	Settings                     json.RawMessage
+}
+
+// resizer is the compute manager's optional live resize: settings that
+// reload apply at once, others restart the compute, as Neon's do.
+type resizer interface {
+	Resize(ctx context.Context, id string, minCU, maxCU float64) error
+}
+
+// UpdateEndpoint changes an endpoint. On a running compute a new size
+// applies at once (restarting it when Postgres needs that), a move to
+// another branch restarts it there and disabling suspends it; an idle
+// endpoint only changes its record, as Neon's (no operations). A new
+// suspend_timeout_seconds applies from the compute's next start.
+func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, endpointID string, in EndpointUpdate) (EndpointView, []metastore.Operation, error) {
+	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	old := v.Endpoint
+	e := old
+	if in.MinCU != nil {
+		e.MinCU = *in.MinCU
+	}
+	if in.MaxCU != nil {
+		e.MaxCU = *in.MaxCU
+	}
+	if err := validCU(e.MinCU, e.MaxCU); err != nil {
+		return EndpointView{}, nil, err
+	}
+	if in.SuspendTimeoutSeconds != nil {
+		if err := validSuspend(*in.SuspendTimeoutSeconds); err != nil {
+			return EndpointView{}, nil, err
+		}
+		e.SuspendTimeoutSeconds = *in.SuspendTimeoutSeconds
+	}
+	if in.Provisioner != nil && *in.Provisioner != "" {
+		if err := validProvisioner(*in.Provisioner); err != nil {
+			return EndpointView{}, nil, err
+		}
+		e.Provisioner = *in.Provisioner
+	}
+	if in.Name != nil {
+		if len(*in.Name) > 64 {
+			return EndpointView{}, nil, newErr(KindInvalid, "endpoint.name must be at most 64 characters")
+		}
+		e.Name = *in.Name
+	}
+	if in.Disabled != nil {
+		e.Disabled = *in.Disabled
+	}
+	if in.PasswordlessAccess != nil {
+		e.PasswordlessAccess = *in.PasswordlessAccess
+	}
+	if len(in.Settings) > 0 {
+		if e.Settings, err = endpointSettings(in.Settings, nil); err != nil {
+			return EndpointView{}, nil, err
+		}
+	}
+	moved := in.BranchID != "" && in.BranchID != old.BranchID
+	if moved {
+		if !ResourceIDRe.MatchString(in.BranchID) {
+			return EndpointView{}, nil, notFound("branch")
+		}
+		b, err := p.store.GetBranch(ctx, projectID, in.BranchID)
+		if err != nil {
+			return EndpointView{}, nil, wrapStore("branch", err)
+		}
+		others, err := p.store.BranchEndpoints(ctx, b.ID)
+		if err != nil {
+			return EndpointView{}, nil, err
+		}
+		for _, o := range others {
+			if o.Type == "read_write" && e.Type == "read_write" {
+				return EndpointView{}, nil, errSecondReadWrite
+			}
+		}
+		e.BranchID = b.ID
+	}
+	e.UpdatedAt = now()
+	_, running := p.cfg.Computes.Get(e.ID)
+	resized := e.MinCU != old.MinCU || e.MaxCU != old.MaxCU
+	var ops []metastore.Operation
+	switch {
+	case !running:
+	case e.Disabled:
+		ops = append(ops, p.operation(e, "suspend_compute"))
+	case moved:
+		ops = append(ops, p.operation(e, "suspend_compute"), p.operation(e, "start_compute"))
+	default:
+		ops = append(ops, p.operation(e, "apply_config"))
+	}
+	out := e
+	ops, err = p.mutate(ctx, projectID, ops, func(ctx context.Context) error {
+		var err error
+		if out, err = p.store.UpdateEndpoint(ctx, e); err != nil {
+			return wrapStore("endpoint", err)
+		}
+		switch {
+		case !running:
+			return nil
+		case e.Disabled || moved:
+			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
+				return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+			}
+			if e.Disabled {
+				return nil
+			}
+			return p.startEndpoint(ctx, e.ID)
+		case resized:
+			if rs, ok := p.cfg.Computes.(resizer); ok {
+				if err := rs.Resize(ctx, e.ID, e.MinCU, e.MaxCU); err == nil {
+					return nil
+				} else if _, still := p.cfg.Computes.Get(e.ID); still {
+					return &Error{Kind: KindUnavailable, Msg: "could not resize the endpoint", Err: err}
+				}
+				return nil // suspended meanwhile: the next start has the new size
+			}
+			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
+				return &Error{Kind: KindUnavailable, Msg: "could not restart the endpoint", Err: err}
+			}
+			return p.startEndpoint(ctx, e.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	return p.endpointView(out), ops, nil
+}
+
+// DeleteEndpoint stops an endpoint's compute and removes it; the branch and
+// its data stay. gone reports an endpoint that does not exist (Neon's 204).
+func (p *Platform) DeleteEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (v EndpointView, ops []metastore.Operation, gone bool, err error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return EndpointView{}, nil, false, err
+	}
+	if !ResourceIDRe.MatchString(endpointID) {
+		return EndpointView{}, nil, true, nil
+	}
+	e, err := p.store.GetEndpoint(ctx, proj.ID, endpointID)
+	if errors.Is(err, metastore.ErrNotFound) {
+		return EndpointView{}, nil, true, nil
+	}
+	if err != nil {
+		return EndpointView{}, nil, false, err
+	}
+	b, err := p.store.GetBranch(ctx, proj.ID, e.BranchID)
+	if err != nil {
+		return EndpointView{}, nil, false, wrapStore("branch", err)
+	}
+	if b.Protected {
+		return EndpointView{}, nil, false, newErr(KindInvalid, "the compute endpoints of protected branch %s cannot be deleted", b.ID)
+	}
+	ops, err = p.mutate(ctx, proj.ID, []metastore.Operation{p.operation(e, "suspend_compute")}, func(ctx context.Context) error {
+		// The row goes first so that no new connection wakes the compute.
+		if err := p.store.DeleteEndpoint(ctx, proj.ID, e.ID); err != nil && !errors.Is(err, metastore.ErrNotFound) {
+			return err
+		}
+		if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not stop the endpoint", Err: err}
+		}
+		return nil
+	})
+	if err != nil {
+		return EndpointView{}, nil, false, err
+	}
+	return p.endpointView(e), ops, false, nil
+}
+
+// RestartEndpoint suspends an endpoint's compute and starts it again.
+func (p *Platform) RestartEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
+	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	if v.Disabled {
+		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
+	}
+	ops := []metastore.Operation{p.operation(v.Endpoint, "suspend_compute"), p.operation(v.Endpoint, "start_compute")}
+	ops, err = p.mutate(ctx, projectID, ops, func(ctx context.Context) error {
+		if err := p.cfg.Computes.Suspend(ctx, endpointID); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+		}
+		return p.startEndpoint(ctx, endpointID)
+	})
+	if err != nil {
+		return EndpointView{}, nil, err
+	}
+	return p.endpointView(v.Endpoint), ops, nil
 }

@@ -1,0 +1,658 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/scram"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Roles and databases of a branch live in the metadata store, the source of
+// truth; a change is recorded there first (marking the branch's config
+// pending) and then applied to the branch's compute if it runs. A suspended
+// compute is not woken: it converges at its next start, before any client
+// gets in (see converge).
+
+// roleTarget is a branch of a project the caller reaches, with the branch's
+// read-write endpoint (nil when it has none).
+type roleTarget struct {
+	project metastore.Project
+	branch  metastore.Branch
+	ep      *metastore.Endpoint
+}
+
+func (p *Platform) roleTarget(ctx context.Context, pr Principal, projectID, branchID string) (roleTarget, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return roleTarget{}, err
+	}
+	if !ResourceIDRe.MatchString(branchID) {
+		return roleTarget{}, notFound("branch")
+	}
+	branches, err := p.store.ProjectBranches(ctx, proj.ID)
+	if err != nil {
+		return roleTarget{}, err
+	}
+	t := roleTarget{project: proj}
+	found := false
+	for _, b := range branches {
+		if b.ID == branchID {
+			t.branch, found = b, true
+		}
+	}
+	if !found {
+		return roleTarget{}, notFound("branch")
+	}
+	eps, err := p.store.ProjectEndpoints(ctx, proj.ID)
+	if err != nil {
+		return roleTarget{}, err
+	}
+	for i := range eps {
+		if eps[i].BranchID == branchID && eps[i].Type == "read_write" {
+			t.ep = &eps[i]
+		}
+	}
+	return t, nil
+}
+
+// forChange is roleTarget for a mutation, which needs the branch's
+// read-write endpoint as Neon does (412 without one).
+func (p *Platform) forChange(ctx context.Context, pr Principal, projectID, branchID, what string) (roleTarget, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err == nil && t.ep == nil {
+		err = newErr(KindPrecondition, "create a read-write endpoint to manage %s on this branch", what)
+	}
+	return t, err
+}
+
+// configChange runs a role or database change under an apply_config
+// operation: write records it in the metadata store, then the branch's
+// compute, if running, applies it. The answer waits for write even when the
+// apply outlasts the operation budget. When write succeeded but the apply
+// failed, the change stays pending (retried at the compute's next start)
+// and the answer carries the failed operation.
+func (p *Platform) configChange(ctx context.Context, t roleTarget, write func(ctx context.Context) error) ([]metastore.Operation, error) {
+	written := make(chan error, 1)
+	ops, err := p.mutate(ctx, t.project.ID, []metastore.Operation{p.operation(*t.ep, "apply_config")}, func(ctx context.Context) error {
+		err := write(ctx)
+		written <- err
+		if err != nil {
+			return err
+		}
+		return p.applyIfRunning(ctx, t.ep.ID)
+	})
+	if err != nil {
+		select {
+		case werr := <-written:
+			if werr != nil {
+				return nil, werr
+			}
+			p.log.Warn("apply config; it stays pending", "branch", t.branch.ID, "err", err)
+			return ops, nil
+		default:
+			return nil, err
+		}
+	}
+	if werr := <-written; werr != nil {
+		return nil, werr
+	}
+	return ops, nil
+}
+
+// applyIfRunning applies a branch's pending config to its endpoint's
+// compute when that runs; a suspended one converges at its next start.
+func (p *Platform) applyIfRunning(ctx context.Context, endpointID string) error {
+	if _, ok := p.cfg.Computes.Get(endpointID); !ok {
+		return nil
+	}
+	r, err := p.store.GetEndpointRoute(ctx, endpointID)
+	if err != nil {
+		return err
+	}
+	if _, err := p.start(ctx, r); err != nil {
+		return &Error{Kind: KindUnavailable, Msg: "could not apply the change to the endpoint", Err: err}
+	}
+	return nil
+}
+
+// reservedDatabase reports whether a database name belongs to the platform.
+func reservedDatabase(name string) bool {
+	switch name {
+	case "postgres", "template0", "template1", "grove_spare":
+		return true
+	}
+	return false
+}
+
+func validDatabaseName(field, name string) error {
+	if err := validPGName(field, name); err != nil {
+		return err
+	}
+	if reservedDatabase(name) {
+		return newErr(KindInvalid, "%s %q is reserved", field, name)
+	}
+	return nil
+}
+
+func validRoleName(field, name string) error {
+	if err := validPGName(field, name); err != nil {
+		return err
+	}
+	if IsReservedRole(name) {
+		return newErr(KindInvalid, "%s %q is reserved", field, name)
+	}
+	return nil
+}
+
+// storeErr maps the store's errors of role and database changes to Neon's.
+func storeErr(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, metastore.ErrNoSuchOwner):
+		return &Error{Kind: KindUnprocessable, Msg: "database owner not found", Err: err}
+	case errors.Is(err, metastore.ErrRoleOwnsDatabase):
+		return &Error{Kind: KindConflict, Msg: "role owns a database; delete the database or change its owner first", Err: err}
+	}
+	return wrapStore(what, err)
+}
+
+func (p *Platform) ownerExists(ctx context.Context, branchID, owner string) error {
+	_, err := p.store.GetRole(ctx, branchID, owner)
+	if errors.Is(err, metastore.ErrNotFound) {
+		return storeErr("role", metastore.ErrNoSuchOwner)
+	}
+	return err
+}
+
+// ListDatabases returns the databases of a branch.
+func (p *Platform) ListDatabases(ctx context.Context, pr Principal, projectID, branchID string) ([]metastore.Database, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return nil, err
+	}
+	return p.store.BranchDatabases(ctx, t.branch.ID)
+}
+
+// GetDatabase returns a database of a branch.
+func (p *Platform) GetDatabase(ctx context.Context, pr Principal, projectID, branchID, name string) (metastore.Database, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return metastore.Database{}, err
+	}
+	d, err := p.store.GetDatabase(ctx, t.branch.ID, name)
+	return d, wrapStore("database", err)
+}
+
+// CreateDatabase makes a database owned by a role of the branch.
+func (p *Platform) CreateDatabase(ctx context.Context, pr Principal, projectID, branchID, name, owner string) (metastore.Database, []metastore.Operation, error) {
+	if err := validDatabaseName("database.name", name); err != nil {
+		return metastore.Database{}, nil, err
+	}
+	if err := validPGName("database.owner_name", owner); err != nil {
+		return metastore.Database{}, nil, err
+	}
+	t, err := p.forChange(ctx, pr, projectID, branchID, "databases")
+	if err != nil {
+		return metastore.Database{}, nil, err
+	}
+	if _, err := p.store.GetDatabase(ctx, t.branch.ID, name); err == nil {
+		return metastore.Database{}, nil, newErr(KindConflict, "database already exists")
+	}
+	if err := p.ownerExists(ctx, t.branch.ID, owner); err != nil {
+		return metastore.Database{}, nil, err
+	}
+	at := now()
+	d := metastore.Database{BranchID: t.branch.ID, Name: name, OwnerName: owner, CreatedAt: at, UpdatedAt: at}
+	ops, err := p.configChange(ctx, t, func(ctx context.Context) error {
+		var err error
+		d, err = p.store.InsertDatabase(ctx, d)
+		return storeErr("database", err)
+	})
+	return d, ops, err
+}
+
+// UpdateDatabase renames a database and/or gives it another owner; empty
+// fields are left unchanged.
+func (p *Platform) UpdateDatabase(ctx context.Context, pr Principal, projectID, branchID, name, newName, newOwner string) (metastore.Database, []metastore.Operation, error) {
+	if newName != "" {
+		if err := validDatabaseName("database.name", newName); err != nil {
+			return metastore.Database{}, nil, err
+		}
+	}
+	if newOwner != "" {
+		if err := validPGName("database.owner_name", newOwner); err != nil {
+			return metastore.Database{}, nil, err
+		}
+	}
+	t, err := p.forChange(ctx, pr, projectID, branchID, "databases")
+	if err != nil {
+		return metastore.Database{}, nil, err
+	}
+	if _, err := p.store.GetDatabase(ctx, t.branch.ID, name); err != nil {
+		return metastore.Database{}, nil, wrapStore("database", err)
+	}
+	if newName != "" && newName != name {
+		if _, err := p.store.GetDatabase(ctx, t.branch.ID, newName); err == nil {
+			return metastore.Database{}, nil, newErr(KindConflict, "database already exists")
+		}
+	}
+	if newOwner != "" {
+		if err := p.ownerExists(ctx, t.branch.ID, newOwner); err != nil {
+			return metastore.Database{}, nil, err
+		}
+	}
+	var d metastore.Database
+	ops, err := p.configChange(ctx, t, func(ctx context.Context) error {
+		var err error
+		d, err = p.store.UpdateDatabase(ctx, t.branch.ID, name, newName, newOwner, now())
+		return storeErr("database", err)
+	})
+	return d, ops, err
+}
+
+// DeleteDatabase drops a database; found is false when there was none (Neon
+// answers 204 then).
+func (p *Platform) DeleteDatabase(ctx context.Context, pr Principal, projectID, branchID, name string) (d metastore.Database, ops []metastore.Operation, found bool, err error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return d, nil, false, err
+	}
+	if _, err := p.store.GetDatabase(ctx, t.branch.ID, name); errors.Is(err, metastore.ErrNotFound) {
+		return d, nil, false, nil
+	} else if err != nil {
+		return d, nil, false, err
+	}
+	if t.ep == nil {
+		return d, nil, false, newErr(KindPrecondition, "create a read-write endpoint to manage databases on this branch")
+	}
+	ops, err = p.configChange(ctx, t, func(ctx context.Context) error {
+		var err error
+		d, err = p.store.DeleteDatabase(ctx, t.branch.ID, name)
+		return storeErr("database", err)
+	})
+	return d, ops, err == nil, err
+}
+
+// ListRoles returns the roles of a branch.
+func (p *Platform) ListRoles(ctx context.Context, pr Principal, projectID, branchID string) ([]metastore.Role, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return nil, err
+	}
+	return p.store.BranchRoles(ctx, t.branch.ID)
+}
+
+// GetRole returns a role of a branch.
+func (p *Platform) GetRole(ctx context.Context, pr Principal, projectID, branchID, name string) (metastore.Role, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return metastore.Role{}, err
+	}
+	r, err := p.store.GetRole(ctx, t.branch.ID, name)
+	return r, wrapStore("role", err)
+}
+
+// newRoleSecret makes a password and its SCRAM verifier as a project
+// create does, and seals the password when the project stores passwords.
+func (p *Platform) newRoleSecret(proj metastore.Project) (password, verifier string, sealed []byte, err error) {
+	password = NewPassword()
+	v, err := scram.NewVerifier(password)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("make password verifier: %w", err)
+	}
+	if proj.StorePasswords {
+		sealed = p.cfg.Sealer.Seal(password)
+	}
+	return password, v.String(), sealed, nil
+}
+
+// CreateRole makes a role of a branch; it returns the role's password (""
+// for a role that cannot log in).
+func (p *Platform) CreateRole(ctx context.Context, pr Principal, projectID, branchID, name string, noLogin bool) (metastore.Role, string, []metastore.Operation, error) {
+	if err := validRoleName("role.name", name); err != nil {
+		return metastore.Role{}, "", nil, err
+	}
+	t, err := p.forChange(ctx, pr, projectID, branchID, "roles")
+	if err != nil {
+		return metastore.Role{}, "", nil, err
+	}
+	if _, err := p.store.GetRole(ctx, t.branch.ID, name); err == nil {
+		return metastore.Role{}, "", nil, newErr(KindConflict, "role already exists")
+	}
+	at := now()
+	r := metastore.Role{BranchID: t.branch.ID, Name: name, CreatedAt: at, UpdatedAt: at}
+	var password string
+	if !noLogin {
+		if password, r.Verifier, r.SealedPassword, err = p.newRoleSecret(t.project); err != nil {
+			return metastore.Role{}, "", nil, err
+		}
+	}
+	ops, err := p.configChange(ctx, t, func(ctx context.Context) error {
+		return storeErr("role", p.store.InsertRole(ctx, r))
+	})
+	if err != nil {
+		return metastore.Role{}, "", nil, err
+	}
+	return r, password, ops, nil
+}
+
+// DeleteRole drops a role that owns no database of the branch (Neon refuses
+// otherwise); its objects in each database go to that database's owner.
+// found is false when there was no such role (Neon answers 204 then).
+func (p *Platform) DeleteRole(ctx context.Context, pr Principal, projectID, branchID, name string) (r metastore.Role, ops []metastore.Operation, found bool, err error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return r, nil, false, err
+	}
+	if _, err := p.store.GetRole(ctx, t.branch.ID, name); errors.Is(err, metastore.ErrNotFound) {
+		return r, nil, false, nil
+	} else if err != nil {
+		return r, nil, false, err
+	}
+	if t.ep == nil {
+		return r, nil, false, newErr(KindPrecondition, "create a read-write endpoint to manage roles on this branch")
+	}
+	dbs, err := p.store.BranchDatabases(ctx, t.branch.ID)
+	if err != nil {
+		return r, nil, false, err
+	}
+	for _, d := range dbs {
+		if d.OwnerName == name {
+			return r, nil, false, newErr(KindConflict, "role %q owns database %q; delete the database or change its owner first", name, d.Name)
+		}
+	}
+	ops, err = p.configChange(ctx, t, func(ctx context.Context) error {
+		var err error
+		r, err = p.store.DeleteRole(ctx, t.branch.ID, name)
+		return storeErr("role", err)
+	})
+	return r, ops, err == nil, err
+}
+
+// ResetRolePassword gives a role a new password; the proxy accepts it (and
+// no longer the old one) as soon as the metadata records it.
+func (p *Platform) ResetRolePassword(ctx context.Context, pr Principal, projectID, branchID, name string) (metastore.Role, string, []metastore.Operation, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return metastore.Role{}, "", nil, err
+	}
+	if _, err := p.store.GetRole(ctx, t.branch.ID, name); err != nil {
+		return metastore.Role{}, "", nil, wrapStore("role", err)
+	}
+	if t.ep == nil {
+		return metastore.Role{}, "", nil, newErr(KindPrecondition, "create a read-write endpoint to manage roles on this branch")
+	}
+	password, verifier, sealed, err := p.newRoleSecret(t.project)
+	if err != nil {
+		return metastore.Role{}, "", nil, err
+	}
+	var r metastore.Role
+	ops, err := p.configChange(ctx, t, func(ctx context.Context) error {
+		var err error
+		r, err = p.store.SetRolePassword(ctx, t.branch.ID, name, verifier, sealed, now())
+		return storeErr("role", err)
+	})
+	if err != nil {
+		return metastore.Role{}, "", nil, err
+	}
+	return r, password, ops, nil
+}
+
+// RevealRolePassword returns a role's stored password: 404 for an unknown
+// role, 412 when the project does not store passwords.
+func (p *Platform) RevealRolePassword(ctx context.Context, pr Principal, projectID, branchID, name string) (string, error) {
+	t, err := p.roleTarget(ctx, pr, projectID, branchID)
+	if err != nil {
+		return "", err
+	}
+	r, err := p.store.GetRole(ctx, t.branch.ID, name)
+	if err != nil {
+		return "", wrapStore("role", err)
+	}
+	if !t.project.StorePasswords {
+		return "", newErr(KindPrecondition, "storing passwords is disabled for this project")
+	}
+	if len(r.SealedPassword) == 0 {
+		return "", newErr(KindPrecondition, "the password of role %q is not stored; reset it to get a new one", name)
+	}
+	return p.cfg.Sealer.Open(r.SealedPassword)
+}
+
+// converge makes a running compute match its branch's recorded roles and
+// databases when the branch's config is pending: the drops and renames
+// recorded since the last apply are replayed in order, then missing roles
+// and databases are made (the first from the template's spare database,
+// which is fast), verifiers and owners updated. Every step checks the
+// cluster first, so a repeat after a crash changes nothing. Applies of one
+// branch are serialised.
+func (p *Platform) converge(ctx context.Context, inst *compute.Instance, branchID string) error {
+	mu, _ := p.setup.LoadOrStore(branchID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	cfg, err := p.store.GetBranchConfig(ctx, branchID)
+	if err != nil || !cfg.Pending {
+		return err
+	}
+	conn, err := inst.Conn(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	c := &pgCluster{inst: inst, conn: conn}
+	if err := c.read(ctx); err != nil {
+		return err
+	}
+	var last int64
+	for _, ch := range cfg.Changes {
+		switch ch.Kind {
+		case "drop_role":
+			err = c.dropRole(ctx, ch.Name)
+		case "drop_database":
+			err = c.dropDatabase(ctx, ch.Name)
+		case "rename_database":
+			err = c.renameDatabase(ctx, ch.Name, ch.NewName)
+		default:
+			err = fmt.Errorf("unknown change kind %q", ch.Kind)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", ch.Kind, ch.Name, err)
+		}
+		last = ch.Seq
+	}
+	for _, r := range cfg.Roles {
+		if err := c.ensureRole(ctx, r); err != nil {
+			return fmt.Errorf("role %q: %w", r.Name, err)
+		}
+	}
+	for _, d := range cfg.Databases {
+		if err := c.ensureDatabase(ctx, d); err != nil {
+			return fmt.Errorf("database %q: %w", d.Name, err)
+		}
+	}
+	return p.store.ClearConfigPending(ctx, branchID, cfg.Version, last)
+}
+
+// pgCluster is what converge knows of a compute's roles and databases.
+type pgCluster struct {
+	inst  *compute.Instance
+	conn  *pgx.Conn
+	roles map[string]pgRole
+	dbs   map[string]pgDatabase
+}
+
+type pgRole struct {
+	secret   string
+	canLogin bool
+}
+
+type pgDatabase struct {
+	owner       string
+	connectable bool
+}
+
+// spareDatabase is the template cluster's empty database that a project's
+// first database is renamed from.
+const spareDatabase = "grove_spare"
+
+func (c *pgCluster) read(ctx context.Context) error {
+	c.roles, c.dbs = map[string]pgRole{}, map[string]pgDatabase{}
+	rows, err := c.conn.Query(ctx, `SELECT rolname, coalesce(rolpassword, ''), rolcanlogin FROM pg_authid`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		var r pgRole
+		if err := rows.Scan(&name, &r.secret, &r.canLogin); err != nil {
+			rows.Close()
+			return err
+		}
+		c.roles[name] = r
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = c.conn.Query(ctx, `SELECT datname, pg_get_userbyid(datdba), datallowconn AND NOT datistemplate FROM pg_database`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		var d pgDatabase
+		if err := rows.Scan(&name, &d.owner, &d.connectable); err != nil {
+			rows.Close()
+			return err
+		}
+		c.dbs[name] = d
+	}
+	return rows.Err()
+}
+
+func (c *pgCluster) exec(ctx context.Context, sql string, args ...any) error {
+	_, err := c.conn.Exec(ctx, sql, args...)
+	return err
+}
+
+func pgIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+func (c *pgCluster) ensureRole(ctx context.Context, r metastore.Role) error {
+	login := r.Verifier != ""
+	cur, ok := c.roles[r.Name]
+	switch {
+	case !ok && login:
+		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH LOGIN CREATEDB CREATEROLE PASSWORD `+quoteLiteral(r.Verifier))
+	case !ok:
+		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH NOLOGIN CREATEDB CREATEROLE`)
+	case login && (cur.secret != r.Verifier || !cur.canLogin):
+		return c.exec(ctx, `ALTER ROLE `+pgIdent(r.Name)+` WITH LOGIN PASSWORD `+quoteLiteral(r.Verifier))
+	}
+	return nil
+}
+
+func (c *pgCluster) ensureDatabase(ctx context.Context, d metastore.Database) error {
+	cur, ok := c.dbs[d.Name]
+	if !ok {
+		if spare, has := c.dbs[spareDatabase]; has {
+			if err := c.exec(ctx, `ALTER DATABASE `+pgIdent(spareDatabase)+` RENAME TO `+pgIdent(d.Name)); err != nil {
+				return err
+			}
+			delete(c.dbs, spareDatabase)
+			cur = spare
+		} else {
+			if err := c.exec(ctx, `CREATE DATABASE `+pgIdent(d.Name)+` OWNER `+pgIdent(d.OwnerName)); err != nil {
+				return err
+			}
+			cur = pgDatabase{owner: d.OwnerName, connectable: true}
+		}
+		c.dbs[d.Name] = cur
+	}
+	if cur.owner != d.OwnerName {
+		if err := c.exec(ctx, `ALTER DATABASE `+pgIdent(d.Name)+` OWNER TO `+pgIdent(d.OwnerName)); err != nil {
+			return err
+		}
+		cur.owner = d.OwnerName
+		c.dbs[d.Name] = cur
+	}
+	return nil
+}
+
+func (c *pgCluster) dropDatabase(ctx context.Context, name string) error {
+	if _, ok := c.dbs[name]; !ok {
+		return nil
+	}
+	if err := c.exec(ctx, `DROP DATABASE IF EXISTS `+pgIdent(name)+` WITH (FORCE)`); err != nil {
+		return err
+	}
+	delete(c.dbs, name)
+	return nil
+}
+
+// renameDatabase renames a database if it still has its old name; the
+// sessions on it are ended first, as a rename requires.
+func (c *pgCluster) renameDatabase(ctx context.Context, from, to string) error {
+	cur, ok := c.dbs[from]
+	if _, taken := c.dbs[to]; !ok || taken {
+		return nil
+	}
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = c.exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+			return err
+		}
+		err = c.exec(ctx, `ALTER DATABASE `+pgIdent(from)+` RENAME TO `+pgIdent(to))
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "55006" { // object_in_use: a session came back
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	delete(c.dbs, from)
+	c.dbs[to] = cur
+	return nil
+}
+
+// dropRole ends the role's sessions, gives what it owns in each database to
+// that database's owner (as Neon's compute does), drops its remaining
+// privileges and then the role.
+func (c *pgCluster) dropRole(ctx context.Context, name string) error {
+	if _, ok := c.roles[name]; !ok {
+		return nil
+	}
+	if err := c.exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, name); err != nil {
+		return err
+	}
+	for db, d := range c.dbs {
+		if !d.connectable {
+			continue
+		}
+		to := d.owner
+		if to == name {
+			to = pgrun.AdminRole
+		}
+		sql := `REASSIGN OWNED BY ` + pgIdent(name) + ` TO ` + pgIdent(to) + `; DROP OWNED BY ` + pgIdent(name)
+		if err := c.inst.Exec(ctx, db, sql); err != nil {
+			return fmt.Errorf("in database %q: %w", db, err)
+		}
+		if d.owner == name {
+			d.owner = to
+			c.dbs[db] = d
+		}
+	}
+	if err := c.exec(ctx, `DROP ROLE IF EXISTS `+pgIdent(name)); err != nil {
+		return err
+	}
+	delete(c.roles, name)
+	return nil
+}
