@@ -79,6 +79,9 @@ type Endpoint struct {
 	Settings                                json.RawMessage
 	LastActive                              *time.Time
 	CreatedAt, UpdatedAt                    time.Time
+	// Name, Provisioner and PasswordlessAccess are stored only to be echoed.
+	Name, Provisioner  string
+	PasswordlessAccess bool
 }
 
 // Role is a Postgres role made through the API.
@@ -140,11 +143,7 @@ func (s *Store) CreateProject(ctx context.Context, np NewProject) (Database, err
 		batch.Queue(`INSERT INTO branches (id, project_id, parent_id, name, is_default, protected, volume_id, setup_pending, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 			b.ID, b.ProjectID, b.ParentID, b.Name, b.IsDefault, b.Protected, b.VolumeID, b.SetupPending, b.CreatedAt, b.UpdatedAt)
-		batch.Queue(`INSERT INTO endpoints (id, project_id, branch_id, type, region_id, min_cu, max_cu,
-			suspend_timeout_seconds, disabled, settings, last_active, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
-			e.ID, e.ProjectID, e.BranchID, e.Type, e.RegionID, e.MinCU, e.MaxCU,
-			e.SuspendTimeoutSeconds, e.Disabled, jsonOrEmpty(e.Settings), e.LastActive, e.CreatedAt, e.UpdatedAt)
+		queueEndpoint(batch, e)
 		batch.Queue(`INSERT INTO roles (branch_id, name, verifier, sealed_password, protected, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7)`, r.BranchID, r.Name, r.Verifier, r.SealedPassword, r.Protected, r.CreatedAt, r.UpdatedAt)
 		batch.Queue(`INSERT INTO databases (branch_id, name, owner_name, created_at, updated_at)
@@ -358,12 +357,12 @@ func (s *Store) ProjectBranches(ctx context.Context, projectID string) ([]Branch
 }
 
 const endpointCols = `id, project_id, branch_id, type, region_id, min_cu, max_cu, suspend_timeout_seconds, disabled,
-	settings, last_active, created_at, updated_at`
+	settings, last_active, created_at, updated_at, name, provisioner, passwordless_access`
 
 func scanEndpoint(row pgx.Row) (Endpoint, error) {
 	var e Endpoint
 	err := row.Scan(&e.ID, &e.ProjectID, &e.BranchID, &e.Type, &e.RegionID, &e.MinCU, &e.MaxCU, &e.SuspendTimeoutSeconds,
-		&e.Disabled, &e.Settings, &e.LastActive, &e.CreatedAt, &e.UpdatedAt)
+		&e.Disabled, &e.Settings, &e.LastActive, &e.CreatedAt, &e.UpdatedAt, &e.Name, &e.Provisioner, &e.PasswordlessAccess)
 	return e, err
 }
 
@@ -398,13 +397,14 @@ func (s *Store) GetEndpointRole(ctx context.Context, endpointID, role string) (E
 	var verifier *string
 	e := &r.Endpoint
 	err := s.pool.QueryRow(ctx, `SELECT e.id, e.project_id, e.branch_id, e.type, e.region_id, e.min_cu, e.max_cu,
-		e.suspend_timeout_seconds, e.disabled, e.settings, e.last_active, e.created_at, e.updated_at, b.volume_id, p.pg_version,
+		e.suspend_timeout_seconds, e.disabled, e.settings, e.last_active, e.created_at, e.updated_at,
+		e.name, e.provisioner, e.passwordless_access, b.volume_id, p.pg_version,
 		b.setup_pending, ro.verifier
 		FROM endpoints e JOIN branches b ON b.id = e.branch_id JOIN projects p ON p.id = e.project_id
 		LEFT JOIN roles ro ON ro.branch_id = e.branch_id AND ro.name = $2
 		WHERE e.id = $1 AND p.deleted_at IS NULL`, endpointID, role).Scan(&e.ID, &e.ProjectID, &e.BranchID, &e.Type, &e.RegionID,
 		&e.MinCU, &e.MaxCU, &e.SuspendTimeoutSeconds, &e.Disabled, &e.Settings, &e.LastActive, &e.CreatedAt, &e.UpdatedAt,
-		&r.VolumeID, &r.PGVersion, &r.SetupPending, &verifier)
+		&e.Name, &e.Provisioner, &e.PasswordlessAccess, &r.VolumeID, &r.PGVersion, &r.SetupPending, &verifier)
 	if verifier == nil {
 		return r, "", mapErr("get endpoint "+endpointID, err)
 	}
@@ -458,4 +458,22 @@ func (s *Store) BranchDatabases(ctx context.Context, branchID string) ([]Databas
 		err := row.Scan(&d.ID, &d.BranchID, &d.Name, &d.OwnerName, &d.CreatedAt, &d.UpdatedAt)
 		return d, err
 	})
+}
+
+// UpdateProject writes a project's changeable fields and returns it.
+func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
+	out, err := scanProject(s.pool.QueryRow(ctx, `UPDATE projects SET name = $2, history_retention_seconds = $3,
+		settings = $4, default_endpoint_settings = $5, updated_at = $6
+		WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectCols,
+		p.ID, p.Name, p.HistoryRetentionSeconds, jsonOrEmpty(p.Settings), jsonOrEmpty(p.DefaultEndpointSettings), p.UpdatedAt))
+	return out, mapErr("update project "+p.ID, err)
+}
+
+// OrgOwner returns the first admin of an org: the owner of its projects.
+func (s *Store) OrgOwner(ctx context.Context, orgID string) (User, error) {
+	var u User
+	err := s.pool.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.created_at FROM org_members m JOIN users u ON u.id = m.user_id
+		WHERE m.org_id = $1 ORDER BY m.role = 'admin' DESC, m.joined_at, u.id LIMIT 1`, orgID).
+		Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
+	return u, mapErr("org owner "+orgID, err)
 }

@@ -396,29 +396,24 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if !ep.Disabled {
 		ops = append(ops, p.operation(ep, "start_compute"))
 	}
-	inserted := make(chan struct{})
+	inserted := make(chan error, 1)
 	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
 		err := p.store.InsertEndpoint(ctx, ep)
 		if errors.Is(err, metastore.ErrConflict) {
-			return errSecondReadWrite
+			err = errSecondReadWrite
 		}
-		if err != nil {
+		inserted <- err
+		if err != nil || ep.Disabled {
 			return err
-		}
-		close(inserted)
-		if ep.Disabled {
-			return nil
 		}
 		return p.startEndpoint(ctx, ep.ID)
 	})
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
-	// Past the budget the work goes on; the row is there before the answer.
-	select {
-	case <-inserted:
-	case <-ctx.Done():
-		return EndpointView{}, nil, ctx.Err()
+	// Past the budget the start goes on, but the answer waits for the row.
+	if err := <-inserted; err != nil {
+		return EndpointView{}, nil, err
 	}
 	return p.endpointView(ep), ops, nil
 }

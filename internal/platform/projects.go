@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -40,6 +42,7 @@ type EndpointView struct {
 	Host, ProxyHost string
 	CurrentState    string // init | active | idle
 	PendingState    string
+	StartedAt       time.Time // when active: when its compute started
 }
 
 // CreatedProject is the result of a project create.
@@ -317,8 +320,27 @@ func (p *Platform) view(e metastore.Endpoint, active bool) EndpointView {
 }
 
 func (p *Platform) endpointView(e metastore.Endpoint) EndpointView {
-	_, running := p.cfg.Computes.Get(e.ID)
-	return p.view(e, running)
+	inst, running := p.cfg.Computes.Get(e.ID)
+	if !running {
+		return p.view(e, false)
+	}
+	// Between states, Neon reports where the endpoint is and where it goes.
+	switch inst.State() {
+	case compute.StateActive:
+		v := p.view(e, true)
+		v.StartedAt = inst.StartedAt()
+		return v
+	case compute.StateSuspending:
+		v := p.view(e, true)
+		v.PendingState = "idle"
+		return v
+	case compute.StateFailed:
+		return p.view(e, false)
+	default: // starting, restarting
+		v := p.view(e, false)
+		v.PendingState = "active"
+		return v
+	}
 }
 
 // GetProject returns a project the caller reaches.
@@ -341,14 +363,11 @@ type ListProjectsInput struct {
 	OrgID  string
 	Search string
 	Cursor string
-	Limit  int
+	Limit  int // 1..400; the API's default is 10
 }
 
 // ListProjects returns one page of the caller's projects, ordered by id.
 func (p *Platform) ListProjects(ctx context.Context, pr Principal, in ListProjectsInput) ([]metastore.Project, error) {
-	if in.Limit == 0 {
-		in.Limit = 10
-	}
 	if in.Limit < 1 || in.Limit > 400 {
 		return nil, newErr(KindInvalid, "limit must be between 1 and 400")
 	}
@@ -417,4 +436,219 @@ func (p *Platform) ProjectEndpoints(ctx context.Context, projectID string) ([]En
 		out[i] = p.endpointView(e)
 	}
 	return out, nil
+}
+
+// ProjectUpdate is a project PATCH; nil fields stay as they are. Settings
+// and DefaultEndpointSettings are JSON objects whose keys replace the
+// stored ones.
+type ProjectUpdate struct {
+	Name                    *string
+	Settings                json.RawMessage
+	DefaultEndpointSettings json.RawMessage
+	HistoryRetentionSeconds *int
+}
+
+// UpdateProject changes a project's name, settings, default endpoint
+// settings or history retention. A retention change is Neon's
+// apply_storage_config operation; the others run none.
+func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, in ProjectUpdate) (metastore.Project, []metastore.Operation, error) {
+	proj, err := p.GetProject(ctx, pr, id)
+	if err != nil {
+		return metastore.Project{}, nil, err
+	}
+	if in.Name != nil {
+		if *in.Name == "" || len(*in.Name) > 256 {
+			return metastore.Project{}, nil, newErr(KindInvalid, "project.name must be 1 to 256 characters")
+		}
+		proj.Name = *in.Name
+	}
+	var ops []metastore.Operation
+	if h := in.HistoryRetentionSeconds; h != nil {
+		if *h < 0 || *h > 2592000 {
+			return metastore.Project{}, nil, newErr(KindInvalid, "project.history_retention_seconds must be between 0 and 2592000, got %d", *h)
+		}
+		if *h != proj.HistoryRetentionSeconds {
+			ops = append(ops, newOp(proj.ID, "", "", "apply_storage_config"))
+		}
+		proj.HistoryRetentionSeconds = *h
+	}
+	if len(in.Settings) > 0 {
+		if err := validProjectSettings(in.Settings); err != nil {
+			return metastore.Project{}, nil, err
+		}
+		if proj.Settings, err = mergeObjects(proj.Settings, in.Settings); err != nil {
+			return metastore.Project{}, nil, newErr(KindInvalid, "project.settings must be an object")
+		}
+	}
+	if len(in.DefaultEndpointSettings) > 0 {
+		merged, err := mergeObjects(proj.DefaultEndpointSettings, in.DefaultEndpointSettings)
+		if err != nil {
+			return metastore.Project{}, nil, newErr(KindInvalid, "project.default_endpoint_settings must be an object")
+		}
+		if err := validDefaultEndpointSettings(merged); err != nil {
+			return metastore.Project{}, nil, err
+		}
+		proj.DefaultEndpointSettings = merged
+	}
+	proj.UpdatedAt = now()
+	out := proj
+	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
+		var err error
+		out, err = p.store.UpdateProject(ctx, proj)
+		return wrapStore("project", err)
+	})
+	if err != nil {
+		return metastore.Project{}, nil, err
+	}
+	return out, ops, nil
+}
+
+// mergeObjects returns base with the top-level keys of patch replacing its own.
+func mergeObjects(base, patch json.RawMessage) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(base) > 0 {
+		if err := json.Unmarshal(base, &m); err != nil {
+			return nil, err
+		}
+	}
+	var pm map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &pm); err != nil || pm == nil {
+		return nil, errors.New("not an object")
+	}
+	for k, v := range pm {
+		if string(v) == "null" {
+			delete(m, k)
+			continue
+		}
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// endpointDefaults are the stored default_endpoint_settings that new
+// endpoints start from.
+type endpointDefaults struct {
+	MinCU      *float64          `json:"autoscaling_limit_min_cu"`
+	MaxCU      *float64          `json:"autoscaling_limit_max_cu"`
+	Suspend    *int64            `json:"suspend_timeout_seconds"`
+	PgSettings map[string]string `json:"pg_settings"`
+}
+
+func parseEndpointDefaults(raw json.RawMessage) endpointDefaults {
+	var d endpointDefaults
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &d)
+	}
+	return d
+}
+
+func validDefaultEndpointSettings(raw json.RawMessage) error {
+	var d endpointDefaults
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return newErr(KindInvalid, "project.default_endpoint_settings: %v", err)
+	}
+	if d.MinCU != nil || d.MaxCU != nil {
+		min, max := 0.25, 0.25
+		if d.MinCU != nil {
+			min = *d.MinCU
+			max = min
+		}
+		if d.MaxCU != nil {
+			max = *d.MaxCU
+		}
+		if err := validCU(min, max); err != nil {
+			return err
+		}
+	}
+	if d.Suspend != nil {
+		return validSuspend(*d.Suspend)
+	}
+	return nil
+}
+
+// validProjectSettings checks the parts of ProjectSettingsData with rules
+// beyond their JSON types.
+func validProjectSettings(raw json.RawMessage) error {
+	var st struct {
+		Quota      map[string]*int64 `json:"quota"`
+		AllowedIPs *struct {
+			IPs []string `json:"ips"`
+		} `json:"allowed_ips"`
+		MaintenanceWindow *struct {
+			Weekdays  []int  `json:"weekdays"`
+			StartTime string `json:"start_time"`
+			EndTime   string `json:"end_time"`
+		} `json:"maintenance_window"`
+		AuditLogLevel string `json:"audit_log_level"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return newErr(KindInvalid, "project.settings: %v", err)
+	}
+	for k, v := range st.Quota {
+		if v != nil && *v < 0 {
+			return newErr(KindInvalid, "project.settings.quota.%s must not be negative", k)
+		}
+	}
+	if st.AllowedIPs != nil {
+		for _, ip := range st.AllowedIPs.IPs {
+			if !validAllowedIP(ip) {
+				return newErr(KindInvalid, "project.settings.allowed_ips: %q is not an IP address, CIDR block or range", ip)
+			}
+		}
+	}
+	if w := st.MaintenanceWindow; w != nil {
+		if len(w.Weekdays) == 0 {
+			return newErr(KindInvalid, "project.settings.maintenance_window.weekdays must not be empty")
+		}
+		for _, d := range w.Weekdays {
+			if d < 1 || d > 7 {
+				return newErr(KindInvalid, "project.settings.maintenance_window.weekdays must be 1 (Monday) to 7 (Sunday), got %d", d)
+			}
+		}
+		for _, t := range []string{w.StartTime, w.EndTime} {
+			if _, err := time.Parse("15:04", t); err != nil || len(t) != 5 {
+				return newErr(KindInvalid, "project.settings.maintenance_window times must be HH:MM in UTC, got %q", t)
+			}
+		}
+	}
+	switch st.AuditLogLevel {
+	case "", "base", "extended", "full":
+	default:
+		return newErr(KindInvalid, "project.settings.audit_log_level must be base, extended or full")
+	}
+	return nil
+}
+
+// validAllowedIP accepts what Neon's allowlist does: an address, a CIDR
+// block or a range "first-last".
+func validAllowedIP(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return false
+	}
+	from, err1 := netip.ParseAddr(strings.TrimSpace(a))
+	to, err2 := netip.ParseAddr(strings.TrimSpace(b))
+	return err1 == nil && err2 == nil && from.BitLen() == to.BitLen() && !to.Less(from)
+}
+
+// ProjectOwner returns the user who owns a project's org.
+func (p *Platform) ProjectOwner(ctx context.Context, proj metastore.Project) (metastore.User, metastore.Org, error) {
+	u, err := p.store.OrgOwner(ctx, proj.OrgID)
+	if err != nil {
+		return metastore.User{}, metastore.Org{}, err
+	}
+	o, err := p.store.GetOrg(ctx, proj.OrgID)
+	return u, o, err
+}
+
+// ProjectLastActive is the latest activity of any of a project's endpoints.
+func (p *Platform) ProjectLastActive(ctx context.Context, projectID string) (*time.Time, error) {
+	return p.store.ProjectLastActive(ctx, projectID)
 }
