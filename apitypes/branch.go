@@ -86,3 +86,39 @@ type AnnotationObject struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
 }
+
+// BranchGetResponse is the response of GET
+// /projects/{project_id}/branches/{branch_id} (BranchResponse +
+// AnnotationResponse). The spec requires Annotation; Grove sends the
+// branch's (an empty value when it has none).
+type BranchGetResponse struct {
+	Branch     Branch         `json:"branch"`
+	Annotation AnnotationData `json:"annotation"`
+}
+
+// BranchOperations is the response of branch mutations: update,
+// set_as_default, delete, restore (spec: BranchOperations).
+type BranchOperations struct {
+	Branch     Branch          `json:"branch"`
+	Operations List[Operation] `json:"operations"`
+}
+
+// BranchesCountResponse is the response of GET
+// /projects/{project_id}/branches/count (spec: BranchesCountResponse).
+type BranchesCountResponse struct {
+	Count int `json:"count"`
+}
+
+// BranchUpdateRequest is the body of PATCH
+// /projects/{project_id}/branches/{branch_id} (spec: BranchUpdateRequest).
+type BranchUpdateRequest struct {
+	Branch BranchUpdate `json:"branch"`
+}
+
+// BranchUpdate is the branch object of a [BranchUpdateRequest]. Absent
+// fields are left unchanged; ExpiresAt as JSON null clears the expiry.
+type BranchUpdate struct {
+	Name      string `json:"name,omitempty"`
+	Protected *bool  `json:"protected,omitempty"`
+	ExpiresAt *Time  `json:"expires_at,omitempty"`
+}

@@ -73,11 +73,34 @@ func projectSettings(raw json.RawMessage) *apitypes.ProjectSettings {
 
 func branch(b metastore.Branch, state string) apitypes.Branch {
 	primary := b.IsDefault
-	return apitypes.Branch{
+	out := apitypes.Branch{
 		ID: b.ID, ProjectID: b.ProjectID, Name: b.Name, CurrentState: apitypes.BranchState(state),
 		StateChangedAt: at(b.CreatedAt), CreationSource: "console", Primary: &primary, Default: b.IsDefault,
 		Protected: b.Protected, CreatedAt: at(b.CreatedAt), UpdatedAt: at(b.UpdatedAt),
 		InitSource: "parent-data",
+	}
+	if b.ParentID != nil {
+		out.ParentID = *b.ParentID
+	}
+	return out
+}
+
+// branchAnnotation is the annotation GET branch carries; Grove keeps none
+// yet, so its value is empty.
+func branchAnnotation(b metastore.Branch) apitypes.AnnotationData {
+	return apitypes.AnnotationData{Object: apitypes.AnnotationObject{Type: "console/branch", ID: b.ID},
+		Value: map[string]string{}}
+}
+
+// subscription maps an org's plan to Neon's subscription type.
+func subscription(plan string) (apitypes.BillingSubscriptionType, int) {
+	switch plan {
+	case "free":
+		return apitypes.SubscriptionFreeV3, 10
+	case "":
+		return apitypes.SubscriptionUnknown, 10
+	default:
+		return apitypes.SubscriptionScale, 5000
 	}
 }
 
@@ -87,9 +110,16 @@ func endpoint(e platform.EndpointView) apitypes.Endpoint {
 		AutoscalingLimitMinCU: e.MinCU, AutoscalingLimitMaxCU: e.MaxCU, RegionID: e.RegionID,
 		Type: apitypes.EndpointType(e.Type), CurrentState: apitypes.EndpointState(e.CurrentState),
 		PendingState: apitypes.EndpointState(e.PendingState), PoolerMode: "transaction", Disabled: e.Disabled,
-		PasswordlessAccess: true, LastActive: at(neverActive), CreationSource: "console",
+		LastActive: at(neverActive), CreationSource: "console",
 		CreatedAt: at(e.CreatedAt), UpdatedAt: at(e.UpdatedAt), ProxyHost: e.ProxyHost,
-		SuspendTimeoutSeconds: e.SuspendTimeoutSeconds, Provisioner: "k8s-neonvm",
+		SuspendTimeoutSeconds: e.SuspendTimeoutSeconds, Provisioner: apitypes.Provisioner(e.Provisioner),
+		Name: e.Name, PasswordlessAccess: e.PasswordlessAccess,
+	}
+	if out.Provisioner == "" {
+		out.Provisioner = "k8s-neonvm"
+	}
+	if !e.StartedAt.IsZero() {
+		out.StartedAt = at(e.StartedAt)
 	}
 	if len(e.Settings) > 0 {
 		_ = json.Unmarshal(e.Settings, &out.Settings)

@@ -1,12 +1,14 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -14,6 +16,7 @@ func (s *Server) projectRoutes() {
 	s.handle("POST /projects", s.createProject)
 	s.handle("GET /projects", s.listProjects)
 	s.handle("GET /projects/{project_id}", s.getProject)
+	s.handle("PATCH /projects/{project_id}", s.updateProject)
 	s.handle("DELETE /projects/{project_id}", s.deleteProject)
 	s.handle("GET /projects/{project_id}/connection_uri", s.connectionURI)
 	s.handle("GET /projects/{project_id}/operations", s.listOperations)
@@ -77,6 +80,9 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 		Endpoints:  apitypes.List[apitypes.Endpoint]{ep},
 	}
 	resp.Project.ConsumptionPeriodStart = apitypes.Time{}
+	if u, _, err := s.p.ProjectOwner(r.Context(), c.Project); err == nil {
+		resp.Project.OwnerID = u.ID.String()
+	}
 	writeJSON(w, http.StatusCreated, resp)
 	return nil
 }
@@ -86,16 +92,37 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	projects, err := s.p.ListProjects(r.Context(), pr, platform.ListProjectsInput{
-		OrgID: q.Get("org_id"), Search: q.Get("search"), Cursor: q.Get("cursor"), Limit: limit,
-	})
+	recoverable, err := queryBool(r, "recoverable")
 	if err != nil {
 		return err
 	}
+	if _, err := queryInt(r, "timeout", 0); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var projects []metastore.Project
+	// Deleted projects are purged at once: none is ever recoverable.
+	if !recoverable {
+		projects, err = s.p.ListProjects(r.Context(), pr, platform.ListProjectsInput{
+			OrgID: q.Get("org_id"), Search: q.Get("search"), Cursor: q.Get("cursor"), Limit: limit,
+		})
+		if err != nil {
+			return err
+		}
+	}
 	resp := apitypes.ProjectsResponse{Projects: make(apitypes.List[apitypes.ProjectListItem], len(projects))}
+	owners := map[string]string{}
 	for i, p := range projects {
 		resp.Projects[i] = s.projectListItem(p)
+		if _, ok := owners[p.OrgID]; !ok {
+			u, o, err := s.p.ProjectOwner(r.Context(), p)
+			if err != nil {
+				return err
+			}
+			owners[p.OrgID] = u.ID.String()
+			resp.Projects[i].OrgName = o.Name
+		}
+		resp.Projects[i].OwnerID = owners[p.OrgID]
 	}
 	if len(projects) > 0 {
 		resp.Pagination = &apitypes.Pagination{Cursor: projects[len(projects)-1].ID}
@@ -109,12 +136,88 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr platform.
 	if err != nil {
 		return err
 	}
-	out := s.project(p)
+	out, err := s.ownedProject(r.Context(), p, true)
+	if err != nil {
+		return err
+	}
 	y, m, _ := time.Now().UTC().Date()
 	out.ConsumptionPeriodStart = at(time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
 	out.ConsumptionPeriodEnd = at(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC))
+	if last, err := s.p.ProjectLastActive(r.Context(), p.ID); err != nil {
+		return err
+	} else if last != nil {
+		out.ComputeLastActiveAt = at(*last)
+	}
 	writeJSON(w, http.StatusOK, apitypes.ProjectResponse{Project: out})
 	return nil
+}
+
+// ownedProject is s.project with the owner's id and, when full, the
+// owner's details (GET /projects/{id} only, as Neon).
+func (s *Server) ownedProject(ctx context.Context, p metastore.Project, full bool) (apitypes.Project, error) {
+	out := s.project(p)
+	u, o, err := s.p.ProjectOwner(ctx, p)
+	if err != nil {
+		return apitypes.Project{}, err
+	}
+	out.OwnerID = u.ID.String()
+	if full {
+		sub, branches := subscription(o.Plan)
+		out.Owner = &apitypes.ProjectOwner{Email: u.Email, Name: u.Name, BranchesLimit: branches, SubscriptionType: sub}
+	}
+	return out, nil
+}
+
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	var req struct {
+		Project *struct {
+			Name                    *string         `json:"name"`
+			Settings                json.RawMessage `json:"settings"`
+			DefaultEndpointSettings json.RawMessage `json:"default_endpoint_settings"`
+			HistoryRetentionSeconds *int32          `json:"history_retention_seconds"`
+		} `json:"project"`
+	}
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	if req.Project == nil {
+		return badRequest("invalid request: decode application/json: invalid: project (field required)")
+	}
+	pu := req.Project
+	in := platform.ProjectUpdate{Name: pu.Name, Settings: nonNull(pu.Settings), DefaultEndpointSettings: nonNull(pu.DefaultEndpointSettings)}
+	// Typed decoding gives type errors in the same words as the rest of the API.
+	if in.Settings != nil {
+		if err := json.Unmarshal(in.Settings, new(apitypes.ProjectSettings)); err != nil {
+			return badRequest("invalid request: decode application/json: project.settings: %v", err)
+		}
+	}
+	if in.DefaultEndpointSettings != nil {
+		if err := json.Unmarshal(in.DefaultEndpointSettings, new(apitypes.DefaultEndpointSettings)); err != nil {
+			return badRequest("invalid request: decode application/json: project.default_endpoint_settings: %v", err)
+		}
+	}
+	if pu.HistoryRetentionSeconds != nil {
+		h := int(*pu.HistoryRetentionSeconds)
+		in.HistoryRetentionSeconds = &h
+	}
+	p, ops, err := s.p.UpdateProject(r.Context(), pr, r.PathValue("project_id"), in)
+	if err != nil {
+		return err
+	}
+	out, err := s.ownedProject(r.Context(), p, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.ProjectOperations{Project: out, Operations: operations(ops)})
+	return nil
+}
+
+// nonNull is raw unless it is absent or JSON null.
+func nonNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
@@ -122,7 +225,11 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr platfo
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apitypes.ProjectResponse{Project: s.project(p)})
+	out := s.project(p)
+	if u, _, err := s.p.ProjectOwner(r.Context(), p); err == nil {
+		out.OwnerID = u.ID.String()
+	}
+	writeJSON(w, http.StatusOK, apitypes.ProjectResponse{Project: out})
 	return nil
 }
 

@@ -207,7 +207,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	ep := metastore.Endpoint{
 		ID: endpointID, ProjectID: projectID, BranchID: branchID, Type: "read_write", RegionID: in.RegionID,
 		MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: json.RawMessage(`{}`),
-		CreatedAt: t, UpdatedAt: t,
+		CreatedAt: t, UpdatedAt: t, Provisioner: in.Provisioner, PasswordlessAccess: true,
 	}
 
 	// With a warm instance ready, the project's compute runs at once; with
