@@ -179,8 +179,12 @@ func TestKeyReach(t *testing.T) {
 	if _, err := scoped.GetProject(ctx, p1.Project.ID); err != nil {
 		t.Errorf("scoped key, its project: %v", err)
 	}
-	if _, err := scoped.UpdateProject(ctx, p1.Project.ID, apitypes.ProjectUpdateRequest{Project: apitypes.ProjectUpdate{Name: "p1-renamed"}}); err != nil {
-		t.Errorf("scoped key renames its project: %v", err)
+	dbs := "/projects/" + p1.Project.ID + "/branches/" + p1.Branch.ID + "/databases"
+	if st, raw := rawCall(t, g, pk.Key, "POST", dbs, `{"database":{"name":"scoped_db","owner_name":"neondb_owner"}}`); st != 201 {
+		t.Errorf("scoped key creates a database in its project: %d %s", st, raw)
+	}
+	if st, raw := rawCall(t, g, pk.Key, "GET", dbs, ""); st != 200 || !bytes.Contains(raw, []byte("scoped_db")) {
+		t.Errorf("scoped key lists its project's databases: %d %s", st, raw)
 	}
 	if eps, err := scoped.ListEndpoints(ctx, p1.Project.ID); err != nil || len(eps) != 1 {
 		t.Errorf("scoped key, endpoints: %+v, %v", eps, err)
