@@ -1,0 +1,97 @@
+package platform
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/metastore"
+)
+
+// TestResolveOrg: the org a project create goes to, for each key kind.
+func TestResolveOrg(t *testing.T) {
+	const a, b = "org-a-a-11111111", "org-b-b-22222222"
+	personal2 := Principal{KeyKind: "personal", OrgIDs: []string{a, b}}
+	personal1 := Principal{KeyKind: "personal", OrgIDs: []string{a}}
+	org := Principal{KeyKind: "org", OrgIDs: []string{a}}
+	project := Principal{KeyKind: "project", OrgIDs: []string{a}, ProjectID: "p-p-12345678"}
+	tests := []struct {
+		name  string
+		pr    Principal
+		orgID string
+		want  string
+		kind  Kind
+	}{
+		{"personal names its org", personal2, b, b, 0},
+		{"personal of two orgs without org_id", personal2, "", "", KindInvalid},
+		{"personal of one org without org_id", personal1, "", a, 0},
+		{"personal names another org", personal1, b, "", KindNotFound},
+		{"personal names a malformed org", personal2, "Org!", "", KindNotFound},
+		{"org key infers its org", org, "", a, 0},
+		{"org key ignores another org", org, b, a, 0},
+		{"project key", project, "", "", KindForbidden},
+		{"project key naming its org", project, a, "", KindForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := resolveOrg(tc.pr, tc.orgID)
+			if tc.kind != 0 {
+				if err == nil || KindOf(err) != tc.kind {
+					t.Fatalf("resolveOrg = %q, %v; want error of kind %d", got, err, tc.kind)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("resolveOrg = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCanProject: which projects each key kind reaches.
+func TestCanProject(t *testing.T) {
+	const a, b = "org-a-a-11111111", "org-b-b-22222222"
+	mine := metastore.Project{ID: "mine-p-12345678", OrgID: a}
+	sibling := metastore.Project{ID: "sib-p-12345678", OrgID: a}
+	moved := metastore.Project{ID: "mine-p-12345678", OrgID: b} // the scoped project, now in another org
+	other := metastore.Project{ID: "other-p-12345678", OrgID: b}
+	tests := []struct {
+		name string
+		pr   Principal
+		want map[string]bool // by project id + org
+	}{
+		{"personal", Principal{KeyKind: "personal", UserID: uuid.New(), OrgIDs: []string{a, b}},
+			map[string]bool{"mine": true, "sibling": true, "moved": true, "other": true}},
+		{"org", Principal{KeyKind: "org", OrgIDs: []string{a}},
+			map[string]bool{"mine": true, "sibling": true, "moved": false, "other": false}},
+		{"project", Principal{KeyKind: "project", OrgIDs: []string{a}, ProjectID: mine.ID},
+			map[string]bool{"mine": true, "sibling": false, "moved": false, "other": false}},
+	}
+	projects := map[string]metastore.Project{"mine": mine, "sibling": sibling, "moved": moved, "other": other}
+	for _, tc := range tests {
+		for name, p := range projects {
+			if got := tc.pr.CanProject(p); got != tc.want[name] {
+				t.Errorf("%s key, project %s: CanProject = %v, want %v", tc.name, name, got, tc.want[name])
+			}
+		}
+	}
+}
+
+// TestKeyInput: names are required and at most 64 characters.
+func TestKeyInput(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"ci", true},
+		{"", false},
+		{"   ", false},
+		{string(make([]byte, 64)), true},
+		{"é" + string(make([]byte, 63)), true},
+		{string(make([]byte, 65)), false},
+	}
+	for _, tc := range tests {
+		if err := (KeyInput{Name: tc.name}).validate(); (err == nil) != tc.ok {
+			t.Errorf("name of %d bytes: %v, want ok=%v", len(tc.name), err, tc.ok)
+		}
+	}
+}
