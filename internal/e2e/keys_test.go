@@ -179,6 +179,11 @@ func TestKeyReach(t *testing.T) {
 	if _, err := scoped.GetProject(ctx, p1.Project.ID); err != nil {
 		t.Errorf("scoped key, its project: %v", err)
 	}
+	if _, err := scoped.UpdateProject(ctx, p1.Project.ID, apitypes.ProjectUpdateRequest{Project: apitypes.ProjectUpdate{Name: "p1-renamed"}}); err != nil {
+		t.Errorf("scoped key renames its project: %v", err)
+	}
+	_, err = scoped.UpdateProject(ctx, p3.Project.ID, apitypes.ProjectUpdateRequest{Project: apitypes.ProjectUpdate{Name: "taken"}})
+	wantStatus(t, "scoped key renames a sibling project", err, 404)
 	dbs := "/projects/" + p1.Project.ID + "/branches/" + p1.Branch.ID + "/databases"
 	if st, raw := rawCall(t, g, pk.Key, "POST", dbs, `{"database":{"name":"scoped_db","owner_name":"neondb_owner"}}`); st != 201 {
 		t.Errorf("scoped key creates a database in its project: %d %s", st, raw)
