@@ -27,8 +27,6 @@ type compatNote struct{ partial, notYet string }
 // describes it (being built), else it takes its tag's reason from
 // compatTagNotes.
 var compatNotes = map[string]compatNote{
-	"getAuthDetails": {notYet: "key introspection: not planned yet"},
-
 	// Projects.
 	"listProjects":                    {partial: "`timeout` is accepted and ignored (every list answers in full); `recoverable`: deleted projects are not kept"},
 	"listSharedProjects":              {notYet: "project sharing: not planned yet"},
@@ -64,7 +62,6 @@ var compatNotes = map[string]compatNote{
 	// Endpoints.
 
 	// Organizations and users.
-	"getOrganizationMember":                  {notYet: "member management: issue 6"},
 	"updateOrganizationMember":               {notYet: "member management: issue 6"},
 	"removeOrganizationMember":               {notYet: "member management: issue 6"},
 	"getOrganizationInvitations":             {notYet: "invitations: issue 6"},
