@@ -97,7 +97,7 @@ func start(t *testing.T, extra ...string) *env {
 	srv := httptest.NewServer(rp)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || testing.Verbose() {
 			t.Logf("requests the clients made:\n%s", rl)
 		}
 	})
@@ -114,6 +114,19 @@ func (l *requestLog) add(s string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, s)
+}
+
+// count returns how many logged requests start with prefix ("GET /api/v2/… ").
+func (l *requestLog) count(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 func (l *requestLog) String() string {
