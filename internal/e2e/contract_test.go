@@ -27,7 +27,7 @@ func TestContract(t *testing.T) {
 	g := start(t)
 	mark := len(apispec.Hits())
 	c := &contract{t: t, g: g, ids: map[string]string{}}
-	c.routes = servedRoutes(t, g)
+	c.routes, c.own = servedRoutes(t, g)
 
 	// Happy path, in an order that creates what later steps need; deletes
 	// come after the error sweeps, which need live ids.
@@ -165,6 +165,7 @@ type contract struct {
 	t         *testing.T
 	g         *grovetest.Grove
 	routes    []string
+	own       *apispec.Doc // the description Grove serves
 	ids       map[string]string
 	notLanded []string
 }
@@ -220,6 +221,9 @@ func (c *contract) expect(method, path, key string, body any, want int) []byte {
 	c.t.Helper()
 	status, header, raw := c.send(method, path, key, body)
 	apispec.ValidateResponse(c.t, method, "/api/v2"+path, status, header, raw)
+	if err := c.own.CheckResponse(method, "/api/v2"+path, status, header, raw); err != nil {
+		c.t.Errorf("%s %s → %d does not match the description Grove serves:\n%v\nbody: %s", method, path, status, err, raw)
+	}
 	if header.Get("X-Neon-Ret-Request-Id") == "" {
 		c.t.Errorf("%s %s: no X-Neon-Ret-Request-Id header", method, path)
 	}
@@ -338,10 +342,12 @@ func (c *contract) captureProject(raw []byte) {
 
 // servedRoutes reads the routes Grove registers from the API description
 // it serves (which a test of apiserver holds equal to the registered
-// routes), and checks that both forms of the description load.
-func servedRoutes(t *testing.T, g *grovetest.Grove) []string {
+// routes), checks that its YAML form loads too, and returns the parsed
+// description for validating responses against it as well.
+func servedRoutes(t *testing.T, g *grovetest.Grove) ([]string, *apispec.Doc) {
 	t.Helper()
 	var routes []string
+	var own *apispec.Doc
 	for _, form := range []string{"json", "yaml"} {
 		resp, err := http.Get("http://" + g.APIAddr + "/api/v2/openapi." + form)
 		if err != nil {
@@ -352,15 +358,17 @@ func servedRoutes(t *testing.T, g *grovetest.Grove) []string {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET /api/v2/openapi.%s: %d %v", form, resp.StatusCode, err)
 		}
-		doc, err := openapi3.NewLoader().LoadFromData(raw)
-		if err == nil {
-			err = doc.Validate(t.Context())
-		}
+		d, err := apispec.ParseDoc(t.Context(), raw)
 		if err != nil {
 			t.Fatalf("served openapi.%s: %v", form, err)
 		}
 		if form != "json" {
 			continue
+		}
+		own = d
+		doc, err := openapi3.NewLoader().LoadFromData(raw)
+		if err != nil {
+			t.Fatal(err)
 		}
 		for path, item := range doc.Paths.Map() {
 			for method := range item.Operations() {
@@ -372,5 +380,5 @@ func servedRoutes(t *testing.T, g *grovetest.Grove) []string {
 	if len(routes) == 0 {
 		t.Fatal("the served description lists no routes")
 	}
-	return routes
+	return routes, own
 }
