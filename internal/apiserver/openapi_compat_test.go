@@ -28,7 +28,7 @@ type compatNote struct{ partial, notYet string }
 // compatTagNotes.
 var compatNotes = map[string]compatNote{
 	// Projects.
-	"listProjects":                    {partial: "`timeout` is accepted and ignored (every list answers in full); `recoverable`: deleted projects are not kept"},
+	"listProjects":                    {partial: "`timeout` is accepted and ignored (lists answer in full at once); `recoverable=true` lists none, as deleted projects are purged at once"},
 	"listSharedProjects":              {notYet: "project sharing: not planned yet"},
 	"recoverProject":                  {notYet: "deleted-project recovery: not planned yet"},
 	"listProjectPermissions":          {notYet: "project sharing: not planned yet"},
@@ -46,6 +46,7 @@ var compatNotes = map[string]compatNote{
 	"deleteProjectVPCEndpoint":        {notYet: "VPC endpoints (AWS PrivateLink): out of scope"},
 
 	// Branches.
+	"listProjectBranches":              {partial: "`include_deleted` is accepted; deleted branches are purged at once, so none is listed"},
 	"createProjectBranch":              {notYet: "branch create: issue 4"},
 	"deleteProjectBranch":              {notYet: "branch delete: issue 4"},
 	"restoreProjectBranch":             {notYet: "branch restore: issue 4"},
@@ -60,6 +61,9 @@ var compatNotes = map[string]compatNote{
 	"getProjectBranchSchemaComparison": {notYet: "schema diff: not planned yet"},
 
 	// Endpoints.
+
+	// Endpoints.
+	"createProjectEndpoint": {partial: "`read_only` endpoints (read replicas): issue 5"},
 
 	// Organizations and users.
 	"updateOrganizationMember":               {notYet: "member management: issue 6"},
