@@ -155,7 +155,6 @@ func TestOpenAPISchemas(t *testing.T) {
 		Skip     string            `json:"-"`
 		Map      map[string]string `json:"map"`
 		Floats   []float64         `json:"floats"`
-		unexport string
 	}
 	sc := newSchemas()
 	ref := sc.of(typeOf[sample]())
