@@ -147,14 +147,14 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	type sample struct {
 		Embedded
-		Req      string            `json:"req"`
-		Opt      string            `json:"opt,omitempty"`
-		Zero     inner             `json:"zero,omitzero"`
-		Null     *inner            `json:"null"`
-		Ptr      *bool             `json:"ptr,omitempty"`
-		Skip     string            `json:"-"`
-		Map      map[string]string `json:"map"`
-		Floats   []float64         `json:"floats"`
+		Req    string            `json:"req"`
+		Opt    string            `json:"opt,omitempty"`
+		Zero   inner             `json:"zero,omitzero"`
+		Null   *inner            `json:"null"`
+		Ptr    *bool             `json:"ptr,omitempty"`
+		Skip   string            `json:"-"`
+		Map    map[string]string `json:"map"`
+		Floats []float64         `json:"floats"`
 	}
 	sc := newSchemas()
 	ref := sc.of(typeOf[sample]())
