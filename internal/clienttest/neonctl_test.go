@@ -82,6 +82,21 @@ func TestNeonctl(t *testing.T) {
 		}
 	})
 
+	t.Run("errors", func(t *testing.T) {
+		// A wrong key is refused (neonctl does not fall back to a browser login
+		// when a key is given), and an unknown project is reported by Neon's message.
+		cli := filepath.Join(e.npm, "node_modules", "neonctl", "bin", "cli.js")
+		_, err := e.node(t, nil, cli, "--api-host", e.api, "--api-key", "napi_wrong", "--no-analytics",
+			"--output", "json", "--config-dir", t.TempDir(), "me")
+		if err == nil || !strings.Contains(err.Error(), "rejected the API key") {
+			t.Errorf("me with a wrong key: %v", err)
+		}
+		err = e.neonctl(t, nil, "projects", "get", "nope-nope-12345678")
+		if err == nil || !strings.Contains(err.Error(), "ERROR: project not found") {
+			t.Errorf("projects get of an unknown project: %v", err)
+		}
+	})
+
 	var created struct {
 		Project        ctlProject `json:"project"`
 		ConnectionURIs []struct {
