@@ -211,6 +211,11 @@ func TestKeyReach(t *testing.T) {
 	if client.StatusCode(err) != 403 || !errors.As(err, &ce) || ce.Body.Message != "project-scoped API keys cannot create projects" {
 		t.Errorf("scoped key creates a project: %v, want 403", err)
 	}
+	_, err = scoped.DeleteProject(ctx, p1.Project.ID)
+	wantStatus(t, "scoped key deletes its project", err, 403)
+	if _, err := scoped.GetProject(ctx, p1.Project.ID); err != nil {
+		t.Errorf("project gone after a refused delete: %v", err)
+	}
 	_, err = scoped.ListOrgAPIKeys(ctx, paid)
 	wantStatus(t, "scoped key lists org keys", err, 403)
 	_, err = scoped.GetOrganization(ctx, sponsored)

@@ -390,6 +390,9 @@ func (p *Platform) DeleteProject(ctx context.Context, pr Principal, id string) (
 	if _, err := p.GetProject(ctx, pr, id); err != nil {
 		return metastore.Project{}, err
 	}
+	if err := pr.CanDeleteProject(); err != nil {
+		return metastore.Project{}, err
+	}
 	proj, err := p.store.MarkProjectDeleted(ctx, id, now())
 	if err != nil {
 		return metastore.Project{}, wrapStore("project", err)
