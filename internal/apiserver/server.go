@@ -229,18 +229,3 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	return n, nil
 }
-
-// queryList reads an array query parameter in both of Neon's accepted
-// forms: repeated (a=x&a=y) and comma-separated (a=x,y), which the
-// official TypeScript client sends.
-func queryList(r *http.Request, name string) []string {
-	var out []string
-	for _, v := range r.URL.Query()[name] {
-		for _, part := range strings.Split(v, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				out = append(out, part)
-			}
-		}
-	}
-	return out
-}

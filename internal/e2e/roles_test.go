@@ -549,6 +549,12 @@ func TestRolesBadInput(t *testing.T) {
 			}
 		})
 	}
+	if got := e.apiState(); got != apiBefore {
+		t.Errorf("refused requests changed the API's view: %s, was %s", got, apiBefore)
+	}
+	if got := e.clusterState(); got != pgBefore {
+		t.Errorf("refused requests changed Postgres: %s, was %s", got, pgBefore)
+	}
 	// A rename onto an existing name is a duplicate too.
 	do, err := e.c.CreateDatabase(ctx, e.project, e.br, apitypes.DatabaseCreateRequest{Database: apitypes.DatabaseCreate{Name: "other", OwnerName: "alice"}})
 	if err != nil {
