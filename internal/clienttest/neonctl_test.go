@@ -161,7 +161,6 @@ func TestNeonctl(t *testing.T) {
 		}
 	})
 
-	var mainID string
 	t.Run("branches list", func(t *testing.T) {
 		var list []ctlBranch
 		if err := e.neonctl(t, &list, "branches", "list", "--project-id", p); err != nil {
@@ -170,7 +169,6 @@ func TestNeonctl(t *testing.T) {
 		if len(list) != 1 || list[0].Name != "main" || !list[0].Default {
 			t.Fatalf("branches list: %+v", list)
 		}
-		mainID = list[0].ID
 	})
 	t.Run("branches get", func(t *testing.T) {
 		var b ctlBranch
@@ -180,7 +178,6 @@ func TestNeonctl(t *testing.T) {
 		if b.Name != "main" || b.ID == "" {
 			t.Fatalf("branches get main: %+v", b)
 		}
-		mainID = b.ID
 	})
 	t.Run("branches rename", func(t *testing.T) {
 		var b ctlBranch
@@ -297,7 +294,6 @@ func TestNeonctl(t *testing.T) {
 			t.Fatalf("projects get after delete: %v, want not found", err)
 		}
 	})
-	_ = mainID
 }
 
 // ctlText runs neonctl for a command that prints plain text (connection-string).
