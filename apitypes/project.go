@@ -216,6 +216,13 @@ type ProjectsResponse struct {
 	Integrations          map[string][]ApplicationType `json:"integrations"`
 }
 
+// SharedProjectsResponse is listSharedProjects' answer (ProjectsResponse +
+// PaginationResponse, without the applications and integrations maps).
+type SharedProjectsResponse struct {
+	Projects   List[ProjectListItem] `json:"projects"`
+	Pagination *Pagination           `json:"pagination,omitempty"`
+}
+
 // MarshalJSON implements [json.Marshaler], sending nil maps as {}.
 func (r ProjectsResponse) MarshalJSON() ([]byte, error) {
 	type plain ProjectsResponse

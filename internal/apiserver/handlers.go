@@ -15,6 +15,7 @@ import (
 func (s *Server) projectRoutes() {
 	s.handle("POST /projects", s.createProject)
 	s.handle("GET /projects", s.listProjects)
+	s.handle("GET /projects/shared", s.listSharedProjects)
 	s.handle("GET /projects/{project_id}", s.getProject)
 	s.handle("PATCH /projects/{project_id}", s.updateProject)
 	s.handle("DELETE /projects/{project_id}", s.deleteProject)
@@ -111,23 +112,44 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 		}
 	}
 	resp := apitypes.ProjectsResponse{Projects: make(apitypes.List[apitypes.ProjectListItem], len(projects))}
-	owners := map[string]string{}
+	type owner struct{ userID, orgName string }
+	owners := map[string]owner{}
 	for i, p := range projects {
 		resp.Projects[i] = s.projectListItem(p)
-		if _, ok := owners[p.OrgID]; !ok {
-			u, o, err := s.p.ProjectOwner(r.Context(), p)
+		o, ok := owners[p.OrgID]
+		if !ok {
+			u, org, err := s.p.ProjectOwner(r.Context(), p)
 			if err != nil {
 				return err
 			}
-			owners[p.OrgID] = u.ID.String()
-			resp.Projects[i].OrgName = o.Name
+			o = owner{u.ID.String(), org.Name}
+			owners[p.OrgID] = o
 		}
-		resp.Projects[i].OwnerID = owners[p.OrgID]
+		resp.Projects[i].OwnerID, resp.Projects[i].OrgName = o.userID, o.orgName
 	}
 	if len(projects) > 0 {
 		resp.Pagination = &apitypes.Pagination{Cursor: projects[len(projects)-1].ID}
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// listSharedProjects lists projects shared with the caller through project
+// permissions. Grove shares projects only through organization membership,
+// which GET /projects lists, so none is ever shared this way; neonctl calls
+// this after listing the caller's own projects.
+func (s *Server) listSharedProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	limit, err := queryInt(r, "limit", 10)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 400 {
+		return badRequest("invalid request: limit must be between 1 and 400")
+	}
+	if _, err := queryInt(r, "timeout", 0); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.SharedProjectsResponse{Projects: apitypes.List[apitypes.ProjectListItem]{}})
 	return nil
 }
 

@@ -130,9 +130,6 @@ func TestNeonctl(t *testing.T) {
 		// Without --org-id neonctl lists owned projects, then those shared with the user.
 		var list json.RawMessage
 		if err := e.neonctl(t, &list, "projects", "list"); err != nil {
-			if e.log.count("GET /api/v2/projects/shared?limit=100 → 404") > 0 {
-				t.Skip("Grove does not serve GET /projects/shared yet (docs/compat.md), which `neonctl projects list` without --org-id reads after the owned projects")
-			}
 			t.Fatal(err)
 		}
 		if !strings.Contains(string(list), p) {

@@ -47,6 +47,7 @@ func TestContract(t *testing.T) {
 		{"GET", "/organizations/{org_id}/api_keys", nil, 200, nil},
 		{"POST", "/projects", `{"project":{"name":"contract","org_id":"{org_id}"}}`, 201, c.captureProject},
 		{"GET", "/projects", nil, 200, nil},
+		{"GET", "/projects/shared", nil, 200, nil},
 		{"GET", "/projects/{project_id}", nil, 200, nil},
 		{"PATCH", "/projects/{project_id}", `{"project":{"name":"contract-renamed"}}`, 200, nil},
 		{"GET", "/projects/{project_id}/connection_uri?database_name={database_name}&role_name={role_name}", nil, 200, nil},
