@@ -350,16 +350,8 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if d.MaxCU != nil {
 		maxCU = *d.MaxCU
 	}
-	if in.MinCU != nil {
-		minCU = *in.MinCU
-		if in.MaxCU == nil && maxCU < minCU {
-			maxCU = minCU
-		}
-	}
-	if in.MaxCU != nil {
-		maxCU = *in.MaxCU
-	}
-	if err := validCU(minCU, maxCU); err != nil {
+	minCU, maxCU, err = resolveCU(minCU, maxCU, in.MinCU, in.MaxCU)
+	if err != nil {
 		return EndpointView{}, nil, err
 	}
 	var suspend int64

@@ -95,6 +95,21 @@ func validCU(min, max float64) error {
 	return nil
 }
 
+// resolveCU applies requested limits over defaults: a min above the
+// default max raises the max with it, as Neon does. The result is checked.
+func resolveCU(minCU, maxCU float64, reqMin, reqMax *float64) (float64, float64, error) {
+	if reqMin != nil {
+		minCU = *reqMin
+		if reqMax == nil && maxCU < minCU {
+			maxCU = minCU
+		}
+	}
+	if reqMax != nil {
+		maxCU = *reqMax
+	}
+	return minCU, maxCU, validCU(minCU, maxCU)
+}
+
 func validSuspend(sec int64) error {
 	if sec == 0 || sec == -1 || (sec >= 60 && sec <= 604800) {
 		return nil
@@ -157,17 +172,8 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	case "postgres", "template0", "template1", "grove_spare":
 		return CreatedProject{}, newErr(KindInvalid, "branch.database_name %q is reserved", in.DatabaseName)
 	}
-	minCU, maxCU := 0.25, 0.25
-	if in.MinCU != nil {
-		minCU = *in.MinCU
-		if in.MaxCU == nil && maxCU < minCU {
-			maxCU = minCU
-		}
-	}
-	if in.MaxCU != nil {
-		maxCU = *in.MaxCU
-	}
-	if err := validCU(minCU, maxCU); err != nil {
+	minCU, maxCU, err := resolveCU(0.25, 0.25, in.MinCU, in.MaxCU)
+	if err != nil {
 		return CreatedProject{}, err
 	}
 	var suspend int64
