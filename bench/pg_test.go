@@ -15,6 +15,7 @@ import (
 
 	"github.com/grovedb/grove/internal/grovetest"
 	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pgtest"
 	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/jackc/pgx/v5"
 )
@@ -160,4 +161,111 @@ func BenchmarkPgbenchSelect(b *testing.B) {
 	b.ReportMetric(plain, "proxy_plain_tps")
 	b.ReportMetric(viaProxy/straight, "tls_over_direct")
 	b.ReportMetric(plain/straight, "plain_over_direct")
+}
+
+// BenchmarkPgbenchHops measures what one extra hop costs on this machine,
+// whatever the proxy: the same pgbench -S against one Postgres over its Unix
+// socket, over TCP loopback, and through PgBouncer (TCP in, Unix socket out,
+// session mode). It is the yardstick for BenchmarkPgbenchSelect's ratio.
+func BenchmarkPgbenchHops(b *testing.B) {
+	port := strings.TrimPrefix(grovetest.FreeAddr(b), "127.0.0.1:")
+	srv := pgtest.Start(b, pgtest.WithSettings(map[string]string{
+		"listen_addresses": "127.0.0.1", "port": port, "max_connections": "100", "shared_buffers": "128MB", "fsync": "on"}))
+	hba := filepath.Join(srv.DataDir(), "pg_hba.conf")
+	f, err := os.OpenFile(hba, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintln(f, "host all all 127.0.0.1/32 scram-sha-256")
+	f.Close()
+	admin := fmt.Sprintf("host=%s port=%s user=cloud_admin dbname=postgres", srv.SocketDir(), port)
+	conn, err := pgx.Connect(b.Context(), admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{"SELECT pg_reload_conf()", "CREATE ROLE bench LOGIN PASSWORD 'bench-pw'", "CREATE DATABASE bench OWNER bench"} {
+		if _, err := conn.Exec(b.Context(), q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var verifier string
+	if err := conn.QueryRow(b.Context(), "SELECT rolpassword FROM pg_authid WHERE rolname = 'bench'").Scan(&verifier); err != nil {
+		b.Fatal(err)
+	}
+	unix := fmt.Sprintf("host=%s port=%s user=bench password=bench-pw dbname=bench", srv.SocketDir(), port)
+	tcp := fmt.Sprintf("host=127.0.0.1 port=%s user=bench password=bench-pw dbname=bench sslmode=disable", port)
+	bouncer := startPgBouncer(b, srv.SocketDir(), port, verifier)
+	pgbench(b, unix, "-i", "-q", "-s", "1")
+	args := []string{"-S", "-n", "-c", "8", "-j", "2", "-T", "15"}
+	b.ResetTimer()
+	var u, t, pb float64
+	for range b.N {
+		u = pgbench(b, unix, args...)
+		t = pgbench(b, tcp, args...)
+		pb = pgbench(b, bouncer, args...)
+	}
+	b.ReportMetric(u, "unix_tps")
+	b.ReportMetric(t/u, "tcp_over_unix")
+	b.ReportMetric(pb/u, "pgbouncer_over_unix")
+}
+
+// startPgBouncer runs Debian's PgBouncer as the Postgres OS user in front of
+// the socket in sockDir, and returns a connection string to it.
+func startPgBouncer(b *testing.B, sockDir, pgPort, verifier string) string {
+	b.Helper()
+	bin := "/usr/sbin/pgbouncer"
+	if _, err := os.Stat(bin); err != nil {
+		b.Skip("pgbouncer not installed (Debian pgbouncer; make setup)")
+	}
+	user, err := pgrun.EnsureUser("grove-pg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(b.TempDir(), "pgbouncer")
+	if err := user.MkdirOwned(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	port := strings.TrimPrefix(grovetest.FreeAddr(b), "127.0.0.1:")
+	ini := fmt.Sprintf(`[databases]
+bench = host=%s port=%s dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = %s
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = %s/userlist.txt
+pool_mode = session
+max_client_conn = 100
+default_pool_size = 20
+logfile = %s/pgbouncer.log
+`, sockDir, pgPort, port, dir, dir)
+	for name, body := range map[string]string{"pgbouncer.ini": ini, "userlist.txt": fmt.Sprintf("%q %q\n", "bench", verifier)} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := user.Own(p, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "-u", user.Name, filepath.Join(dir, "pgbouncer.ini"))
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%s user=bench password=bench-pw dbname=bench sslmode=disable", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := pgx.Connect(b.Context(), dsn)
+		if err == nil {
+			c.Close(context.Background())
+			return dsn
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
+			b.Fatalf("pgbouncer not answering: %v\n%s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
