@@ -68,6 +68,15 @@ type Branch struct {
 	// SetupPending: the owner role and database are made at the first start.
 	SetupPending         bool
 	CreatedAt, UpdatedAt time.Time
+	// Branching (migration 0006): where the branch came from, its expiry,
+	// and its snapshot-restore links.
+	ParentLSN                               string
+	ParentTimestamp                         *time.Time
+	InitSource                              string // parent-data | schema-only
+	ExpiresAt                               *time.Time
+	TTLIntervalSeconds                      *int64
+	LastResetAt                             *time.Time
+	RestoreStatus, RestoredFrom, RestoredAs string
 }
 
 // Endpoint is a compute attached to a branch.
@@ -324,6 +333,8 @@ func (s *Store) DeletedProjects(ctx context.Context) ([]string, error) {
 // LiveVolumes returns the volume ids of branches of live projects.
 func (s *Store) LiveVolumes(ctx context.Context) (map[string]bool, error) {
 	rows, err := s.pool.Query(ctx, `SELECT b.volume_id FROM branches b JOIN projects p ON p.id = b.project_id
+		WHERE p.deleted_at IS NULL
+		UNION ALL SELECT sn.volume_id FROM snapshots sn JOIN projects p ON p.id = sn.project_id
 		WHERE p.deleted_at IS NULL`)
 	if err != nil {
 		return nil, mapErr("live volumes", err)
@@ -339,11 +350,15 @@ func (s *Store) LiveVolumes(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-const branchCols = `id, project_id, parent_id, name, is_default, protected, volume_id, setup_pending, created_at, updated_at`
+const branchCols = `id, project_id, parent_id, name, is_default, protected, volume_id, setup_pending, created_at, updated_at,
+	coalesce(parent_lsn, ''), parent_timestamp, init_source, expires_at, ttl_interval_seconds, last_reset_at,
+	coalesce(restore_status, ''), coalesce(restored_from, ''), coalesce(restored_as, '')`
 
 func scanBranch(row pgx.Row) (Branch, error) {
 	var b Branch
-	err := row.Scan(&b.ID, &b.ProjectID, &b.ParentID, &b.Name, &b.IsDefault, &b.Protected, &b.VolumeID, &b.SetupPending, &b.CreatedAt, &b.UpdatedAt)
+	err := row.Scan(&b.ID, &b.ProjectID, &b.ParentID, &b.Name, &b.IsDefault, &b.Protected, &b.VolumeID, &b.SetupPending, &b.CreatedAt, &b.UpdatedAt,
+		&b.ParentLSN, &b.ParentTimestamp, &b.InitSource, &b.ExpiresAt, &b.TTLIntervalSeconds, &b.LastResetAt,
+		&b.RestoreStatus, &b.RestoredFrom, &b.RestoredAs)
 	return b, err
 }
 
