@@ -147,27 +147,46 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr Principal, projectID, br
 		b.Name = *in.Name
 	}
 	if in.Protected != nil {
+		if *in.Protected && !b.Protected && b.ExpiresAt != nil && (in.ExpiresAt == nil || string(*in.ExpiresAt) != "null") {
+			return metastore.Branch{}, nil, newErr(KindInvalid, "cannot protect branch %s: it has an expiration time", b.ID)
+		}
 		b.Protected = *in.Protected
 	}
-	if in.ExpiresAt != nil && string(*in.ExpiresAt) != "null" {
-		var t time.Time
-		if err := json.Unmarshal(*in.ExpiresAt, &t); err != nil {
-			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at must be an RFC 3339 time with a time zone")
-		}
-		switch {
-		case b.IsDefault:
-			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on the default branch")
-		case b.Protected:
-			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on a protected branch")
-		default:
-			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at is not supported by this Grove yet")
+	t := now()
+	if in.ExpiresAt != nil {
+		if string(*in.ExpiresAt) == "null" {
+			b.ExpiresAt, b.TTLIntervalSeconds = nil, nil
+		} else {
+			var e time.Time
+			if err := json.Unmarshal(*in.ExpiresAt, &e); err != nil {
+				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at must be an RFC 3339 time with a time zone")
+			}
+			switch {
+			case b.IsDefault:
+				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on the default branch")
+			case b.Protected:
+				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on a protected branch")
+			}
+			if err := checkExpiry(e, t); err != nil {
+				return metastore.Branch{}, nil, err
+			}
+			children, err := p.store.BranchChildren(ctx, b.ProjectID, b.ID)
+			if err != nil {
+				return metastore.Branch{}, nil, err
+			}
+			if len(children) > 0 {
+				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on a branch with child branches")
+			}
+			e = e.UTC().Truncate(time.Second)
+			ttl := int64(e.Sub(t) / time.Second)
+			b.ExpiresAt, b.TTLIntervalSeconds = &e, &ttl
 		}
 	}
-	b.UpdatedAt = now()
+	b.UpdatedAt = t
 	var out metastore.Branch
 	ops, err := p.mutate(ctx, b.ProjectID, nil, func(ctx context.Context) error {
 		var err error
-		out, err = p.store.UpdateBranch(ctx, b)
+		out, err = p.store.SaveBranch(ctx, b)
 		return wrapStore("branch", err)
 	})
 	if err != nil {
@@ -181,6 +200,9 @@ func (p *Platform) SetDefaultBranch(ctx context.Context, pr Principal, projectID
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
+	}
+	if b.ExpiresAt != nil {
+		return metastore.Branch{}, nil, newErr(KindInvalid, "cannot make branch %s the default: it has an expiration time", b.ID)
 	}
 	out := b
 	ops, err := p.mutate(ctx, b.ProjectID, nil, func(ctx context.Context) error {

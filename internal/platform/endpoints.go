@@ -212,10 +212,36 @@ func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*comput
 // while it was suspended, or a project created without a warm instance),
 // applies that config before any client gets in. Read-only computes cannot
 // apply it; their branch's read-write compute does.
+//
+// The start holds its volume's read lock, so that a branch being cloned
+// from a suspended compute's volume, or an endpoint being moved off it,
+// never sees the compute come up midway; it re-reads the endpoint's route
+// under that lock, so that a start racing a move lands on the new branch.
 func (p *Platform) start(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
-	inst, err := p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
-	if err != nil || !r.SetupPending || r.Endpoint.Type == "read_only" {
-		return inst, err
+	var inst *compute.Instance
+	for {
+		l := volumeLocks.get(r.VolumeID)
+		l.RLock()
+		fresh, err := p.store.GetEndpointRoute(ctx, r.Endpoint.ID)
+		if err != nil {
+			l.RUnlock()
+			return nil, err
+		}
+		if fresh.VolumeID != r.VolumeID {
+			l.RUnlock()
+			r = fresh
+			continue
+		}
+		r = fresh
+		inst, err = p.cfg.Computes.Start(ctx, p.spec(r.Endpoint, r.VolumeID, r.PGVersion))
+		l.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	if !r.SetupPending || r.Endpoint.Type == "read_only" {
+		return inst, nil
 	}
 	if err := p.converge(ctx, inst, r.Endpoint.BranchID); err != nil {
 		return nil, fmt.Errorf("apply the config of branch %s: %w", r.Endpoint.BranchID, err)
@@ -547,13 +573,34 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, 
 	out := e
 	ops, err = p.mutate(ctx, projectID, ops, func(ctx context.Context) error {
 		var err error
+		if moved {
+			// A move holds the old volume's lock from the record's change
+			// to the compute's stop, so that no start lands on the old
+			// branch meanwhile; clients are disconnected and reconnect to
+			// the new branch.
+			r, err := p.store.GetEndpointRoute(ctx, e.ID)
+			if err != nil {
+				return wrapStore("endpoint", err)
+			}
+			l := volumeLocks.get(r.VolumeID)
+			l.Lock()
+			defer l.Unlock()
+		}
 		if out, err = p.store.UpdateEndpoint(ctx, e); err != nil {
 			return wrapStore("endpoint", err)
 		}
 		switch {
+		case moved:
+			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
+				return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+			}
+			if e.Disabled || !running {
+				return nil
+			}
+			return p.startEndpoint(ctx, e.ID)
 		case !running:
 			return nil
-		case e.Disabled || moved:
+		case e.Disabled:
 			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
 				return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
 			}
@@ -644,3 +691,4 @@ func (p *Platform) RestartEndpoint(ctx context.Context, pr Principal, projectID,
 	}
 	return p.endpointView(v.Endpoint), ops, nil
 }
+

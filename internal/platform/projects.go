@@ -428,6 +428,10 @@ func (p *Platform) purge(ctx context.Context, projectID string) error {
 		if err := p.cfg.Volumes.Delete(ctx, b.VolumeID); err != nil && !isNotFound(err) {
 			return fmt.Errorf("delete volume %s: %w", b.VolumeID, err)
 		}
+		p.forgetHistory(ctx, b.VolumeID)
+	}
+	if err := p.purgeSnapshots(ctx, projectID); err != nil {
+		return err
 	}
 	return p.store.PurgeProject(ctx, projectID)
 }

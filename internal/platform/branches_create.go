@@ -1,0 +1,663 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/scram"
+)
+
+// A branch owns one volume. A new branch at its parent's head is a copy of
+// the parent's volume: through the parent's running compute when it runs
+// (compute.Manager.CloneRunning, consistent on every driver), else a
+// storage clone made while the parent's volume lock keeps its compute from
+// starting. A branch at a point in history is materialised by the history
+// manager (pitr.go).
+
+// volumeCopier is what branching needs from storage beyond Volumes.
+type volumeCopier interface {
+	Clone(ctx context.Context, src, dst string) error
+	Snapshot(ctx context.Context, src, dst string) error
+	Exists(id string) bool
+	Atomic() bool
+}
+
+// runningCloner is the compute manager's copy of a running compute's volume.
+type runningCloner interface {
+	CloneRunning(ctx context.Context, id, dstVolume string) error
+}
+
+func (p *Platform) copier() (volumeCopier, error) {
+	v, ok := p.cfg.Volumes.(volumeCopier)
+	if !ok {
+		return nil, fmt.Errorf("storage cannot clone volumes: %w", errors.ErrUnsupported)
+	}
+	return v, nil
+}
+
+// rwLocks is a set of read-write locks by key, never removed (one per
+// volume ever used; a few bytes each).
+type rwLocks struct{ m sync.Map }
+
+func (l *rwLocks) get(key string) *sync.RWMutex {
+	v, _ := l.m.LoadOrStore(key, &sync.RWMutex{})
+	return v.(*sync.RWMutex)
+}
+
+// volumeLocks guard volumes: a compute start holds its volume's read lock;
+// copying a suspended compute's volume, moving an endpoint off a volume or
+// replacing a branch's volume hold the write lock. Volume ids are random,
+// so one registry serves every Platform of a process.
+var volumeLocks rwLocks
+
+func newVolumeID() string { return "vol-" + randString(lowerAlnum, 16) }
+
+// readWriteEndpoint returns the branch's read-write endpoint, if any.
+func (p *Platform) readWriteEndpoint(ctx context.Context, branchID string) (*metastore.Endpoint, error) {
+	eps, err := p.store.BranchEndpoints(ctx, branchID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range eps {
+		if eps[i].Type == "read_write" {
+			return &eps[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// copyHead makes dst a consistent copy of a branch's volume as it is now.
+func (p *Platform) copyHead(ctx context.Context, b metastore.Branch, dst string) error {
+	vols, err := p.copier()
+	if err != nil {
+		return err
+	}
+	ep, err := p.readWriteEndpoint(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	l := volumeLocks.get(b.VolumeID)
+	l.Lock()
+	defer l.Unlock()
+	if ep != nil {
+		if inst, ok := p.waitSettled(ctx, ep.ID); ok && inst.VolumeID() == b.VolumeID {
+			rc, ok := p.cfg.Computes.(runningCloner)
+			if !ok {
+				return fmt.Errorf("compute manager cannot clone a running compute: %w", errors.ErrUnsupported)
+			}
+			err := rc.CloneRunning(ctx, ep.ID, dst)
+			if err == nil || !errors.Is(err, compute.ErrNotRunning) {
+				return err
+			}
+			// Suspended meanwhile (idle timeout): its volume is at rest now.
+		}
+	}
+	if err := vols.Clone(ctx, b.VolumeID, dst); err != nil {
+		return err
+	}
+	return nil
+}
+
+// waitSettled returns an endpoint's compute once it is active, or false
+// when none runs; a compute between states (a crash restart) is waited for.
+func (p *Platform) waitSettled(ctx context.Context, endpointID string) (*compute.Instance, bool) {
+	for i := 0; ; i++ {
+		inst, ok := p.cfg.Computes.Get(endpointID)
+		if !ok {
+			return nil, false
+		}
+		switch inst.State() {
+		case compute.StateActive:
+			return inst, true
+		case compute.StateFailed, compute.StateSuspended:
+			return nil, false
+		}
+		if i > 300 || ctx.Err() != nil {
+			return inst, true // CloneRunning reports it
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// truncateUserTables empties every user table of every database of a
+// volume on a throwaway compute, keeping schema and sequences, as a
+// schema-only branch is made before any client gets in.
+func (p *Platform) truncateUserTables(ctx context.Context, volumeID string, major int) error {
+	id := "init-" + randString(lowerAlnum, 16)
+	inst, err := p.cfg.Computes.Start(ctx, compute.Spec{ID: id, VolumeID: volumeID, Major: major, MinCU: 0.25, MaxCU: 0.25,
+		SuspendTimeout: -1})
+	if err != nil {
+		return fmt.Errorf("start a compute to empty the tables: %w", err)
+	}
+	defer func() {
+		if err := p.cfg.Computes.Suspend(context.WithoutCancel(ctx), id); err != nil {
+			p.log.Warn("stop schema-only compute", "compute", id, "err", err)
+		}
+	}()
+	conn, err := inst.Conn(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate`)
+	if err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	var dbs []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			conn.Close(ctx)
+			return err
+		}
+		dbs = append(dbs, d)
+	}
+	rows.Close()
+	conn.Close(ctx)
+	for _, db := range dbs {
+		if err := inst.Exec(ctx, db, truncateSQL); err != nil {
+			return fmt.Errorf("empty the tables of database %q: %w", db, err)
+		}
+	}
+	return nil
+}
+
+// truncateSQL empties every ordinary and partitioned table outside the
+// system schemas, except extensions' own tables, in one TRUNCATE (so that
+// foreign keys between them do not matter). Sequences keep their values.
+const truncateSQL = `DO $grove$
+DECLARE tables text;
+BEGIN
+  SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ') INTO tables
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+  IF tables IS NOT NULL THEN
+    EXECUTE 'TRUNCATE ' || tables;
+  END IF;
+END $grove$`
+
+// BranchCreateInput is a branch create request; zero values mean "not given".
+type BranchCreateInput struct {
+	ParentID, Name  string
+	ParentLSN       string
+	ParentTimestamp *time.Time
+	Protected       *bool
+	InitSource      string
+	ExpiresAt       *time.Time
+	Endpoints       []EndpointInput
+}
+
+// CreatedBranch is the result of a branch create.
+type CreatedBranch struct {
+	Branch     metastore.Branch
+	Endpoints  []EndpointView
+	Operations []metastore.Operation
+	Roles      []metastore.Role
+	Databases  []metastore.Database
+	// Passwords of roles the caller may be shown, for connection_uris.
+	Passwords map[string]string
+	URIs      []BranchURI
+}
+
+// BranchURI is one connection string of a new branch with its parts.
+type BranchURI struct {
+	URI, Database, Role, Password, Host, PoolerHost string
+}
+
+// maxExpiry is how far ahead expires_at may be, as Neon's 30 days.
+const maxExpiry = 30 * 24 * time.Hour
+
+// checkExpiry applies Neon's expires_at rules to a time.
+func checkExpiry(t time.Time, at time.Time) error {
+	if !t.After(at) {
+		return newErr(KindInvalid, "expires_at must be in the future")
+	}
+	if t.Sub(at) > maxExpiry {
+		return newErr(KindInvalid, "expires_at must be at most 30 days in the future")
+	}
+	return nil
+}
+
+// rootLimit is how many root branches a project may have by plan, as Neon's
+// allowance (Free 3, paid 25); issue 6 makes plans data.
+func rootLimit(plan string) int {
+	if plan == "free" {
+		return 3
+	}
+	return 25
+}
+
+// CreateBranch makes a branch of a project: from the default branch or
+// parent_id, at the parent's head or a point in its history, with the
+// parent's data or (schema-only) its schema alone, and starts the
+// requested endpoints on it.
+func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID string, in BranchCreateInput) (CreatedBranch, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	branches, err := p.store.ProjectBranches(ctx, proj.ID)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	var parent *metastore.Branch
+	roots := 0
+	for i := range branches {
+		b := &branches[i]
+		if (in.ParentID == "" && b.IsDefault) || b.ID == in.ParentID {
+			parent = b
+		}
+		if b.ParentID == nil {
+			roots++
+		}
+	}
+	if parent == nil {
+		return CreatedBranch{}, notFound("branch")
+	}
+	switch in.InitSource {
+	case "":
+		in.InitSource = "parent-data"
+	case "parent-data", "schema-only":
+	default:
+		return CreatedBranch{}, newErr(KindInvalid, "branch.init_source %q is not supported; use parent-data or schema-only", in.InitSource)
+	}
+	if len(in.Name) > 256 {
+		return CreatedBranch{}, newErr(KindInvalid, "branch.name must be at most 256 characters")
+	}
+	if in.ParentLSN != "" && in.ParentTimestamp != nil {
+		return CreatedBranch{}, newErr(KindInvalid, "branch.parent_lsn and branch.parent_timestamp are mutually exclusive")
+	}
+	if parent.ExpiresAt != nil {
+		return CreatedBranch{}, newErr(KindInvalid, "cannot create a child of branch %s: it has an expiration time", parent.ID)
+	}
+	t := now()
+	protected := in.Protected != nil && *in.Protected
+	if in.ExpiresAt != nil {
+		if protected {
+			return CreatedBranch{}, newErr(KindInvalid, "expires_at cannot be set on a protected branch")
+		}
+		if err := checkExpiry(*in.ExpiresAt, t); err != nil {
+			return CreatedBranch{}, err
+		}
+	}
+	pt, err := p.parsePoint(proj, *parent, in.ParentLSN, in.ParentTimestamp, "branch.parent_lsn", "branch.parent_timestamp")
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	if in.InitSource == "schema-only" {
+		org, err := p.store.GetOrg(ctx, proj.OrgID)
+		if err != nil {
+			return CreatedBranch{}, err
+		}
+		if roots >= rootLimit(org.Plan) {
+			return CreatedBranch{}, newErr(KindUnprocessable, "ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", rootLimit(org.Plan))
+		}
+	}
+	eps, err := p.branchEndpoints(proj, in.Endpoints)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+
+	b := metastore.Branch{
+		ID: NewBranchID(), ProjectID: proj.ID, Name: in.Name, Protected: protected, VolumeID: newVolumeID(),
+		SetupPending: true, CreatedAt: t, UpdatedAt: t, InitSource: in.InitSource, ParentID: &parent.ID,
+	}
+	if in.Name == "" {
+		b.Name = b.ID
+	}
+	if in.InitSource == "schema-only" {
+		b.ParentID = nil
+	}
+	if in.ExpiresAt != nil {
+		e := in.ExpiresAt.UTC().Truncate(time.Second)
+		ttl := int64(e.Sub(t) / time.Second)
+		b.ExpiresAt, b.TTLIntervalSeconds = &e, &ttl
+	}
+	for i := range eps {
+		eps[i].BranchID = b.ID
+	}
+	cfg, passwords, err := p.childConfig(ctx, proj, *parent)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	ops := []metastore.Operation{newOp(proj.ID, b.ID, "", "create_branch")}
+	for _, e := range eps {
+		if !e.Disabled {
+			ops = append(ops, p.operation(e, "start_compute"))
+		}
+	}
+	var out metastore.Branch
+	inserted := make(chan error, 1)
+	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
+		err := p.makeBranchData(ctx, proj, *parent, pt, &b)
+		if err == nil {
+			out, err = p.store.InsertBranch(ctx, metastore.NewBranch{Branch: b, Config: cfg, Endpoints: eps})
+			if err != nil {
+				p.dropVolume(ctx, b.VolumeID)
+				err = wrapStore("branch", err)
+			}
+		}
+		inserted <- err
+		if err != nil {
+			return err
+		}
+		for _, e := range eps {
+			if e.Disabled {
+				continue
+			}
+			if err := p.startEndpoint(ctx, e.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	if err := <-inserted; err != nil {
+		return CreatedBranch{}, err
+	}
+	res := CreatedBranch{Branch: out, Operations: ops, Roles: cfg.Roles, Databases: cfg.Databases, Passwords: passwords}
+	for _, e := range eps {
+		res.Endpoints = append(res.Endpoints, p.endpointView(e))
+	}
+	if len(eps) > 0 && len(cfg.Roles) == 1 && len(cfg.Databases) == 1 {
+		role, db := cfg.Roles[0].Name, cfg.Databases[0].Name
+		if pw, ok := passwords[role]; ok {
+			res.URIs = append(res.URIs, BranchURI{
+				URI:  p.ConnectionURI(ConnParams{Role: role, Password: pw, Database: db, EndpointID: eps[0].ID, RegionID: eps[0].RegionID}),
+				Role: role, Password: pw, Database: db,
+				Host: p.EndpointHost(eps[0].ID, eps[0].RegionID), PoolerHost: p.PoolerHost(eps[0].ID, eps[0].RegionID),
+			})
+		}
+	}
+	return res, nil
+}
+
+// makeBranchData fills b's volume from the parent at pt (the head when
+// pt is zero), emptied for a schema-only branch; b's parent point is set.
+func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch) error {
+	if pt.zero() {
+		if err := p.copyHead(ctx, parent, b.VolumeID); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not copy the parent branch's data", Err: err}
+		}
+		ts := now()
+		b.ParentTimestamp = &ts
+	} else {
+		res, err := p.materialize(ctx, parent, pt, b.VolumeID)
+		if err != nil {
+			return err
+		}
+		b.ParentLSN, b.ParentTimestamp = res.lsn, res.at
+	}
+	if b.InitSource == "schema-only" {
+		if err := p.truncateUserTables(ctx, b.VolumeID, proj.PGVersion); err != nil {
+			p.dropVolume(ctx, b.VolumeID)
+			return &Error{Kind: KindUnavailable, Msg: "could not make the schema-only branch", Err: err}
+		}
+		b.ParentLSN, b.ParentTimestamp = "", nil
+	}
+	return nil
+}
+
+func (p *Platform) dropVolume(ctx context.Context, id string) {
+	if err := p.cfg.Volumes.Delete(context.WithoutCancel(ctx), id); err != nil && !isNotFound(err) {
+		p.log.Warn("delete volume", "volume", id, "err", err)
+	}
+}
+
+// childConfig is the roles and databases a child of parent starts with:
+// the parent's, with the parent's passwords, except that a protected
+// parent's login roles get new passwords. It returns the passwords the
+// caller may see (stored ones and new ones).
+func (p *Platform) childConfig(ctx context.Context, proj metastore.Project, parent metastore.Branch) (metastore.BranchConfigRecord, map[string]string, error) {
+	cfg, err := p.store.BranchConfigOf(ctx, parent.ID)
+	if err != nil {
+		return cfg, nil, err
+	}
+	passwords := map[string]string{}
+	for i := range cfg.Roles {
+		r := &cfg.Roles[i]
+		if r.Verifier == "" {
+			continue
+		}
+		if parent.Protected {
+			pw := NewPassword()
+			v, err := scram.NewVerifier(pw)
+			if err != nil {
+				return cfg, nil, err
+			}
+			r.Verifier, r.SealedPassword = v.String(), nil
+			if proj.StorePasswords {
+				r.SealedPassword = p.cfg.Sealer.Seal(pw)
+			}
+			passwords[r.Name] = pw
+			continue
+		}
+		if proj.StorePasswords && len(r.SealedPassword) > 0 {
+			if pw, err := p.cfg.Sealer.Open(r.SealedPassword); err == nil {
+				passwords[r.Name] = pw
+			}
+		}
+	}
+	return cfg, passwords, nil
+}
+
+// branchEndpoints checks the endpoints of a branch create request and
+// returns their records (BranchID still to be set).
+func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) ([]metastore.Endpoint, error) {
+	var out []metastore.Endpoint
+	d := parseEndpointDefaults(proj.DefaultEndpointSettings)
+	for i, e := range in {
+		switch e.Type {
+		case "":
+			return nil, newErr(KindInvalid, "endpoints[%d].type is required: read_write or read_only", i)
+		case "read_write":
+		case "read_only":
+			return nil, newErr(KindInvalid, "read_only endpoints (read replicas) are not supported by this Grove yet; create a read_write endpoint")
+		default:
+			return nil, newErr(KindInvalid, "endpoints[%d].type %q is not one of read_write, read_only", i, e.Type)
+		}
+		if len(out) > 0 {
+			return nil, errSecondReadWrite
+		}
+		if e.Provisioner == "" {
+			e.Provisioner = proj.Provisioner
+		}
+		if err := validProvisioner(e.Provisioner); err != nil {
+			return nil, err
+		}
+		minCU, maxCU := 0.25, 0.25
+		if d.MinCU != nil {
+			minCU, maxCU = *d.MinCU, *d.MinCU
+		}
+		if d.MaxCU != nil {
+			maxCU = *d.MaxCU
+		}
+		minCU, maxCU, err := resolveCU(minCU, maxCU, e.MinCU, e.MaxCU)
+		if err != nil {
+			return nil, err
+		}
+		var suspend int64
+		if d.Suspend != nil {
+			suspend = *d.Suspend
+		}
+		if e.SuspendTimeoutSeconds != nil {
+			suspend = *e.SuspendTimeoutSeconds
+		}
+		if err := validSuspend(suspend); err != nil {
+			return nil, err
+		}
+		settings, err := endpointSettings(e.Settings, d.PgSettings)
+		if err != nil {
+			return nil, err
+		}
+		t := now()
+		out = append(out, metastore.Endpoint{
+			ID: NewEndpointID(), ProjectID: proj.ID, Type: e.Type, RegionID: proj.RegionID,
+			MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: settings,
+			Disabled: e.Disabled != nil && *e.Disabled, Provisioner: e.Provisioner,
+			PasswordlessAccess: e.PasswordlessAccess == nil || *e.PasswordlessAccess, CreatedAt: t, UpdatedAt: t,
+		})
+	}
+	return out, nil
+}
+
+// DeleteBranch deletes a branch with Neon's rules: not the default branch,
+// not one with children, not a protected one. Its computes stop and its
+// volume is deleted. gone reports a branch that does not exist (Neon's 204).
+func (p *Platform) DeleteBranch(ctx context.Context, pr Principal, projectID, branchID string) (b metastore.Branch, ops []metastore.Operation, gone bool, err error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return metastore.Branch{}, nil, false, err
+	}
+	if !ResourceIDRe.MatchString(branchID) {
+		return metastore.Branch{}, nil, true, nil
+	}
+	b, err = p.store.GetBranch(ctx, proj.ID, branchID)
+	if errors.Is(err, metastore.ErrNotFound) {
+		return metastore.Branch{}, nil, true, nil
+	}
+	if err != nil {
+		return metastore.Branch{}, nil, false, err
+	}
+	if err := p.deletable(ctx, b); err != nil {
+		return metastore.Branch{}, nil, false, err
+	}
+	eps, err := p.store.BranchEndpoints(ctx, b.ID)
+	if err != nil {
+		return metastore.Branch{}, nil, false, err
+	}
+	for _, e := range eps {
+		if _, running := p.cfg.Computes.Get(e.ID); running {
+			ops = append(ops, p.operation(e, "suspend_compute"))
+		}
+	}
+	ops = append(ops, newOp(proj.ID, b.ID, "", "delete_timeline"))
+	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
+		return p.removeBranch(ctx, b, eps)
+	})
+	if err != nil {
+		return metastore.Branch{}, nil, false, err
+	}
+	return b, ops, false, nil
+}
+
+func (p *Platform) deletable(ctx context.Context, b metastore.Branch) error {
+	switch {
+	case b.IsDefault:
+		return newErr(KindInvalid, "cannot delete the project's default branch")
+	case b.Protected:
+		return newErr(KindInvalid, "cannot delete protected branch %s", b.ID)
+	}
+	children, err := p.store.BranchChildren(ctx, b.ProjectID, b.ID)
+	if err != nil {
+		return err
+	}
+	if len(children) > 0 {
+		return newErr(KindInvalid, "cannot delete branch %s: it has child branches", b.ID)
+	}
+	return nil
+}
+
+// removeBranch deletes a branch's row (so that no connection wakes its
+// computes again), stops its computes, and deletes its volume and history.
+func (p *Platform) removeBranch(ctx context.Context, b metastore.Branch, eps []metastore.Endpoint) error {
+	if err := p.store.DeleteBranch(ctx, b.ProjectID, b.ID); err != nil && !errors.Is(err, metastore.ErrNotFound) {
+		return wrapStore("branch", err)
+	}
+	for _, e := range eps {
+		if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not stop the branch's endpoint", Err: err}
+		}
+	}
+	l := volumeLocks.get(b.VolumeID)
+	l.Lock()
+	defer l.Unlock()
+	if err := p.cfg.Volumes.Delete(ctx, b.VolumeID); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete volume %s: %w", b.VolumeID, err)
+	}
+	p.forgetHistory(ctx, b.VolumeID)
+	return nil
+}
+
+// RunExpiry deletes expired branches and snapshots until ctx ends, as
+// Neon's background job: not to the second, about every interval.
+func (p *Platform) RunExpiry(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		p.expire(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Platform) expire(ctx context.Context) {
+	branches, err := p.store.ExpiredBranches(ctx, now())
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("list expired branches", "err", err)
+		}
+		return
+	}
+	for _, b := range branches {
+		if err := p.deletable(ctx, b); err != nil {
+			continue
+		}
+		eps, err := p.store.BranchEndpoints(ctx, b.ID)
+		if err != nil {
+			continue
+		}
+		var ops []metastore.Operation
+		for _, e := range eps {
+			if _, running := p.cfg.Computes.Get(e.ID); running {
+				ops = append(ops, p.operation(e, "suspend_compute"))
+			}
+		}
+		ops = append(ops, newOp(b.ProjectID, b.ID, "", "delete_timeline"))
+		if _, err := p.mutate(ctx, b.ProjectID, ops, func(ctx context.Context) error {
+			return p.removeBranch(ctx, b, eps)
+		}); err != nil && KindOf(err) != KindLocked {
+			p.log.Warn("delete expired branch", "branch", b.ID, "err", err)
+		} else if err == nil {
+			p.log.Info("deleted expired branch", "branch", b.ID, "project", b.ProjectID)
+		}
+	}
+	snaps, err := p.store.ExpiredSnapshots(ctx, now())
+	if err != nil {
+		return
+	}
+	for _, sn := range snaps {
+		if _, err := p.mutate(ctx, sn.ProjectID, nil, func(ctx context.Context) error {
+			return p.removeSnapshot(ctx, sn)
+		}); err != nil && KindOf(err) != KindLocked {
+			p.log.Warn("delete expired snapshot", "snapshot", sn.ID, "err", err)
+		}
+	}
+}
+
+// nameTaken reports whether a project has a branch of that name.
+func nameTaken(branches []metastore.Branch, name string) bool {
+	for _, b := range branches {
+		if strings.EqualFold(b.Name, name) && b.Name == name {
+			return true
+		}
+	}
+	return false
+}

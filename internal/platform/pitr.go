@@ -1,0 +1,75 @@
+package platform
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"github.com/grovedb/grove/internal/metastore"
+)
+
+// point is a point in a branch's history: an LSN or a time; zero is the head.
+type point struct {
+	lsn string
+	at  *time.Time
+}
+
+func (pt point) zero() bool { return pt.lsn == "" && pt.at == nil }
+
+// pointResult is where a materialised point landed.
+type pointResult struct {
+	lsn string
+	at  *time.Time
+}
+
+var lsnRe = regexp.MustCompile(`^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$`)
+
+// parsePoint checks a requested point of b's history: an LSN in Postgres'
+// form, or a time after the branch was created and within the project's
+// history_retention_seconds (Neon's restore window).
+func (p *Platform) parsePoint(proj metastore.Project, b metastore.Branch, lsn string, at *time.Time, lsnField, tsField string) (point, error) {
+	switch {
+	case lsn != "" && at != nil:
+		return point{}, newErr(KindInvalid, "%s and %s are mutually exclusive", lsnField, tsField)
+	case lsn != "":
+		if !lsnRe.MatchString(lsn) {
+			return point{}, newErr(KindInvalid, "%s %q is not an LSN (for example 0/1A2B3C4)", lsnField, lsn)
+		}
+		if proj.HistoryRetentionSeconds == 0 {
+			return point{}, errNoHistory(proj)
+		}
+		return point{lsn: lsn}, nil
+	case at != nil:
+		t := at.UTC()
+		n := now()
+		if t.After(n) {
+			return point{}, newErr(KindInvalid, "%s %s is in the future", tsField, t.Format(time.RFC3339))
+		}
+		if proj.HistoryRetentionSeconds == 0 {
+			return point{}, errNoHistory(proj)
+		}
+		from := n.Add(-time.Duration(proj.HistoryRetentionSeconds) * time.Second)
+		if b.CreatedAt.After(from) {
+			from = b.CreatedAt
+		}
+		if t.Before(from) {
+			return point{}, newErr(KindInvalid, "%s %s is outside the branch's history: it must be between %s and now (the project keeps %d seconds of history)",
+				tsField, t.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano), proj.HistoryRetentionSeconds)
+		}
+		return point{at: &t}, nil
+	}
+	return point{}, nil
+}
+
+func errNoHistory(proj metastore.Project) error {
+	return newErr(KindInvalid, "project %s keeps no history (history_retention_seconds is 0): restore to a point in time is disabled", proj.ID)
+}
+
+// materialize makes dst the state of b's volume at pt, through the history
+// manager.
+func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt point, dst string) (pointResult, error) {
+	return pointResult{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time is not available on this Grove: its history manager is not running"}
+}
+
+// forgetHistory drops what the history manager keeps of a deleted volume.
+func (p *Platform) forgetHistory(ctx context.Context, volumeID string) {}

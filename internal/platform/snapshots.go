@@ -1,0 +1,275 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/grovedb/grove/internal/metastore"
+)
+
+// A snapshot is a read-only volume copied from a root branch at its head
+// (or a point of its history) with the roles and databases the branch had;
+// restoring one clones its volume into a new branch.
+
+// snapshotLimit is how many manual snapshots a project may keep by its
+// org's plan, as Neon's (Free 1, paid 100); issue 6 makes plans data.
+func snapshotLimit(plan string) int {
+	if plan == "free" {
+		return 1
+	}
+	return 100
+}
+
+// SnapshotInput is a snapshot create request; zero values mean "not given".
+type SnapshotInput struct {
+	LSN       string
+	Timestamp *time.Time
+	Name      string
+	ExpiresAt *time.Time
+}
+
+// CreateSnapshot snapshots a root branch now or at a point of its history.
+func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, branchID string, in SnapshotInput) (metastore.Snapshot, []metastore.Operation, error) {
+	b, err := p.GetBranch(ctx, pr, projectID, branchID)
+	if err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	proj, err := p.store.GetProject(ctx, b.ProjectID)
+	if err != nil {
+		return metastore.Snapshot{}, nil, wrapStore("project", err)
+	}
+	if b.ParentID != nil {
+		return metastore.Snapshot{}, nil, newErr(KindInvalid, "snapshots can be created only from root branches; branch %s has a parent", b.ID)
+	}
+	pt, err := p.parsePoint(proj, b, in.LSN, in.Timestamp, "lsn", "timestamp")
+	if err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	t := now()
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(t) {
+		return metastore.Snapshot{}, nil, newErr(KindInvalid, "expires_at must be in the future")
+	}
+	if len(in.Name) > 256 {
+		return metastore.Snapshot{}, nil, newErr(KindInvalid, "name must be at most 256 characters")
+	}
+	org, err := p.store.GetOrg(ctx, proj.OrgID)
+	if err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	existing, err := p.store.ProjectSnapshots(ctx, proj.ID)
+	if err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	manual := 0
+	for _, s := range existing {
+		if s.Manual {
+			manual++
+		}
+	}
+	if limit := snapshotLimit(org.Plan); manual >= limit {
+		return metastore.Snapshot{}, nil, newErr(KindUnprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", limit, org.Plan)
+	}
+	cfg, err := p.store.BranchConfigOf(ctx, b.ID)
+	if err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	sn := metastore.Snapshot{ID: NewSnapshotID(), ProjectID: proj.ID, SourceBranchID: b.ID, Name: in.Name,
+		VolumeID: newVolumeID(), Manual: true, Config: cfg, CreatedAt: t, UpdatedAt: t, Timestamp: &t}
+	if sn.Name == "" {
+		sn.Name = b.Name + " " + t.Format(time.RFC3339)
+	}
+	if in.ExpiresAt != nil {
+		e := in.ExpiresAt.UTC().Truncate(time.Second)
+		sn.ExpiresAt = &e
+	}
+	var out metastore.Snapshot
+	done := make(chan error, 1)
+	ops, err := p.mutate(ctx, proj.ID, []metastore.Operation{newOp(proj.ID, b.ID, "", "create_branch")}, func(ctx context.Context) error {
+		err := p.snapshotData(ctx, b, pt, &sn)
+		if err == nil {
+			if out, err = p.store.InsertSnapshot(ctx, sn); err != nil {
+				p.dropVolume(ctx, sn.VolumeID)
+				err = wrapStore("snapshot", err)
+			}
+		}
+		done <- err
+		return err
+	})
+	if err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	if err := <-done; err != nil {
+		return metastore.Snapshot{}, nil, err
+	}
+	return out, ops, nil
+}
+
+// snapshotData fills sn's volume from b at pt (the head when zero).
+func (p *Platform) snapshotData(ctx context.Context, b metastore.Branch, pt point, sn *metastore.Snapshot) error {
+	if !pt.zero() {
+		res, err := p.materialize(ctx, b, pt, sn.VolumeID)
+		if err != nil {
+			return err
+		}
+		sn.LSN, sn.Timestamp = res.lsn, res.at
+		return nil
+	}
+	vols, err := p.copier()
+	if err != nil {
+		return err
+	}
+	ep, err := p.readWriteEndpoint(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	if ep != nil && !vols.Atomic() {
+		// A plain copy of a running data directory is not consistent: copy
+		// it through the compute first, then snapshot the copy.
+		if _, running := p.cfg.Computes.Get(ep.ID); running {
+			tmp := newVolumeID()
+			if err := p.copyHead(ctx, b, tmp); err != nil {
+				return &Error{Kind: KindUnavailable, Msg: "could not copy the branch's data", Err: err}
+			}
+			defer p.dropVolume(ctx, tmp)
+			if err := vols.Snapshot(ctx, tmp, sn.VolumeID); err != nil {
+				return &Error{Kind: KindUnavailable, Msg: "could not snapshot the branch's data", Err: err}
+			}
+			return nil
+		}
+	}
+	l := volumeLocks.get(b.VolumeID)
+	l.Lock()
+	defer l.Unlock()
+	if err := vols.Snapshot(ctx, b.VolumeID, sn.VolumeID); err != nil {
+		return &Error{Kind: KindUnavailable, Msg: "could not snapshot the branch's data", Err: err}
+	}
+	return nil
+}
+
+// ListSnapshots returns a project's snapshots.
+func (p *Platform) ListSnapshots(ctx context.Context, pr Principal, projectID string) ([]metastore.Snapshot, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return p.store.ProjectSnapshots(ctx, proj.ID)
+}
+
+// GetSnapshot returns a snapshot of a project the caller reaches.
+func (p *Platform) GetSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string) (metastore.Snapshot, error) {
+	proj, err := p.GetProject(ctx, pr, projectID)
+	if err != nil {
+		return metastore.Snapshot{}, err
+	}
+	if !ResourceIDRe.MatchString(snapshotID) {
+		return metastore.Snapshot{}, notFound("snapshot")
+	}
+	sn, err := p.store.GetSnapshot(ctx, proj.ID, snapshotID)
+	return sn, wrapStore("snapshot", err)
+}
+
+// SnapshotUpdate is a snapshot PATCH; nil fields stay as they are.
+type SnapshotUpdate struct {
+	Name *string
+	// ExpiresAt is set when expires_at was given; ClearExpiry for null.
+	ExpiresAt   *time.Time
+	ClearExpiry bool
+}
+
+// UpdateSnapshot renames a snapshot or changes its expiry.
+func (p *Platform) UpdateSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string, in SnapshotUpdate) (metastore.Snapshot, error) {
+	sn, err := p.GetSnapshot(ctx, pr, projectID, snapshotID)
+	if err != nil {
+		return metastore.Snapshot{}, err
+	}
+	if in.Name != nil {
+		if *in.Name == "" || len(*in.Name) > 256 {
+			return metastore.Snapshot{}, newErr(KindInvalid, "snapshot.name must be 1 to 256 characters")
+		}
+		sn.Name = *in.Name
+	}
+	switch {
+	case in.ClearExpiry:
+		sn.ExpiresAt = nil
+	case in.ExpiresAt != nil:
+		if !in.ExpiresAt.After(now()) {
+			return metastore.Snapshot{}, newErr(KindInvalid, "snapshot.expires_at must be in the future")
+		}
+		e := in.ExpiresAt.UTC().Truncate(time.Second)
+		sn.ExpiresAt = &e
+	}
+	sn.UpdatedAt = now()
+	var out metastore.Snapshot
+	_, err = p.mutate(ctx, sn.ProjectID, nil, func(ctx context.Context) error {
+		var err error
+		out, err = p.store.UpdateSnapshot(ctx, sn)
+		return wrapStore("snapshot", err)
+	})
+	return out, err
+}
+
+// DeleteSnapshot deletes a snapshot and its volume. Branches restored from
+// it are unaffected (their volumes are their own).
+func (p *Platform) DeleteSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string) ([]metastore.Operation, error) {
+	sn, err := p.GetSnapshot(ctx, pr, projectID, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	return p.mutate(ctx, sn.ProjectID, []metastore.Operation{newOp(sn.ProjectID, sn.SourceBranchID, "", "delete_timeline")},
+		func(ctx context.Context) error { return p.removeSnapshot(ctx, sn) })
+}
+
+func (p *Platform) removeSnapshot(ctx context.Context, sn metastore.Snapshot) error {
+	if err := p.store.DeleteSnapshot(ctx, sn.ProjectID, sn.ID); err != nil && !errors.Is(err, metastore.ErrNotFound) {
+		return wrapStore("snapshot", err)
+	}
+	if err := p.cfg.Volumes.Delete(ctx, sn.VolumeID); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete snapshot volume %s: %w", sn.VolumeID, err)
+	}
+	return nil
+}
+
+// pathOf is the storage's optional path of a volume.
+type pathOf interface{ Path(id string) string }
+
+// cloneSnapshot makes dst a writable copy of a snapshot volume that
+// Postgres can start on.
+func (p *Platform) cloneSnapshot(ctx context.Context, sn metastore.Snapshot, dst string) error {
+	vols, err := p.copier()
+	if err != nil {
+		return err
+	}
+	if err := vols.Clone(ctx, sn.VolumeID, dst); err != nil {
+		return &Error{Kind: KindUnavailable, Msg: "could not restore the snapshot's data", Err: err}
+	}
+	// An atomic snapshot of a running compute holds its postmaster.pid.
+	if po, ok := p.cfg.Volumes.(pathOf); ok {
+		if dir := po.Path(dst); dir != "" {
+			if err := os.Remove(filepath.Join(dir, "postmaster.pid")); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// NewSnapshotID returns a snapshot id in Neon's form, snap-<adj>-<noun>-<8>.
+func NewSnapshotID() string { return "snap-" + words() + "-" + randString(lowerAlnum, 8) }
+
+// purgeSnapshots deletes the volumes of a deleted project's snapshots.
+func (p *Platform) purgeSnapshots(ctx context.Context, projectID string) error {
+	snaps, err := p.store.ProjectSnapshots(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	for _, sn := range snaps {
+		if err := p.cfg.Volumes.Delete(ctx, sn.VolumeID); err != nil && !isNotFound(err) {
+			return fmt.Errorf("delete snapshot volume %s: %w", sn.VolumeID, err)
+		}
+	}
+	return nil
+}
