@@ -232,6 +232,7 @@ func serve(ctx context.Context, args []string) error {
 	defer cancelRun()
 	computeDone := make(chan error, 1)
 	go func() { computeDone <- computes.Run(runCtx) }()
+	go plat.RunExpiry(runCtx, 0)
 	defer func() {
 		cancelRun()
 		<-computeDone

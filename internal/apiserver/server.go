@@ -63,6 +63,7 @@ func (s *Server) routes() {
 	s.projectRoutes()
 	s.endpointRoutes()
 	s.branchRoutes()
+	s.snapshotRoutes()
 	s.roleRoutes()
 	s.accountRoutes()
 	s.specRoutes()

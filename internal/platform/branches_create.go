@@ -344,6 +344,8 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 			if err != nil {
 				p.dropVolume(ctx, b.VolumeID)
 				err = wrapStore("branch", err)
+			} else if dbs, derr := p.store.BranchDatabases(ctx, out.ID); derr == nil {
+				cfg.Databases = dbs
 			}
 		}
 		inserted <- err
