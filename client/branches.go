@@ -96,3 +96,53 @@ func (c *Client) ListBranchEndpoints(ctx context.Context, projectID, branchID st
 	}
 	return out.Endpoints, nil
 }
+
+// CreateBranch creates a branch (POST /projects/{project_id}/branches); a
+// nil request branches the default branch at its head, with no endpoint.
+func (c *Client) CreateBranch(ctx context.Context, projectID string, req *apitypes.BranchCreateRequest) (*apitypes.CreatedBranch, error) {
+	var out apitypes.CreatedBranch
+	var in any
+	if req != nil {
+		in = req
+	}
+	if err := c.do(ctx, http.MethodPost, "/projects/"+seg(projectID)+"/branches", nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteBranch deletes a branch (DELETE
+// /projects/{project_id}/branches/{branch_id}). A branch already gone is
+// not an error (nil response).
+func (c *Client) DeleteBranch(ctx context.Context, projectID, branchID string) (*apitypes.BranchOperations, error) {
+	var out apitypes.BranchOperations
+	if err := c.do(ctx, http.MethodDelete, branchPath(projectID, branchID), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Branch.ID == "" {
+		return nil, nil
+	}
+	return &out, nil
+}
+
+// RestoreBranch restores a branch from another branch or a point in
+// history (POST …/branches/{branch_id}/restore).
+func (c *Client) RestoreBranch(ctx context.Context, projectID, branchID string, req apitypes.BranchRestoreRequest) (*apitypes.BranchOperations, error) {
+	var out apitypes.BranchOperations
+	if err := c.do(ctx, http.MethodPost, branchPath(projectID, branchID)+"/restore", nil, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FinalizeRestore makes a branch restored from a snapshot take its
+// target's place (POST …/branches/{branch_id}/finalize_restore); name, if
+// not empty, is the replaced branch's new name.
+func (c *Client) FinalizeRestore(ctx context.Context, projectID, branchID, name string) ([]apitypes.Operation, error) {
+	var out apitypes.OperationsResponse
+	if err := c.do(ctx, http.MethodPost, branchPath(projectID, branchID)+"/finalize_restore", nil,
+		apitypes.FinalizeRestoreRequest{Name: name}, &out); err != nil {
+		return nil, err
+	}
+	return out.Operations, nil
+}
