@@ -69,6 +69,29 @@ type Config struct {
 	// OnEvent, when set, is called for every lifecycle event, from the
 	// manager's goroutines and without its locks held; it must not block.
 	OnEvent func(Event)
+	// Archive, when set, keeps the history of every read-write compute's
+	// volume (internal/history): computes run with archive_mode on and its
+	// archive_command, warm instances included, and Reconcile leaves the
+	// volumes it owns alone. Nil: no archiving.
+	Archive Archiver
+	// ArchiveTimeout is archive_timeout with Archive set (0 → 60 s).
+	ArchiveTimeout time.Duration
+}
+
+// Archiver archives the WAL of read-write computes and owns some volumes
+// (the history's snapshots).
+type Archiver interface {
+	// ArchiveCommand is the archive_command of computes on volumeID: it
+	// copies a finished WAL segment (%p, %f) into that volume's archive.
+	ArchiveCommand(volumeID string) string
+	// Prepare runs before every start of a read-write compute's server on
+	// volumeID, the volume stopped: it makes the volume's archive and, at
+	// its first start, records where its history begins. An error fails
+	// the start.
+	Prepare(ctx context.Context, volumeID string) error
+	// Owns reports whether volumeID belongs to the archiver; Reconcile
+	// never deletes such a volume.
+	Owns(volumeID string) bool
 }
 
 // MaxRunDirLen bounds Config.RunDir: the socket path <RunDir>/<id>/.s.PGSQL.5432
@@ -135,6 +158,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IdleCheckInterval <= 0 {
 		c.IdleCheckInterval = time.Second
+	}
+	if c.ArchiveTimeout <= 0 {
+		c.ArchiveTimeout = time.Minute
 	}
 	c.Restart = c.Restart.withDefaults()
 	if c.Logger == nil {
@@ -297,6 +323,8 @@ func (m *Manager) install(major int) (pgversion.Install, error) {
 	return in, nil
 }
 
+// size returns the settings of a compute of spec on spec.VolumeID,
+// archiving when the manager archives and the compute is read-write.
 func (m *Manager) size(spec Spec) pgconf.Settings {
 	minCU, maxCU := spec.MinCU, spec.MaxCU
 	if minCU == 0 {
@@ -305,7 +333,13 @@ func (m *Manager) size(spec Spec) pgconf.Settings {
 	if maxCU == 0 {
 		maxCU = minCU
 	}
-	return pgconf.Size(minCU, maxCU, m.cfg.Host, m.cfg.CUMemoryBytes)
+	s := pgconf.Size(minCU, maxCU, m.cfg.Host, m.cfg.CUMemoryBytes)
+	if m.cfg.Archive != nil && !spec.ReadOnly && spec.VolumeID != "" {
+		s.ArchiveMode = true
+		s.ArchiveCommand = m.cfg.Archive.ArchiveCommand(spec.VolumeID)
+		s.ArchiveTimeoutSeconds = int(m.cfg.ArchiveTimeout / time.Second)
+	}
+	return s
 }
 
 func (m *Manager) sockDir(id string) string { return filepath.Join(m.cfg.RunDir, id) }

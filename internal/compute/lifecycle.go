@@ -60,6 +60,11 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		}
 		logw, logFile = f, f
 	}
+	if settings.ArchiveMode {
+		if err := m.cfg.Archive.Prepare(ctx, in.volumeID); err != nil {
+			return fmt.Errorf("start compute %s: %w", id, err)
+		}
+	}
 	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw}
 	srv, err := startRetry(ctx, opts)
 	if err != nil {
@@ -379,7 +384,6 @@ func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
 	m.fillBack[install.Major] = fs
 	time.AfterFunc(fillQuiet, m.wakeRun)
 	// Prefer a warm instance already of the wanted size: it needs no restart.
-	want := m.size(spec)
 	var in *Instance
 	pick := -1
 	pool := m.pool[install.Major]
@@ -387,10 +391,13 @@ func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
 		if p.State() != StateActive {
 			continue
 		}
-		if pick < 0 || pgconf.Equal(p.Settings(), want) {
+		want := spec
+		want.VolumeID = p.volumeID
+		same := pgconf.Equal(p.Settings(), m.size(want))
+		if pick < 0 || same {
 			pick = i
 		}
-		if pgconf.Equal(p.Settings(), want) {
+		if same {
 			break
 		}
 	}

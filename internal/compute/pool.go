@@ -182,9 +182,9 @@ func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
 	if fs.minCU == 0 || fs.filling >= maxParallelFills || time.Now().Before(fs.quietUntil) {
 		return
 	}
-	want := m.size(Spec{Major: major, MinCU: fs.minCU, MaxCU: fs.maxCU})
 	pool := m.pool[major]
 	for i, in := range pool {
+		want := m.size(Spec{Major: major, MinCU: fs.minCU, MaxCU: fs.maxCU, VolumeID: in.volumeID})
 		if in.State() != StateActive || !pgconf.NeedsRestart(in.Settings(), want) {
 			continue
 		}
@@ -347,7 +347,7 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			errs = append(errs, fmt.Errorf("reconcile: stop stale postgres on %s: %w", v, err))
 			continue
 		}
-		if isTemplate(v) || (keep != nil && keep(v)) {
+		if isTemplate(v) || (keep != nil && keep(v)) || (m.cfg.Archive != nil && m.cfg.Archive.Owns(v)) {
 			continue
 		}
 		if err := m.cfg.Volumes.Delete(ctx, v); err != nil {

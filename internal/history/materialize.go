@@ -1,0 +1,468 @@
+package history
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/pgrun"
+)
+
+// Messages of the startup process that Materialize acts on.
+const (
+	msgTargetNotReached = "recovery ended before configured recovery target was reached"
+	msgBeforeConsistent = "requested recovery stop point is before consistent recovery point"
+)
+
+// Materialize makes dstVolume (a new volume id) hold src's state at pt: the
+// newest automatic snapshot of src completed at or before pt, cloned,
+// recovered from src's WAL archive to pt, promoted, and cleanly shut down —
+// left like a suspended branch's volume, ready for a compute to start
+// read-write on it. If src runs and pt may be after its last archived WAL,
+// it first forces a segment switch (pg_switch_wal) and waits for the
+// archiver. A point after the last WAL there is gives the state at the end
+// of it. dstVolume's own history starts with it. It returns an error
+// wrapping ErrOutsideWindow when pt is before src's history or its
+// retention window, or after its present; dstVolume then does not exist,
+// as after any error.
+func (m *Manager) Materialize(ctx context.Context, src Source, pt Point, dstVolume string) (Result, error) {
+	if !volumePattern.MatchString(src.VolumeID) || m.Owns(src.VolumeID) {
+		return Result{}, fmt.Errorf("materialize: invalid source volume %q", src.VolumeID)
+	}
+	if !volumePattern.MatchString(dstVolume) || m.Owns(dstVolume) || dstVolume == src.VolumeID {
+		return Result{}, fmt.Errorf("materialize: invalid destination volume %q", dstVolume)
+	}
+	if (pt.LSN == "") == pt.Time.IsZero() {
+		return Result{}, errors.New("materialize: a point needs exactly one of an LSN or a time")
+	}
+	var target LSN
+	if pt.LSN != "" {
+		var err error
+		if target, err = ParseLSN(pt.LSN); err != nil {
+			return Result{}, fmt.Errorf("materialize: %w", err)
+		}
+	}
+	if m.cfg.Volumes.Exists(dstVolume) {
+		return Result{}, fmt.Errorf("materialize: volume %s already exists", dstVolume)
+	}
+	if !m.cfg.Volumes.Exists(src.VolumeID) {
+		return Result{}, fmt.Errorf("materialize: source volume %s does not exist", src.VolumeID)
+	}
+	m.pin(src.VolumeID, 1)
+	defer m.pin(src.VolumeID, -1)
+
+	now := time.Now()
+	if !pt.Time.IsZero() && pt.Time.After(now) {
+		return Result{}, fmt.Errorf("materialize %s at %s: %w: in the future", src.VolumeID, pt.Time.Format(time.RFC3339Nano), ErrOutsideWindow)
+	}
+	in := m.running(src)
+	if pt.LSN != "" {
+		present, err := m.present(ctx, src.VolumeID, in)
+		if err != nil {
+			return Result{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
+		}
+		if target > present {
+			return Result{}, fmt.Errorf("materialize %s at %s: %w: after its present %s", src.VolumeID, target, ErrOutsideWindow, present)
+		}
+	}
+	if in != nil {
+		if err := m.switchWAL(ctx, in, src.VolumeID, pt, target); err != nil {
+			return Result{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
+		}
+	}
+	base, err := m.pickBase(src.VolumeID, pt, target, now)
+	if err != nil {
+		return Result{}, err
+	}
+
+	begin := time.Now()
+	res, err := m.build(ctx, src.VolumeID, base, pt, target, dstVolume)
+	if err != nil {
+		return Result{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
+	}
+	m.log.Info("materialized", "volume", src.VolumeID, "point", pointString(pt), "into", dstVolume,
+		"base", base.ID, "lsn", res.LSN, "took", time.Since(begin))
+	if err := m.Track(context.WithoutCancel(ctx), dstVolume); err != nil {
+		// Its first start will try again.
+		m.log.Warn("materialize: start history of the new volume", "volume", dstVolume, "err", err)
+	}
+	return res, nil
+}
+
+// build clones base into a temporary volume, recovers it to the point and
+// renames it to dstVolume; on error it deletes the temporary.
+func (m *Manager) build(ctx context.Context, srcVolume string, base snapshot, pt Point, target LSN, dstVolume string) (Result, error) {
+	m.sweep.RLock()
+	defer m.sweep.RUnlock()
+	tmp := tmpPrefix + randomHex(8)
+	published := false
+	defer func() {
+		if !published && m.cfg.Volumes.Exists(tmp) {
+			if err := m.cfg.Volumes.Delete(context.WithoutCancel(ctx), tmp); err != nil {
+				m.log.Warn("materialize: delete temporary volume", "volume", tmp, "err", err)
+			}
+		}
+	}()
+	if err := m.cfg.Volumes.Clone(ctx, base.ID, tmp); err != nil {
+		return Result{}, fmt.Errorf("clone snapshot: %w", err)
+	}
+	dir := m.cfg.Volumes.Path(tmp)
+	if err := m.prepareRecovery(dir, base); err != nil {
+		return Result{}, err
+	}
+	res, err := m.recover(ctx, dir, srcVolume, base, pt, target)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := publish(dir, m.cfg.Volumes.Path(dstVolume)); err != nil {
+		return Result{}, err
+	}
+	published = true
+	return res, nil
+}
+
+func pointString(pt Point) string {
+	if pt.LSN != "" {
+		return pt.LSN
+	}
+	return pt.Time.UTC().Format(time.RFC3339Nano)
+}
+
+// running returns the compute running read-write on src now, if any.
+func (m *Manager) running(src Source) *compute.Instance {
+	c := m.getComputes()
+	if src.ComputeID == "" || c == nil {
+		return nil
+	}
+	in, ok := c.Get(src.ComputeID)
+	if !ok || in.State() != compute.StateActive || in.VolumeID() != src.VolumeID || in.Spec().ReadOnly {
+		return nil
+	}
+	return in
+}
+
+// present is the WAL position of a volume now: the insert position of its
+// running compute, else its last checkpoint.
+func (m *Manager) present(ctx context.Context, volumeID string, in *compute.Instance) (LSN, error) {
+	if in != nil {
+		conn, err := in.Conn(ctx, "postgres")
+		if err == nil {
+			defer conn.Close(context.WithoutCancel(ctx))
+			var s string
+			if err = conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&s); err == nil {
+				return ParseLSN(s)
+			}
+		}
+		if in.State() == compute.StateActive {
+			return 0, fmt.Errorf("current WAL position: %w", err)
+		}
+		// Suspended meanwhile: read its volume.
+	}
+	dir := m.cfg.Volumes.Path(volumeID)
+	major, err := majorOf(dir)
+	if err != nil {
+		return 0, err
+	}
+	inst, err := m.install(major)
+	if err != nil {
+		return 0, err
+	}
+	c, err := readControl(ctx, inst, dir)
+	if err != nil {
+		return 0, err
+	}
+	return c.CheckLSN, nil
+}
+
+// switchWAL makes sure the WAL up to pt is archived: unless the newest
+// archived segment already passes pt (its copy time is after every commit
+// it holds; its end after every record), it switches to a new segment and
+// waits for the archiver to store the finished one.
+func (m *Manager) switchWAL(ctx context.Context, in *compute.Instance, volumeID string, pt Point, target LSN) error {
+	if name, fi, ok := newestSegment(m.WALDir(volumeID)); ok {
+		if !pt.Time.IsZero() && pt.Time.Before(fi.ModTime()) {
+			return nil
+		}
+		if pt.LSN != "" {
+			if _, start, ok := segmentStart(name, fi.Size()); ok && target < start+LSN(fi.Size()) {
+				return nil
+			}
+		}
+	}
+	conn, err := in.Conn(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var seg string
+	if err := conn.QueryRow(ctx, "SELECT pg_walfile_name(pg_switch_wal())").Scan(&seg); err != nil {
+		return fmt.Errorf("switch WAL segment: %w", err)
+	}
+	p := filepath.Join(m.WALDir(volumeID), seg)
+	wctx, cancel := context.WithTimeout(ctx, m.cfg.ArchiveWait)
+	defer cancel()
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("wait for the archiver to store %s: %w", seg, wctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// newestSegment returns the archived full segment with the greatest name.
+func newestSegment(dir string) (string, os.FileInfo, bool) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, false
+	}
+	for i := len(ents) - 1; i >= 0; i-- {
+		n := ents[i].Name()
+		if len(n) == 24 && segmentPattern.MatchString(n) {
+			fi, err := ents[i].Info()
+			if err != nil {
+				return "", nil, false
+			}
+			return n, fi, true
+		}
+	}
+	return "", nil, false
+}
+
+// pickBase chooses the newest snapshot completed at or before the point,
+// checking the point against the volume's history and retention window.
+func (m *Manager) pickBase(volumeID string, pt Point, target LSN, now time.Time) (snapshot, error) {
+	v := m.vol(volumeID)
+	v.mu.Lock()
+	idx, err := m.readIndex(volumeID)
+	v.mu.Unlock()
+	if err != nil {
+		return snapshot{}, err
+	}
+	what := pointString(pt)
+	if len(idx.Snapshots) == 0 {
+		return snapshot{}, fmt.Errorf("materialize %s at %s: %w: the volume has no history", volumeID, what, ErrOutsideWindow)
+	}
+	windowStart := now.Add(-m.cfg.Retention(volumeID))
+	if !pt.Time.IsZero() && pt.Time.Before(windowStart) {
+		return snapshot{}, fmt.Errorf("materialize %s at %s: %w: before the retention window (from %s)",
+			volumeID, what, ErrOutsideWindow, windowStart.UTC().Format(time.RFC3339))
+	}
+	var base *snapshot
+	for i := range idx.Snapshots {
+		s := &idx.Snapshots[i]
+		if pt.LSN != "" && !s.Time.After(windowStart) && target < s.LSN {
+			// The window's base is younger than the point.
+			return snapshot{}, fmt.Errorf("materialize %s at %s: %w: before the retention window (from %s)",
+				volumeID, what, ErrOutsideWindow, s.LSN)
+		}
+		if (pt.LSN != "" && s.LSN <= target) || (pt.LSN == "" && !s.Time.After(pt.Time)) {
+			base = s
+		}
+	}
+	if base == nil {
+		first := idx.Snapshots[0]
+		return snapshot{}, fmt.Errorf("materialize %s at %s: %w: before the volume's history (from %s, %s)",
+			volumeID, what, ErrOutsideWindow, first.Time.Format(time.RFC3339Nano), first.LSN)
+	}
+	return *base, nil
+}
+
+// prepareRecovery turns a clone of a snapshot into a cluster to recover:
+// no postmaster.pid, the snapshot's backup label, recovery.signal.
+func (m *Manager) prepareRecovery(dir string, base snapshot) error {
+	for _, f := range []string{"postmaster.pid", "standby.signal"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	files := map[string]string{"recovery.signal": ""}
+	if base.BackupLabel != "" {
+		files["backup_label"] = base.BackupLabel
+	}
+	if base.TablespaceMap != "" {
+		files["tablespace_map"] = base.TablespaceMap
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := m.cfg.User.Own(p, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// recover runs Postgres on dir until recovery reaches the point and
+// promotes, then stops it cleanly. Settings go on the command line, so
+// nothing of the recovery stays in the volume's configuration.
+func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snapshot, pt Point, target LSN) (Result, error) {
+	install, err := m.install(base.Major)
+	if err != nil {
+		return Result{}, err
+	}
+	sock := filepath.Join(m.cfg.RunDir, "r"+randomHex(4))
+	if err := m.cfg.User.MkdirOwned(sock, 0o700); err != nil {
+		return Result{}, fmt.Errorf("socket dir: %w", err)
+	}
+	defer os.RemoveAll(sock)
+	settings := map[string]string{
+		"archive_mode":             "off",
+		"hot_standby":              "off", // the server is "ready" once promoted
+		"restore_command":          m.restoreCommand(srcVolume),
+		"recovery_target_action":   "promote",
+		"recovery_target_timeline": "latest",
+	}
+	if pt.LSN != "" {
+		settings["recovery_target_lsn"] = target.String()
+		settings["recovery_target_inclusive"] = "false"
+	} else {
+		settings["recovery_target_time"] = pt.Time.UTC().Truncate(time.Microsecond).Format("2006-01-02 15:04:05.999999+00")
+		settings["recovery_target_inclusive"] = "true"
+	}
+	logs := &logBuffer{}
+	opts := pgrun.Options{Install: install, User: m.cfg.User, DataDir: dir, SocketDir: sock, Settings: settings, Log: logs}
+	srv, err := pgrun.Start(ctx, opts)
+	if err != nil && ctx.Err() == nil && strings.Contains(logs.String(), msgTargetNotReached) {
+		// Nothing after the point was written yet: the state at the point
+		// is the state at the end of the WAL.
+		for _, k := range []string{"recovery_target_lsn", "recovery_target_time", "recovery_target_inclusive"} {
+			delete(settings, k)
+		}
+		logs.Reset()
+		srv, err = pgrun.Start(ctx, opts)
+	}
+	if err != nil {
+		if strings.Contains(logs.String(), msgBeforeConsistent) {
+			return Result{}, fmt.Errorf("%w: %s is before the snapshot it needs is consistent", ErrOutsideWindow, pointString(pt))
+		}
+		return Result{}, fmt.Errorf("recover: %w", err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = srv.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	res := Result{Time: base.Time}
+	conn, err := srv.Connect(ctx, "postgres")
+	if err != nil {
+		return Result{}, err
+	}
+	var last *time.Time
+	err = conn.QueryRow(ctx, "SELECT pg_last_xact_replay_timestamp()").Scan(&last)
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return Result{}, fmt.Errorf("recover: %w", err)
+	}
+	if last != nil {
+		res.Time = last.UTC()
+	}
+	fork, err := forkPoint(filepath.Join(dir, "pg_wal"))
+	if err != nil {
+		return Result{}, fmt.Errorf("recover: %w", err)
+	}
+	res.LSN = fork.String()
+	stopped = true
+	if err := srv.Stop(ctx); err != nil {
+		return Result{}, fmt.Errorf("recover: stop: %w", err)
+	}
+	c, err := readControl(ctx, install, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	if c.State != "shut down" {
+		return Result{}, fmt.Errorf("recover: cluster left %q, not shut down", c.State)
+	}
+	return res, nil
+}
+
+// forkPoint reads the newest timeline history file: its last line is where
+// the new timeline left the old one.
+func forkPoint(walDir string) (LSN, error) {
+	ents, err := os.ReadDir(walDir)
+	if err != nil {
+		return 0, err
+	}
+	var hist []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".history") && len(e.Name()) == 16 {
+			hist = append(hist, e.Name())
+		}
+	}
+	if len(hist) == 0 {
+		return 0, errors.New("no timeline history file after promotion")
+	}
+	sort.Strings(hist)
+	b, err := os.ReadFile(filepath.Join(walDir, hist[len(hist)-1]))
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 2 {
+		return 0, fmt.Errorf("timeline history %s: unexpected line %q", hist[len(hist)-1], lines[len(lines)-1])
+	}
+	return ParseLSN(f[1])
+}
+
+// publish renames a finished temporary volume to its id, failing if that
+// exists, and flushes the rename.
+func publish(tmp, dst string) error {
+	if tmp == "" || dst == "" {
+		return errors.New("publish: invalid volume path")
+	}
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE); err != nil {
+		return fmt.Errorf("publish %s: %w", filepath.Base(dst), err)
+	}
+	d, err := os.Open(filepath.Dir(dst))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// logBuffer keeps a recovering server's log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 1<<20 {
+		b.buf.Reset()
+	}
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
