@@ -94,7 +94,7 @@ var opDocs = map[string]opDoc{
 	"DELETE /projects/{project_id}/snapshots/{snapshot_id}": {id: "deleteSnapshot", tag: "Snapshot", summary: "Delete a snapshot",
 		status: http.StatusAccepted, response: typeOf[apitypes.OperationsResponse]()},
 	"POST /projects/{project_id}/snapshots/{snapshot_id}/restore": {id: "restoreSnapshot", tag: "Snapshot", summary: "Restore a snapshot into a new branch, as a preview or finalized onto the target",
-		query: []queryParam{q("name", "string", "Deprecated: name of the new branch.")},
+		query:   []queryParam{q("name", "string", "Deprecated: name of the new branch.")},
 		request: typeOf[apitypes.SnapshotRestoreRequest](), optionalBody: true, response: typeOf[apitypes.RestoredSnapshot]()},
 
 	// Databases.

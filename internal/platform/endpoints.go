@@ -691,4 +691,3 @@ func (p *Platform) RestartEndpoint(ctx context.Context, pr Principal, projectID,
 	}
 	return p.endpointView(v.Endpoint), ops, nil
 }
-
