@@ -1,13 +1,11 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -69,7 +67,7 @@ func segmentStart(name string, segSize int64) (tli uint32, start LSN, ok bool) {
 	return uint32(t), LSN((log*perLog + seg) * uint64(segSize)), true
 }
 
-// control is what pg_controldata reports of a data directory.
+// control is what the control file says of a data directory.
 type control struct {
 	State    string // "shut down", "in production", …
 	CheckLSN LSN    // latest checkpoint location
@@ -78,41 +76,57 @@ type control struct {
 	SegSize  int64
 }
 
-// readControl runs pg_controldata on a data directory.
-func readControl(ctx context.Context, in pgversion.Install, dataDir string) (control, error) {
-	cmd := exec.CommandContext(ctx, in.Bin("pg_controldata"), "-D", dataDir)
-	cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}
-	out, err := cmd.Output()
+// dbStates names the DBState values of pg_control.
+var dbStates = []string{"starting up", "shut down", "shut down in recovery", "shutting down",
+	"in crash recovery", "in archive recovery", "in production"}
+
+// readControl reads global/pg_control: the fields at its start, whose
+// layout has not changed since PostgreSQL 9.3 (system identifier, versions,
+// state, time, checkpoint location, then the checkpoint's REDO location and
+// timeline), in the machine's byte order; and the WAL segment size from
+// the size of the segments in pg_wal (initdb --wal-segsize).
+// (pg_controldata is not part of every installation Grove runs.)
+func readControl(_ context.Context, _ pgversion.Install, dataDir string) (control, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "global", "pg_control"))
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
-		}
-		return control{}, fmt.Errorf("pg_controldata %s: %w", dataDir, err)
+		return control{}, fmt.Errorf("read control file: %w", err)
 	}
-	kv := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok {
-			kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
+	if len(b) < 56 {
+		return control{}, fmt.Errorf("control file of %s: %d bytes", dataDir, len(b))
 	}
+	ne := binary.NativeEndian
 	var c control
-	c.State = kv["Database cluster state"]
-	if c.CheckLSN, err = ParseLSN(kv["Latest checkpoint location"]); err != nil {
-		return control{}, fmt.Errorf("pg_controldata %s: %w", dataDir, err)
+	st := ne.Uint32(b[16:])
+	if int(st) >= len(dbStates) {
+		return control{}, fmt.Errorf("control file of %s: unknown state %d", dataDir, st)
 	}
-	if c.RedoLSN, err = ParseLSN(kv["Latest checkpoint's REDO location"]); err != nil {
-		return control{}, fmt.Errorf("pg_controldata %s: %w", dataDir, err)
+	c.State = dbStates[st]
+	c.CheckLSN = LSN(ne.Uint64(b[32:]))
+	c.RedoLSN = LSN(ne.Uint64(b[40:]))
+	c.Timeline = ne.Uint32(b[48:])
+	if c.Timeline == 0 || c.RedoLSN > c.CheckLSN {
+		return control{}, fmt.Errorf("control file of %s: unexpected layout (timeline %d, checkpoint %s, redo %s)",
+			dataDir, c.Timeline, c.CheckLSN, c.RedoLSN)
 	}
-	tli, err := strconv.ParseUint(kv["Latest checkpoint's TimeLineID"], 10, 32)
+	ents, err := os.ReadDir(filepath.Join(dataDir, "pg_wal"))
 	if err != nil {
-		return control{}, fmt.Errorf("pg_controldata %s: timeline: %w", dataDir, err)
+		return control{}, fmt.Errorf("read pg_wal: %w", err)
 	}
-	c.Timeline = uint32(tli)
-	if c.SegSize, err = strconv.ParseInt(kv["Bytes per WAL segment"], 10, 64); err != nil || c.SegSize <= 0 {
-		return control{}, fmt.Errorf("pg_controldata %s: segment size %q", dataDir, kv["Bytes per WAL segment"])
+	for _, e := range ents {
+		if len(e.Name()) != 24 || !segmentPattern.MatchString(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if sz := fi.Size(); sz >= 1<<20 && sz <= 1<<30 && sz&(sz-1) == 0 {
+			c.SegSize = sz
+			break
+		}
+	}
+	if c.SegSize == 0 {
+		return control{}, fmt.Errorf("%s: no WAL segment in pg_wal to learn the segment size from", dataDir)
 	}
 	return c, nil
 }
