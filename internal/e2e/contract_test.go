@@ -74,6 +74,14 @@ func TestContract(t *testing.T) {
 		{"POST", "/projects/{project_id}/endpoints/{endpoint_id}/suspend", nil, 200, nil},
 		{"POST", "/projects/{project_id}/endpoints/{endpoint_id}/start", nil, 200, nil},
 		{"POST", "/projects/{project_id}/endpoints/{endpoint_id}/restart", nil, 200, nil},
+		{"POST", "/projects/{project_id}/branches", `{"branch":{"name":"contract-dev"},"endpoints":[{"type":"read_write"}]}`, 201, c.captureIn("dev_branch_id", "branch", "id")},
+		{"POST", "/projects/{project_id}/branches/{dev_branch_id}/restore", `{"source_branch_id":"{branch_id}"}`, 200, nil},
+		{"POST", "/projects/{project_id}/branches", `{"branch":{"name":"contract-root","init_source":"schema-only"},"endpoints":[{"type":"read_write"}]}`, 201, c.captureIn("root_branch_id", "branch", "id")},
+		{"POST", "/projects/{project_id}/branches/{root_branch_id}/snapshot?name=contract", nil, 200, c.captureIn("snapshot_id", "snapshot", "id")},
+		{"GET", "/projects/{project_id}/snapshots", nil, 200, nil},
+		{"PATCH", "/projects/{project_id}/snapshots/{snapshot_id}", `{"snapshot":{"name":"contract-renamed"}}`, 200, nil},
+		{"POST", "/projects/{project_id}/snapshots/{snapshot_id}/restore", `{"name":"contract-preview"}`, 200, c.captureIn("preview_branch_id", "branch", "id")},
+		{"POST", "/projects/{project_id}/branches/{preview_branch_id}/finalize_restore", `{"name":"contract-root-old"}`, 200, nil},
 	} {
 		c.run(s)
 	}
@@ -93,6 +101,8 @@ func TestContract(t *testing.T) {
 
 	// Deletes.
 	for _, s := range []step{
+		{"DELETE", "/projects/{project_id}/snapshots/{snapshot_id}", nil, 202, nil},
+		{"DELETE", "/projects/{project_id}/branches/{dev_branch_id}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/branches/{branch_id}/databases/{renamed_db}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/endpoints/{endpoint_id}", nil, 200, nil},
@@ -135,6 +145,7 @@ var unknownIDs = map[string]string{
 	"org_id":        "org-nope-nope-12345678",
 	"key_id":        "999999999",
 	"member_id":     "00000000-0000-4000-8000-000000000000",
+	"snapshot_id":   "snap-nope-nope-12345678",
 	"database_name": "nope_db",
 	"role_name":     "nope_role",
 }
@@ -148,6 +159,12 @@ var validBodies = map[string]string{
 	"POST /api_keys":                                                              `{"key_name":"x"}`,
 	"POST /organizations/{org_id}/api_keys":                                       `{"key_name":"x"}`,
 	"PATCH /projects/{project_id}/branches/{branch_id}":                           `{"branch":{"name":"x"}}`,
+	"POST /projects/{project_id}/branches":                                        `{"branch":{"name":"x"}}`,
+	"POST /projects/{project_id}/branches/{branch_id}/restore":                    `{"source_branch_id":"br-nope-nope-12345678"}`,
+	"POST /projects/{project_id}/branches/{branch_id}/finalize_restore":           `{}`,
+	"POST /projects/{project_id}/branches/{branch_id}/snapshot":                   `{}`,
+	"PATCH /projects/{project_id}/snapshots/{snapshot_id}":                        `{"snapshot":{"name":"x"}}`,
+	"POST /projects/{project_id}/snapshots/{snapshot_id}/restore":                 `{}`,
 	"POST /projects/{project_id}/branches/{branch_id}/databases":                  `{"database":{"name":"x","owner_name":"x"}}`,
 	"PATCH /projects/{project_id}/branches/{branch_id}/databases/{database_name}": `{"database":{"name":"y"}}`,
 	"POST /projects/{project_id}/branches/{branch_id}/roles":                      `{"role":{"name":"x"}}`,
@@ -382,4 +399,20 @@ func servedRoutes(t *testing.T, g *grovetest.Grove) ([]string, *apispec.Doc) {
 		t.Fatal("the served description lists no routes")
 	}
 	return routes, own
+}
+
+// captureIn records field of the response's object obj as id.
+func (c *contract) captureIn(id, obj, field string) func([]byte) {
+	return func(raw []byte) {
+		var m map[string]json.RawMessage
+		var o map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil || json.Unmarshal(m[obj], &o) != nil {
+			c.t.Fatalf("capture %s: %v: %s", id, err, raw)
+		}
+		v, ok := o[field].(string)
+		if !ok {
+			c.t.Fatalf("capture %s: no %s.%s in %s", id, obj, field, raw)
+		}
+		c.ids[id] = v
+	}
 }
