@@ -2,9 +2,12 @@ package platform
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"regexp"
 	"time"
 
+	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -66,10 +69,49 @@ func errNoHistory(proj metastore.Project) error {
 }
 
 // materialize makes dst the state of b's volume at pt, through the history
-// manager.
+// manager; a point outside what it keeps is Neon's 400.
 func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt point, dst string) (pointResult, error) {
-	return pointResult{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time is not available on this Grove: its history manager is not running"}
+	h := p.cfg.History
+	if h == nil {
+		return pointResult{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time needs the history manager, which this Grove runs without"}
+	}
+	src := history.Source{VolumeID: b.VolumeID}
+	if ep, err := p.readWriteEndpoint(ctx, b.ID); err != nil {
+		return pointResult{}, err
+	} else if ep != nil {
+		if inst, ok := p.cfg.Computes.Get(ep.ID); ok && inst.VolumeID() == b.VolumeID {
+			src.ComputeID = ep.ID
+		}
+	}
+	hp := history.Point{LSN: pt.lsn}
+	if pt.at != nil {
+		hp.Time = *pt.at
+	}
+	res, err := h.Materialize(ctx, src, hp, dst)
+	if errors.Is(err, history.ErrOutsideWindow) {
+		what := pt.lsn
+		if pt.at != nil {
+			what = pt.at.Format(time.RFC3339Nano)
+		}
+		return pointResult{}, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("%s is outside the history of branch %s kept for restore", what, b.ID), Err: err}
+	}
+	if err != nil {
+		return pointResult{}, &Error{Kind: KindUnavailable, Msg: "could not restore the branch's history to that point", Err: err}
+	}
+	out := pointResult{lsn: res.LSN}
+	if !res.Time.IsZero() {
+		t := res.Time.UTC()
+		out.at = &t
+	}
+	return out, nil
 }
 
 // forgetHistory drops what the history manager keeps of a deleted volume.
-func (p *Platform) forgetHistory(ctx context.Context, volumeID string) {}
+func (p *Platform) forgetHistory(ctx context.Context, volumeID string) {
+	if p.cfg.History == nil {
+		return
+	}
+	if err := p.cfg.History.Forget(ctx, volumeID); err != nil {
+		p.log.Warn("forget volume history", "volume", volumeID, "err", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgversion"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	// Domain, when set, gives endpoints DNS names routed by SNI.
 	Domain string
 	Logger *slog.Logger
+	// History, when set, archives branches' WAL and materialises points in
+	// their history (branching, snapshots and restores at an LSN or time).
+	History *history.Manager
 	// OpBudget is how long a mutation waits for its work before answering
 	// with running operations (DefaultOpBudget when zero).
 	OpBudget time.Duration
