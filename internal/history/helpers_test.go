@@ -99,6 +99,19 @@ func newEnv(t testing.TB, driver string, root string, opts ...func(*history.Conf
 	}
 	e.hist.SetComputes(e.computes)
 	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logs, _ := filepath.Glob(filepath.Join(root, "logs", "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			if len(b) > 3000 {
+				b = b[len(b)-3000:]
+			}
+			t.Logf("%s:\n%s", filepath.Base(l), b)
+		}
+	})
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := e.computes.Close(ctx); err != nil {

@@ -123,7 +123,9 @@ type Config struct {
 	SnapshotWAL      int64
 	// CheckInterval is how often Run looks at running computes and prunes (0 → 10 s).
 	CheckInterval time.Duration
-	// ArchiveWait bounds the wait for the archiver after a forced segment switch (0 → 30 s).
+	// ArchiveWait bounds the wait for the archiver after a forced segment
+	// switch (0 → 10 s); past it, recovery reads the segment from the
+	// source volume's pg_wal.
 	ArchiveWait time.Duration
 	Logger      *slog.Logger // nil → discard
 }
@@ -155,7 +157,7 @@ func (c *Config) Validate() error {
 		c.CheckInterval = 10 * time.Second
 	}
 	if c.ArchiveWait <= 0 {
-		c.ArchiveWait = 30 * time.Second
+		c.ArchiveWait = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

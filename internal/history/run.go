@@ -178,8 +178,8 @@ func insertLSN(ctx context.Context, conn *pgx.Conn) (LSN, error) {
 	return ParseLSN(s)
 }
 
-// snapshotRunning snapshots a running compute's volume consistently: an
-// atomic snapshot where the driver makes one (btrfs), else a copy between
+// snapshotRunning snapshots a running compute's volume consistently: a
+// checkpoint and an atomic snapshot where the driver makes one (btrfs), else a copy between
 // pg_backup_start and pg_backup_stop, whose label is kept in the index and
 // written into clones. Its position is the WAL insert position after the
 // atomic snapshot, or the backup's end.
@@ -190,6 +190,11 @@ func (m *Manager) snapshotRunning(ctx context.Context, in *compute.Instance, con
 	defer m.sweep.RUnlock()
 	s := snapshot{ID: id, Major: in.Major()}
 	if m.cfg.Volumes.Atomic() {
+		// A checkpoint first, so that recovery from the snapshot starts
+		// here and not at an older checkpoint (as pg_backup_start does).
+		if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+			return snapshot{}, fmt.Errorf("snapshot %s: checkpoint: %w", vol, err)
+		}
 		if err := m.cfg.Volumes.Snapshot(ctx, vol, id); err != nil {
 			return snapshot{}, fmt.Errorf("snapshot %s: %w", vol, err)
 		}
@@ -207,7 +212,7 @@ func (m *Manager) snapshotRunning(ctx context.Context, in *compute.Instance, con
 	}
 	inst, err := m.install(s.Major)
 	if err == nil {
-		var c = control{}
+		var c control
 		if c, err = readControl(ctx, inst, m.cfg.Volumes.Path(id)); err == nil {
 			s.Timeline, s.SegSize = c.Timeline, c.SegSize
 			s.RedoLSN = c.RedoLSN

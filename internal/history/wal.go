@@ -67,6 +67,22 @@ func segmentStart(name string, segSize int64) (tli uint32, start LSN, ok bool) {
 	return uint32(t), LSN((log*perLog + seg) * uint64(segSize)), true
 }
 
+// prevSegment names the segment before a segment, on the same timeline.
+func prevSegment(name string, segSize int64) (string, error) {
+	tli, start, ok := segmentStart(name, segSize)
+	if !ok || start == 0 {
+		return "", fmt.Errorf("no segment before %q", name)
+	}
+	return segmentName(tli, start-LSN(segSize), segSize), nil
+}
+
+// segmentName names the segment of a timeline holding an LSN.
+func segmentName(tli uint32, at LSN, segSize int64) string {
+	perLog := uint64(0x100000000) / uint64(segSize)
+	segno := uint64(at) / uint64(segSize)
+	return fmt.Sprintf("%08X%08X%08X", tli, segno/perLog, segno%perLog)
+}
+
 // control is what the control file says of a data directory.
 type control struct {
 	State    string // "shut down", "in production", …
