@@ -20,6 +20,7 @@ import (
 
 	"github.com/grovedb/grove/internal/apiserver"
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
@@ -187,13 +188,28 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.MaxActive == 0 {
 		cfg.MaxActive = int(host.MemoryBytes / (64 << 20))
 	}
-	computes, err := compute.New(compute.Config{
-		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
-		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
+	// The history manager archives every read-write compute's WAL (the
+	// compute manager's archive hook) and materialises past points.
+	// Retention: the longest window a plan allows (Neon: 30 days); the
+	// platform refuses points outside the project's own window.
+	hist, err := history.New(history.Config{
+		Dir: filepath.Join(cfg.DataDir, "archive"), Volumes: driver, Installs: installs, User: osUser,
+		RunDir: runDir + "-hist", Retention: func(string) time.Duration { return 30 * 24 * time.Hour },
+		Logger: log.With("component", "history"),
 	})
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(runDir + "-hist")
+	computes, err := compute.New(compute.Config{
+		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
+		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
+		Archive: hist,
+	})
+	if err != nil {
+		return err
+	}
+	hist.SetComputes(computes)
 	log.Info("compute: cgroups", "support", cgroupSupport(), "run_dir", runDir, "max_active", cfg.MaxActive)
 	if err := computes.EnsureTemplates(ctx); err != nil {
 		return err
@@ -207,6 +223,7 @@ func serve(ctx context.Context, args []string) error {
 	plat, err := platform.New(platform.Config{
 		Store: store, Computes: computes, Volumes: driver, Installs: installs, Sealer: sealer,
 		ProxyAddr: pgAdvertise, Domain: cfg.Domain, Logger: log.With("component", "platform"),
+		History: hist,
 	})
 	if err != nil {
 		return err
@@ -233,9 +250,12 @@ func serve(ctx context.Context, args []string) error {
 	computeDone := make(chan error, 1)
 	go func() { computeDone <- computes.Run(runCtx) }()
 	go plat.RunExpiry(runCtx, 0)
+	histDone := make(chan struct{})
+	go func() { hist.Run(runCtx); close(histDone) }()
 	defer func() {
 		cancelRun()
 		<-computeDone
+		<-histDone
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := computes.Close(sctx); err != nil {

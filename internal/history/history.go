@@ -262,7 +262,9 @@ func (m *Manager) pinned(id string) bool {
 func (m *Manager) volDir(id string) string { return filepath.Join(m.cfg.Dir, id) }
 
 // WALDir is where volumeID's archived WAL segments are.
-func (m *Manager) WALDir(volumeID string) string { return filepath.Join(m.cfg.Dir, volumeID, walSubdir) }
+func (m *Manager) WALDir(volumeID string) string {
+	return filepath.Join(m.cfg.Dir, volumeID, walSubdir)
+}
 
 func (m *Manager) install(major int) (pgversion.Install, error) {
 	in, ok := m.installs[major]
