@@ -44,6 +44,14 @@
 // running (found through postmaster.pid) and deletes volumes nobody records.
 // Close stops every server and deletes the untaken pool volumes.
 //
+// Archiving: with Config.Archive set (internal/history), every read-write
+// compute, warm instances included (archive_mode needs a restart, and a
+// warm instance's volume stays its own when taken), runs with archive_mode
+// on, the archiver's archive_command for its volume and archive_timeout
+// Config.ArchiveTimeout; before each start of its server the archiver's
+// Prepare makes the volume's archive and, at its first start, records where
+// its history begins. Reconcile leaves the archiver's volumes alone.
+//
 // CloneRunning copies a running compute's volume consistently: a snapshot
 // with an atomic driver (btrfs), else Postgres' online backup API around a
 // plain copy, with a temporary replication slot to keep the WAL.

@@ -59,7 +59,8 @@ type Settings struct {
 	WALKeepSize        int64
 
 	// ArchiveMode turns WAL archiving on with ArchiveCommand and
-	// ArchiveTimeoutSeconds (issue 4); off for now.
+	// ArchiveTimeoutSeconds: the compute manager sets them for read-write
+	// computes when it has an archiver (internal/history).
 	ArchiveMode           bool
 	ArchiveCommand        string
 	ArchiveTimeoutSeconds int
