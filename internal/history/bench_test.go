@@ -2,6 +2,8 @@ package history_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -18,7 +20,11 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkMaterialize -benchtime 3x ./internal/history
 func BenchmarkMaterialize(b *testing.B) {
-	e := newEnv(b, storage.NameBtrfs, driverRoots()[2].root(b, 8192))
+	e := newEnv(b, storage.NameBtrfs, driverRoots()[2].root(b, 8192), func(c *history.Config) {
+		if testing.Verbose() {
+			c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+	})
 	in, err := e.computes.Take(b.Context(), compute.Spec{ID: "ep-bench", Major: e.major, MinCU: 1, MaxCU: 2})
 	if err != nil {
 		b.Fatal(err)
@@ -34,7 +40,7 @@ func BenchmarkMaterialize(b *testing.B) {
 	snaps, _ := e.hist.Snapshots(in.VolumeID())
 	base, _ := history.ParseLSN(snaps[len(snaps)-1].LSN)
 	// ~100 MB of WAL after the snapshot: updates of scattered rows.
-	var wal history.LSN
+	wal := base
 	for i := 0; wal-base < 100<<20; i++ {
 		exec(b, in, "UPDATE big SET pad = md5(pad) || pad WHERE id % 50 = "+strconv.Itoa(i))
 		wal, _ = history.ParseLSN(queryString(b, in, "SELECT pg_current_wal_lsn()::text"))

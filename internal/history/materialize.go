@@ -349,6 +349,7 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	}
 	logs := &logBuffer{}
 	opts := pgrun.Options{Install: install, User: m.cfg.User, DataDir: dir, SocketDir: sock, Settings: settings, Log: logs}
+	begin := time.Now()
 	srv, err := pgrun.Start(ctx, opts)
 	if err != nil && ctx.Err() == nil && strings.Contains(logs.String(), msgTargetNotReached) {
 		// Nothing after the point was written yet: the state at the point
@@ -391,9 +392,11 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	}
 	res.LSN = fork.String()
 	stopped = true
+	recovered := time.Now()
 	if err := srv.Stop(ctx); err != nil {
 		return Result{}, fmt.Errorf("recover: stop: %w", err)
 	}
+	m.log.Debug("materialize: recovery", "replay", recovered.Sub(begin), "shutdown", time.Since(recovered))
 	c, err := readControl(ctx, install, dir)
 	if err != nil {
 		return Result{}, err
