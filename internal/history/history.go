@@ -127,7 +127,10 @@ type Config struct {
 	// switch (0 → 10 s); past it, recovery reads the segment from the
 	// source volume's pg_wal.
 	ArchiveWait time.Duration
-	Logger      *slog.Logger // nil → discard
+	// RecoveryBuffersMB is shared_buffers of a recovering server, in MiB
+	// (0 → 1024): replay reads the pages the WAL touches at random.
+	RecoveryBuffersMB int
+	Logger            *slog.Logger // nil → discard
 }
 
 // Validate checks the configuration and fills defaults.
@@ -158,6 +161,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ArchiveWait <= 0 {
 		c.ArchiveWait = 10 * time.Second
+	}
+	if c.RecoveryBuffersMB <= 0 {
+		c.RecoveryBuffersMB = 1024
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

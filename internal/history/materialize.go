@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -339,6 +340,11 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 		"restore_command":          m.restoreCommand(srcVolume),
 		"recovery_target_action":   "promote",
 		"recovery_target_timeline": "latest",
+		// Replay is one process reading pages at random: keep them in
+		// memory and prefetch what the WAL will touch.
+		"shared_buffers":             strconv.Itoa(m.cfg.RecoveryBuffersMB) + "MB",
+		"maintenance_io_concurrency": "64",
+		"recovery_prefetch":          "try",
 	}
 	if pt.LSN != "" {
 		settings["recovery_target_lsn"] = target.String()
