@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/grovedb/grove/internal/apiserver"
@@ -190,11 +191,18 @@ func serve(ctx context.Context, args []string) error {
 	}
 	// The history manager archives every read-write compute's WAL (the
 	// compute manager's archive hook) and materialises past points.
-	// Retention: the longest window a plan allows (Neon: 30 days); the
-	// platform refuses points outside the project's own window.
+	// Retention is each project's history_retention_seconds, read through
+	// the platform, which is made after the history manager.
+	var platRef atomic.Pointer[platform.Platform]
+	retention := func(volumeID string) time.Duration {
+		if p := platRef.Load(); p != nil {
+			return p.VolumeRetention(volumeID)
+		}
+		return 30 * 24 * time.Hour
+	}
 	hist, err := history.New(history.Config{
 		Dir: filepath.Join(cfg.DataDir, "archive"), Volumes: driver, Installs: installs, User: osUser,
-		RunDir: runDir + "-hist", Retention: func(string) time.Duration { return 30 * 24 * time.Hour },
+		RunDir: runDir + "-hist", Retention: retention,
 		Logger: log.With("component", "history"),
 	})
 	if err != nil {
@@ -228,6 +236,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	platRef.Store(plat)
 	keyFile := filepath.Join(cfg.DataDir, "admin-api-key")
 	boot, err := plat.Bootstrap(ctx, func(key string) error {
 		return os.WriteFile(keyFile, []byte(key+"\n"), 0o600)

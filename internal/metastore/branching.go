@@ -344,3 +344,13 @@ func (s *Store) ExpiredSnapshots(ctx context.Context, at time.Time) ([]Snapshot,
 	}
 	return collect(rows, scanSnapshot)
 }
+
+// VolumeRetention returns the history_retention_seconds of the project
+// whose live branch owns a volume; ErrNotFound when no live branch does.
+func (s *Store) VolumeRetention(ctx context.Context, volumeID string) (int, error) {
+	var sec int
+	err := s.pool.QueryRow(ctx, `SELECT p.history_retention_seconds FROM branches b
+		JOIN projects p ON p.id = b.project_id
+		WHERE b.volume_id = $1 AND p.deleted_at IS NULL`, volumeID).Scan(&sec)
+	return sec, mapErr("retention of volume "+volumeID, err)
+}

@@ -408,6 +408,14 @@ func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, p
 		}
 		b.ParentLSN, b.ParentTimestamp = "", nil
 	}
+	// The branch's history starts now, not at its compute's first start,
+	// which may come much later or never.
+	if h := p.cfg.History; h != nil {
+		if err := h.Track(ctx, b.VolumeID); err != nil {
+			p.dropVolume(ctx, b.VolumeID)
+			return &Error{Kind: KindUnavailable, Msg: "could not start the branch's history", Err: err}
+		}
+	}
 	return nil
 }
 
