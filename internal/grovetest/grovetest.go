@@ -23,6 +23,7 @@ import (
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/pgtest"
 	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/storage"
 )
 
 var (
@@ -133,8 +134,34 @@ func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
 		if t.Failed() {
 			t.Logf("grove logs:\n%s", g.logs.String())
 		}
+		removeVolumes(t, filepath.Join(dataDir, "volumes"))
 	})
 	return g
+}
+
+// removeVolumes deletes the volumes grove left through its storage
+// driver: read-only ones (snapshots) are immutable files on the copy and
+// reflink drivers, which a plain RemoveAll cannot delete.
+func removeVolumes(t testing.TB, root string) {
+	if _, err := os.Stat(root); err != nil {
+		return
+	}
+	ctx := context.Background()
+	d, err := storage.Probe(ctx, root)
+	if err != nil {
+		t.Logf("remove volumes: %v", err)
+		return
+	}
+	ids, err := d.List(ctx)
+	if err != nil {
+		t.Logf("remove volumes: %v", err)
+		return
+	}
+	for _, id := range ids {
+		if err := d.Delete(ctx, id); err != nil {
+			t.Logf("remove volume %s: %v", id, err)
+		}
+	}
 }
 
 // Start (re)starts the process and waits until it is ready.

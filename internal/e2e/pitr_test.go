@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/grovedb/grove/apitypes"
+)
+
+// TestPointInTime: a branch at a parent_timestamp between two commits sees
+// the first and not the second; so does a snapshot taken at that time and
+// restored as a preview, and a restore of the branch to its own history
+// (which keeps the state before it under preserve_under_name). Points before
+// the branch existed or in the future are Neon's 400, changing nothing.
+func TestPointInTime(t *testing.T) {
+	g := start(t)
+	c := checkedClient(g)
+	cp := g.CreateSeed()
+	id, main := cp.Project.ID, cp.Branch.ID
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	psql(t, uri, "create table steps (n int primary key); insert into steps values (1)")
+	// Commit times come from the server's clock, which the API compares
+	// with: take the point between the commits from Postgres itself.
+	between := psql(t, uri, "select to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+	time.Sleep(50 * time.Millisecond)
+	psql(t, uri, "insert into steps values (2)")
+	sees := func(t *testing.T, uri, want string) {
+		t.Helper()
+		if got := psql(t, uri, "select coalesce(string_agg(n::text, ',' order by n), '') from steps"); got != want {
+			t.Fatalf("sees steps %q, want %q", got, want)
+		}
+	}
+
+	t.Run("branch at a timestamp", func(t *testing.T) {
+		var cb apitypes.CreatedBranch
+		body := fmt.Sprintf(`{"branch":{"name":"past","parent_timestamp":%q},"endpoints":[{"type":"read_write"}]}`, between)
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/branches", body, &cb); st != 201 {
+			t.Fatalf("branch at %s: %d %s", between, st, raw)
+		}
+		waitOps(t, c, id, cb.Operations)
+		sees(t, cb.ConnectionURIs[0].ConnectionURI, "1")
+		if cb.Branch.ParentTimestamp.IsZero() {
+			t.Errorf("branch has no parent_timestamp")
+		}
+		sees(t, uri, "1,2")
+	})
+
+	t.Run("snapshot at a timestamp, preview restore", func(t *testing.T) {
+		var sn struct {
+			Snapshot   apitypes.Snapshot    `json:"snapshot"`
+			Operations []apitypes.Operation `json:"operations"`
+		}
+		path := fmt.Sprintf("/projects/%s/branches/%s/snapshot?name=before-two&timestamp=%s", id, main, between)
+		if st, raw := apiUnlocked(t, g, "POST", path, nil, &sn); st != 200 {
+			t.Fatalf("snapshot at %s: %d %s", between, st, raw)
+		}
+		waitOps(t, c, id, sn.Operations)
+		var rs struct {
+			Branch     apitypes.Branch      `json:"branch"`
+			Operations []apitypes.Operation `json:"operations"`
+		}
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/snapshots/"+sn.Snapshot.ID+"/restore",
+			`{"name":"preview","finalize_restore":false}`, &rs); st != 200 {
+			t.Fatalf("preview restore: %d %s", st, raw)
+		}
+		waitOps(t, c, id, rs.Operations)
+		var cu apitypes.ConnectionURIResponse
+		if st, raw := g.API("GET", "/projects/"+id+"/connection_uri?branch_id="+rs.Branch.ID+"&database_name=app_db&role_name=app_user", nil, &cu); st != 200 {
+			t.Fatalf("preview connection uri: %d %s", st, raw)
+		}
+		sees(t, cu.URI, "1")
+		sees(t, uri, "1,2")
+		if st, raw := apiUnlocked(t, g, "DELETE", "/projects/"+id+"/snapshots/"+sn.Snapshot.ID, nil, nil); st != 202 {
+			t.Fatalf("delete snapshot: %d %s", st, raw)
+		}
+	})
+
+	t.Run("restore to its own history", func(t *testing.T) {
+		var rs struct {
+			Branch     apitypes.Branch      `json:"branch"`
+			Operations []apitypes.Operation `json:"operations"`
+		}
+		body := fmt.Sprintf(`{"source_branch_id":%q,"source_timestamp":%q,"preserve_under_name":"before-rollback"}`, main, between)
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/branches/"+main+"/restore", body, &rs); st != 200 {
+			t.Fatalf("restore to %s: %d %s", between, st, raw)
+		}
+		waitOps(t, c, id, rs.Operations)
+		sees(t, uri, "1") // the same connection string, the earlier state
+		branches, err := c.ListBranches(t.Context(), id, clientSearch("before-rollback"))
+		if err != nil || len(branches.Branches) != 1 {
+			t.Fatalf("backup branch: %+v, %v", branches, err)
+		}
+	})
+
+	t.Run("points outside the history", func(t *testing.T) {
+		before := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		for _, ts := range []string{before, future} {
+			body := fmt.Sprintf(`{"branch":{"name":"nowhere","parent_timestamp":%q}}`, ts)
+			if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/branches", body, nil); st != 400 {
+				t.Errorf("branch at %s: %d %s, want 400", ts, st, raw)
+			}
+		}
+		if list, err := c.ListBranches(t.Context(), id, clientSearch("nowhere")); err != nil || len(list.Branches) != 0 {
+			t.Errorf("refused branches were made: %+v, %v", list, err)
+		}
+	})
+}
