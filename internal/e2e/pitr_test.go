@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,28 @@ func TestPointInTime(t *testing.T) {
 			t.Errorf("branch has no parent_timestamp")
 		}
 		sees(t, uri, "1,2")
+	})
+
+	t.Run("snapshot at now is the head", func(t *testing.T) {
+		// Neon's checkpoint demo sends {timestamp: now, name}: with nothing
+		// committed since, that is a storage snapshot, not a recovery.
+		nowTS := psql(t, uri, "select to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+		recoveries := strings.Count(g.Logs(), "msg=materialized")
+		var sn struct {
+			Snapshot   apitypes.Snapshot    `json:"snapshot"`
+			Operations []apitypes.Operation `json:"operations"`
+		}
+		body := fmt.Sprintf(`{"timestamp":%q,"name":"v1"}`, nowTS)
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/branches/"+main+"/snapshot", body, &sn); st != 200 {
+			t.Fatalf("snapshot at now: %d %s", st, raw)
+		}
+		waitOps(t, c, id, sn.Operations)
+		if n := strings.Count(g.Logs(), "msg=materialized"); n != recoveries {
+			t.Errorf("a snapshot at now ran a recovery")
+		}
+		if st, raw := apiUnlocked(t, g, "DELETE", "/projects/"+id+"/snapshots/"+sn.Snapshot.ID, nil, nil); st != 202 {
+			t.Fatalf("delete snapshot: %d %s", st, raw)
+		}
 	})
 
 	t.Run("snapshot at a timestamp, preview restore", func(t *testing.T) {

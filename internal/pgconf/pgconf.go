@@ -224,6 +224,9 @@ func (s Settings) Params() []Param {
 		{"archive_command", archiveCmd, false},
 		{"archive_timeout", strconv.Itoa(archiveTimeout), false},
 		{"hot_standby", "on", true},
+		// The last commit's time tells whether a snapshot "at now" may be
+		// a plain storage snapshot of the head (platform.quietSince).
+		{"track_commit_timestamp", "on", true},
 		// Logging: stderr, collected by the compute manager.
 		{"logging_collector", "off", true},
 		{"log_destination", "stderr", false},

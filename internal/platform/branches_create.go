@@ -26,6 +26,7 @@ type volumeCopier interface {
 	Snapshot(ctx context.Context, src, dst string) error
 	Exists(id string) bool
 	Atomic() bool
+	Path(id string) string
 }
 
 // runningCloner is the compute manager's copy of a running compute's volume.

@@ -110,6 +110,19 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 
 // snapshotData fills sn's volume from b at pt (the head when zero).
 func (p *Platform) snapshotData(ctx context.Context, b metastore.Branch, pt point, sn *metastore.Snapshot) error {
+	if pt.at != nil {
+		// Neon's clients send timestamp=now with every checkpoint. When
+		// nothing committed after that time, the head is the state at it:
+		// a storage snapshot, not a recovery. The check comes after the
+		// snapshot, so a commit racing it sends us to the recovery.
+		if err := p.snapshotHead(ctx, b, sn); err == nil {
+			if p.quietSince(ctx, b, *pt.at) {
+				sn.Timestamp = pt.at
+				return nil
+			}
+			p.dropVolume(ctx, sn.VolumeID)
+		}
+	}
 	if !pt.zero() {
 		res, err := p.materialize(ctx, b, pt, sn.VolumeID)
 		if err != nil {
@@ -118,6 +131,45 @@ func (p *Platform) snapshotData(ctx context.Context, b metastore.Branch, pt poin
 		sn.LSN, sn.Timestamp = res.lsn, res.at
 		return nil
 	}
+	return p.snapshotHead(ctx, b, sn)
+}
+
+// quietSince reports whether nothing has committed on b since t. A running
+// compute tells its last commit (track_commit_timestamp); a suspended
+// volume's control file was last written by its shutdown checkpoint, after
+// its last commit. Anything unknown answers false.
+func (p *Platform) quietSince(ctx context.Context, b metastore.Branch, t time.Time) bool {
+	ep, err := p.readWriteEndpoint(ctx, b.ID)
+	if err != nil {
+		return false
+	}
+	if ep != nil {
+		if inst, running := p.cfg.Computes.Get(ep.ID); running {
+			conn, err := inst.Conn(ctx, "postgres")
+			if err != nil {
+				return false
+			}
+			defer conn.Close(context.WithoutCancel(ctx))
+			var last *time.Time
+			if err := conn.QueryRow(ctx, "SELECT (pg_last_committed_xact()).timestamp").Scan(&last); err != nil {
+				return false
+			}
+			if last == nil {
+				return !inst.StartedAt().After(t)
+			}
+			return !last.After(t)
+		}
+	}
+	vols, err := p.copier()
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(vols.Path(b.VolumeID), "global", "pg_control"))
+	return err == nil && !fi.ModTime().After(t)
+}
+
+// snapshotHead fills sn's volume with b's state now.
+func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *metastore.Snapshot) error {
 	vols, err := p.copier()
 	if err != nil {
 		return err
