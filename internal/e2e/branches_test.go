@@ -280,7 +280,7 @@ func TestBranchesReadSide(t *testing.T) {
 			t.Errorf("%+v: %v, want %v", tt.p, got, tt.want)
 		}
 	}
-	for search, want := range map[string]int{"": 5, "ar": 1, "br-test": 4, "zzz": 0} {
+	for search, want := range map[string]int{"": 5, "charlie": 1, "br-test": 4, "zzz": 0} {
 		if n, err := c.CountBranches(ctx, id, search); err != nil || n != want {
 			t.Errorf("count %q: %d, %v, want %d", search, n, err, want)
 		}
