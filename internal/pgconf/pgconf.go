@@ -203,6 +203,9 @@ func (s Settings) Params() []Param {
 		{"max_parallel_workers_per_gather", strconv.Itoa(s.MaxParallelWorkersPerGather), false},
 		// WAL and durability.
 		{"fsync", "on", false},
+		// A branch or a restore starts on a crash-consistent clone: one
+		// syncfs of the volume, not an fsync of every file, before redo.
+		{"recovery_init_sync_method", "syncfs", false},
 		{"synchronous_commit", "on", false},
 		{"full_page_writes", "on", false},
 		{"wal_level", "replica", true},
