@@ -125,17 +125,27 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 	if cur <= last.LSN || (time.Since(last.Time) < m.cfg.SnapshotInterval && int64(cur-last.LSN) < m.cfg.SnapshotWAL) {
 		return nil
 	}
-	s, err := m.snapshotRunning(ctx, in, conn)
+	s, err := m.addSnapshot(ctx, in, conn, idx)
 	if err != nil {
-		return err
-	}
-	idx.Snapshots = append(idx.Snapshots, s)
-	if err := m.writeIndex(vol, idx); err != nil {
-		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), s.ID)
 		return err
 	}
 	m.log.Debug("history: automatic snapshot", "volume", vol, "snapshot", s.ID, "lsn", s.LSN)
 	return nil
+}
+
+// addSnapshot snapshots in's volume and records it in idx, the volume's
+// index, which the caller holds locked.
+func (m *Manager) addSnapshot(ctx context.Context, in *compute.Instance, conn *pgx.Conn, idx index) (snapshot, error) {
+	s, err := m.snapshotRunning(ctx, in, conn)
+	if err != nil {
+		return snapshot{}, err
+	}
+	idx.Snapshots = append(idx.Snapshots, s)
+	if err := m.writeIndex(in.VolumeID(), idx); err != nil {
+		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), s.ID)
+		return snapshot{}, err
+	}
+	return s, nil
 }
 
 // SnapshotNow takes an automatic snapshot of the volume of a running
@@ -158,16 +168,8 @@ func (m *Manager) SnapshotNow(ctx context.Context, in *compute.Instance) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	s, err := m.snapshotRunning(ctx, in, conn)
-	if err != nil {
-		return err
-	}
-	idx.Snapshots = append(idx.Snapshots, s)
-	if err := m.writeIndex(vol, idx); err != nil {
-		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), s.ID)
-		return err
-	}
-	return nil
+	_, err = m.addSnapshot(ctx, in, conn, idx)
+	return err
 }
 
 func insertLSN(ctx context.Context, conn *pgx.Conn) (LSN, error) {
