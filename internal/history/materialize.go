@@ -379,7 +379,7 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 		if strings.Contains(logs.String(), msgBeforeConsistent) {
 			return Result{}, fmt.Errorf("%w: %s is before the snapshot it needs is consistent", ErrOutsideWindow, pointString(pt))
 		}
-		return Result{}, fmt.Errorf("recover: %w", err)
+		return Result{}, fmt.Errorf("recover: %w%s", err, fatalLines(logs.String()))
 	}
 	stopped := false
 	defer func() {
@@ -499,6 +499,21 @@ func publish(tmp, dst string) error {
 }
 
 // logBuffer keeps a recovering server's log.
+// fatalLines returns the FATAL and PANIC lines of a server log, which the
+// tail that pgrun keeps of a failed start may have lost.
+func fatalLines(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "FATAL:") || strings.Contains(l, "PANIC:") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " (server log: " + strings.Join(out, " | ") + ")"
+}
+
 type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
