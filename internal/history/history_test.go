@@ -311,7 +311,11 @@ func testPrune(t *testing.T, e *env) {
 	walBefore := segments(t, e.hist.WALDir(vol))
 
 	// A window starting between the third and fourth automatic snapshots.
-	e.retention.Store(int64(time.Since(moments[2])))
+	// The window slides with the clock, and the moments are only 60 ms
+	// apart: anchor it again before each call, so that a slow machine
+	// does not slide it past them.
+	anchor := func() { e.retention.Store(int64(time.Since(moments[2]))) }
+	anchor()
 	if err := e.hist.Prune(ctx, vol); err != nil {
 		t.Fatal(err)
 	}
@@ -328,15 +332,19 @@ func testPrune(t *testing.T, e *env) {
 	if len(walAfter) >= len(walBefore) {
 		t.Errorf("WAL segments %d → %d, want fewer", len(walBefore), len(walAfter))
 	}
+	anchor()
 	if got, _ := materialize(t, e, source, history.Point{Time: moments[3]}); got != "0,1,2,3" {
 		t.Errorf("inside the window: rows = %q, want 0,1,2,3", got)
 	}
+	anchor()
 	if got, _ := materialize(t, e, source, history.Point{Time: time.Now()}); got != "0,1,2,3,last" {
 		t.Errorf("now: rows = %q, want 0,1,2,3,last", got)
 	}
+	anchor()
 	if _, err := e.hist.Materialize(ctx, source, history.Point{Time: moments[1]}, e.id("vol-out")); !errors.Is(err, history.ErrOutsideWindow) {
 		t.Errorf("before the window: %v, want ErrOutsideWindow", err)
 	}
+	anchor()
 	if _, err := e.hist.Materialize(ctx, source, history.Point{LSN: snaps[1].LSN}, e.id("vol-out")); !errors.Is(err, history.ErrOutsideWindow) {
 		t.Errorf("LSN before the window: %v, want ErrOutsideWindow", err)
 	}
