@@ -212,9 +212,22 @@ func BenchmarkDiskPerProject(b *testing.B) {
 		b.Fatalf("%d volumes for %d projects", vols, n)
 	}
 	b.ReportMetric(excl/float64(vols)/1024, "exclusive_KiB_per_project")
+	// The WAL archive's files are reflinks of pg_wal's: their apparent size
+	// is an upper bound of what they add.
+	var archived int64
+	_ = filepath.WalkDir(filepath.Join(g.DataDir, "archive"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				archived += fi.Size()
+			}
+		}
+		return nil
+	})
+	b.ReportMetric(float64(archived)/float64(vols)/1024, "archive_apparent_KiB_per_project")
 }
 
-// diskExclusive sums btrfs exclusive bytes of the vol-* volumes.
+// diskExclusive counts the vol-* volumes and sums the btrfs exclusive bytes
+// of them and of their history snapshots (hist-*).
 func diskExclusive(b *testing.B, g *grovetest.Grove) (int, float64) {
 	b.Helper()
 	vols := filepath.Join(g.DataDir, "volumes")
@@ -225,14 +238,17 @@ func diskExclusive(b *testing.B, g *grovetest.Grove) (int, float64) {
 	var sum float64
 	count := 0
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "vol-") {
+		isVol, isHist := strings.HasPrefix(e.Name(), "vol-"), strings.HasPrefix(e.Name(), "hist-")
+		if !isVol && !isHist {
 			continue
 		}
 		o, err := runOut("btrfs", "qgroup", "show", "--raw", "-f", filepath.Join(vols, e.Name()))
 		if err != nil {
 			b.Fatalf("btrfs qgroup show: %v: %s", err, o)
 		}
-		count++
+		if isVol {
+			count++
+		}
 		lines := strings.Split(strings.TrimSpace(o), "\n")
 		f := strings.Fields(lines[len(lines)-1])
 		if len(f) >= 3 {
