@@ -20,28 +20,6 @@ import (
 // starting. A branch at a point in history is materialised by the history
 // manager (pitr.go).
 
-// volumeCopier is what branching needs from storage beyond Volumes.
-type volumeCopier interface {
-	Clone(ctx context.Context, src, dst string) error
-	Snapshot(ctx context.Context, src, dst string) error
-	Exists(id string) bool
-	Atomic() bool
-	Path(id string) string
-}
-
-// runningCloner is the compute manager's copy of a running compute's volume.
-type runningCloner interface {
-	CloneRunning(ctx context.Context, id, dstVolume string) error
-}
-
-func (p *Platform) copier() (volumeCopier, error) {
-	v, ok := p.cfg.Volumes.(volumeCopier)
-	if !ok {
-		return nil, fmt.Errorf("storage cannot clone volumes: %w", errors.ErrUnsupported)
-	}
-	return v, nil
-}
-
 // rwLocks is a set of read-write locks by key, never removed (one per
 // volume ever used; a few bytes each).
 type rwLocks struct{ m sync.Map }
@@ -75,10 +53,7 @@ func (p *Platform) readWriteEndpoint(ctx context.Context, branchID string) (*met
 
 // copyHead makes dst a consistent copy of a branch's volume as it is now.
 func (p *Platform) copyHead(ctx context.Context, b metastore.Branch, dst string) error {
-	vols, err := p.copier()
-	if err != nil {
-		return err
-	}
+	vols := p.cfg.Volumes
 	ep, err := p.readWriteEndpoint(ctx, b.ID)
 	if err != nil {
 		return err
@@ -88,11 +63,7 @@ func (p *Platform) copyHead(ctx context.Context, b metastore.Branch, dst string)
 	defer l.Unlock()
 	if ep != nil {
 		if inst, ok := p.waitSettled(ctx, ep.ID); ok && inst.VolumeID() == b.VolumeID {
-			rc, ok := p.cfg.Computes.(runningCloner)
-			if !ok {
-				return fmt.Errorf("compute manager cannot clone a running compute: %w", errors.ErrUnsupported)
-			}
-			err := rc.CloneRunning(ctx, ep.ID, dst)
+			err := p.cfg.Computes.CloneRunning(ctx, ep.ID, dst)
 			if err == nil || !errors.Is(err, compute.ErrNotRunning) {
 				return err
 			}

@@ -481,12 +481,6 @@ type EndpointUpdate struct {
 	Settings                     json.RawMessage
 }
 
-// resizer is the compute manager's optional live resize: settings that
-// reload apply at once, others restart the compute, as Neon's do.
-type resizer interface {
-	Resize(ctx context.Context, id string, minCU, maxCU float64) error
-}
-
 // UpdateEndpoint changes an endpoint. On a running compute a new size
 // applies at once (restarting it when Postgres needs that), a move to
 // another branch restarts it there and disabling suspends it; an idle
@@ -609,18 +603,12 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, 
 			}
 			return p.startEndpoint(ctx, e.ID)
 		case resized:
-			if rs, ok := p.cfg.Computes.(resizer); ok {
-				if err := rs.Resize(ctx, e.ID, e.MinCU, e.MaxCU); err == nil {
-					return nil
-				} else if _, still := p.cfg.Computes.Get(e.ID); still {
+			if err := p.cfg.Computes.Resize(ctx, e.ID, e.MinCU, e.MaxCU); err != nil {
+				if _, still := p.cfg.Computes.Get(e.ID); still {
 					return &Error{Kind: KindUnavailable, Msg: "could not resize the endpoint", Err: err}
 				}
-				return nil // suspended meanwhile: the next start has the new size
 			}
-			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
-				return &Error{Kind: KindUnavailable, Msg: "could not restart the endpoint", Err: err}
-			}
-			return p.startEndpoint(ctx, e.ID)
+			return nil // suspended meanwhile: the next start has the new size
 		}
 		return nil
 	})

@@ -33,11 +33,22 @@ type Computes interface {
 	ConnOpened(id string)
 	ConnClosed(id string)
 	Reconcile(ctx context.Context, keep func(volumeID string) bool) error
+	// CloneRunning copies a running compute's volume consistently.
+	CloneRunning(ctx context.Context, id, dstVolume string) error
+	// Resize applies a new size to a running compute: settings that reload
+	// apply at once, others restart it, as Neon's do.
+	Resize(ctx context.Context, id string, minCU, maxCU float64) error
 }
 
 // Volumes is what the platform needs from storage.
 type Volumes interface {
 	Delete(ctx context.Context, id string) error
+	Clone(ctx context.Context, src, dst string) error
+	Snapshot(ctx context.Context, src, dst string) error
+	Exists(id string) bool
+	// Atomic reports whether Clone of a volume in use is crash-consistent.
+	Atomic() bool
+	Path(id string) string
 }
 
 // Config wires a Platform.

@@ -160,20 +160,14 @@ func (p *Platform) quietSince(ctx context.Context, b metastore.Branch, t time.Ti
 			return !last.After(t)
 		}
 	}
-	vols, err := p.copier()
-	if err != nil {
-		return false
-	}
+	vols := p.cfg.Volumes
 	fi, err := os.Stat(filepath.Join(vols.Path(b.VolumeID), "global", "pg_control"))
 	return err == nil && !fi.ModTime().After(t)
 }
 
 // snapshotHead fills sn's volume with b's state now.
 func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *metastore.Snapshot) error {
-	vols, err := p.copier()
-	if err != nil {
-		return err
-	}
+	vols := p.cfg.Volumes
 	ep, err := p.readWriteEndpoint(ctx, b.ID)
 	if err != nil {
 		return err
@@ -285,25 +279,17 @@ func (p *Platform) removeSnapshot(ctx context.Context, sn metastore.Snapshot) er
 	return nil
 }
 
-// pathOf is the storage's optional path of a volume.
-type pathOf interface{ Path(id string) string }
-
 // cloneSnapshot makes dst a writable copy of a snapshot volume that
 // Postgres can start on.
 func (p *Platform) cloneSnapshot(ctx context.Context, sn metastore.Snapshot, dst string) error {
-	vols, err := p.copier()
-	if err != nil {
-		return err
-	}
+	vols := p.cfg.Volumes
 	if err := vols.Clone(ctx, sn.VolumeID, dst); err != nil {
 		return &Error{Kind: KindUnavailable, Msg: "could not restore the snapshot's data", Err: err}
 	}
 	// An atomic snapshot of a running compute holds its postmaster.pid.
-	if po, ok := p.cfg.Volumes.(pathOf); ok {
-		if dir := po.Path(dst); dir != "" {
-			if err := os.Remove(filepath.Join(dir, "postmaster.pid")); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
+	if dir := p.cfg.Volumes.Path(dst); dir != "" {
+		if err := os.Remove(filepath.Join(dir, "postmaster.pid")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
 		}
 	}
 	return nil
