@@ -121,8 +121,12 @@ type Config struct {
 	// was written since the last one (0 → 10 min and 64 MiB).
 	SnapshotInterval time.Duration
 	SnapshotWAL      int64
-	// CheckInterval is how often Run looks at running computes and prunes (0 → 10 s).
+	// CheckInterval is how often Run looks at running computes (0 → 10 s).
 	CheckInterval time.Duration
+	// PruneInterval is how often Run prunes every history and forgets
+	// those of deleted volumes (0 → 10 min): it reads every volume's index
+	// and asks its retention, while windows of hours move little in minutes.
+	PruneInterval time.Duration
 	// ArchiveWait bounds the wait for the archiver after a forced segment
 	// switch (0 → 10 s); past it, recovery reads the segment from the
 	// source volume's pg_wal.
@@ -155,6 +159,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SnapshotWAL <= 0 {
 		c.SnapshotWAL = 64 << 20
+	}
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = 10 * time.Minute
 	}
 	if c.CheckInterval <= 0 {
 		c.CheckInterval = 10 * time.Second

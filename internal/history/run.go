@@ -25,9 +25,13 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(m.cfg.CheckInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		m.snapshotDue(ctx)
-		m.pruneAll(ctx)
+		if time.Since(pruned) >= m.cfg.PruneInterval {
+			m.pruneAll(ctx)
+			pruned = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return
