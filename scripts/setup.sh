@@ -67,3 +67,48 @@ elif [ ! -f "$stamp" ] || [ ! -x .npm-clients/node_modules/.bin/neonctl ]; then
   npm install --prefix .npm-clients --no-audit --no-fund --loglevel=error "${NPM_CLIENTS[@]}" >/dev/null
   touch "$stamp"
 fi
+
+# --- PgBouncer (pooled connections, internal/pooler) -------------------------
+# Debian 12's PgBouncer 1.18 has no protocol-level prepared statements (1.21+),
+# which Neon's pooler supports; build PgBouncer 1.24.1 from Debian trixie's
+# source tarball, pinned by checksum, into ./.pgbouncer (ignored by git). Grove
+# uses it when present and falls back to /usr/sbin/pgbouncer.
+PGB_VERSION=1.24.1
+PGB_SHA256=da72a3aba13072876d055a3e58dd4aba4a5de4ed6148e73033185245598fd3e0
+PGB_URL=http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_${PGB_VERSION}.orig.tar.gz
+if [ ! -x .pgbouncer/bin/pgbouncer ] || [ ! -f ".pgbouncer/.installed-$PGB_VERSION" ]; then
+  pgb_need=()
+  for p in build-essential pkg-config libevent-dev libssl-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pgb_need+=("$p")
+  done
+  if [ ${#pgb_need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "setup: PgBouncer $PGB_VERSION needs ${pgb_need[*]}; run as root (Grove falls back to Debian's PgBouncer)" >&2
+    else
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq "${pgb_need[@]}" >/dev/null
+    fi
+  fi
+  if pkg-config --exists libevent 2>/dev/null; then
+    # A failed download or build leaves Grove on Debian's PgBouncer.
+    src=$(mktemp -d)
+    if curl -fsSL -o "$src/pgbouncer.tar.gz" "$PGB_URL" &&
+      echo "$PGB_SHA256  $src/pgbouncer.tar.gz" | sha256sum -c --quiet - &&
+      tar -xzf "$src/pgbouncer.tar.gz" -C "$src" &&
+      (cd "$src/pgbouncer-$PGB_VERSION" &&
+        ./configure --quiet --prefix="$src/install" --without-cares --with-systemd=no --without-pam >/dev/null &&
+        make -s -j2 >/dev/null 2>&1 && make -s install >/dev/null) &&
+      "$src/install/bin/pgbouncer" --version >/dev/null; then
+      rm -rf .pgbouncer
+      mkdir -p .pgbouncer/bin
+      cp "$src/install/bin/pgbouncer" .pgbouncer/bin/pgbouncer
+      touch ".pgbouncer/.installed-$PGB_VERSION"
+    else
+      echo "setup: building PgBouncer $PGB_VERSION failed; Grove uses Debian's (no protocol-level prepared statements)" >&2
+    fi
+    rm -rf "$src"
+  fi
+fi
+# PgBouncer runs as the unprivileged Postgres user.
+if [ -d .pgbouncer ]; then chmod -R a+rX .pgbouncer; fi
