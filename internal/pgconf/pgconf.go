@@ -64,6 +64,15 @@ type Settings struct {
 	ArchiveMode           bool
 	ArchiveCommand        string
 	ArchiveTimeoutSeconds int
+
+	// Standby makes a hot standby (a read replica): the compute manager
+	// sets it with PrimaryConnInfo (streaming from the primary's socket,
+	// empty when the branch has no read-write compute) and RestoreCommand
+	// (segments from the branch's WAL archive, empty without one). The
+	// standby parameters are rendered only for a standby.
+	Standby         bool
+	PrimaryConnInfo string
+	RestoreCommand  string
 }
 
 // maxConnTable is Neon's max_connections by CU (neon-semantics §8.3).
@@ -182,7 +191,7 @@ func (s Settings) Params() []Param {
 	}
 	archiveCmd := s.ArchiveCommand
 	archiveTimeout := s.ArchiveTimeoutSeconds
-	return []Param{
+	ps := []Param{
 		// Connections: only the Unix socket, only the Postgres OS user (and root).
 		{"listen_addresses", "", true},
 		{"unix_socket_permissions", "0700", true},
@@ -237,6 +246,20 @@ func (s Settings) Params() []Param {
 		{"log_timezone", "UTC", false},
 		{"timezone", "UTC", false},
 	}
+	if s.Standby {
+		ps = append(ps,
+			// Streaming while the primary runs; the archive covers what the
+			// standby missed while it could not connect (no replication
+			// slot holds WAL for it on the primary).
+			Param{"primary_conninfo", s.PrimaryConnInfo, false},
+			Param{"restore_command", s.RestoreCommand, false},
+			Param{"recovery_target_timeline", "latest", true},
+			Param{"hot_standby_feedback", "off", false},
+			Param{"max_standby_streaming_delay", "30s", false},
+			Param{"max_standby_archive_delay", "30s", false},
+		)
+	}
+	return ps
 }
 
 // size renders bytes in the largest unit Postgres accepts that divides them exactly.

@@ -95,6 +95,11 @@ func TestRenderGolden(t *testing.T) {
 			s.ArchiveMode, s.ArchiveCommand, s.ArchiveTimeoutSeconds = true, `cp "%p" '/archive/%f'`, 60
 			return s
 		}()},
+		{"standby", func() pgconf.Settings {
+			s := pgconf.Size(0.25, 0.25, host, 0)
+			s.Standby, s.PrimaryConnInfo, s.RestoreCommand = true, "host=/run/grove/ep-a port=5432 user=cloud_admin", `cp '/archive/%f' "%p"`
+			return s
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +136,7 @@ func TestNeedsRestart(t *testing.T) {
 		{"work_mem only", func() pgconf.Settings { s := base; s.WorkMem *= 2; return s }(), false},
 		{"archive command only", func() pgconf.Settings { s := base; s.ArchiveCommand = "true"; return s }(), false},
 		{"archive mode", func() pgconf.Settings { s := base; s.ArchiveMode = true; return s }(), true},
+		{"standby", func() pgconf.Settings { s := base; s.Standby = true; return s }(), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +154,8 @@ func TestAgainstPostgres(t *testing.T) {
 		t.Skip("needs PostgreSQL")
 	}
 	s := pgconf.Size(0.25, 2, pgconf.Host{MemoryBytes: 24 * gib, CPUs: 2}, 0)
+	// The standby parameters too: a server not in recovery accepts and ignores them.
+	s.Standby, s.RestoreCommand = true, "false"
 	for _, in := range pgtest.Installs(t) {
 		t.Run(fmt.Sprint(in.Major), func(t *testing.T) {
 			kv := map[string]string{}
