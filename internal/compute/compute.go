@@ -178,6 +178,9 @@ type Spec struct {
 	// SuspendTimeout is the idle time before suspend: 0 → the default, <0 → never.
 	SuspendTimeout time.Duration
 	ReadOnly       bool
+	// Standby, when set, makes the compute a hot standby (standby.go);
+	// ReadOnly must be set too.
+	Standby *Standby
 }
 
 func (s Spec) validate(needVolume bool) error {
@@ -189,6 +192,12 @@ func (s Spec) validate(needVolume bool) error {
 	}
 	if s.MinCU < 0 || s.MaxCU < 0 || (s.MaxCU > 0 && s.MinCU > s.MaxCU) {
 		return fmt.Errorf("compute %s: invalid size %v–%v CU", s.ID, s.MinCU, s.MaxCU)
+	}
+	if s.Standby != nil {
+		if !s.ReadOnly {
+			return fmt.Errorf("compute %s: a standby must be read-only", s.ID)
+		}
+		return s.Standby.validate(s.ID)
 	}
 	return nil
 }
@@ -338,6 +347,9 @@ func (m *Manager) size(spec Spec) pgconf.Settings {
 		s.ArchiveMode = true
 		s.ArchiveCommand = m.cfg.Archive.ArchiveCommand(spec.VolumeID)
 		s.ArchiveTimeoutSeconds = int(m.cfg.ArchiveTimeout / time.Second)
+	}
+	if spec.Standby != nil {
+		m.standbySettings(&s, spec)
 	}
 	return s
 }

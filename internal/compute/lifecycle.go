@@ -38,6 +38,9 @@ func (m *Manager) writeConf(dataDir string, s pgconf.Settings) error {
 // still hold the data directory (after a crash, orphaned backends keep the
 // shared memory segment for a moment).
 func (m *Manager) launch(ctx context.Context, in *Instance) error {
+	if err := m.prepareStandby(in); err != nil { // read replicas only (standby.go)
+		return err
+	}
 	in.mu.Lock()
 	id, settings := in.id, in.settings
 	in.mu.Unlock()
@@ -255,6 +258,9 @@ func (m *Manager) Suspend(ctx context.Context, id string) error {
 	in.mu.Unlock()
 	_ = os.RemoveAll(m.sockDir(id))
 	if err != nil {
+		return err
+	}
+	if err := m.dropStandbyVolume(ctx, in); err != nil { // read replicas only (standby.go)
 		return err
 	}
 	m.emit(Event{Kind: EventSuspended, ID: id, VolumeID: in.volumeID})
