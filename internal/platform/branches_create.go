@@ -281,7 +281,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 
 	b := metastore.Branch{
 		ID: NewBranchID(), ProjectID: proj.ID, Name: in.Name, Protected: protected, VolumeID: newVolumeID(),
-		SetupPending: true, CreatedAt: t, UpdatedAt: t, InitSource: in.InitSource, ParentID: &parent.ID,
+		CreatedAt: t, UpdatedAt: t, InitSource: in.InitSource, ParentID: &parent.ID,
 	}
 	if in.Name == "" {
 		b.Name = b.ID
@@ -297,20 +297,36 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 	for i := range eps {
 		eps[i].BranchID = b.ID
 	}
-	cfg, passwords, err := p.childConfig(ctx, proj, *parent)
-	if err != nil {
-		return CreatedBranch{}, err
-	}
 	ops := []metastore.Operation{newOp(proj.ID, b.ID, "", "create_branch")}
 	for _, e := range eps {
 		if !e.Disabled {
 			ops = append(ops, p.operation(e, "start_compute"))
 		}
 	}
-	var out metastore.Branch
+	var (
+		out       metastore.Branch
+		cfg       metastore.BranchConfigRecord
+		passwords map[string]string
+	)
 	inserted := make(chan error, 1)
 	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
-		err := p.makeBranchData(ctx, proj, *parent, pt, &b)
+		// Read under the project's operations, so that no role change
+		// lands between the parent's config and its data.
+		fresh, err := p.store.GetBranch(ctx, proj.ID, parent.ID)
+		if err == nil {
+			cfg, passwords, err = p.childConfig(ctx, proj, fresh)
+		}
+		if err != nil {
+			inserted <- err
+			return err
+		}
+		// A copy of the parent's head has the parent's roles and databases
+		// unless the parent's compute has changes still to apply or the
+		// child's login roles get new passwords; data from a past point may
+		// lack roles made since. Only then does the child's first start
+		// converge.
+		b.SetupPending = !pt.zero() || fresh.Protected || fresh.SetupPending
+		err = p.makeBranchData(ctx, proj, *parent, pt, &b)
 		if err == nil {
 			out, err = p.store.InsertBranch(ctx, metastore.NewBranch{Branch: b, Config: cfg, Endpoints: eps})
 			if err != nil {
@@ -324,6 +340,10 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 		if err != nil {
 			return err
 		}
+		// The branch exists: answer now, as Neon does, with the computes
+		// starting; a client connecting meanwhile waits for its compute in
+		// the proxy while its TLS and SCRAM exchanges run.
+		p.release(ctx, 1)
 		for _, e := range eps {
 			if e.Disabled {
 				continue
@@ -345,6 +365,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 		res.Endpoints = append(res.Endpoints, p.endpointView(e))
 	}
 	if len(eps) > 0 && len(cfg.Roles) == 1 && len(cfg.Databases) == 1 {
+		eps := primaryFirst(eps) // the URI names the read_write endpoint when there is one
 		role, db := cfg.Roles[0].Name, cfg.Databases[0].Name
 		if pw, ok := passwords[role]; ok {
 			res.URIs = append(res.URIs, BranchURI{
@@ -443,14 +464,14 @@ func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) (
 		switch e.Type {
 		case "":
 			return nil, newErr(KindInvalid, "endpoints[%d].type is required: read_write or read_only", i)
-		case "read_write":
-		case "read_only":
-			return nil, newErr(KindInvalid, "read_only endpoints (read replicas) are not supported by this Grove yet; create a read_write endpoint")
+		case "read_write", "read_only": // one read_write, any number of read_only (replicas.go)
 		default:
 			return nil, newErr(KindInvalid, "endpoints[%d].type %q is not one of read_write, read_only", i, e.Type)
 		}
-		if len(out) > 0 {
-			return nil, errSecondReadWrite
+		for _, o := range out {
+			if o.Type == "read_write" && e.Type == "read_write" {
+				return nil, errSecondReadWrite
+			}
 		}
 		if e.Provisioner == "" {
 			e.Provisioner = proj.Provisioner

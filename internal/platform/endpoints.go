@@ -197,7 +197,9 @@ func (p *Platform) Connect(ctx context.Context, endpointID string) (string, erro
 }
 
 func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
-	if inst, ok := p.cfg.Computes.Get(r.Endpoint.ID); ok && !r.SetupPending {
+	// A compute still starting (a branch create answers before its compute
+	// is up) is waited for by start.
+	if inst, ok := p.cfg.Computes.Get(r.Endpoint.ID); ok && !r.SetupPending && inst.State() == compute.StateActive {
 		return inst, nil
 	}
 	inst, err := p.start(ctx, r)
@@ -218,6 +220,9 @@ func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*comput
 // never sees the compute come up midway; it re-reads the endpoint's route
 // under that lock, so that a start racing a move lands on the new branch.
 func (p *Platform) start(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
+	if r.Endpoint.Type == "read_only" {
+		return p.startReplica(ctx, r) // a hot standby on a copy of the branch (replicas.go)
+	}
 	var inst *compute.Instance
 	for {
 		l := volumeLocks.get(r.VolumeID)
@@ -331,7 +336,8 @@ func validProvisioner(p string) error {
 // CreateEndpoint adds a read_write compute to a branch and starts it
 // (unless created disabled). The branch's data is what it serves: after
 // the branch's endpoint was deleted, a new one finds the same databases.
-// Read-only endpoints (hot standbys) are refused: Grove cannot run them yet.
+// A branch has at most one read_write endpoint and any number of
+// read_only ones (read replicas, replicas.go).
 func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID string, in EndpointInput) (EndpointView, []metastore.Operation, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
@@ -340,9 +346,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	switch in.Type {
 	case "":
 		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.type is required: read_write or read_only")
-	case "read_write":
-	case "read_only":
-		return EndpointView{}, nil, newErr(KindInvalid, "read_only endpoints (read replicas) are not supported by this Grove yet; create a read_write endpoint")
+	case "read_write", "read_only":
 	default:
 		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.type %q is not one of read_write, read_only", in.Type)
 	}
@@ -399,7 +403,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 		return EndpointView{}, nil, err
 	}
 	for _, e := range eps {
-		if e.Type == "read_write" {
+		if e.Type == "read_write" && in.Type == "read_write" {
 			return EndpointView{}, nil, errSecondReadWrite
 		}
 	}
@@ -649,6 +653,9 @@ func (p *Platform) DeleteEndpoint(ctx context.Context, pr Principal, projectID, 
 		}
 		if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
 			return &Error{Kind: KindUnavailable, Msg: "could not stop the endpoint", Err: err}
+		}
+		if e.Type == "read_only" {
+			p.dropVolume(ctx, replicaVolume(e.ID)) // gone at suspend, unless a crash left it
 		}
 		return nil
 	})
