@@ -102,3 +102,32 @@ func TestMutateLocksProject(t *testing.T) {
 		t.Fatalf("mutation of an unknown project: %v", err)
 	}
 }
+
+// TestMutateRelease: work that releases the call answers with its first
+// operations finished and the rest running, and finishes those later; a
+// mutation issued meanwhile waits for them instead of meeting a 423.
+func TestMutateRelease(t *testing.T) {
+	p, pid := opsFixture(t, 5*time.Second)
+	ctx := t.Context()
+	proceed := make(chan struct{})
+	ops, err := p.mutate(ctx, pid, []metastore.Operation{newOp(pid, "", "", "create_branch"), newOp(pid, "", "", "start_compute")},
+		func(ctx context.Context) error {
+			p.release(ctx, 1)
+			<-proceed
+			return nil
+		})
+	if err != nil || len(ops) != 2 || ops[0].Status != "finished" || ops[1].Status != "running" {
+		t.Fatalf("released mutation = %+v, %v; want the first finished, the second running", ops, err)
+	}
+	if s := statusOf(t, p, pid, ops[0].ID); s != "finished" {
+		t.Fatalf("released operation recorded %q", s)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { close(proceed) })
+	next, err := p.mutate(ctx, pid, []metastore.Operation{newOp(pid, "", "", "apply_config")}, func(context.Context) error { return nil })
+	if err != nil || next[0].Status != "finished" {
+		t.Fatalf("mutation behind a running one = %+v, %v; want it to wait and finish", next, err)
+	}
+	if s := statusOf(t, p, pid, ops[1].ID); s != "finished" {
+		t.Fatalf("operation left running after the release finished %q", s)
+	}
+}
