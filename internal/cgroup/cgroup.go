@@ -358,6 +358,8 @@ type ProcStat struct {
 	State  byte // R running or runnable, S sleeping, D disk wait, …
 	Parent int
 	CPU    time.Duration // user + system time
+	// ChildCPU is the user + system time of the children it waited for.
+	ChildCPU time.Duration
 }
 
 // clockTick is USER_HZ, 100 on every Linux architecture Go supports.
@@ -375,14 +377,18 @@ func ReadProcStat(pid int) (ProcStat, error) {
 		return ProcStat{}, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	f := strings.Fields(s[i+1:])
-	// f[0] state, f[1] ppid, f[11] utime, f[12] stime (fields 3, 4, 14, 15).
-	if len(f) < 13 || len(f[0]) != 1 {
+	// f[0] state, f[1] ppid, f[11] utime, f[12] stime, f[13] cutime,
+	// f[14] cstime (fields 3, 4, 14–17).
+	if len(f) < 15 || len(f[0]) != 1 {
 		return ProcStat{}, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	ppid, _ := strconv.Atoi(f[1])
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return ProcStat{State: f[0][0], Parent: ppid, CPU: time.Duration(ut+st) * time.Second / clockTick}, nil
+	cut, _ := strconv.ParseInt(f[13], 10, 64)
+	cst, _ := strconv.ParseInt(f[14], 10, 64)
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / clockTick }
+	return ProcStat{State: f[0][0], Parent: ppid, CPU: tick(ut + st), ChildCPU: tick(cut + cst)}, nil
 }
 
 // Parent is pid's parent process id, 0 when pid is gone.

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/grovedb/grove/internal/cgroup"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -76,6 +77,10 @@ type Config struct {
 	Archive Archiver
 	// ArchiveTimeout is archive_timeout with Archive set (0 → 60 s).
 	ArchiveTimeout time.Duration
+	// Cgroups, when set, holds each compute's processes in a group with
+	// the CPU and memory limits of its current size (cgroups.go). Nil: no
+	// enforcement; sizes still set Postgres' settings.
+	Cgroups cgroup.Hierarchy
 }
 
 // Archiver archives the WAL of read-write computes and owns some volumes

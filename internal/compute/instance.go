@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/grovedb/grove/internal/cgroup"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -55,6 +56,10 @@ type Instance struct {
 	// spare is an admin connection to "postgres" opened while the instance
 	// was warm, so that the first Exec after a Take skips a backend start.
 	spare *pgx.Conn
+	// cgroup holds the running server's processes (nil: no enforcement)
+	// and cu is its current size (cgroups.go).
+	cgroup cgroup.Group
+	cu     float64
 }
 
 // takeSpare returns the warm admin connection, if any, for one use.

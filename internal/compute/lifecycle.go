@@ -76,10 +76,12 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		}
 		return fmt.Errorf("start compute %s: %w", id, err)
 	}
+	m.attachCgroup(in, srv.Pid()) // cgroup and starting size (cgroups.go)
 	in.mu.Lock()
 	if in.stopping {
 		in.mu.Unlock()
 		_ = srv.Stop(context.WithoutCancel(ctx))
+		m.releaseCgroup(in)
 		if logFile != nil {
 			logFile.Close()
 		}
@@ -233,6 +235,7 @@ func (m *Manager) stop(ctx context.Context, in *Instance, switchWAL bool) error 
 			return fmt.Errorf("stop compute %s: %w", in.ID(), ctx.Err())
 		}
 	}
+	m.releaseCgroup(in) // cgroups.go
 	if err != nil {
 		return fmt.Errorf("stop compute %s: %w", in.ID(), err)
 	}
@@ -560,6 +563,10 @@ func (m *Manager) Resize(ctx context.Context, id string, minCU, maxCU float64) e
 	in.spec = spec
 	in.mu.Unlock()
 	if err := m.resize(ctx, in, m.size(spec)); err != nil {
+		return fmt.Errorf("resize compute %s: %w", id, err)
+	}
+	// The current size into the new range, its limits live (cgroups.go).
+	if err := m.applyRange(ctx, in); err != nil {
 		return fmt.Errorf("resize compute %s: %w", id, err)
 	}
 	return nil
