@@ -60,11 +60,6 @@ var compatNotes = map[string]compatNote{
 	"getProjectBranchSchema":           {notYet: "schema dump: not planned yet"},
 	"getProjectBranchSchemaComparison": {notYet: "schema diff: not planned yet"},
 
-	// Endpoints.
-
-	// Endpoints.
-	"createProjectEndpoint": {partial: "`read_only` endpoints (read replicas): issue 5"},
-
 	// Organizations and users.
 	"updateOrganizationMember":               {notYet: "member management: issue 6"},
 	"removeOrganizationMember":               {notYet: "member management: issue 6"},

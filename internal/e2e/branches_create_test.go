@@ -170,7 +170,7 @@ func TestBranchCreate(t *testing.T) {
 		{"timestamp before the branch", `{"branch":{"parent_timestamp":"2020-01-01T00:00:00Z"}}`, 400, "outside"},
 		{"bad lsn", `{"branch":{"parent_lsn":"nope"}}`, 400, "LSN"},
 		{"two read_write", `{"endpoints":[{"type":"read_write"},{"type":"read_write"}]}`, 409, "read_write endpoint already exists"},
-		{"read_only", `{"endpoints":[{"type":"read_only"}]}`, 400, "read_only"},
+		{"bad endpoint type", `{"endpoints":[{"type":"read-only"}]}`, 400, "type"},
 		{"endpoint without type", `{"endpoints":[{}]}`, 400, "type"},
 		{"bad size", `{"endpoints":[{"type":"read_write","autoscaling_limit_min_cu":0.3}]}`, 400, "autoscaling_limit_min_cu"},
 	} {

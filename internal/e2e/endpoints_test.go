@@ -59,7 +59,7 @@ func TestEndpointsLifecycle(t *testing.T) {
 		{"bad type", `{"endpoint":{"branch_id":"` + main + `","type":"writer"}}`, 400, "type"},
 		{"unknown branch", `{"endpoint":{"branch_id":"br-nope-nope-12345678","type":"read_write"}}`, 404, "branch not found"},
 		{"second read_write", `{"endpoint":{"branch_id":"` + main + `","type":"read_write"}}`, 409, "read_write endpoint already exists"},
-		{"read_only", `{"endpoint":{"branch_id":"` + main + `","type":"read_only"}}`, 400, "read_only"},
+		{"read_only on an unknown branch", `{"endpoint":{"branch_id":"br-nope-nope-12345678","type":"read_only"}}`, 404, "branch not found"},
 		{"other region", `{"endpoint":{"branch_id":"` + main + `","type":"read_write","region_id":"aws-eu-central-1"}}`, 400, "region_id"},
 	}
 	for _, tt := range badCreates {

@@ -50,17 +50,45 @@ func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, e
 	return p.endpointView(r.Endpoint), ops, nil
 }
 
-// SuspendEndpoint suspends an endpoint.
+// errTransitive is Neon's 423 for an endpoint between states (its compute
+// starting, restarting after a crash, or suspending).
+func errTransitive(action string) error {
+	return newErr(KindLocked, "endpoint is in some transitive state, could not %s", action)
+}
+
+// inTransition reports whether an endpoint's compute is between states.
+func (p *Platform) inTransition(endpointID string) bool {
+	inst, ok := p.cfg.Computes.Get(endpointID)
+	if !ok {
+		return false
+	}
+	switch inst.State() {
+	case compute.StateStarting, compute.StateRestarting, compute.StateSuspending:
+		return true
+	}
+	return false
+}
+
+// SuspendEndpoint suspends an endpoint: an idle one stays idle (200, as
+// Neon's), one between states is Neon's 423. last_active becomes the
+// moment the compute stopped.
 func (p *Platform) SuspendEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
 	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
+	if p.inTransition(endpointID) {
+		return EndpointView{}, nil, errTransitive("suspend")
+	}
 	ops, err := p.mutate(ctx, projectID, []metastore.Operation{p.operation(v.Endpoint, "suspend_compute")}, func(ctx context.Context) error {
+		_, running := p.cfg.Computes.Get(endpointID)
 		if err := p.cfg.Computes.Suspend(ctx, endpointID); err != nil {
 			return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
 		}
-		return nil
+		if !running {
+			return nil
+		}
+		return p.store.TouchEndpoint(ctx, endpointID, now())
 	})
 	if err != nil {
 		return EndpointView{}, nil, err
@@ -673,6 +701,9 @@ func (p *Platform) RestartEndpoint(ctx context.Context, pr Principal, projectID,
 	}
 	if v.Disabled {
 		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
+	}
+	if p.inTransition(endpointID) {
+		return EndpointView{}, nil, errTransitive("restart")
 	}
 	ops := []metastore.Operation{p.operation(v.Endpoint, "suspend_compute"), p.operation(v.Endpoint, "start_compute")}
 	ops, err = p.mutate(ctx, projectID, ops, func(ctx context.Context) error {

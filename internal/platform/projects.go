@@ -321,6 +321,8 @@ func (p *Platform) view(e metastore.Endpoint, active bool) EndpointView {
 		CurrentState: "idle"}
 	if active {
 		v.CurrentState = "active"
+	} else if e.LastActive == nil {
+		v.CurrentState = "init" // never started (Neon's state of a new endpoint)
 	}
 	return v
 }
