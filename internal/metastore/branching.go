@@ -38,8 +38,9 @@ func insertBranchTx(ctx context.Context, tx pgx.Tx, b Branch) error {
 }
 
 // writeConfigTx makes cfg the roles, databases and pending changes of a
-// branch (replacing what it had) and marks its compute config pending.
-func writeConfigTx(ctx context.Context, tx pgx.Tx, branchID string, cfg BranchConfigRecord, at time.Time) error {
+// branch (replacing what it had) and, with pending, marks its compute
+// config pending.
+func writeConfigTx(ctx context.Context, tx pgx.Tx, branchID string, cfg BranchConfigRecord, at time.Time, pending bool) error {
 	for _, q := range []string{`DELETE FROM databases WHERE branch_id = $1`, `DELETE FROM roles WHERE branch_id = $1`,
 		`DELETE FROM config_changes WHERE branch_id = $1`} {
 		if _, err := tx.Exec(ctx, q, branchID); err != nil {
@@ -58,11 +59,15 @@ func writeConfigTx(ctx context.Context, tx pgx.Tx, branchID string, cfg BranchCo
 			return err
 		}
 	}
+	if !pending {
+		return nil
+	}
 	return configChanged(ctx, tx, branchID, cfg.Changes...)
 }
 
 // InsertBranch writes a new branch with its roles, databases and endpoints;
-// its compute config is pending, so that its first start converges. A name
+// its compute config is pending when the branch's SetupPending says so
+// (its data may lack them), so that its first start converges. A name
 // the project already has is ErrConflict.
 func (s *Store) InsertBranch(ctx context.Context, nb NewBranch) (Branch, error) {
 	var out Branch
@@ -70,7 +75,7 @@ func (s *Store) InsertBranch(ctx context.Context, nb NewBranch) (Branch, error) 
 		if err := insertBranchTx(ctx, tx, nb.Branch); err != nil {
 			return err
 		}
-		if err := writeConfigTx(ctx, tx, nb.Branch.ID, nb.Config, nb.Branch.CreatedAt); err != nil {
+		if err := writeConfigTx(ctx, tx, nb.Branch.ID, nb.Config, nb.Branch.CreatedAt, nb.Branch.SetupPending); err != nil {
 			return err
 		}
 		if len(nb.Endpoints) > 0 {
@@ -204,7 +209,7 @@ func (s *Store) ResetBranch(ctx context.Context, r Reset) (Branch, error) {
 				return err
 			}
 		}
-		if err := writeConfigTx(ctx, tx, r.Target.ID, r.Config, r.Target.UpdatedAt); err != nil {
+		if err := writeConfigTx(ctx, tx, r.Target.ID, r.Config, r.Target.UpdatedAt, true); err != nil {
 			return err
 		}
 		out, err = scanBranch(tx.QueryRow(ctx, `SELECT `+branchCols+` FROM branches WHERE id = $1`, r.Target.ID))
