@@ -4,15 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
+	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/scram"
 )
 
 // backend adapts the platform to the proxy's Backend, translating the
-// platform's errors into the proxy's.
-type backend struct{ p *platform.Platform }
+// platform's errors into the proxy's. Pooled connections (the -pooler host)
+// go to the compute's PgBouncer, started on demand; poolers is nil when no
+// PgBouncer is installed.
+type backend struct {
+	p        *platform.Platform
+	computes *compute.Manager
+	poolers  *pooler.Manager
+}
 
 var _ proxy.Backend = backend{}
 
@@ -22,13 +31,25 @@ func (b backend) Verifier(ctx context.Context, endpointID, role string) (scram.V
 }
 
 func (b backend) Connect(ctx context.Context, endpointID string, pooled bool) (string, error) {
-	if pooled {
-		// PgBouncer behind the -pooler host arrives with autoscaling; until
-		// then a pooled connection is refused rather than silently unpooled.
-		return "", &proxy.UserError{Code: "0A000", Message: "connection pooling is not available on this Grove yet; connect to the endpoint host without -pooler"}
+	if pooled && b.poolers == nil {
+		// Refused rather than silently unpooled.
+		return "", &proxy.UserError{Code: "0A000", Message: "connection pooling is not available on this Grove (PgBouncer is not installed); connect to the endpoint host without -pooler"}
 	}
 	sock, err := b.p.Connect(ctx, endpointID)
-	return sock, proxyErr(endpointID, err)
+	if err != nil || !pooled {
+		return sock, proxyErr(endpointID, err)
+	}
+	// The compute is awake: put its pooler in front of it.
+	in, ok := b.computes.Get(endpointID)
+	if !ok {
+		return "", &proxy.UserError{Code: "57P03", Message: "the compute for endpoint " + endpointID + " stopped while connecting; retry in a moment"}
+	}
+	ps, err := b.poolers.Ensure(ctx, pooler.Target{ID: endpointID, SocketDir: filepath.Dir(sock),
+		MaxConnections: in.Settings().MaxConnections})
+	if err != nil {
+		return "", &proxy.UserError{Code: "57P03", Message: "could not start the connection pooler for endpoint " + endpointID + "; retry in a moment", Err: err}
+	}
+	return ps, nil
 }
 
 func (b backend) ConnOpened(endpointID string) { b.p.ConnOpened(endpointID) }

@@ -27,6 +27,7 @@ import (
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/storage"
 	"golang.org/x/sys/unix"
@@ -48,6 +49,7 @@ type serveConfig struct {
 	TLSKey        string
 	LogLevel      string
 	DebugAddr     string
+	PgBouncer     string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -67,6 +69,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address for Go's pprof profiles (/debug/pprof/); empty: off")
+	fs.StringVar(&c.PgBouncer, "pgbouncer", "", "PgBouncer binary behind -pooler hosts; empty: ./.pgbouncer (scripts/setup.sh), then Debian's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -209,10 +212,47 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(runDir + "-hist")
-	computes, err := compute.New(compute.Config{
+	// --- pooled connections (internal/pooler) ---
+	// One PgBouncer per compute behind its -pooler host, started at the
+	// first pooled connection and stopped when the compute stops.
+	var poolers *pooler.Manager
+	var computes *compute.Manager
+	var poolerCandidates []string
+	if cfg.PgBouncer != "" {
+		poolerCandidates = []string{cfg.PgBouncer}
+	}
+	if bin, err := pooler.Find(ctx, poolerCandidates...); err != nil {
+		log.Warn("pooler: PgBouncer not found; -pooler connections are refused", "err", err)
+	} else {
+		poolers, err = pooler.New(pooler.Config{Binary: bin, User: osUser, Dir: runDir + "-pooler", LogDir: logDir,
+			Logger: log.With("component", "pooler")})
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(runDir + "-pooler")
+		log.Info("pooler: PgBouncer", "path", bin.Path, "version", bin.Version,
+			"prepared_statements", bin.PreparedStatements())
+	}
+	stopPooler := func(e compute.Event) {
+		if poolers == nil || (e.Kind != compute.EventSuspended && e.Kind != compute.EventFailed) {
+			return
+		}
+		go func() {
+			if in, ok := computes.Get(e.ID); ok && in.State() == compute.StateActive {
+				return // woken again meanwhile: its pooler serves the new compute
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := poolers.Stop(sctx, e.ID); err != nil {
+				log.Warn("pooler: stop", "endpoint", e.ID, "err", err)
+			}
+		}()
+	}
+	// --- end pooled connections ---
+	computes, err = compute.New(compute.Config{
 		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
 		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
-		Archive: hist,
+		Archive: hist, OnEvent: stopPooler,
 	})
 	if err != nil {
 		return err
@@ -259,6 +299,7 @@ func serve(ctx context.Context, args []string) error {
 	computeDone := make(chan error, 1)
 	go func() { computeDone <- computes.Run(runCtx) }()
 	go plat.RunExpiry(runCtx, 0)
+	go plat.RunSizes(runCtx, 0)
 	histDone := make(chan struct{})
 	go func() { hist.Run(runCtx); close(histDone) }()
 	defer func() {
@@ -267,6 +308,11 @@ func serve(ctx context.Context, args []string) error {
 		<-histDone
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		if poolers != nil {
+			if err := poolers.Close(sctx); err != nil {
+				log.Error("pooler: close", "err", err)
+			}
+		}
 		if err := computes.Close(sctx); err != nil {
 			log.Error("compute: close", "err", err)
 		}
@@ -285,7 +331,7 @@ func serve(ctx context.Context, args []string) error {
 	px, err := proxy.New(proxy.Config{
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Domain:  cfg.Domain,
-		Backend: backend{plat},
+		Backend: backend{p: plat, computes: computes, poolers: poolers},
 		Logger:  log.With("component", "proxy"),
 	})
 	if err != nil {

@@ -184,9 +184,31 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.Chmod(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("pooler: dir: %w", err)
 	}
+	reapStale(cfg.Dir, cfg.Logger)
 	m := &Manager{cfg: cfg, log: cfg.Logger, byID: map[string]*bouncer{}}
 	m.life, m.end = context.WithCancel(context.Background())
 	return m, nil
+}
+
+// reapStale kills the poolers a previous run left in dir (a Grove killed
+// without its cleanup leaves them serving nothing) and removes their folders.
+func reapStale(dir string, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		sub := filepath.Join(dir, e.Name())
+		if b, err := os.ReadFile(filepath.Join(sub, "pgbouncer.pid")); err == nil {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			if pid > 0 && strings.Contains(string(cmdline), filepath.Join(sub, "pgbouncer.ini")) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				log.Warn("pooler: killed a stale PgBouncer", "pid", pid, "dir", sub)
+			}
+		}
+		_ = os.RemoveAll(sub)
+	}
 }
 
 // Binary is the PgBouncer the manager runs.
