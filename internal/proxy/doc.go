@@ -22,7 +22,9 @@
 //     cleartext password is checked against the verifier. Unknown roles get a
 //     mock exchange, so they look like wrong passwords. A failed login never
 //     calls Backend.Connect, so it never wakes a compute.
-//  4. Backend.Connect wakes the compute and names its Unix socket. The proxy
+//  4. Backend.Connect wakes the compute and names its Unix socket (for the
+//     -pooler host, that of the compute's PgBouncer, which checks the same
+//     SCRAM proof and logs in to the compute with it). The proxy
 //     sends the client's startup packet minus the routing options, answers
 //     the compute's SCRAM challenge with the ClientKey recovered from the
 //     client's proof (pass-through: the compute holds the same verifier, so
