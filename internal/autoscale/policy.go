@@ -35,7 +35,9 @@ type Policy struct {
 	// CacheHitTarget: with a known cache hit ratio at least this high
 	// (0.99), the working set does not count — the data fits the buffers.
 	CacheHitTarget float64
-	// LoadSmoothing is the time constant of the load's moving average (3 s).
+	// LoadSmoothing is the time constant of the load's moving average
+	// (5 s): one process caught running in a single 1 s sample does not
+	// scale a 0.25 CU compute up, a busy one does within two samples.
 	LoadSmoothing time.Duration
 	// DownAfter is how long every goal must stay below the size before a
 	// scale-down (30 s), and how long a new size is kept at least.
@@ -59,7 +61,7 @@ func (p Policy) WithDefaults() Policy {
 		p.CacheHitTarget = 0.99
 	}
 	if p.LoadSmoothing <= 0 {
-		p.LoadSmoothing = 3 * time.Second
+		p.LoadSmoothing = 5 * time.Second
 	}
 	if p.DownAfter <= 0 {
 		p.DownAfter = 30 * time.Second
@@ -139,14 +141,17 @@ func (p Policy) Decide(st State, r Range, s Sample) (State, Decision, bool) {
 	}
 	next := st
 	// Smooth the load: an exponential moving average over LoadSmoothing.
+	// The first sample counts as one second's worth from an idle start, so
+	// that one process caught running at that instant is no load.
 	load := max(s.CPU, float64(s.Runnable))
-	if st.last.IsZero() || !s.Time.After(st.last) {
-		if st.last.IsZero() {
-			next.Load = load
-			next.changed = s.Time
-		}
+	dt := time.Second
+	if !st.last.IsZero() {
+		dt = s.Time.Sub(st.last)
 	} else {
-		a := 1 - math.Exp(-float64(s.Time.Sub(st.last))/float64(p.LoadSmoothing))
+		next.changed = s.Time
+	}
+	if dt > 0 {
+		a := 1 - math.Exp(-float64(dt)/float64(p.LoadSmoothing))
 		next.Load = st.Load + a*(load-st.Load)
 	}
 	next.last = s.Time

@@ -43,7 +43,7 @@ func TestDecide(t *testing.T) {
 			{at: 0, hit: -1}, {at: 1, cpu: 0.01, hit: -1}, {at: 60, cpu: 0.02, hit: -1},
 		}},
 		{"busy at once goes up in one step", r, 0.25, []step{
-			{at: 0, cpu: 0.25, runnable: 3, hit: -1, to: 2, reason: ReasonCPU},
+			{at: 0, cpu: 0.25, runnable: 8, hit: -1, to: 2, reason: ReasonCPU}, // load 8·0.28 = 2.3
 		}},
 		{"load rises through the steps, capped at max", r, 0.25, []step{
 			{at: 0, hit: -1},
@@ -112,6 +112,21 @@ func TestDecide(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecideDefaults: with the default smoothing (5 s), one process caught
+// running in one sample leaves a 0.25 CU compute alone; two in a row scale it.
+func TestDecideDefaults(t *testing.T) {
+	base := time.Now()
+	st := NewState(0.25)
+	st, d, ok := Policy{}.Decide(st, Range{0.25, 2}, Sample{Time: base, Runnable: 1, CacheHitRatio: -1})
+	if ok {
+		t.Fatalf("one runnable process in the first sample: %+v", d)
+	}
+	_, d, ok = Policy{}.Decide(st, Range{0.25, 2}, Sample{Time: base.Add(time.Second), Runnable: 1, CacheHitRatio: -1})
+	if !ok || d.To != 0.5 {
+		t.Fatalf("two busy samples: %+v %v, want a scale-up to 0.5 CU", d, ok)
 	}
 }
 
