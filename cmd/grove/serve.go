@@ -15,11 +15,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/grovedb/grove/internal/apiserver"
+	"github.com/grovedb/grove/internal/autoscale"
+	"github.com/grovedb/grove/internal/cgroup"
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
@@ -30,7 +33,6 @@ import (
 	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/storage"
-	"golang.org/x/sys/unix"
 )
 
 // serveConfig is grove serve's configuration, from flags.
@@ -50,6 +52,9 @@ type serveConfig struct {
 	LogLevel      string
 	DebugAddr     string
 	PgBouncer     string
+	// Sizes and autoscaling (cgroups: internal/cgroup, internal/autoscale).
+	CUMemory  int64
+	Autoscale bool
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -69,6 +74,12 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address for Go's pprof profiles (/debug/pprof/); empty: off")
+	fs.Func("cu-memory", "memory of one Compute Unit, e.g. 4GiB (Neon's) or 512MiB on a small host", func(v string) error {
+		n, err := parseBytes(v)
+		c.CUMemory = n
+		return err
+	})
+	fs.BoolVar(&c.Autoscale, "autoscale", true, "move each compute between its min and max CU with its load")
 	fs.StringVar(&c.PgBouncer, "pgbouncer", "", "PgBouncer binary behind -pooler hosts; empty: ./.pgbouncer (scripts/setup.sh), then Debian's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -249,16 +260,26 @@ func serve(ctx context.Context, args []string) error {
 		}()
 	}
 	// --- end pooled connections ---
+	// Per-compute cgroups with the limits of the compute's current CU.
+	cgroups, cgErr := cgroup.Probe()
+	if cgErr != nil {
+		log.Warn("compute: no cgroup limits; Postgres settings still follow each compute's size", "err", cgErr)
+		cgroups = nil
+	}
 	computes, err = compute.New(compute.Config{
 		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
 		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
-		Archive: hist, OnEvent: stopPooler,
+		Archive: hist, OnEvent: stopPooler, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
 	})
 	if err != nil {
 		return err
 	}
 	hist.SetComputes(computes)
-	log.Info("compute: cgroups", "support", cgroupSupport(), "run_dir", runDir, "max_active", cfg.MaxActive)
+	cgDesc := "none (limits not enforced)"
+	if cgroups != nil {
+		cgDesc = cgroups.String()
+	}
+	log.Info("compute: cgroups", "support", cgDesc, "cu_memory", cuMemory(cfg.CUMemory), "run_dir", runDir, "max_active", cfg.MaxActive)
 	if err := computes.EnsureTemplates(ctx); err != nil {
 		return err
 	}
@@ -318,6 +339,21 @@ func serve(ctx context.Context, args []string) error {
 		}
 		log.Info("grove: stopped")
 	}()
+	// --- autoscaler ---
+	if cfg.Autoscale {
+		sc, err := autoscale.New(autoscale.Config{
+			Computes: computes, Policy: autoscale.Policy{CUMemoryBytes: cfg.CUMemory},
+			Logger: log.With("component", "autoscale"),
+		})
+		if err != nil {
+			return err
+		}
+		scaleDone := make(chan struct{})
+		go func() { _ = sc.Run(runCtx); close(scaleDone) }()
+		defer func() { cancelRun(); <-scaleDone }() // runs before the computes close
+		log.Info("autoscale: running", "interval", time.Second)
+	}
+	// --- end autoscaler ---
 
 	var cert tls.Certificate
 	if cfg.TLSCert != "" {
@@ -444,19 +480,34 @@ func hostMemory() int64 {
 	return kb << 10
 }
 
-// cgroupSupport says what cgroup hierarchy the machine offers, for the
-// start-up log. Per-compute limits arrive with autoscaling; until then Grove
-// sizes Postgres' settings from the CU and enforces nothing.
-func cgroupSupport() string {
-	if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		mode := "read-only"
-		if unix.Access("/sys/fs/cgroup", unix.W_OK) == nil {
-			mode = "writable"
+// parseBytes reads a size: a number of bytes, or one with a unit (kB, MB,
+// GB: powers of 1024 as in Postgres; KiB, MiB, GiB too).
+func parseBytes(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}}
+	s, mult := strings.TrimSpace(v), int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
 		}
-		return "v2 (" + mode + "; controllers: " + strings.TrimSpace(string(b)) + "); limits not enforced yet"
 	}
-	if _, err := os.Stat("/sys/fs/cgroup/memory"); err == nil {
-		return "v1; limits not enforced yet"
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return 0, fmt.Errorf("invalid size %q (e.g. 4GiB, 512MiB)", v)
 	}
-	return "none; limits not enforced"
+	if n*mult < 64<<20 {
+		return 0, fmt.Errorf("size %q: a Compute Unit needs at least 64 MiB", v)
+	}
+	return n * mult, nil
+}
+
+// cuMemory renders the memory of one CU for the start-up log.
+func cuMemory(n int64) string {
+	if n <= 0 {
+		n = pgconf.DefaultCUMemoryBytes
+	}
+	return strconv.FormatInt(n>>20, 10) + "MiB"
 }
