@@ -150,6 +150,35 @@ func TestPooledConnections(t *testing.T) {
 		}
 	})
 
+	t.Run("cancel request", func(t *testing.T) {
+		// The proxy forwards a cancel for its key to PgBouncer's socket,
+		// which cancels the query on the server connection it runs on.
+		conn := pgxConnect(t, pooled)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := conn.Exec(context.Background(), "select pg_sleep(30)")
+			errc <- err
+		}()
+		watch := pgxConnect(t, direct)
+		grovetest.WaitFor(t, "query running", func() bool {
+			var n int
+			_ = watch.QueryRow(t.Context(), "select count(*) from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'").Scan(&n)
+			return n == 1
+		})
+		if err := conn.PgConn().CancelRequest(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errc:
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "57014" {
+				t.Fatalf("cancelled query: %v, want 57014", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("query not cancelled")
+		}
+	})
+
 	t.Run("wrong password", func(t *testing.T) {
 		u, _ := url.Parse(pooled)
 		u.User = url.UserPassword("app_user", "not-the-password")
@@ -197,6 +226,30 @@ func TestPooledConnections(t *testing.T) {
 			t.Fatalf("after a pooled connection: %+v, %v", e, err)
 		}
 	})
+}
+
+// TestPooledSNI: with --domain the pooled host is a DNS name whose first
+// label ends in -pooler, and the proxy routes it by SNI to the pooler
+// (hostaddr stands in for wildcard DNS).
+func TestPooledSNI(t *testing.T) {
+	g := start(t, "--domain", "grove.test")
+	c := checkedClient(g)
+	cp := g.CreateSeed()
+	ep := cp.Endpoints[0].ID
+	if want := ep + "-pooler.us-east-2.grove.test"; cp.ConnectionURIs[0].ConnectionParameters.PoolerHost != want {
+		t.Fatalf("pooler_host %q, want %q", cp.ConnectionURIs[0].ConnectionParameters.PoolerHost, want)
+	}
+	uri := pooledURI(t, c, cp)
+	if strings.Contains(uri, "options=") || !strings.Contains(uri, "@"+ep+"-pooler.us-east-2.grove.test") {
+		t.Fatalf("with a domain the pooled URI routes by host: %s", redact(uri))
+	}
+	out, err := grovetest.Psql(t, uri+"&hostaddr=127.0.0.1", "select current_user")
+	if err != nil || out != "app_user" {
+		t.Fatalf("psql by SNI through the pooler: %v: %s", err, out)
+	}
+	if !strings.Contains(g.Logs(), "pooler started") {
+		t.Fatal("the -pooler SNI name did not go through the pooler")
+	}
 }
 
 // TestPooledPgbench500: 500 concurrent pgbench clients through the pooler of
