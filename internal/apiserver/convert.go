@@ -77,7 +77,7 @@ func branch(b metastore.Branch, state string) apitypes.Branch {
 		ID: b.ID, ProjectID: b.ProjectID, Name: b.Name, CurrentState: apitypes.BranchState(state),
 		StateChangedAt: at(b.CreatedAt), CreationSource: "console", Primary: &primary, Default: b.IsDefault,
 		Protected: b.Protected, CreatedAt: at(b.CreatedAt), UpdatedAt: at(b.UpdatedAt),
-		InitSource: "parent-data",
+		InitSource: "parent-data", LogicalSize: b.LogicalSize,
 	}
 	if b.ParentID != nil {
 		out.ParentID = *b.ParentID

@@ -29,11 +29,11 @@ func insertBranchTx(ctx context.Context, tx pgx.Tx, b Branch) error {
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO branches (id, project_id, parent_id, name, is_default, protected, volume_id,
 		setup_pending, created_at, updated_at, parent_lsn, parent_timestamp, init_source, expires_at,
-		ttl_interval_seconds, last_reset_at, restore_status, restored_from, restored_as)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
+		ttl_interval_seconds, last_reset_at, restore_status, restored_from, restored_as, logical_size)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`,
 		b.ID, b.ProjectID, b.ParentID, b.Name, b.IsDefault, b.Protected, b.VolumeID, b.SetupPending, b.CreatedAt, b.UpdatedAt,
 		nullable(b.ParentLSN), b.ParentTimestamp, b.InitSource, b.ExpiresAt, b.TTLIntervalSeconds, b.LastResetAt,
-		nullable(b.RestoreStatus), nullable(b.RestoredFrom), nullable(b.RestoredAs))
+		nullable(b.RestoreStatus), nullable(b.RestoredFrom), nullable(b.RestoredAs), b.LogicalSize)
 	return err
 }
 
@@ -199,7 +199,8 @@ func (s *Store) ResetBranch(ctx context.Context, r Reset) (Branch, error) {
 				old.ID, r.Backup.ID); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE branches SET setup_pending = $2 WHERE id = $1`, r.Backup.ID, old.SetupPending); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE branches SET setup_pending = $2, logical_size = $3 WHERE id = $1`,
+				r.Backup.ID, old.SetupPending, old.LogicalSize); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE branches SET parent_id = $2 WHERE parent_id = $1 AND id <> $2`, old.ID, r.Backup.ID); err != nil {
@@ -358,4 +359,11 @@ func (s *Store) VolumeRetention(ctx context.Context, volumeID string) (int, erro
 		JOIN projects p ON p.id = b.project_id
 		WHERE b.volume_id = $1 AND p.deleted_at IS NULL`, volumeID).Scan(&sec)
 	return sec, mapErr("retention of volume "+volumeID, err)
+}
+
+// SetLogicalSize records the logical size measured on a volume's compute
+// for the branch that owns the volume (none for a read replica's).
+func (s *Store) SetLogicalSize(ctx context.Context, volumeID string, size int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE branches SET logical_size = $2 WHERE volume_id = $1`, volumeID, size)
+	return mapErr("set logical size", err)
 }

@@ -77,6 +77,9 @@ type Branch struct {
 	TTLIntervalSeconds                      *int64
 	LastResetAt                             *time.Time
 	RestoreStatus, RestoredFrom, RestoredAs string
+	// LogicalSize is the bytes of the branch's databases when its compute
+	// last ran (nil: never measured).
+	LogicalSize *int64
 }
 
 // Endpoint is a compute attached to a branch.
@@ -352,13 +355,13 @@ func (s *Store) LiveVolumes(ctx context.Context) (map[string]bool, error) {
 
 const branchCols = `id, project_id, parent_id, name, is_default, protected, volume_id, setup_pending, created_at, updated_at,
 	coalesce(parent_lsn, ''), parent_timestamp, init_source, expires_at, ttl_interval_seconds, last_reset_at,
-	coalesce(restore_status, ''), coalesce(restored_from, ''), coalesce(restored_as, '')`
+	coalesce(restore_status, ''), coalesce(restored_from, ''), coalesce(restored_as, ''), logical_size`
 
 func scanBranch(row pgx.Row) (Branch, error) {
 	var b Branch
 	err := row.Scan(&b.ID, &b.ProjectID, &b.ParentID, &b.Name, &b.IsDefault, &b.Protected, &b.VolumeID, &b.SetupPending, &b.CreatedAt, &b.UpdatedAt,
 		&b.ParentLSN, &b.ParentTimestamp, &b.InitSource, &b.ExpiresAt, &b.TTLIntervalSeconds, &b.LastResetAt,
-		&b.RestoreStatus, &b.RestoredFrom, &b.RestoredAs)
+		&b.RestoreStatus, &b.RestoredFrom, &b.RestoredAs, &b.LogicalSize)
 	return b, err
 }
 

@@ -326,6 +326,9 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 		// lack roles made since. Only then does the child's first start
 		// converge.
 		b.SetupPending = !pt.zero() || fresh.Protected || fresh.SetupPending
+		if in.InitSource == "parent-data" {
+			b.LogicalSize = fresh.LogicalSize // until its own compute is measured
+		}
 		err = p.makeBranchData(ctx, proj, *parent, pt, &b)
 		if err == nil {
 			out, err = p.store.InsertBranch(ctx, metastore.NewBranch{Branch: b, Config: cfg, Endpoints: eps})

@@ -81,7 +81,10 @@ func (p *Platform) SuspendEndpoint(ctx context.Context, pr Principal, projectID,
 		return EndpointView{}, nil, errTransitive("suspend")
 	}
 	ops, err := p.mutate(ctx, projectID, []metastore.Operation{p.operation(v.Endpoint, "suspend_compute")}, func(ctx context.Context) error {
-		_, running := p.cfg.Computes.Get(endpointID)
+		in, running := p.cfg.Computes.Get(endpointID)
+		if running {
+			p.measure(ctx, in) // the size it keeps while suspended
+		}
 		if err := p.cfg.Computes.Suspend(ctx, endpointID); err != nil {
 			return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
 		}

@@ -30,6 +30,8 @@ type Computes interface {
 	Start(ctx context.Context, spec compute.Spec) (*compute.Instance, error)
 	Suspend(ctx context.Context, id string) error
 	Get(id string) (*compute.Instance, bool)
+	// List returns the computes Get would return.
+	List() []*compute.Instance
 	ConnOpened(id string)
 	ConnClosed(id string)
 	Reconcile(ctx context.Context, keep func(volumeID string) bool) error

@@ -78,7 +78,10 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 		return metastore.Snapshot{}, nil, err
 	}
 	sn := metastore.Snapshot{ID: NewSnapshotID(), ProjectID: proj.ID, SourceBranchID: b.ID, Name: in.Name,
-		VolumeID: newVolumeID(), Manual: true, Config: cfg, CreatedAt: t, UpdatedAt: t, Timestamp: &t}
+		VolumeID: newVolumeID(), Manual: true, Config: cfg, CreatedAt: t, UpdatedAt: t, Timestamp: &t,
+		// Neon reports a manual snapshot's full logical size; the branch's
+		// last measured one stands in (absent: not measured yet).
+		FullSize: b.LogicalSize}
 	if sn.Name == "" {
 		sn.Name = b.Name + " " + t.Format(time.RFC3339)
 	}

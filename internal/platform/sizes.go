@@ -1,0 +1,65 @@
+package platform
+
+import (
+	"context"
+	"time"
+
+	"github.com/grovedb/grove/internal/compute"
+)
+
+// DefaultSizeInterval is how often RunSizes measures running computes.
+const DefaultSizeInterval = 30 * time.Second
+
+// logicalSizeSQL sums the databases a user sees: Grove's spare database and
+// the templates are not the branch's data.
+const logicalSizeSQL = `SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint FROM pg_database
+	WHERE datname NOT IN ('template0', 'template1', 'grove_spare')`
+
+// RunSizes records the logical size of every running read-write compute's
+// branch every interval (DefaultSizeInterval when zero), so that a branch
+// reports its size while suspended and no API call has to wake or even
+// query a compute for it.
+func (p *Platform) RunSizes(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSizeInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, in := range p.cfg.Computes.List() {
+			if ctx.Err() != nil {
+				return
+			}
+			p.measure(ctx, in)
+		}
+	}
+}
+
+// measure records in's logical size on the branch owning its volume; a
+// compute that is not active, or a read replica (whose volume no branch
+// owns), records nothing.
+func (p *Platform) measure(ctx context.Context, in *compute.Instance) {
+	if in.State() != compute.StateActive {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := in.Conn(ctx, "postgres")
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var size int64
+	if err := conn.QueryRow(ctx, logicalSizeSQL).Scan(&size); err != nil {
+		p.log.Debug("measure logical size", "compute", in.ID(), "err", err)
+		return
+	}
+	if err := p.store.SetLogicalSize(ctx, in.VolumeID(), size); err != nil {
+		p.log.Warn("record logical size", "compute", in.ID(), "err", err)
+	}
+}
