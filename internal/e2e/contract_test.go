@@ -107,6 +107,7 @@ func TestContract(t *testing.T) {
 		{"DELETE", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/endpoints/{endpoint_id}", nil, 200, nil},
 		{"POST", "/projects/{project_id}/endpoints", `{"endpoint":{"branch_id":"{branch_id}","type":"read_write"}}`, 201, nil},
+		{"POST", "/projects/{project_id}/endpoints", `{"endpoint":{"branch_id":"{branch_id}","type":"read_only"}}`, 201, nil},
 		{"DELETE", "/projects/{project_id}", nil, 200, nil},
 		{"DELETE", "/organizations/{org_id}/api_keys/{org_key_id}", nil, 200, nil},
 		{"DELETE", "/api_keys/{key_id}", nil, 200, nil},
