@@ -179,6 +179,18 @@ func TestPooledConnections(t *testing.T) {
 		}
 	})
 
+	t.Run("unsupported startup parameter", func(t *testing.T) {
+		cfg, err := pgx.ParseConfig(pooled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["search_path"] = "public"
+		_, err = pgx.ConnectConfig(t.Context(), cfg)
+		if err == nil || !strings.Contains(err.Error(), "unsupported startup parameter: search_path") {
+			t.Fatalf("search_path on the pooler: %v, want Neon's unsupported startup parameter", err)
+		}
+	})
+
 	t.Run("wrong password", func(t *testing.T) {
 		u, _ := url.Parse(pooled)
 		u.User = url.UserPassword("app_user", "not-the-password")

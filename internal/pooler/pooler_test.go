@@ -323,6 +323,23 @@ func TestConcurrentEnsure(t *testing.T) {
 	}
 }
 
+// TestReapStale: a manager started on the folder of one that died without
+// its cleanup kills the PgBouncers it left.
+func TestReapStale(t *testing.T) {
+	e := newEnv(t, 10)
+	e.ensure(t)
+	pid := e.m.Pid(e.t.ID)
+	m2, err := New(e.m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close(context.Background())
+	waitFor(t, "stale pgbouncer killed", func() bool { return !e.m.Running(e.t.ID) })
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("pgbouncer %d still alive", pid)
+	}
+}
+
 // TestPreparedStatements: pgx's default (extended protocol, statements
 // prepared once per connection and cached) works through a transaction
 // pooler when PgBouncer tracks protocol-level prepared statements (1.21+).
