@@ -214,16 +214,7 @@ func BenchmarkDiskPerProject(b *testing.B) {
 	b.ReportMetric(excl/float64(vols)/1024, "exclusive_KiB_per_project")
 	// The WAL archive's files are reflinks of pg_wal's: their apparent size
 	// is an upper bound of what they add.
-	var archived int64
-	_ = filepath.WalkDir(filepath.Join(g.DataDir, "archive"), func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				archived += fi.Size()
-			}
-		}
-		return nil
-	})
-	b.ReportMetric(float64(archived)/float64(vols)/1024, "archive_apparent_KiB_per_project")
+	b.ReportMetric(float64(archiveApparent(g))/float64(vols)/1024, "archive_apparent_KiB_per_project")
 }
 
 // diskExclusive counts the vol-* volumes and sums the btrfs exclusive bytes
