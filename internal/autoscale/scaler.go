@@ -159,11 +159,24 @@ func (s *Scaler) scale(ctx context.Context, c compute.Scalable) {
 	t := s.comps[c.ID]
 	fresh := t == nil || !t.startedAt.Equal(c.StartedAt)
 	if fresh {
-		t = &tracked{st: NewState(c.CU), startedAt: c.StartedAt, ratio: -1}
+		t = &tracked{st: NewState(c.MinCU), startedAt: c.StartedAt, ratio: -1}
 		s.comps[c.ID] = t
+	} else {
+		t.st.CU = c.CU // the manager's size is the truth (a Resize may have moved it)
 	}
-	t.st.CU = c.CU // the manager's size is the truth (a Resize may have moved it)
 	s.mu.Unlock()
+	if fresh {
+		// A new server starts at its minimum, as Neon's do: a taken warm
+		// instance ran at its maximum until now. This also brings its
+		// reloadable settings to its size.
+		if err := s.cfg.Computes.SetCU(ctx, c.ID, c.MinCU); err != nil {
+			s.log.Debug("autoscale: apply size", "compute", c.ID, "cu", c.MinCU, "err", err)
+			s.mu.Lock()
+			delete(s.comps, c.ID) // try again at the next tick
+			s.mu.Unlock()
+			return
+		}
+	}
 
 	ms, err := s.cfg.Computes.Measure(c.ID)
 	if err != nil {
@@ -184,13 +197,6 @@ func (s *Scaler) scale(ctx context.Context, c compute.Scalable) {
 	t.st = next
 	s.mu.Unlock()
 	if !ok {
-		if fresh {
-			// A new server: bring its limits and reloadable settings to
-			// its size (a Take keeps a warm instance's until now).
-			if err := s.cfg.Computes.SetCU(ctx, c.ID, c.CU); err != nil {
-				s.log.Debug("autoscale: apply size", "compute", c.ID, "cu", c.CU, "err", err)
-			}
-		}
 		return
 	}
 	ev := Event{Time: ms.Time, ID: c.ID, Decision: d}

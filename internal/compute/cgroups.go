@@ -22,8 +22,8 @@ import (
 // sets the group's limits: CU CPUs of quota and CU × CUMemoryBytes of
 // memory. A compute starts at its minimum, as a Neon endpoint does; warm
 // instances run at their maximum, so that a Take's set-up statements are
-// not throttled, until the autoscaler (internal/autoscale) brings the taken
-// compute down. SetCU changes the size live: the group's limits and the
+// not throttled, until the autoscaler (internal/autoscale) sees the taken
+// compute, within a second, and sets it to its minimum. SetCU changes the size live: the group's limits and the
 // reloadable settings that follow the size (effective_cache_size, work_mem,
 // maintenance_work_mem, parallel workers) by a reload, never a restart;
 // the restart-only ones keep the sizes pgconf gives the min–max range.

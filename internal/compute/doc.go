@@ -70,7 +70,12 @@
 // # Gaps
 //
 // Read-only computes (hot standbys) are not started yet: ReadOnly only
-// skips pg_switch_wal. There are no cgroup limits and no autoscaler yet;
-// sizes change only at Take (and at the next Start). Per-volume log files
-// are not rotated.
+// skips pg_switch_wal. Per-volume log files are not rotated.
+//
+// # Sizes and cgroups
+//
+// With Config.Cgroups, each server runs in a cgroup (internal/cgroup) with
+// the CPU quota and memory limit of its current size; SetCU changes the
+// size live (limits, and the reloadable settings by a reload), as the
+// autoscaler (internal/autoscale) does. See cgroups.go.
 package compute
