@@ -37,6 +37,10 @@ type Standby struct {
 	// ArchiveVolume is the volume whose WAL archive restore_command reads
 	// (the primary's); "" or an Archiver without ArchiveReader: none.
 	ArchiveVolume string
+
+	// The primary's max_connections and max_worker_processes, learnt at
+	// launch: every size of the standby keeps at least these.
+	primaryConns, primaryWorkers int
 }
 
 // ArchiveReader is an optional capability of an Archiver: the directory
@@ -69,6 +73,8 @@ func (m *Manager) standbySettings(s *pgconf.Settings, spec Spec) {
 	sb := spec.Standby
 	s.ArchiveMode, s.ArchiveCommand, s.ArchiveTimeoutSeconds = false, "", 0
 	s.Standby = true
+	s.MaxConnections = max(s.MaxConnections, sb.primaryConns)
+	s.MaxWorkerProcesses = max(s.MaxWorkerProcesses, sb.primaryWorkers)
 	s.PrimaryConnInfo, s.RestoreCommand = "", ""
 	if sb.PrimaryID != "" {
 		s.PrimaryConnInfo = "host=" + connValue(m.sockDir(sb.PrimaryID)) + " user=" + pgrun.AdminRole +
@@ -108,8 +114,11 @@ func (m *Manager) prepareStandby(in *Instance) error {
 	if err != nil {
 		return fmt.Errorf("standby %s: %w", in.id, err)
 	}
-	in.settings.MaxConnections = max(in.settings.MaxConnections, conns)
-	in.settings.MaxWorkerProcesses = max(in.settings.MaxWorkerProcesses, workers)
+	sb := *in.spec.Standby
+	sb.primaryConns, sb.primaryWorkers = max(sb.primaryConns, conns), max(sb.primaryWorkers, workers)
+	in.spec.Standby = &sb // so that a later size (Resize) keeps them too
+	in.settings.MaxConnections = max(in.settings.MaxConnections, sb.primaryConns)
+	in.settings.MaxWorkerProcesses = max(in.settings.MaxWorkerProcesses, sb.primaryWorkers)
 	_ = os.Remove(filepath.Join(in.dataDir, "recovery.signal"))
 	if err := m.writeOwned(filepath.Join(in.dataDir, standbySignal), nil); err != nil {
 		return fmt.Errorf("standby %s: %w", in.id, err)

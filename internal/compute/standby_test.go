@@ -62,6 +62,14 @@ func TestStandby(t *testing.T) {
 	if v := queryInt(t, rep, "postgres", "select setting::int from pg_settings where name = 'max_connections'"); v < 419 {
 		t.Errorf("replica max_connections %d, below the primary's 419", v)
 	}
+	// A resize keeps the primary's limits: no restart for them.
+	pid := rep.Pid()
+	if err := e.m.Resize(ctx, "ep-rep", 0.25, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Pid() != pid {
+		t.Error("a resize within the primary's limits restarted the standby")
+	}
 	if v := queryInt(t, rep, "postgres", "select count(*) from kv"); v != 1 {
 		t.Errorf("replica sees %d rows, want 1", v)
 	}
