@@ -202,3 +202,95 @@ func checkLimits(t *testing.T, h Hierarchy, name string, quotaUS, mem int64) {
 		}
 	}
 }
+
+// TestFiles drives both implementations against plain files shaped like
+// the kernel's, so that v2 is covered on a v1 machine and the other way
+// round: the limit files written, in an order the kernel accepts, and
+// the usage files read.
+func TestFiles(t *testing.T) {
+	write := func(t *testing.T, dir string, files map[string]string) {
+		t.Helper()
+		for name, v := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	read := func(t *testing.T, dir, name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	t.Run("v2", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, map[string]string{
+			"cpu.max": "max 100000\n", "memory.max": "max\n", "memory.high": "max\n", "memory.swap.max": "max\n",
+			"cpu.stat":       "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n",
+			"memory.current": "104857600\n",
+			"memory.stat":    "anon 31457280\nfile 73400320\nshmem 1048576\ninactive_file 52428800\nactive_file 20971520\n",
+		})
+		g := &v2Group{name: "x", dir: dir}
+		if err := g.SetLimits(Limits{CPUs: 0.5, MemoryBytes: 1 << 30}); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]string{"cpu.max": "50000 100000", "memory.max": "1073741824",
+			"memory.high": "1006632960", "memory.swap.max": "0"} {
+			if got := read(t, dir, name); got != want {
+				t.Errorf("%s = %q, want %q", name, got, want)
+			}
+		}
+		if err := g.SetLimits(Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, dir, "cpu.max"); got != "max 100000" {
+			t.Errorf("cpu.max without a limit = %q", got)
+		}
+		u, err := g.Usage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Usage{CPU: 1500 * time.Millisecond, Memory: 100 << 20, Anon: 31 << 20, WorkingSet: 50 << 20}
+		if u != want {
+			t.Errorf("usage = %+v, want %+v", u, want)
+		}
+	})
+	t.Run("v1", func(t *testing.T) {
+		cpu, acct, mem := t.TempDir(), t.TempDir(), t.TempDir()
+		write(t, cpu, map[string]string{"cpu.cfs_period_us": "100000\n", "cpu.cfs_quota_us": "-1\n", "cgroup.procs": "12\n34\n"})
+		write(t, acct, map[string]string{"cpuacct.usage": "2500000000\n"})
+		write(t, mem, map[string]string{
+			"memory.limit_in_bytes": "9223372036854771712\n", "memory.memsw.limit_in_bytes": "9223372036854771712\n",
+			"memory.usage_in_bytes": "104857600\n",
+			"memory.stat":           "cache 73400320\nrss 30408704\nshmem 1048576\ntotal_rss 30408704\ntotal_shmem 1048576\ntotal_inactive_file 52428800\n",
+		})
+		g := &v1Group{name: "x", dirs: map[string]string{"cpu": cpu, "cpuacct": acct, "memory": mem}}
+		if err := g.SetLimits(Limits{CPUs: 2, MemoryBytes: 8 << 30}); err != nil {
+			t.Fatal(err)
+		}
+		for dir, files := range map[string]map[string]string{
+			cpu: {"cpu.cfs_quota_us": "200000"},
+			mem: {"memory.limit_in_bytes": "8589934592", "memory.memsw.limit_in_bytes": "8589934592"},
+		} {
+			for name, want := range files {
+				if got := read(t, dir, name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+		}
+		procs, err := g.Procs()
+		if err != nil || !slices.Equal(procs, []int{12, 34}) {
+			t.Errorf("procs = %v, %v", procs, err)
+		}
+		u, err := g.Usage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Usage{CPU: 2500 * time.Millisecond, Memory: 100 << 20, Anon: 30408704 + 1048576, WorkingSet: 50 << 20}
+		if u != want {
+			t.Errorf("usage = %+v, want %+v", u, want)
+		}
+	})
+}
