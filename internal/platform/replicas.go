@@ -75,13 +75,30 @@ func (p *Platform) startReplica(ctx context.Context, r metastore.EndpointRoute) 
 			return nil, fmt.Errorf("start the branch's read-write endpoint %s: %w", rw.ID, err)
 		}
 	}
-	if p.cfg.Volumes.Exists(vol) {
-		if err := p.cfg.Volumes.Delete(ctx, vol); err != nil {
-			return nil, fmt.Errorf("delete the stale volume of replica %s: %w", id, err)
+	for attempt := 0; ; attempt++ {
+		if p.cfg.Volumes.Exists(vol) {
+			if err := p.cfg.Volumes.Delete(ctx, vol); err != nil {
+				return nil, fmt.Errorf("delete the stale volume of replica %s: %w", id, err)
+			}
 		}
-	}
-	if err := p.copyHead(ctx, b, vol); err != nil {
-		return nil, fmt.Errorf("copy branch %s for replica %s: %w", b.ID, id, err)
+		if err := p.copyHead(ctx, b, vol); err != nil {
+			return nil, fmt.Errorf("copy branch %s for replica %s: %w", b.ID, id, err)
+		}
+		// A restore that replaced the branch's volume meanwhile stopped
+		// the branch's computes before this one ran: copy the new volume.
+		fresh, err := p.store.GetBranch(ctx, b.ProjectID, b.ID)
+		if err != nil {
+			p.dropVolume(ctx, vol)
+			return nil, wrapStore("branch", err)
+		}
+		if fresh.VolumeID == b.VolumeID {
+			break
+		}
+		if attempt == 2 {
+			p.dropVolume(ctx, vol)
+			return nil, fmt.Errorf("replica %s: the volume of branch %s keeps changing", id, b.ID)
+		}
+		b = fresh
 	}
 	spec := p.spec(r.Endpoint, vol, r.PGVersion)
 	spec.Standby = &compute.Standby{ArchiveVolume: b.VolumeID}
