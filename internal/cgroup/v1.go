@@ -104,13 +104,8 @@ func (g *v1Group) distinct() []string {
 }
 
 func (g *v1Group) SetLimits(l Limits) error {
-	cpu := g.dirs["cpu"]
-	if err := writeFile(filepath.Join(cpu, "cpu.cfs_period_us"), strconv.FormatInt(int64(CFSPeriod/time.Microsecond), 10)); err != nil {
-		return err
-	}
-	if err := writeFile(filepath.Join(cpu, "cpu.cfs_quota_us"), strconv.FormatInt(quota(l.CPUs), 10)); err != nil {
-		return err
-	}
+	// Memory first: a smaller limit fails (EBUSY) when the group's memory
+	// cannot be reclaimed below it, and then nothing has changed.
 	mem := g.dirs["memory"]
 	limit := int64(-1)
 	if l.MemoryBytes > 0 {
@@ -139,6 +134,13 @@ func (g *v1Group) SetLimits(l Limits) error {
 		if err := writeFile(memsw, strconv.FormatInt(limit, 10)); err != nil {
 			return err
 		}
+	}
+	cpu := g.dirs["cpu"]
+	if err := writeFile(filepath.Join(cpu, "cpu.cfs_period_us"), strconv.FormatInt(int64(CFSPeriod/time.Microsecond), 10)); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(cpu, "cpu.cfs_quota_us"), strconv.FormatInt(quota(l.CPUs), 10)); err != nil {
+		return err
 	}
 	return nil
 }

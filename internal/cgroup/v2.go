@@ -103,14 +103,6 @@ type v2Group struct {
 func (g *v2Group) Name() string { return g.name }
 
 func (g *v2Group) SetLimits(l Limits) error {
-	period := int64(CFSPeriod / time.Microsecond)
-	cpu := "max " + strconv.FormatInt(period, 10)
-	if q := quota(l.CPUs); q > 0 {
-		cpu = strconv.FormatInt(q, 10) + " " + strconv.FormatInt(period, 10)
-	}
-	if err := writeFile(filepath.Join(g.dir, "cpu.max"), cpu); err != nil {
-		return err
-	}
 	maxMem, high := "max", "max"
 	if l.MemoryBytes > 0 {
 		// memory.high below the hard limit makes the kernel reclaim and
@@ -133,6 +125,14 @@ func (g *v2Group) SetLimits(l Limits) error {
 		if err := writeFile(filepath.Join(g.dir, "memory.swap.max"), "0"); err != nil {
 			return err
 		}
+	}
+	period := int64(CFSPeriod / time.Microsecond)
+	cpu := "max " + strconv.FormatInt(period, 10)
+	if q := quota(l.CPUs); q > 0 {
+		cpu = strconv.FormatInt(q, 10) + " " + strconv.FormatInt(period, 10)
+	}
+	if err := writeFile(filepath.Join(g.dir, "cpu.max"), cpu); err != nil {
+		return err
 	}
 	return nil
 }

@@ -139,14 +139,18 @@ func (m *Manager) SetCU(ctx context.Context, id string, cu float64) error {
 	lo, hi := specRange(in.spec)
 	cu = min(max(cu, lo), hi)
 	spec, g := in.spec, in.cgroup
+	in.mu.Unlock()
+	if g != nil {
+		// Fails without a change when the memory in use exceeds a smaller
+		// limit and cannot be reclaimed: the size stays.
+		if err := g.SetLimits(m.limitsFor(cu)); err != nil {
+			return fmt.Errorf("set size of compute %s to %v CU: %w", id, cu, err)
+		}
+	}
+	in.mu.Lock()
 	in.cu = cu
 	in.mu.Unlock()
 	var errs []error
-	if g != nil {
-		if err := g.SetLimits(m.limitsFor(cu)); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	want := m.sizeAt(spec, cu)
 	if cur := in.Settings(); !pgconf.Equal(cur, want) {
 		if pgconf.NeedsRestart(cur, want) {
@@ -162,12 +166,17 @@ func (m *Manager) SetCU(ctx context.Context, id string, cu float64) error {
 	return nil
 }
 
-// applyRange brings the current size into a new range after a Resize.
+// applyRange brings the current size into a new range after a Resize. A
+// failure is logged, not returned: the resize itself succeeded, and the
+// autoscaler applies the size again at its next sample.
 func (m *Manager) applyRange(ctx context.Context, in *Instance) error {
 	if in.State() != StateActive {
 		return nil
 	}
-	return m.SetCU(ctx, in.ID(), in.CU())
+	if err := m.SetCU(ctx, in.ID(), in.CU()); err != nil {
+		m.log.Warn("apply size after resize", "compute", in.ID(), "err", err)
+	}
+	return nil
 }
 
 // Scalable is a running compute the autoscaler may resize.
