@@ -241,8 +241,11 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		defer os.RemoveAll(runDir + "-pooler")
-		log.Info("pooler: PgBouncer", "path", bin.Path, "version", bin.Version,
-			"prepared_statements", bin.PreparedStatements())
+		attrs := []any{"path", bin.Path, "version", bin.Version, "prepared_statements", bin.PreparedStatements()}
+		if !bin.PreparedStatements() {
+			attrs = append(attrs, "note", "protocol-level prepared statements need PgBouncer 1.21+ (scripts/setup.sh builds one)")
+		}
+		log.Info("pooler: PgBouncer", attrs...)
 	}
 	stopPooler := func(e compute.Event) {
 		if poolers == nil || (e.Kind != compute.EventSuspended && e.Kind != compute.EventFailed) {
