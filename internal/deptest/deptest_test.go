@@ -17,6 +17,7 @@ var forbidden = map[string][]string{
 	"internal/storage":     {mod + "internal/platform", mod + "internal/compute", mod + "internal/apiserver", "net/http"},
 	"internal/compute":     {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
 	"internal/pgconf":      {mod + "internal/platform", "net/http"},
+	"internal/pooler":      {mod + "internal/platform", mod + "internal/compute", mod + "internal/proxy", "net/http"},
 	"internal/pgrun":       {mod + "internal/platform", "net/http"},
 	"internal/pgversion":   {mod + "internal/platform", "net/http"},
 	"internal/scram":       {mod + "internal/platform", "net/http"},
