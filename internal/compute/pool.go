@@ -31,7 +31,8 @@ func (m *Manager) EnsureTemplates(ctx context.Context) error {
 			dir := m.cfg.Volumes.Path(id)
 			if m.cfg.Volumes.Exists(id) {
 				if templateComplete(dir) {
-					return nil
+					// Templates made before the flag existed get it too.
+					return markNoAtime(dir)
 				}
 				if err := pgrun.StopStale(ctx, dir); err != nil {
 					return fmt.Errorf("template %s: %w", id, err)
@@ -57,6 +58,9 @@ func (m *Manager) EnsureTemplates(ctx context.Context) error {
 				err = cerr
 			}
 			if err != nil {
+				return fmt.Errorf("template %s: %w", id, err)
+			}
+			if err := markNoAtime(dir); err != nil {
 				return fmt.Errorf("template %s: %w", id, err)
 			}
 			m.log.Info("template created", "volume", id, "version", install.Version, "took", time.Since(begin))
