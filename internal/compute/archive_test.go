@@ -30,6 +30,8 @@ func (a *archiver) Prepare(ctx context.Context, volumeID string) error {
 
 func (a *archiver) Owns(volumeID string) bool { return strings.HasPrefix(volumeID, "hist-") }
 
+func (a *archiver) Forget(context.Context, string) error { return nil }
+
 func (a *archiver) count(volumeID string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()

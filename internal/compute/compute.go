@@ -97,6 +97,9 @@ type Archiver interface {
 	// Owns reports whether volumeID belongs to the archiver; Reconcile
 	// never deletes such a volume.
 	Owns(volumeID string) bool
+	// Forget drops the history of a volume the manager made and deletes
+	// without it ever having been handed out (a warm instance's).
+	Forget(ctx context.Context, volumeID string) error
 }
 
 // MaxRunDirLen bounds Config.RunDir: the socket path <RunDir>/<id>/.s.PGSQL.5432

@@ -429,7 +429,7 @@ func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
 		}
 		out, err := m.run(ctx, in)
 		if err != nil {
-			_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)
+			m.dropVolume(ctx, vol)
 			return nil, fmt.Errorf("take compute %s: %w", spec.ID, err)
 		}
 		return out, nil
@@ -524,9 +524,7 @@ func (m *Manager) Close(ctx context.Context) error {
 			errs[i] = m.stop(ctx, in, false)
 			_ = os.RemoveAll(m.sockDir(in.ID()))
 			if i >= len(all) {
-				if err := m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID); err != nil {
-					m.log.Warn("delete pool volume", "volume", in.volumeID, "err", err)
-				}
+				m.dropVolume(ctx, in.volumeID)
 			}
 		}()
 	}

@@ -119,7 +119,7 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+					m.dropVolume(ctx, in.volumeID)
 				}()
 				continue
 			}
@@ -159,7 +159,7 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 				if err == nil && m.closed {
 					m.mu.Unlock()
 					_ = m.stop(context.WithoutCancel(ctx), in, false)
-					_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), vol)
+					m.dropVolume(ctx, vol)
 					return
 				}
 				if err == nil {
@@ -222,7 +222,7 @@ func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
 					m.log.Warn("resize warm instance", "version", major, "err", err)
 				}
 				_ = m.stop(context.WithoutCancel(ctx), in, false)
-				_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+				m.dropVolume(ctx, in.volumeID)
 			}
 			m.wakeRun()
 		}()
@@ -237,7 +237,7 @@ func (m *Manager) fill(ctx context.Context, in *Instance) error {
 	}
 	m.log.Debug("warm instance cloned", "volume", in.volumeID, "took", time.Since(begin))
 	if _, err := m.run(ctx, in); err != nil {
-		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+		m.dropVolume(ctx, in.volumeID)
 		return err
 	}
 	// The first connection to a database after a start builds its relation
@@ -245,13 +245,13 @@ func (m *Manager) fill(ctx context.Context, in *Instance) error {
 	// The connection to "postgres" stays open for the Take's set-up statements.
 	if err := in.Exec(ctx, spareDatabase, "SELECT 1"); err != nil {
 		_ = m.stop(context.WithoutCancel(ctx), in, false)
-		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+		m.dropVolume(ctx, in.volumeID)
 		return fmt.Errorf("warm up: %w", err)
 	}
 	conn, err := in.Conn(ctx, "postgres")
 	if err != nil {
 		_ = m.stop(context.WithoutCancel(ctx), in, false)
-		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), in.volumeID)
+		m.dropVolume(ctx, in.volumeID)
 		return fmt.Errorf("warm up: %w", err)
 	}
 	in.mu.Lock()
@@ -358,6 +358,11 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			errs = append(errs, fmt.Errorf("reconcile: delete %s: %w", v, err))
 			continue
 		}
+		if m.cfg.Archive != nil {
+			if err := m.cfg.Archive.Forget(ctx, v); err != nil {
+				errs = append(errs, fmt.Errorf("reconcile: forget the history of %s: %w", v, err))
+			}
+		}
 		m.log.Info("reconcile: deleted volume", "volume", v)
 	}
 	entries, err := os.ReadDir(m.cfg.RunDir)
@@ -383,4 +388,19 @@ func (m *Manager) NewVolume(ctx context.Context, major int) (string, error) {
 		return "", fmt.Errorf("new volume: clone template: %w", err)
 	}
 	return vol, nil
+}
+
+// dropVolume deletes a volume the manager made for a warm instance, and its
+// history, which no branch will ever read.
+func (m *Manager) dropVolume(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := m.cfg.Volumes.Delete(ctx, id); err != nil && m.cfg.Volumes.Exists(id) {
+		m.log.Warn("delete warm volume", "volume", id, "err", err)
+		return
+	}
+	if m.cfg.Archive != nil {
+		if err := m.cfg.Archive.Forget(ctx, id); err != nil {
+			m.log.Warn("forget warm volume's history", "volume", id, "err", err)
+		}
+	}
 }

@@ -22,6 +22,7 @@ func (a dirArchiver) ArchiveCommand(string) string {
 }
 func (a dirArchiver) Prepare(context.Context, string) error { return nil }
 func (a dirArchiver) Owns(string) bool                      { return false }
+func (a dirArchiver) Forget(context.Context, string) error  { return nil }
 func (a dirArchiver) WALDir(string) string                  { return a.dir }
 
 // TestStandby runs a read replica on a copy of a running primary's volume:

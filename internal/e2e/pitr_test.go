@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +131,33 @@ func TestPointInTime(t *testing.T) {
 			t.Errorf("refused branches were made: %+v, %v", list, err)
 		}
 	})
+}
+
+// TestWarmVolumesLeaveNoHistory: the warm pool's volumes archive like any
+// compute's, and when they are deleted (at a clean stop) their history
+// goes with them: a grove that never created a project leaves no history
+// snapshot and no archive behind.
+func TestWarmVolumesLeaveNoHistory(t *testing.T) {
+	g := start(t)
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(g.Logs(), `msg="history started"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warm instance started its history:\n%s", g.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.Stop()
+	vols, err := os.ReadDir(filepath.Join(g.DataDir, "volumes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vols {
+		if strings.HasPrefix(v.Name(), "hist-") || strings.HasPrefix(v.Name(), "vol-") {
+			t.Errorf("volume %s left after a clean stop", v.Name())
+		}
+	}
+	archived, _ := os.ReadDir(filepath.Join(g.DataDir, "archive"))
+	for _, a := range archived {
+		t.Errorf("archive of %s left after a clean stop", a.Name())
+	}
 }
