@@ -178,6 +178,9 @@ func (s *Scaler) scale(ctx context.Context, c compute.Scalable) {
 		}
 	}
 
+	if c.MinCU >= c.MaxCU {
+		return // a fixed size: nothing to decide
+	}
 	ms, err := s.cfg.Computes.Measure(c.ID)
 	if err != nil {
 		return // suspended or restarting meanwhile
@@ -187,6 +190,11 @@ func (s *Scaler) scale(ctx context.Context, c compute.Scalable) {
 		smp.CPU = max(float64(ms.CPU-t.prev.CPU)/float64(ms.Time.Sub(t.prev.Time)), 0)
 	}
 	t.prev = ms
+	if fresh {
+		// The first measurement of a server is only a baseline: its
+		// start-up (and a Take's set-up) is no load to scale for.
+		return
+	}
 	if c.Conns > 0 && ms.Time.Sub(t.hitAt) >= s.cfg.CacheInterval {
 		s.readCache(ctx, c.ID, t, ms.Time)
 	}

@@ -325,12 +325,18 @@ var errGone = errors.New("process exited")
 
 // Descendants lists the processes below pid (children, their children, …)
 // from the parents recorded in /proc/<pid>/stat.
-func Descendants(pid int) []int {
+func Descendants(pid int) []int { return ReadTree().Descendants(pid) }
+
+// Tree maps each process to its children, as /proc showed them at one moment.
+type Tree map[int][]int
+
+// ReadTree reads the process tree from /proc.
+func ReadTree() Tree {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	kids := map[int][]int{}
+	kids := Tree{}
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -340,12 +346,17 @@ func Descendants(pid int) []int {
 			kids[pp] = append(kids[pp], p)
 		}
 	}
+	return kids
+}
+
+// Descendants lists the processes below pid in t.
+func (t Tree) Descendants(pid int) []int {
 	var out []int
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		for _, c := range kids[p] {
+		for _, c := range t[p] {
 			out = append(out, c)
 			queue = append(queue, c)
 		}

@@ -68,8 +68,24 @@ func cpuLoad(t *testing.T, in *compute.Instance, n int) (stop func()) {
 // TestAutoscaleCPULoad: a 0.25–2 CU compute under a CPU-bound load is
 // scaled up within seconds, its limits and reloadable settings follow,
 // and it goes back to 0.25 CU after the load stops, never restarting.
+// It runs with the machine's cgroups, and without (measured from /proc).
 func TestAutoscaleCPULoad(t *testing.T) {
-	cg := probeCgroups(t)
+	modes := []struct {
+		name string
+		cg   cgroup.Hierarchy
+	}{{"proc", nil}}
+	if cg := probeCgroups(t); cg != nil {
+		modes = append([]struct {
+			name string
+			cg   cgroup.Hierarchy
+		}{{"cgroup", cg}}, modes...)
+	}
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) { testAutoscaleCPULoad(t, mode.cg) })
+	}
+}
+
+func testAutoscaleCPULoad(t *testing.T, cg cgroup.Hierarchy) {
 	e := newEnv(t, func(c *compute.Config) { c.Cgroups = cg })
 	e.run(t)
 	in, err := e.m.Take(t.Context(), compute.Spec{ID: "ep-scaled", Major: e.major, MinCU: 0.25, MaxCU: 2})
@@ -117,7 +133,7 @@ func TestAutoscaleCPULoad(t *testing.T) {
 	}
 	// Idle: the reloadable settings follow the minimum size.
 	waitFor(t, "settings of 0.25 CU", func() bool { return in.Settings().WorkMem == 4<<20 })
-	waitForLong(t, "work_mem reloaded", 10*time.Second, func() bool { return showSetting(t, in, "work_mem") == "4MB" })
+	waitEvery(t, "work_mem reloaded", 10*time.Second, time.Second, func() bool { return showSetting(t, in, "work_mem") == "4MB" })
 	if _, ok := find(func(autoscale.Event) bool { return true }); ok {
 		t.Errorf("decisions on an idle compute: %+v", events)
 	}
@@ -142,7 +158,7 @@ func TestAutoscaleCPULoad(t *testing.T) {
 	if cu := in.CU(); cu < 1 {
 		t.Errorf("current size %v CU after the scale-up", cu)
 	}
-	waitForLong(t, "work_mem of the new size", 10*time.Second, func() bool { return showSetting(t, in, "work_mem") != "4MB" })
+	waitEvery(t, "work_mem of the new size", 10*time.Second, time.Second, func() bool { return showSetting(t, in, "work_mem") != "4MB" })
 	if cg != nil {
 		checkQuota(t, in, in.CU())
 	}
@@ -156,7 +172,7 @@ func TestAutoscaleCPULoad(t *testing.T) {
 	if _, ok := find(func(ev autoscale.Event) bool { return ev.To < ev.From && ev.Reason == autoscale.ReasonIdle }); !ok {
 		t.Error("no scale-down decision recorded")
 	}
-	waitForLong(t, "settings of 0.25 CU again", 10*time.Second, func() bool { return showSetting(t, in, "work_mem") == "4MB" })
+	waitEvery(t, "settings of 0.25 CU again", 10*time.Second, time.Second, func() bool { return showSetting(t, in, "work_mem") == "4MB" })
 	if in.Pid() != pid || !in.StartedAt().Equal(started) {
 		t.Error("the compute restarted while autoscaling")
 	}
@@ -166,14 +182,21 @@ func TestAutoscaleCPULoad(t *testing.T) {
 	}
 }
 
+// waitForLong polls cond every 100 ms until it holds or d passes.
 func waitForLong(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	waitEvery(t, what, d, 100*time.Millisecond, cond)
+}
+
+// waitEvery polls cond every interval until it holds or d passes.
+func waitEvery(t *testing.T, what string, d, every time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 

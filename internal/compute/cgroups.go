@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grovedb/grove/internal/cgroup"
@@ -241,7 +242,7 @@ func (m *Manager) Measure(id string) (Measurement, error) {
 		}
 	} else {
 		pid := srv.Pid()
-		pids = append([]int{pid}, cgroup.Descendants(pid)...)
+		pids = append([]int{pid}, m.procTree().Descendants(pid)...)
 	}
 	for i, p := range pids {
 		st, err := cgroup.ReadProcStat(p)
@@ -259,6 +260,23 @@ func (m *Manager) Measure(id string) (Measurement, error) {
 		}
 	}
 	return ms, nil
+}
+
+// procTree is the process tree, read from /proc at most every 200 ms:
+// measuring many computes without cgroups reads it once per round.
+func (m *Manager) procTree() cgroup.Tree {
+	procTreeCache.Lock()
+	defer procTreeCache.Unlock()
+	if time.Since(procTreeCache.at) > 200*time.Millisecond {
+		procTreeCache.tree, procTreeCache.at = cgroup.ReadTree(), time.Now()
+	}
+	return procTreeCache.tree
+}
+
+var procTreeCache struct {
+	sync.Mutex
+	at   time.Time
+	tree cgroup.Tree
 }
 
 // CacheHits reads the compute's shared-buffer hits and reads (all
