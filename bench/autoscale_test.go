@@ -18,7 +18,7 @@ import (
 // round uses a new project, so that every endpoint starts idle at 0.25 CU.
 // The log is polled every 20 ms, which bounds the error of each figure.
 func BenchmarkAutoscaleReaction(b *testing.B) {
-	g := grovetest.StartIn(b, b.TempDir(), "--pool-size", "2")
+	g := grovetest.Start(b, "--pool-size", "2")
 	if !strings.Contains(g.Logs(), "autoscale: running") {
 		b.Fatalf("the autoscaler is not running:\n%s", g.Logs())
 	}
