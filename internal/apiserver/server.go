@@ -136,6 +136,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		platform.KindLocked:        http.StatusLocked,
 		platform.KindUnavailable:   http.StatusServiceUnavailable,
 		platform.KindPrecondition:  http.StatusPreconditionFailed,
+		platform.KindNotAcceptable: http.StatusNotAcceptable,
 	}[platform.KindOf(err)]
 	if status == 0 {
 		status = http.StatusInternalServerError

@@ -19,6 +19,7 @@ const (
 	KindLocked             // 423: a conflicting operation is running
 	KindUnavailable        // 503
 	KindPrecondition       // 412: e.g. reveal_password while passwords are not stored
+	KindNotAcceptable      // 406: e.g. a consumption range outside its granularity's window
 )
 
 // Error is a domain error with a message fit for the caller.
