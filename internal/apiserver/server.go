@@ -144,6 +144,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 	}
+	if code := platform.Code(err); code != "" { // Neon's machine code, e.g. PROJECTS_LIMIT_EXCEEDED (issue 6, plans)
+		writeJSON(w, status, apitypes.GeneralError{Code: code, Message: platform.Message(err), RequestID: requestID(r)})
+		return
+	}
 	s.writeError(w, r, status, platform.Message(err))
 }
 

@@ -27,6 +27,9 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error // cause, logged, never shown
+	// Code is Neon's machine-readable code (e.g. PROJECTS_LIMIT_EXCEEDED),
+	// empty for most errors (issue 6, plans).
+	Code string
 }
 
 func (e *Error) Error() string {
@@ -61,3 +64,12 @@ func Message(err error) string {
 }
 
 func notFound(what string) *Error { return newErr(KindNotFound, "%s not found", what) }
+
+// Code returns the Neon error code of err, empty when it has none.
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -79,7 +79,8 @@ type Platform struct {
 	store *metastore.Store
 	log   *slog.Logger
 	act   activity
-	setup sync.Map // branch id → *sync.Mutex serialising its pending set-up
+	setup sync.Map  // branch id → *sync.Mutex serialising its pending set-up
+	plans planCache // plans.go (issue 6)
 	bg    sync.WaitGroup
 }
 
