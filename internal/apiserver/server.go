@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/metrics"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -24,6 +25,11 @@ import (
 type Config struct {
 	Platform *platform.Platform
 	Logger   *slog.Logger
+	// --- rate limits and metrics (ratelimit.go, metrics.go) ---
+	RateLimit  RateLimit        // zero: no limits
+	Metrics    *metrics.Metrics // nil: no /metrics, no latency histogram
+	MetricsKey string           // the admin API key, which alone reads /metrics
+	// --- end rate limits and metrics ---
 }
 
 // Server is the api/v2 HTTP handler.
@@ -34,6 +40,8 @@ type Server struct {
 	// patterns lists the routes registered with handle, in order, for the
 	// API description (openapi.go).
 	patterns []string
+
+	limitsAndMetrics // rate limiter and metrics: ratelimit.go, metrics.go
 }
 
 // maxBody bounds request bodies; Neon's largest legitimate ones are far smaller.
@@ -45,6 +53,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{p: cfg.Platform, log: cfg.Logger, mux: http.NewServeMux()}
+	s.limitsAndMetrics = newLimitsAndMetrics(cfg)
 	s.routes()
 	return s
 }
@@ -54,7 +63,7 @@ type handler func(w http.ResponseWriter, r *http.Request, pr platform.Principal)
 func (s *Server) handle(pattern string, h handler) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.patterns = append(s.patterns, pattern)
-	s.mux.Handle(method+" /api/v2"+path, s.authed(h))
+	s.mux.Handle(method+" /api/v2"+path, s.limitAddr(s.authed(s.limitKey(pattern, h))))
 }
 
 // routes registers every operation; each area keeps its handlers and its
@@ -73,17 +82,25 @@ type ctxKey struct{}
 
 // ServeHTTP adds Neon's request id header to every response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o := s.observe(w, r) // latency by route (metrics.go)
+	defer o.done()
+	w = o
 	id := r.Header.Get("X-Request-ID")
 	if id == "" || len(id) > 128 {
 		id = uuid.NewString()
 	}
 	w.Header().Set("X-Neon-Ret-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	if r.URL.Path == MetricsPath {
+		s.serveMetrics(w, r)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, "/api/v2/") {
 		s.writeError(w, r, http.StatusNotFound, "not found")
 		return
 	}
 	_, pattern := s.mux.Handler(r)
+	o.pattern = pattern
 	if pattern == "" {
 		s.writeError(w, r, http.StatusNotFound, "not found")
 		return
