@@ -199,15 +199,6 @@ func checkExpiry(t time.Time, at time.Time) error {
 	return nil
 }
 
-// rootLimit is how many root branches a project may have by plan, as Neon's
-// allowance (Free 3, paid 25); issue 6 makes plans data.
-func rootLimit(plan string) int {
-	if plan == "free" {
-		return 3
-	}
-	return 25
-}
-
 // CreateBranch makes a branch of a project: from the default branch or
 // parent_id, at the parent's head or a point in its history, with the
 // parent's data or (schema-only) its schema alone, and starts the
@@ -265,18 +256,26 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 	if err != nil {
 		return CreatedBranch{}, err
 	}
-	if in.InitSource == "schema-only" {
-		org, err := p.store.GetOrg(ctx, proj.OrgID)
-		if err != nil {
-			return CreatedBranch{}, err
-		}
-		if roots >= rootLimit(org.Plan) {
-			return CreatedBranch{}, newErr(KindUnprocessable, "ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", rootLimit(org.Plan))
-		}
-	}
 	eps, err := p.branchEndpoints(proj, in.Endpoints)
 	if err != nil {
 		return CreatedBranch{}, err
+	}
+	// The plan's limits (plans.go): branches, root branches, endpoints.
+	pl, err := p.projectPlan(ctx, proj)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	if len(branches) >= pl.BranchesPerProject {
+		return CreatedBranch{}, errBranchesLimit(pl.BranchesPerProject, len(branches))
+	}
+	if in.InitSource == "schema-only" && roots >= pl.RootBranches {
+		return CreatedBranch{}, &Error{Kind: KindUnprocessable, Code: "ROOT_BRANCHES_LIMIT_EXCEEDED",
+			Msg: fmt.Sprintf("ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", pl.RootBranches)}
+	}
+	for _, e := range eps {
+		if err := checkPlanEndpoint(pl, e.MinCU, e.MaxCU, e.SuspendTimeoutSeconds); err != nil {
+			return CreatedBranch{}, err
+		}
 	}
 
 	b := metastore.Branch{

@@ -425,6 +425,9 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if err := validSuspend(suspend); err != nil {
 		return EndpointView{}, nil, err
 	}
+	if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return checkPlanEndpoint(pl, minCU, maxCU, suspend) }); err != nil {
+		return EndpointView{}, nil, err
+	}
 	settings, err := endpointSettings(in.Settings, d.PgSettings)
 	if err != nil {
 		return EndpointView{}, nil, err
@@ -542,6 +545,11 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, 
 			return EndpointView{}, nil, err
 		}
 		e.SuspendTimeoutSeconds = *in.SuspendTimeoutSeconds
+	}
+	if in.MinCU != nil || in.MaxCU != nil || in.SuspendTimeoutSeconds != nil {
+		if err := p.checkEndpointPlan(ctx, e, in.MinCU != nil || in.MaxCU != nil, in.SuspendTimeoutSeconds != nil); err != nil {
+			return EndpointView{}, nil, err
+		}
 	}
 	if in.Provisioner != nil && *in.Provisioner != "" {
 		if err := validProvisioner(*in.Provisioner); err != nil {

@@ -349,3 +349,32 @@ func (p *Platform) checkAdmin(ctx context.Context, pr Principal) error {
 	}
 	return nil
 }
+
+// checkProjectPlan runs check on the plan of a project's org.
+func (p *Platform) checkProjectPlan(ctx context.Context, proj metastore.Project, check func(Plan) error) error {
+	pl, err := p.projectPlan(ctx, proj)
+	if err != nil {
+		return err
+	}
+	return check(pl)
+}
+
+// checkEndpointPlan checks the changed parts of an endpoint (its size,
+// its suspend timeout) against its project's plan.
+func (p *Platform) checkEndpointPlan(ctx context.Context, e metastore.Endpoint, size, suspend bool) error {
+	proj, err := p.store.GetProject(ctx, e.ProjectID)
+	if err != nil {
+		return wrapStore("project", err)
+	}
+	return p.checkProjectPlan(ctx, proj, func(pl Plan) error {
+		if size {
+			if err := checkPlanCU(pl, e.MinCU, e.MaxCU); err != nil {
+				return err
+			}
+		}
+		if suspend {
+			return checkPlanSuspend(pl, e.SuspendTimeoutSeconds)
+		}
+		return nil
+	})
+}

@@ -183,12 +183,26 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 			return CreatedProject{}, err
 		}
 	}
-	history := 86400
+	// The org's plan (plans.go): its history default, its limits.
+	pl, err := p.orgPlan(ctx, orgID)
+	if err != nil {
+		return CreatedProject{}, err
+	}
+	history := pl.HistoryRetentionDefaultSeconds
 	if in.HistoryRetentionSeconds != nil {
 		history = *in.HistoryRetentionSeconds
 		if history < 0 || history > 2592000 {
 			return CreatedProject{}, newErr(KindInvalid, "history_retention_seconds must be between 0 and 2592000")
 		}
+	}
+	if err := checkPlanHistory(pl, history); err != nil {
+		return CreatedProject{}, err
+	}
+	if err := checkPlanEndpoint(pl, minCU, maxCU, suspend); err != nil {
+		return CreatedProject{}, err
+	}
+	if err := p.checkProjectsLimit(ctx, orgID); err != nil {
+		return CreatedProject{}, err
 	}
 	storePasswords := true
 	if in.StorePasswords != nil {
@@ -483,6 +497,9 @@ func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, i
 			return metastore.Project{}, nil, newErr(KindInvalid, "project.history_retention_seconds must be between 0 and 2592000, got %d", *h)
 		}
 		if *h != proj.HistoryRetentionSeconds {
+			if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return checkPlanHistory(pl, *h) }); err != nil {
+				return metastore.Project{}, nil, err
+			}
 			ops = append(ops, newOp(proj.ID, "", "", "apply_storage_config"))
 		}
 		proj.HistoryRetentionSeconds = *h
@@ -501,6 +518,9 @@ func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, i
 			return metastore.Project{}, nil, newErr(KindInvalid, "project.default_endpoint_settings must be an object")
 		}
 		if err := validDefaultEndpointSettings(merged); err != nil {
+			return metastore.Project{}, nil, err
+		}
+		if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return checkPlanDefaults(pl, parseEndpointDefaults(merged)) }); err != nil {
 			return metastore.Project{}, nil, err
 		}
 		proj.DefaultEndpointSettings = merged

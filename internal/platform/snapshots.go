@@ -15,15 +15,6 @@ import (
 // (or a point of its history) with the roles and databases the branch had;
 // restoring one clones its volume into a new branch.
 
-// snapshotLimit is how many manual snapshots a project may keep by its
-// org's plan, as Neon's (Free 1, paid 100); issue 6 makes plans data.
-func snapshotLimit(plan string) int {
-	if plan == "free" {
-		return 1
-	}
-	return 100
-}
-
 // SnapshotInput is a snapshot create request; zero values mean "not given".
 type SnapshotInput struct {
 	LSN       string
@@ -56,7 +47,7 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 	if len(in.Name) > 256 {
 		return metastore.Snapshot{}, nil, newErr(KindInvalid, "name must be at most 256 characters")
 	}
-	org, err := p.store.GetOrg(ctx, proj.OrgID)
+	pl, err := p.projectPlan(ctx, proj) // plans.go
 	if err != nil {
 		return metastore.Snapshot{}, nil, err
 	}
@@ -70,8 +61,8 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 			manual++
 		}
 	}
-	if limit := snapshotLimit(org.Plan); manual >= limit {
-		return metastore.Snapshot{}, nil, newErr(KindUnprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", limit, org.Plan)
+	if limit := pl.ManualSnapshots; manual >= limit {
+		return metastore.Snapshot{}, nil, newErr(KindUnprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", limit, pl.Name)
 	}
 	cfg, err := p.store.BranchConfigOf(ctx, b.ID)
 	if err != nil {
