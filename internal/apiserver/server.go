@@ -75,6 +75,7 @@ func (s *Server) routes() {
 	s.snapshotRoutes()
 	s.roleRoutes()
 	s.accountRoutes()
+	s.transferRoutes() // issue 6: project transfer, plans (transfer.go)
 	s.specRoutes()
 }
 
