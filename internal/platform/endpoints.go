@@ -38,6 +38,9 @@ func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, e
 	if r.Endpoint.Disabled {
 		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
 	}
+	if err := p.quotaBlock(ctx, r.Endpoint.ProjectID, r.Endpoint.BranchID); err != nil { // quota.go
+		return EndpointView{}, nil, quotaError(err)
+	}
 	ops, err := p.mutate(ctx, projectID, []metastore.Operation{p.operation(r.Endpoint, "start_compute")}, func(ctx context.Context) error {
 		if _, err := p.start(ctx, r); err != nil {
 			return &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
@@ -251,6 +254,9 @@ func (p *Platform) wake(ctx context.Context, r metastore.EndpointRoute) (*comput
 // never sees the compute come up midway; it re-reads the endpoint's route
 // under that lock, so that a start racing a move lands on the new branch.
 func (p *Platform) start(ctx context.Context, r metastore.EndpointRoute) (*compute.Instance, error) {
+	if err := p.quotaBlock(ctx, r.Endpoint.ProjectID, r.Endpoint.BranchID); err != nil { // quota.go
+		return nil, err
+	}
 	if r.Endpoint.Type == "read_only" {
 		return p.startReplica(ctx, r) // a hot standby on a copy of the branch (replicas.go)
 	}

@@ -79,8 +79,9 @@ type Platform struct {
 	store *metastore.Store
 	log   *slog.Logger
 	act   activity
-	setup sync.Map  // branch id → *sync.Mutex serialising its pending set-up
-	plans planCache // plans.go (issue 6)
+	setup sync.Map   // branch id → *sync.Mutex serialising its pending set-up
+	plans planCache  // plans.go (issue 6)
+	usage usageState // metering and quotas: consumption.go, quota.go (issue 6)
 	bg    sync.WaitGroup
 }
 

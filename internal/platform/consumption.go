@@ -1,0 +1,501 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/metering"
+)
+
+// usageState is the platform's side of metering: the meter, the owners of
+// metered endpoints, the WAL positions last sampled and the quotas found
+// exceeded.
+type usageState struct {
+	mu      sync.Mutex
+	meter   *metering.Meter
+	owners  map[string]metastore.EndpointOwner // endpoint → project and branch
+	lsn     map[string]int64                   // volume → WAL position last sampled
+	blocked map[string]*QuotaError             // project or branch id → quota exceeded
+}
+
+// AttachMeter makes m the meter of the platform's computes: RecordUsage is
+// its sink, ActiveComputes its Active and MeterEvent takes the compute
+// manager's events to it. Without a meter nothing is metered and project
+// totals stay 0.
+func (p *Platform) AttachMeter(m *metering.Meter) {
+	p.usage.mu.Lock()
+	defer p.usage.mu.Unlock()
+	p.usage.meter = m
+}
+
+func (p *Platform) meter() *metering.Meter {
+	p.usage.mu.Lock()
+	defer p.usage.mu.Unlock()
+	return p.usage.meter
+}
+
+// instanceCU is the size a compute runs at: the autoscaler's current CU, its
+// maximum before the first measurement.
+func instanceCU(in *compute.Instance) float64 {
+	cu := in.CU()
+	if cu <= 0 {
+		cu = in.Spec().MaxCU
+	}
+	if cu <= 0 {
+		cu = 0.25
+	}
+	return cu
+}
+
+// MeterEvent books a compute lifecycle event: a start opens its active
+// span, a suspend or failure closes it. It does not block.
+func (p *Platform) MeterEvent(e compute.Event) {
+	m := p.meter()
+	if m == nil {
+		return
+	}
+	switch e.Kind {
+	case compute.EventStarted, compute.EventRestarted:
+		cu := 0.25
+		if in, ok := p.cfg.Computes.Get(e.ID); ok {
+			cu = instanceCU(in)
+		}
+		// The endpoint may have moved to another branch since it last ran.
+		p.usage.mu.Lock()
+		delete(p.usage.owners, e.ID)
+		p.usage.mu.Unlock()
+		m.Started(e.ID, e.Time, cu)
+	case compute.EventSuspended, compute.EventFailed, compute.EventCrashed:
+		m.Stopped(e.ID, e.Time)
+	}
+}
+
+// ActiveComputes returns the running computes and the CU of each.
+func (p *Platform) ActiveComputes() map[string]float64 {
+	out := map[string]float64{}
+	for _, in := range p.cfg.Computes.List() {
+		if in.State() == compute.StateActive {
+			out[in.ID()] = instanceCU(in)
+		}
+	}
+	return out
+}
+
+// endpointOwners returns the project and branch of each endpoint among ids
+// that still exists, from the cache or the store.
+func (p *Platform) endpointOwners(ctx context.Context, ids []string) (map[string]metastore.EndpointOwner, error) {
+	out := make(map[string]metastore.EndpointOwner, len(ids))
+	var missing []string
+	p.usage.mu.Lock()
+	for _, id := range ids {
+		if o, ok := p.usage.owners[id]; ok {
+			out[id] = o
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	p.usage.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	found, err := p.store.EndpointOwners(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	p.usage.mu.Lock()
+	if p.usage.owners == nil {
+		p.usage.owners = map[string]metastore.EndpointOwner{}
+	}
+	for id, o := range found {
+		p.usage.owners[id] = o
+		out[id] = o
+	}
+	p.usage.mu.Unlock()
+	return out, nil
+}
+
+// RecordUsage stores a metering flush per branch (the meter's sink) and
+// checks the quotas of the projects it touched. Usage of an endpoint
+// deleted before the flush has no branch left and is dropped.
+func (p *Platform) RecordUsage(ctx context.Context, recs []metering.Record) error {
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r.Endpoint)
+	}
+	slices.Sort(ids)
+	owners, err := p.endpointOwners(ctx, slices.Compact(ids))
+	if err != nil {
+		return err
+	}
+	rows := make([]metastore.ConsumptionRow, 0, len(recs))
+	var projects []string
+	dropped := 0
+	for _, r := range recs {
+		o, ok := owners[r.Endpoint]
+		if !ok {
+			dropped++
+			continue
+		}
+		rows = append(rows, metastore.ConsumptionRow{ProjectID: o.ProjectID, BranchID: o.BranchID, Bucket: r.Start,
+			ActiveSeconds: r.ActiveSeconds, ComputeSeconds: r.ComputeSeconds,
+			WrittenBytes: r.WrittenBytes, TransferBytes: r.TransferBytes})
+		projects = append(projects, o.ProjectID)
+	}
+	if dropped > 0 {
+		p.log.Debug("metering: usage of deleted endpoints dropped", "records", dropped)
+	}
+	if err := p.store.AddConsumption(ctx, rows); err != nil {
+		return err
+	}
+	slices.Sort(projects)
+	if len(projects) > 0 {
+		p.enforceQuotas(ctx, slices.Compact(projects))
+	}
+	return nil
+}
+
+// DefaultWrittenInterval is how often RunWrittenData samples WAL positions.
+const DefaultWrittenInterval = 30 * time.Second
+
+// RunWrittenData samples the WAL position of every running read-write
+// compute every interval and books the growth since the previous sample of
+// its volume as written data. A volume's first sample after Grove starts is
+// only a baseline. Its position carries over a suspend, so WAL written
+// after the last sample is booked at the next wake.
+func (p *Platform) RunWrittenData(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultWrittenInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, in := range p.cfg.Computes.List() {
+			if ctx.Err() != nil {
+				return
+			}
+			p.sampleWAL(ctx, in)
+		}
+	}
+}
+
+func (p *Platform) sampleWAL(ctx context.Context, in *compute.Instance) {
+	m := p.meter()
+	if m == nil || in.State() != compute.StateActive || in.Spec().ReadOnly {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := in.Conn(ctx, "postgres")
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var pos int64
+	if err := conn.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&pos); err != nil {
+		p.log.Debug("sample WAL position", "compute", in.ID(), "err", err)
+		return
+	}
+	vol := in.VolumeID()
+	p.usage.mu.Lock()
+	if p.usage.lsn == nil {
+		p.usage.lsn = map[string]int64{}
+	}
+	last, seen := p.usage.lsn[vol]
+	p.usage.lsn[vol] = pos
+	p.usage.mu.Unlock()
+	if seen && pos > last {
+		m.AddWritten(in.ID(), time.Now(), pos-last)
+	}
+}
+
+// Usage is consumption summed over the current billing period.
+type Usage struct {
+	ActiveSeconds, ComputeSeconds int64
+	WrittenBytes, TransferBytes   int64
+	StorageByteHours              int64
+	PeriodStart, PeriodEnd        time.Time
+}
+
+// billingPeriod is the calendar month (UTC) holding t, Neon's billing period.
+func billingPeriod(t time.Time) (start, end time.Time) {
+	y, m, _ := t.UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC), time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+func (p *Platform) bucketSeconds() float64 {
+	if m := p.meter(); m != nil {
+		return m.Bucket().Seconds()
+	}
+	return metering.DefaultBucket.Seconds()
+}
+
+// periodUsage sums the current period per project, or per branch.
+func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranch bool) (map[string]Usage, error) {
+	start, end := billingPeriod(time.Now())
+	pts, err := p.store.Consumption(ctx, metastore.ConsumptionQuery{ProjectIDs: projectIDs, ByBranch: byBranch,
+		From: start, To: end, Trunc: "month", BucketSeconds: p.bucketSeconds()})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Usage{}
+	for _, pt := range pts {
+		k := pt.ProjectID
+		if byBranch {
+			k = pt.BranchID
+		}
+		u := out[k]
+		u.ActiveSeconds += int64(pt.ActiveSeconds)
+		u.ComputeSeconds += int64(pt.ComputeSeconds)
+		u.WrittenBytes += pt.WrittenBytes
+		u.TransferBytes += pt.TransferBytes
+		u.StorageByteHours += pt.StorageByteHours
+		out[k] = u
+	}
+	for k, u := range out {
+		u.PeriodStart, u.PeriodEnd = start, end
+		out[k] = u
+	}
+	return out, nil
+}
+
+// ProjectUsage returns the current billing period's totals of each project
+// (the running totals on project objects); a project without usage has
+// zero totals with the period set. It reads stored usage only: no compute
+// is woken or queried.
+func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[string]Usage, error) {
+	out, err := p.periodUsage(ctx, projectIDs, false)
+	if err != nil {
+		return nil, err
+	}
+	start, end := billingPeriod(time.Now())
+	for _, id := range projectIDs {
+		if _, ok := out[id]; !ok {
+			out[id] = Usage{PeriodStart: start, PeriodEnd: end}
+		}
+	}
+	return out, nil
+}
+
+// BranchUsage returns the current billing period's totals of a project's
+// branches, by branch id.
+func (p *Platform) BranchUsage(ctx context.Context, projectID string) (map[string]Usage, error) {
+	return p.periodUsage(ctx, []string{projectID}, true)
+}
+
+// Consumption history.
+
+// ConsumptionInput is a consumption_history request.
+type ConsumptionInput struct {
+	OrgID       string
+	RequireOrg  bool     // v2: org_id is required
+	ProjectIDs  []string // filter (v1, v2 projects) or the projects (v2 branches)
+	BranchIDs   []string // v2 branches filter
+	From, To    time.Time
+	Granularity string // hourly | daily | monthly
+	Cursor      string
+	Limit       int
+	// ByBranch pages branches instead of projects and returns per-branch
+	// points; PointsByBranch only returns per-branch points.
+	ByBranch, PointsByBranch bool
+}
+
+// ConsumptionPage is one page of consumption history.
+type ConsumptionPage struct {
+	Projects []metastore.Project          // the page's projects (project pages)
+	Branches []metastore.BranchUsageInfo  // the page's branches (branch pages)
+	Roots    map[string]bool              // branch id → root branch, for the page's projects
+	Points   []metastore.ConsumptionPoint // by project (and branch), oldest first
+	Plans    map[string]string            // org id → plan
+	Cursor   string                       // "" on an empty page
+}
+
+// Consumption history windows, as Neon's.
+var (
+	consumptionEpoch   = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	consumptionWindows = map[string]struct {
+		trunc  string
+		window time.Duration
+		round  func(time.Time) time.Time
+		next   func(time.Time) time.Time
+	}{
+		"hourly": {"hour", 168 * time.Hour, func(t time.Time) time.Time { return t.Truncate(time.Hour) },
+			func(t time.Time) time.Time { return t.Add(time.Hour) }},
+		"daily": {"day", 60 * 24 * time.Hour, func(t time.Time) time.Time { return t.Truncate(24 * time.Hour) },
+			func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		"monthly": {"month", 366 * 24 * time.Hour, func(t time.Time) time.Time {
+			y, m, _ := t.Date()
+			return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+		}, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+	}
+)
+
+// ConsumptionWindow checks a history range for a granularity and rounds it:
+// from down to its timeframe, to up to the end of its timeframe. A range
+// reaching further back than the granularity allows (hourly 168 hours,
+// daily 60 days, monthly a year) or before March 2024 is Neon's 406.
+func ConsumptionWindow(granularity string, from, to, now time.Time) (trunc string, rf, rt time.Time, err error) {
+	w, ok := consumptionWindows[granularity]
+	if !ok {
+		return "", rf, rt, newErr(KindInvalid, "invalid granularity %q: must be hourly, daily or monthly", granularity)
+	}
+	from, to, now = from.UTC(), to.UTC(), now.UTC()
+	if !to.After(from) {
+		return "", rf, rt, newErr(KindInvalid, "to must be after from")
+	}
+	rf = w.round(from)
+	rt = w.round(to)
+	if rt.Before(to) {
+		rt = w.next(rt)
+	}
+	if rf.Before(consumptionEpoch) {
+		return "", rf, rt, newErr(KindNotAcceptable, "consumption history is available from %s", consumptionEpoch.Format(time.RFC3339))
+	}
+	if rf.Before(w.round(now.Add(-w.window))) {
+		return "", rf, rt, newErr(KindNotAcceptable, "the from and to range is outside the boundaries of %s granularity: %s metrics are limited to the last %s",
+			granularity, granularity, map[string]string{"hourly": "168 hours", "daily": "60 days", "monthly": "year"}[granularity])
+	}
+	return w.trunc, rf, rt, nil
+}
+
+// ConsumptionHistory returns a page of consumption history. It reads stored
+// usage only: no compute is woken or queried.
+func (p *Platform) ConsumptionHistory(ctx context.Context, pr Principal, in ConsumptionInput) (ConsumptionPage, error) {
+	var page ConsumptionPage
+	trunc, from, to, err := ConsumptionWindow(in.Granularity, in.From, in.To, time.Now())
+	if err != nil {
+		return page, err
+	}
+	orgs := pr.OrgIDs
+	if in.OrgID != "" {
+		if !ResourceIDRe.MatchString(in.OrgID) || !pr.CanOrg(in.OrgID) {
+			return page, newErr(KindNotFound, "organization %s not found", in.OrgID)
+		}
+		orgs = []string{in.OrgID}
+	} else if in.RequireOrg {
+		return page, newErr(KindInvalid, "org_id is required")
+	}
+	projects, err := p.consumptionProjects(ctx, pr, orgs, in)
+	if err != nil {
+		return page, err
+	}
+	ids := make([]string, len(projects))
+	for i, pj := range projects {
+		ids[i] = pj.ID
+	}
+	page.Plans = map[string]string{}
+	for _, pj := range projects {
+		if _, ok := page.Plans[pj.OrgID]; !ok {
+			_, org, err := p.ProjectOwner(ctx, pj)
+			if err != nil {
+				return page, err
+			}
+			page.Plans[pj.OrgID] = org.Plan
+		}
+	}
+	q := metastore.ConsumptionQuery{ProjectIDs: ids, From: from, To: to, Trunc: trunc,
+		ByBranch: in.ByBranch || in.PointsByBranch, BucketSeconds: p.bucketSeconds()}
+	if in.ByBranch || in.PointsByBranch {
+		infos, err := p.store.BranchUsageInfos(ctx, ids)
+		if err != nil {
+			return page, err
+		}
+		page.Roots = map[string]bool{}
+		for _, b := range infos {
+			page.Roots[b.ID] = b.Root
+		}
+		if in.ByBranch {
+			page.Branches = pageBranches(infos, in.BranchIDs, in.Cursor, in.Limit)
+			q.BranchIDs = make([]string, len(page.Branches))
+			for i, b := range page.Branches {
+				q.BranchIDs[i] = b.ID
+			}
+			if len(page.Branches) > 0 {
+				last := page.Branches[len(page.Branches)-1]
+				page.Cursor = last.ProjectID + "/" + last.ID
+			}
+		}
+	}
+	if !in.ByBranch {
+		page.Projects = projects
+		if len(projects) > 0 {
+			page.Cursor = projects[len(projects)-1].ID
+		}
+	}
+	if len(ids) == 0 || (in.ByBranch && len(q.BranchIDs) == 0) {
+		return page, nil
+	}
+	page.Points, err = p.store.Consumption(ctx, q)
+	return page, err
+}
+
+// consumptionProjects returns the projects a history request covers: the
+// listed ones the caller reaches (unknown ids are left out), or a page of
+// the orgs' projects by id. Branch pages take every listed project and
+// page their branches instead.
+func (p *Platform) consumptionProjects(ctx context.Context, pr Principal, orgs []string, in ConsumptionInput) ([]metastore.Project, error) {
+	if len(in.ProjectIDs) == 0 {
+		if in.ByBranch {
+			return nil, newErr(KindInvalid, "project_ids is required")
+		}
+		return p.store.ListProjects(ctx, metastore.ProjectFilter{OrgIDs: orgs, ProjectID: pr.ProjectID,
+			After: in.Cursor, Limit: in.Limit})
+	}
+	ids := slices.Clone(in.ProjectIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var out []metastore.Project
+	for _, id := range ids {
+		if !in.ByBranch && id <= in.Cursor {
+			continue
+		}
+		if !ResourceIDRe.MatchString(id) {
+			return nil, newErr(KindInvalid, "invalid project id %q", id)
+		}
+		pj, err := p.store.GetProject(ctx, id)
+		if err != nil || !pr.CanProject(pj) || !slices.Contains(orgs, pj.OrgID) {
+			continue
+		}
+		out = append(out, pj)
+		if !in.ByBranch && len(out) == in.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// pageBranches filters branches (ordered by project then id) and returns
+// the page after cursor ("project/branch").
+func pageBranches(infos []metastore.BranchUsageInfo, filter []string, cursor string, limit int) []metastore.BranchUsageInfo {
+	var out []metastore.BranchUsageInfo
+	cp, cb, _ := strings.Cut(cursor, "/")
+	for _, b := range infos {
+		if len(filter) > 0 && !slices.Contains(filter, b.ID) {
+			continue
+		}
+		if cursor != "" && (b.ProjectID < cp || (b.ProjectID == cp && b.ID <= cb)) {
+			continue
+		}
+		out = append(out, b)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// PeriodID is a stable id of a project's (or branch's) billing period
+// starting at start.
+func PeriodID(owner string, start time.Time) string {
+	return uuidFrom(fmt.Sprintf("consumption-period/%s/%s", owner, start.UTC().Format("2006-01")))
+}
