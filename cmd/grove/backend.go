@@ -59,6 +59,7 @@ func (b backend) ConnClosed(endpointID string, bytesIn, bytesOut int64) {
 }
 
 func proxyErr(endpointID string, err error) error {
+	var qe *platform.QuotaError
 	switch {
 	case err == nil:
 		return nil
@@ -66,6 +67,8 @@ func proxyErr(endpointID string, err error) error {
 		return fmt.Errorf("%w: %s", proxy.ErrUnknownEndpoint, endpointID)
 	case errors.Is(err, platform.ErrUnknownRole):
 		return fmt.Errorf("%w: %v", proxy.ErrUnknownRole, err)
+	case errors.As(err, &qe): // a project quota (platform/quota.go), in Neon's words
+		return &proxy.UserError{Code: "53400", Message: qe.Error(), Err: err}
 	case errors.Is(err, platform.ErrEndpointDisabled):
 		return &proxy.UserError{Code: "57P03", Message: "endpoint " + endpointID + " is disabled", Err: err}
 	default:

@@ -26,6 +26,7 @@ import (
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -55,6 +56,11 @@ type serveConfig struct {
 	// Sizes and autoscaling (cgroups: internal/cgroup, internal/autoscale).
 	CUMemory  int64
 	Autoscale bool
+	// Consumption metering (internal/metering): on by default; interval and
+	// bucket are shortened by tests.
+	Metering         bool
+	MeteringInterval time.Duration
+	MeteringBucket   time.Duration
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -80,6 +86,9 @@ func parseServe(args []string) (serveConfig, error) {
 		return err
 	})
 	fs.BoolVar(&c.Autoscale, "autoscale", true, "move each compute between its min and max CU with its load")
+	fs.BoolVar(&c.Metering, "metering", true, "meter consumption (active time, CU-seconds, WAL, egress) and enforce project quotas")
+	fs.DurationVar(&c.MeteringInterval, "metering-interval", metering.DefaultInterval, "how often metered usage is stored")
+	fs.DurationVar(&c.MeteringBucket, "metering-bucket", metering.DefaultBucket, "length of a stored usage bucket (an hour; shorter in tests)")
 	fs.StringVar(&c.PgBouncer, "pgbouncer", "", "PgBouncer binary behind -pooler hosts; empty: ./.pgbouncer (scripts/setup.sh), then Debian's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -263,6 +272,11 @@ func serve(ctx context.Context, args []string) error {
 		}()
 	}
 	// --- end pooled connections ---
+	meterEvent := func(e compute.Event) { // consumption metering
+		if p := platRef.Load(); p != nil {
+			p.MeterEvent(e)
+		}
+	}
 	// Per-compute cgroups with the limits of the compute's current CU.
 	cgroups, cgErr := cgroup.Probe()
 	if cgErr != nil {
@@ -272,7 +286,7 @@ func serve(ctx context.Context, args []string) error {
 	computes, err = compute.New(compute.Config{
 		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
 		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
-		Archive: hist, OnEvent: stopPooler, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
+		Archive: hist, OnEvent: func(e compute.Event) { stopPooler(e); meterEvent(e) }, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
 	})
 	if err != nil {
 		return err
@@ -376,6 +390,35 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// --- consumption metering ---
+	if cfg.Metering {
+		m, err := metering.New(metering.Config{
+			Interval: cfg.MeteringInterval, Bucket: cfg.MeteringBucket,
+			Active: plat.ActiveComputes, Sink: plat.RecordUsage,
+			Transfer: func() map[string]int64 {
+				st := px.Stats()
+				out := make(map[string]int64, len(st))
+				for id, s := range st {
+					out[id] = s.BytesOut
+				}
+				return out
+			},
+			Logger: log.With("component", "metering"),
+		})
+		if err != nil {
+			return err
+		}
+		plat.AttachMeter(m)
+		meterDone := make(chan struct{})
+		go func() { m.Run(runCtx); close(meterDone) }()
+		go plat.RunWrittenData(runCtx, 0)
+		go plat.EnforceQuotas(runCtx)
+		defer func() { cancelRun(); <-meterDone }() // the last flush, before the store closes
+		log.Info("metering: on", "interval", m.Interval(), "bucket", m.Bucket())
+	} else {
+		log.Info("metering: off (--metering=false): no consumption is recorded and quotas are not enforced")
+	}
+	// --- end consumption metering ---
 	pgLn, err := net.Listen("tcp", cfg.PGAddr)
 	if err != nil {
 		return fmt.Errorf("proxy: %w", err)
