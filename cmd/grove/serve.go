@@ -61,6 +61,8 @@ type serveConfig struct {
 	Metering         bool
 	MeteringInterval time.Duration
 	MeteringBucket   time.Duration
+	// Plans is a JSON file of plan limits upserted at start (plans.go, issue 6).
+	Plans string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -89,6 +91,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.BoolVar(&c.Metering, "metering", true, "meter consumption (active time, CU-seconds, WAL, egress) and enforce project quotas")
 	fs.DurationVar(&c.MeteringInterval, "metering-interval", metering.DefaultInterval, "how often metered usage is stored")
 	fs.DurationVar(&c.MeteringBucket, "metering-bucket", metering.DefaultBucket, "length of a stored usage bucket (an hour; shorter in tests)")
+	fs.StringVar(&c.Plans, "plans", "", "JSON file of plan limits applied at start, e.g. {\"free\":{\"projects_per_org\":30000,\"max_cu\":2}}; empty: the stored plans")
 	fs.StringVar(&c.PgBouncer, "pgbouncer", "", "PgBouncer binary behind -pooler hosts; empty: ./.pgbouncer (scripts/setup.sh), then Debian's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -327,6 +330,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	for _, o := range boot.Orgs {
 		log.Info("platform: organization", "name", o.Name, "id", o.ID, "plan", o.Plan)
+	}
+	if err := applyPlans(ctx, plat, cfg.Plans, log); err != nil { // plans.go (issue 6)
+		return err
 	}
 	if err := plat.Reconcile(ctx); err != nil {
 		return err
