@@ -27,6 +27,7 @@ import (
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
+	"github.com/grovedb/grove/internal/metrics"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -53,6 +54,10 @@ type serveConfig struct {
 	LogLevel      string
 	DebugAddr     string
 	PgBouncer     string
+	// Rate limits and metrics (internal/apiserver/ratelimit.go, internal/metrics).
+	RateLimitPerMinute      int
+	RateLimitPerRouteSecond int
+	MetricsAddr             string
 	// Sizes and autoscaling (cgroups: internal/cgroup, internal/autoscale).
 	CUMemory  int64
 	Autoscale bool
@@ -93,6 +98,9 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.MeteringBucket, "metering-bucket", metering.DefaultBucket, "length of a stored usage bucket (an hour; shorter in tests)")
 	fs.StringVar(&c.Plans, "plans", "", "JSON file of plan limits applied at start, e.g. {\"free\":{\"projects_per_org\":30000,\"max_cu\":2}}; empty: the stored plans")
 	fs.StringVar(&c.PgBouncer, "pgbouncer", "", "PgBouncer binary behind -pooler hosts; empty: ./.pgbouncer (scripts/setup.sh), then Debian's")
+	fs.IntVar(&c.RateLimitPerMinute, "rate-limit-per-minute", apiserver.DefaultRatePerMinute, "API requests a minute per API key (Neon's 700); 0: no limit")
+	fs.IntVar(&c.RateLimitPerRouteSecond, "rate-limit-per-route-per-second", apiserver.DefaultRatePerRouteSecond, "API requests a second per API key and route (Neon's 40); 0: no limit")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address serving /metrics without a key (a private network's Prometheus); the API listener serves it to the admin API key")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,6 +109,9 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	if c.RateLimitPerMinute < 0 || c.RateLimitPerRouteSecond < 0 {
+		return c, errors.New("serve: rate limits are 0 (none) or more")
 	}
 	abs, err := filepath.Abs(c.DataDir)
 	if err != nil {
@@ -286,6 +297,17 @@ func serve(ctx context.Context, args []string) error {
 		log.Warn("compute: no cgroup limits; Postgres settings still follow each compute's size", "err", cgErr)
 		cgroups = nil
 	}
+	// --- metrics: compute lifecycle events (cold starts), chained after the pooler's ---
+	var metRef atomic.Pointer[metrics.Metrics] // set once the metrics are made, below
+	var scaling func() metrics.Scaling         // set when the autoscaler runs
+	poolerEvent := stopPooler
+	stopPooler = func(e compute.Event) {
+		poolerEvent(e)
+		if m := metRef.Load(); m != nil {
+			m.ComputeEvent(e)
+		}
+	}
+	// --- end metrics ---
 	computes, err = compute.New(compute.Config{
 		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
 		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
@@ -371,6 +393,7 @@ func serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		scaling = metrics.ScalingOf(sc) // read by /metrics
 		scaleDone := make(chan struct{})
 		go func() { _ = sc.Run(runCtx); close(scaleDone) }()
 		defer func() { cancelRun(); <-scaleDone }() // runs before the computes close
@@ -440,7 +463,41 @@ func serve(ctx context.Context, args []string) error {
 	log.Info("listeners", "api", "http://"+apiLn.Addr().String()+"/api/v2", "proxy", pgLn.Addr().String(),
 		"data_plane", "http://"+httpLn.Addr().String(), "domain", cfg.Domain)
 
-	api := &http.Server{Handler: apiserver.New(apiserver.Config{Platform: plat, Logger: log.With("component", "api")}),
+	// --- metrics (internal/metrics) ---
+	met := metrics.New(metrics.Config{
+		ComputeStates: metrics.ComputeStatesOf(computes), Endpoints: store.CountEndpoints,
+		Proxy: metrics.TrafficOf(px), Autoscale: scaling,
+		Storage: metrics.Storage{Driver: driver.Name(), Root: driver.Root(), Volumes: func(ctx context.Context) (int, error) {
+			ids, err := driver.List(ctx)
+			return len(ids), err
+		}},
+		Logger: log.With("component", "metrics"),
+	})
+	metRef.Store(met)
+	adminKey, err := os.ReadFile(keyFile)
+	if err != nil {
+		log.Warn("metrics: no admin API key file; /metrics on the API listener refuses every key", "err", err)
+	}
+	if cfg.MetricsAddr != "" {
+		metLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
+		metSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = metSrv.Serve(metLn) }()
+		defer metSrv.Close()
+		log.Info("metrics: listener without a key", "addr", "http://"+metLn.Addr().String()+"/metrics")
+	}
+	log.Info("api: rate limits", "per_minute", cfg.RateLimitPerMinute, "per_route_per_second", cfg.RateLimitPerRouteSecond,
+		"metrics", "http://"+apiLn.Addr().String()+apiserver.MetricsPath+" (admin API key)")
+	// --- end metrics ---
+	api := &http.Server{Handler: apiserver.New(apiserver.Config{Platform: plat, Logger: log.With("component", "api"),
+		RateLimit:  apiserver.RateLimit{PerMinute: cfg.RateLimitPerMinute, PerRouteBySecond: cfg.RateLimitPerRouteSecond},
+		Metrics:    met,
+		MetricsKey: strings.TrimSpace(string(adminKey)),
+	}),
 		ReadHeaderTimeout: 10 * time.Second}
 	dataPlane := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
