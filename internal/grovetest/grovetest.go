@@ -127,7 +127,10 @@ func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
 	t.Helper()
 	g := &Grove{t: t, DataDir: dataDir, HTTPAddr: FreeAddr(t), APIAddr: FreeAddr(t), PGAddr: FreeAddr(t)}
 	g.args = append([]string{"serve", "--data-dir", g.DataDir, "--api-addr", g.APIAddr, "--pg-addr", g.PGAddr,
-		"--http-addr", g.HTTPAddr}, extra...)
+		"--http-addr", g.HTTPAddr,
+		// Tests drive the API faster than Neon's rate limits allow; those
+		// that test the limits set theirs in extra (the last flag wins).
+		"--rate-limit-per-minute", "0", "--rate-limit-per-route-per-second", "0"}, extra...)
 	g.Start()
 	t.Cleanup(func() {
 		g.Stop()
