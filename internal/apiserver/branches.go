@@ -51,6 +51,9 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr platfor
 	for i, b := range page.Branches {
 		resp.Branches[i] = fullBranch(b, "ready", "")
 	}
+	if err := s.setBranchUsage(r.Context(), r.PathValue("project_id"), resp.Branches); err != nil { // consumption totals (convert.go)
+		return err
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
@@ -69,7 +72,11 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr platform.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apitypes.BranchGetResponse{Branch: fullBranch(b, "ready", ""), Annotation: branchAnnotation(b)})
+	out := []apitypes.Branch{fullBranch(b, "ready", "")}
+	if err := s.setBranchUsage(r.Context(), b.ProjectID, out); err != nil { // consumption totals (convert.go)
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.BranchGetResponse{Branch: out[0], Annotation: branchAnnotation(b)})
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -161,4 +162,59 @@ func operations(ops []metastore.Operation) apitypes.List[apitypes.Operation] {
 func organization(o metastore.Org) apitypes.Organization {
 	return apitypes.Organization{ID: o.ID, Name: o.Name, Handle: o.Handle, Plan: o.Plan,
 		CreatedAt: at(o.CreatedAt), ManagedBy: "console", UpdatedAt: at(o.UpdatedAt)}
+}
+
+// Running consumption totals of the current billing period (issue 6,
+// platform/consumption.go): read from stored usage, never from a compute.
+
+// setProjectUsage puts the period's totals and bounds on a project.
+func (s *Server) setProjectUsage(ctx context.Context, out *apitypes.Project) error {
+	us, err := s.p.ProjectUsage(ctx, []string{out.ID})
+	if err != nil {
+		return err
+	}
+	u := us[out.ID]
+	out.ActiveTimeSeconds, out.ComputeTimeSeconds = u.ActiveSeconds, u.ComputeSeconds
+	out.CPUUsedSec = u.ComputeSeconds
+	out.WrittenDataBytes, out.DataTransferBytes = u.WrittenBytes, u.TransferBytes
+	out.DataStorageBytesHour = u.StorageByteHours
+	out.ConsumptionPeriodStart, out.ConsumptionPeriodEnd = at(u.PeriodStart), at(u.PeriodEnd)
+	return nil
+}
+
+// setListUsage puts the period's active time and CPU seconds on list items.
+func (s *Server) setListUsage(ctx context.Context, items []apitypes.ProjectListItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	us, err := s.p.ProjectUsage(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		u := us[items[i].ID]
+		items[i].ActiveTime, items[i].CPUUsedSec = u.ActiveSeconds, u.ComputeSeconds
+	}
+	return nil
+}
+
+// setBranchUsage puts the period's totals on branches of one project.
+func (s *Server) setBranchUsage(ctx context.Context, projectID string, bs []apitypes.Branch) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	us, err := s.p.BranchUsage(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	for i := range bs {
+		u := us[bs[i].ID]
+		bs[i].ActiveTimeSeconds, bs[i].ComputeTimeSeconds, bs[i].CPUUsedSec = u.ActiveSeconds, u.ComputeSeconds, u.ComputeSeconds
+		bs[i].WrittenDataBytes, bs[i].DataTransferBytes = u.WrittenBytes, u.TransferBytes
+	}
+	return nil
 }

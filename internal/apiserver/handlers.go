@@ -130,6 +130,9 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 	if len(projects) > 0 {
 		resp.Pagination = &apitypes.Pagination{Cursor: projects[len(projects)-1].ID}
 	}
+	if err := s.setListUsage(r.Context(), resp.Projects); err != nil { // consumption totals (convert.go)
+		return err
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
@@ -162,9 +165,9 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr platform.
 	if err != nil {
 		return err
 	}
-	y, m, _ := time.Now().UTC().Date()
-	out.ConsumptionPeriodStart = at(time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
-	out.ConsumptionPeriodEnd = at(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC))
+	if err := s.setProjectUsage(r.Context(), &out); err != nil { // consumption totals (convert.go)
+		return err
+	}
 	if last, err := s.p.ProjectLastActive(r.Context(), p.ID); err != nil {
 		return err
 	} else if last != nil {

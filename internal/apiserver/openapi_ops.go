@@ -21,6 +21,38 @@ var (
 // Neon's document recognise the operations; a test checks that every
 // registered route has an entry.
 var opDocs = map[string]opDoc{
+	// Consumption (consumption.go).
+	"GET /consumption_history/projects": {id: "getConsumptionHistoryPerProject", tag: "Consumption",
+		summary: "Consumption per project and timeframe (active time, CU-seconds, written data, storage); does not wake computes",
+		query: []queryParam{qCursor, q("limit", "integer", "Projects per page, 1 to 100 (10)."),
+			q("project_ids", "array", "Projects to report (at most 100)."),
+			qRequired("from", "string", "Start (RFC 3339), rounded down to the granularity."),
+			qRequired("to", "string", "End (RFC 3339), rounded up to the granularity."),
+			qRequired("granularity", "string", "hourly (last 168 hours), daily (60 days) or monthly (a year)."),
+			q("org_id", "string", "Organization whose projects to report."),
+			q("include_v1_metrics", "boolean", "Deprecated: adds data_storage_bytes_hour."),
+			q("metrics", "array", "Extra metrics: data_storage_bytes_hour, logical_size_bytes, logical_size_bytes_hour.")},
+		response: typeOf[apitypes.ConsumptionHistoryPerProjectResponse]()},
+	"GET /consumption_history/v2/projects": {id: "getConsumptionHistoryPerProjectV2", tag: "Consumption",
+		summary: "Usage-based consumption metrics per project and timeframe; does not wake computes",
+		query: []queryParam{qCursor, q("limit", "integer", "Projects per page, 1 to 100 (10)."),
+			q("project_ids", "array", "Projects to report (at most 100)."),
+			qRequired("from", "string", "Start (RFC 3339)."), qRequired("to", "string", "End (RFC 3339)."),
+			qRequired("granularity", "string", "hourly, daily or monthly."),
+			qRequired("org_id", "string", "Organization whose projects to report."),
+			qRequired("metrics", "array", "compute_unit_seconds, root_branch_bytes_month, child_branch_bytes_month, public_network_transfer_bytes, …")},
+		response: typeOf[apitypes.ConsumptionHistoryPerProjectV2Response]()},
+	"GET /consumption_history/v2/branches": {id: "getConsumptionHistoryPerBranchV2", tag: "Consumption",
+		summary: "Usage-based consumption metrics per branch and timeframe; does not wake computes",
+		query: []queryParam{qCursor, q("limit", "integer", "Branches per page, 1 to 1000 (100)."),
+			qRequired("project_ids", "array", "Projects whose branches to report (1 to 100)."),
+			q("branch_ids", "array", "Branches to report (at most 100)."),
+			qRequired("from", "string", "Start (RFC 3339)."), qRequired("to", "string", "End (RFC 3339)."),
+			qRequired("granularity", "string", "hourly, daily or monthly."),
+			qRequired("org_id", "string", "Organization of the projects."),
+			qRequired("metrics", "array", "compute_unit_seconds, root_branch_bytes_month, child_branch_bytes_month, public_network_transfer_bytes, …")},
+		response: typeOf[apitypes.ConsumptionHistoryPerBranchV2Response]()},
+
 	// Projects.
 	"GET /projects": {id: "listProjects", tag: "Project", summary: "List projects",
 		query: []queryParam{qCursor, qLimit, qSearch,

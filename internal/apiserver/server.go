@@ -75,7 +75,8 @@ func (s *Server) routes() {
 	s.snapshotRoutes()
 	s.roleRoutes()
 	s.accountRoutes()
-	s.transferRoutes() // issue 6: project transfer, plans (transfer.go)
+	s.transferRoutes()    // issue 6: project transfer, plans (transfer.go)
+	s.consumptionRoutes() // issue 6: consumption history (consumption.go)
 	s.specRoutes()
 }
 
