@@ -68,7 +68,11 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 			return fmt.Errorf("start compute %s: %w", id, err)
 		}
 	}
-	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw}
+	promote, err := m.promoteOnStart(in)
+	if err != nil {
+		return fmt.Errorf("start compute %s: %w", id, err)
+	}
+	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote}
 	srv, err := startRetry(ctx, opts)
 	if err != nil {
 		if logFile != nil {

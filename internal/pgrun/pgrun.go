@@ -8,6 +8,7 @@
 package pgrun
 
 import (
+	"encoding/binary"
 	"bufio"
 	"bytes"
 	"context"
@@ -100,6 +101,14 @@ func (u User) Own(path string, mode os.FileMode) error {
 		return os.Lchown(path, int(u.UID), int(u.GID))
 	}
 	return nil
+}
+
+// writeFile writes a file owned by the user, readable by it alone.
+func (u User) writeFile(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	return u.Own(path, 0o600)
 }
 
 // MkdirOwned creates dir (and parents) and gives the last element to the user.
@@ -232,7 +241,22 @@ type Options struct {
 	Settings map[string]string
 	// Log receives the server's stderr; nil discards it.
 	Log io.Writer
+	// Promote starts a data directory that was not shut down cleanly (a
+	// crash image: the clone of a running server, or one killed) as a
+	// standby and promotes it once it has replayed its WAL: recovery then
+	// ends with an end-of-recovery record instead of the synchronous
+	// checkpoint of crash recovery, which writes and fsyncs every page the
+	// replay touched before the server accepts connections. The WAL is
+	// durable already; the checkpoint follows in the background. The
+	// server continues on a new timeline.
+	Promote bool
 }
+
+// Files Postgres reads at start: standby mode, and the promotion request.
+const (
+	standbySignal = "standby.signal"
+	promoteSignal = "promote"
+)
 
 // Server is a running postmaster.
 type Server struct {
@@ -267,6 +291,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		cmd.Stderr = logs
 	}
+	if opts.Promote {
+		if err := opts.User.writeFile(filepath.Join(opts.DataDir, standbySignal), nil); err != nil {
+			return nil, fmt.Errorf("start postgres on %s: %w", opts.DataDir, err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("exec postgres for %s: %w", opts.DataDir, err)
 	}
@@ -285,8 +314,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // waitReady polls postmaster.pid for the "ready" status Postgres writes once
 // it accepts connections; a 1 ms poll costs little beside a ~30 ms start.
+// With Promote it asks for the promotion on every poll once the postmaster
+// has written its pid (its signal handlers are set by then): the request
+// file, which the postmaster clears when it starts, and SIGUSR1, which it
+// passes to the startup process once there is one. The startup process
+// promotes when it has replayed all the WAL there is.
 func (s *Server) waitReady(ctx context.Context) error {
 	pidFile := filepath.Join(s.opts.DataDir, "postmaster.pid")
+	promote := filepath.Join(s.opts.DataDir, promoteSignal)
 	want := strconv.Itoa(s.cmd.Process.Pid)
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
@@ -294,7 +329,18 @@ func (s *Server) waitReady(ctx context.Context) error {
 		if b, err := os.ReadFile(pidFile); err == nil {
 			lines := strings.Split(string(b), "\n")
 			if len(lines) >= 8 && lines[0] == want && strings.TrimSpace(lines[7]) == "ready" {
+				if s.opts.Promote {
+					// A request that came after the promotion would
+					// only be cleared at the next start.
+					_ = os.Remove(promote)
+				}
 				return nil
+			}
+			if s.opts.Promote && lines[0] == want {
+				if _, err := os.Stat(promote); errors.Is(err, os.ErrNotExist) {
+					_ = s.opts.User.writeFile(promote, nil)
+				}
+				_ = s.cmd.Process.Signal(syscall.SIGUSR1)
 			}
 		}
 		select {
@@ -470,4 +516,25 @@ func (t *tailBuffer) String() string {
 		lines = lines[len(lines)-5:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// pg_control's DBState values this package reads (catalog/pg_control.h).
+const dbInProduction = 6
+
+// Crashed reports whether a data directory was left by a server that did
+// not shut down cleanly: pg_control says it was in production. A clone of a
+// running server is such an image too.
+func Crashed(dataDir string) (bool, error) {
+	f, err := os.Open(filepath.Join(dataDir, "global", "pg_control"))
+	if err != nil {
+		return false, fmt.Errorf("control file of %s: %w", dataDir, err)
+	}
+	defer f.Close()
+	var b [20]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false, fmt.Errorf("control file of %s: %w", dataDir, err)
+	}
+	// system_identifier (8 bytes), pg_control_version, catalog_version_no,
+	// then the state, in the machine's byte order.
+	return binary.NativeEndian.Uint32(b[16:]) == dbInProduction, nil
 }

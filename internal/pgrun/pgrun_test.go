@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,70 @@ func TestInitDBDatabases(t *testing.T) {
 	defer srv.Stop(context.Background())
 	if err := srv.Psql(t.Context(), "spare", "select 1"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPromoteCrashImage: a server killed mid-work leaves a crash image;
+// started with Promote it replays its WAL as a standby, promotes to a new
+// timeline without the end-of-recovery checkpoint, keeps every committed
+// row, accepts writes, and leaves no signal file behind. A clean data
+// directory is not reported as crashed.
+func TestPromoteCrashImage(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.WithSettings(map[string]string{"fsync": "on"}))
+	dir := srv.DataDir()
+	if crashed, err := pgrun.Crashed(dir); err != nil || !crashed {
+		t.Fatalf("Crashed of a running server's directory = %v, %v; want true", crashed, err)
+	}
+	srv.Exec(t, "postgres", "create table t (n int); insert into t select generate_series(1, 1000)")
+	srv.Kill()
+	<-srv.Done()
+
+	sock := filepath.Join(pgtest.Dir(t), "s")
+	if err := srv.User.MkdirOwned(sock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	opts := pgrun.Options{Install: pgtest.Install(t, 0), User: srv.User, DataDir: dir, SocketDir: sock,
+		Settings: map[string]string{"max_connections": "50", "shared_buffers": "16MB"}, Log: &log, Promote: true}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := pgrun.StopStale(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	again, err := pgrun.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Stop(context.Background()) })
+	conn, err := again.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	var recovering bool
+	var wal string
+	if err := conn.QueryRow(ctx, "select count(*), pg_is_in_recovery(), pg_walfile_name(pg_current_wal_lsn()) from t").Scan(&n, &recovering, &wal); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1000 || recovering || !strings.HasPrefix(wal, "00000002") {
+		t.Fatalf("after the promoted start: %d rows, in recovery %v, WAL %s; want 1000, false, timeline 2", n, recovering, wal)
+	}
+	if _, err := conn.Exec(ctx, "insert into t values (0)"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), "end-of-recovery immediate") {
+		t.Errorf("the promoted start ran the end-of-recovery checkpoint:\n%s", log.String())
+	}
+	for _, f := range []string{"standby.signal", "promote"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s left after the promoted start: %v", f, err)
+		}
+	}
+	if err := again.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if crashed, err := pgrun.Crashed(dir); err != nil || crashed {
+		t.Fatalf("Crashed after a clean stop = %v, %v; want false", crashed, err)
 	}
 }
