@@ -8,10 +8,10 @@
 package pgrun
 
 import (
-	"encoding/binary"
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
