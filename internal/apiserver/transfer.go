@@ -55,14 +55,12 @@ func (s *Server) transferMyProjects(w http.ResponseWriter, r *http.Request, pr p
 }
 
 // transferred answers a transfer: 200 {} or Neon's 406 with limits[]
-// (with code and message too, as every Grove error body has).
+// alone (Neon's schema declares no other property).
 func (s *Server) transferred(w http.ResponseWriter, r *http.Request, err error) error {
 	var le *platform.LimitsError
 	if errors.As(err, &le) {
-		out := struct {
-			apitypes.GeneralError
-			apitypes.LimitsUnsatisfiedResponse
-		}{GeneralError: apitypes.GeneralError{Message: le.Error(), RequestID: requestID(r)}}
+		s.log.Info("transfer refused", "request_id", requestID(r), "reason", le.Error())
+		var out apitypes.LimitsUnsatisfiedResponse
 		for _, l := range le.Limits {
 			out.Limits = append(out.Limits, apitypes.UnsatisfiedLimit{Name: l.Name, Expected: l.Expected, Actual: l.Actual})
 		}
