@@ -32,6 +32,7 @@ func TestContract(t *testing.T) {
 	// Happy path, in an order that creates what later steps need; deletes
 	// come after the error sweeps, which need live ids.
 	c.ids["org_id"] = g.OrgID("paid")
+	c.ids["source_org_id"], c.ids["free_org_id"] = c.ids["org_id"], g.OrgID("sponsored") // project transfer
 	c.ids["new_db"], c.ids["renamed_db"], c.ids["new_role"] = "contract_db", "contract_db2", "contract_role"
 	for _, s := range []step{
 		{"GET", "/users/me", nil, 200, nil},
@@ -82,6 +83,10 @@ func TestContract(t *testing.T) {
 		{"PATCH", "/projects/{project_id}/snapshots/{snapshot_id}", `{"snapshot":{"name":"contract-renamed"}}`, 200, nil},
 		{"POST", "/projects/{project_id}/snapshots/{snapshot_id}/restore", `{"name":"contract-preview"}`, 200, c.captureIn("preview_branch_id", "branch", "id")},
 		{"POST", "/projects/{project_id}/branches/{preview_branch_id}/finalize_restore", `{"name":"contract-root-old"}`, 200, nil},
+		// Project transfer: a second project goes to the free org and back.
+		{"POST", "/projects", `{"project":{"name":"contract-moved","org_id":"{org_id}"}}`, 201, c.captureIn("moved_project_id", "project", "id")},
+		{"POST", "/organizations/{source_org_id}/projects/transfer", `{"destination_org_id":"{free_org_id}","project_ids":["{moved_project_id}"]}`, 200, nil},
+		{"POST", "/users/me/projects/transfer", `{"destination_org_id":"{org_id}","project_ids":["{moved_project_id}"]}`, 200, nil},
 	} {
 		c.run(s)
 	}
@@ -109,6 +114,7 @@ func TestContract(t *testing.T) {
 		{"POST", "/projects/{project_id}/endpoints", `{"endpoint":{"branch_id":"{branch_id}","type":"read_write"}}`, 201, nil},
 		{"POST", "/projects/{project_id}/endpoints", `{"endpoint":{"branch_id":"{branch_id}","type":"read_only"}}`, 201, nil},
 		{"DELETE", "/projects/{project_id}", nil, 200, nil},
+		{"DELETE", "/projects/{moved_project_id}", nil, 200, nil},
 		{"DELETE", "/organizations/{org_id}/api_keys/{org_key_id}", nil, 200, nil},
 		{"DELETE", "/api_keys/{key_id}", nil, 200, nil},
 	} {
@@ -144,6 +150,7 @@ var unknownIDs = map[string]string{
 	"endpoint_id":   "ep-nope-nope-12345678",
 	"operation_id":  "00000000-0000-4000-8000-000000000000",
 	"org_id":        "org-nope-nope-12345678",
+	"source_org_id": "org-nope-nope-12345678",
 	"key_id":        "999999999",
 	"member_id":     "00000000-0000-4000-8000-000000000000",
 	"snapshot_id":   "snap-nope-nope-12345678",
@@ -171,6 +178,8 @@ var validBodies = map[string]string{
 	"POST /projects/{project_id}/branches/{branch_id}/roles":                      `{"role":{"name":"x"}}`,
 	"POST /projects/{project_id}/endpoints":                                       `{"endpoint":{"branch_id":"br-nope-nope-12345678","type":"read_write"}}`,
 	"PATCH /projects/{project_id}/endpoints/{endpoint_id}":                        `{"endpoint":{"suspend_timeout_seconds":600}}`,
+	"POST /organizations/{source_org_id}/projects/transfer":                       `{"destination_org_id":"org-nope-nope-12345678","project_ids":["nope-nope-12345678"]}`,
+	"POST /users/me/projects/transfer":                                            `{"destination_org_id":"org-nope-nope-12345678","project_ids":["nope-nope-12345678"]}`,
 }
 
 type step struct {
