@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/grovedb/grove/internal/apispec"
@@ -87,6 +88,10 @@ func TestContract(t *testing.T) {
 		{"POST", "/projects", `{"project":{"name":"contract-moved","org_id":"{org_id}"}}`, 201, c.captureIn("moved_project_id", "project", "id")},
 		{"POST", "/organizations/{source_org_id}/projects/transfer", `{"destination_org_id":"{free_org_id}","project_ids":["{moved_project_id}"]}`, 200, nil},
 		{"POST", "/users/me/projects/transfer", `{"destination_org_id":"{org_id}","project_ids":["{moved_project_id}"]}`, 200, nil},
+		// Consumption history (consumption_test.go tests the figures).
+		{"GET", "/consumption_history/projects?" + consumptionRange() + "&org_id={org_id}", nil, 200, nil},
+		{"GET", "/consumption_history/v2/projects?" + consumptionRange() + "&org_id={org_id}&metrics=compute_unit_seconds", nil, 200, nil},
+		{"GET", "/consumption_history/v2/branches?" + consumptionRange() + "&org_id={org_id}&project_ids={project_id}&metrics=compute_unit_seconds", nil, 200, nil},
 	} {
 		c.run(s)
 	}
@@ -425,4 +430,10 @@ func (c *contract) captureIn(id, obj, field string) func([]byte) {
 		}
 		c.ids[id] = v
 	}
+}
+
+// consumptionRange is a valid daily consumption history range ending now.
+func consumptionRange() string {
+	now := time.Now().UTC()
+	return "granularity=daily&from=" + now.AddDate(0, 0, -2).Format(time.RFC3339) + "&to=" + now.Format(time.RFC3339)
 }
