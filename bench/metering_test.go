@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/jackc/pgx/v5"
+)
+
+// BenchmarkMeteringOverhead compares pgbench -S through the proxy (TLS) on a
+// grove with metering (flushing every second, ten times as often as
+// the default, so that flushes fall inside every run) and on one
+// started with --metering=false. Runs alternate between the two, twice, to
+// spread the machine's drift. Target: metered ≥ 0.98 × unmetered.
+//
+//	TMPDIR=/dev/shm go test -run '^$' -bench MeteringOverhead -benchtime 1x ./bench/
+func BenchmarkMeteringOverhead(b *testing.B) {
+	on := startOnBtrfs(b, 2048, false, "--metering-interval", "1s")
+	off := startOnBtrfs(b, 2048, false, "--metering=false")
+	uris := map[*grovetest.Grove]string{}
+	for _, g := range []*grovetest.Grove{on, off} {
+		cp := createProject(b, g, g.OrgID("paid"))
+		uri := cp.ConnectionURIs[0].ConnectionURI
+		// Keep the endpoint awake: a client stays connected for the whole run.
+		keep, err := pgx.Connect(b.Context(), uri)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer keep.Close(context.Background())
+		pgbench(b, uri, "-i", "-q", "-s", "1")
+		pgbench(b, uri, "-n", "-S", "-c", "8", "-j", "2", "-T", "3") // warm up
+		uris[g] = uri
+	}
+	args := []string{"-n", "-S", "-c", "8", "-j", "2", "-T", "15"}
+	b.ResetTimer()
+	var metered, unmetered float64
+	runs := 0
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < 2; r++ {
+			metered += pgbench(b, uris[on], args...)
+			unmetered += pgbench(b, uris[off], args...)
+			runs++
+		}
+	}
+	b.ReportMetric(metered/float64(runs), "metered_tps")
+	b.ReportMetric(unmetered/float64(runs), "unmetered_tps")
+	b.ReportMetric(metered/unmetered, "metered_over_unmetered")
+}
