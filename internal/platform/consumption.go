@@ -57,7 +57,7 @@ func instanceCU(in *compute.Instance) float64 {
 // span, a suspend or failure closes it. It does not block.
 func (p *Platform) MeterEvent(e compute.Event) {
 	m := p.meter()
-	if m == nil {
+	if m == nil || !metered(e.ID) {
 		return
 	}
 	switch e.Kind {
@@ -76,11 +76,15 @@ func (p *Platform) MeterEvent(e compute.Event) {
 	}
 }
 
+// metered reports whether a compute id is an endpoint's: warm instances
+// (no endpoint yet) are nobody's usage.
+func metered(computeID string) bool { return strings.HasPrefix(computeID, "ep-") }
+
 // ActiveComputes returns the running computes and the CU of each.
 func (p *Platform) ActiveComputes() map[string]float64 {
 	out := map[string]float64{}
 	for _, in := range p.cfg.Computes.List() {
-		if in.State() == compute.StateActive {
+		if in.State() == compute.StateActive && metered(in.ID()) {
 			out[in.ID()] = instanceCU(in)
 		}
 	}
