@@ -1,0 +1,156 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/grovedb/grove/internal/metastore"
+)
+
+// MaxTransferProjects is how many projects one transfer may move (Neon's
+// maxItems of project_ids).
+const MaxTransferProjects = 400
+
+// TransferInput is a project transfer request.
+type TransferInput struct {
+	DestinationOrgID string
+	ProjectIDs       []string
+}
+
+// Limit is one limit of the destination org that a transfer would break,
+// as Neon's LimitsUnsatisfiedResponse names them (projects_count,
+// subscription_type, project_region).
+type Limit struct {
+	Name, Expected, Actual string
+}
+
+// LimitsError refuses a transfer the destination's plan cannot take:
+// Neon's 406 with limits[].
+type LimitsError struct {
+	Limits []Limit
+}
+
+func (e *LimitsError) Error() string {
+	var b strings.Builder
+	b.WriteString("Transfer failed - the target organization has too many projects or its plan is incompatible with the source organization. Reduce projects or upgrade the organization.")
+	for _, l := range e.Limits {
+		fmt.Fprintf(&b, " %s: expected %s, actual %s.", l.Name, l.Expected, l.Actual)
+	}
+	return b.String()
+}
+
+var errTransferKey = newErr(KindForbidden, "projects can be transferred between organizations only with a personal API key that is a member of both organizations")
+
+// TransferProjects moves up to 400 projects from one org to another, all
+// or none, in one metadata transaction. It needs a personal key of a
+// member of both orgs (organization and project-scoped keys get 403). A
+// project missing from the source org fails the whole transfer, as does a
+// destination whose plan cannot take the projects (LimitsError: too many
+// projects for its projects_per_org, or projects with more branches or
+// manual snapshots than it allows). The destination plan's limits are
+// applied in the same transaction: endpoint sizes above its range and
+// suspend timeouts below its minimum are brought within it, history
+// retention is capped. Only metadata changes: endpoints keep their ids
+// and hosts, so connection strings keep working, and running computes go
+// on serving their connections (a capped size applies from their next
+// start).
+func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrgID string, in TransferInput) error {
+	if !pr.Personal() {
+		return errTransferKey
+	}
+	if err := validTransfer(in); err != nil {
+		return err
+	}
+	if !ResourceIDRe.MatchString(sourceOrgID) || !pr.CanOrg(sourceOrgID) {
+		return newErr(KindNotFound, "organization %s not found", sourceOrgID)
+	}
+	if !pr.CanOrg(in.DestinationOrgID) {
+		return newErr(KindNotFound, "organization %s not found", in.DestinationOrgID)
+	}
+	if sourceOrgID == in.DestinationOrgID {
+		return newErr(KindInvalid, "destination_org_id must differ from the source organization")
+	}
+	res, err := p.store.TransferProjects(ctx, metastore.TransferProjects{
+		SourceOrgID: sourceOrgID, DestOrgID: in.DestinationOrgID, ProjectIDs: in.ProjectIDs,
+	}, transferCheck)
+	switch {
+	case errors.Is(err, metastore.ErrTransferBusy):
+		return errLocked
+	case errors.Is(err, metastore.ErrNotFound):
+		return newErr(KindNotFound, "organization not found")
+	case err != nil:
+		var le *LimitsError
+		var pe *Error
+		if errors.As(err, &le) || errors.As(err, &pe) {
+			return err
+		}
+		return fmt.Errorf("transfer projects: %w", err)
+	}
+	p.plans.invalidate()
+	p.log.Info("projects transferred", "from", sourceOrgID, "to", in.DestinationOrgID,
+		"projects", len(in.ProjectIDs), "endpoints_capped", len(res.Capped))
+	return nil
+}
+
+// TransferMyProjects is the deprecated user-to-org transfer: Grove has no
+// personal accounts, so the source is the org that holds the projects
+// (they must all be in one of the caller's orgs).
+func (p *Platform) TransferMyProjects(ctx context.Context, pr Principal, in TransferInput) error {
+	if !pr.Personal() {
+		return errTransferKey
+	}
+	if err := validTransfer(in); err != nil {
+		return err
+	}
+	proj, err := p.GetProject(ctx, pr, in.ProjectIDs[0])
+	if err != nil {
+		return newErr(KindNotFound, "project %s not found", in.ProjectIDs[0])
+	}
+	return p.TransferProjects(ctx, pr, proj.OrgID, in)
+}
+
+func validTransfer(in TransferInput) error {
+	switch {
+	case in.DestinationOrgID == "":
+		return newErr(KindInvalid, "destination_org_id is required")
+	case !ResourceIDRe.MatchString(in.DestinationOrgID):
+		return newErr(KindInvalid, "destination_org_id %q is not a valid organization id", in.DestinationOrgID)
+	case len(in.ProjectIDs) == 0 || len(in.ProjectIDs) > MaxTransferProjects:
+		return newErr(KindInvalid, "project_ids must list 1 to %d projects, got %d", MaxTransferProjects, len(in.ProjectIDs))
+	}
+	for _, id := range in.ProjectIDs {
+		if !ResourceIDRe.MatchString(id) {
+			return newErr(KindInvalid, "project_ids: %q is not a valid project id", id)
+		}
+	}
+	return nil
+}
+
+// transferCheck decides, with the orgs and projects locked, whether the
+// transfer may go on.
+func transferCheck(st metastore.TransferState) error {
+	if len(st.Missing) > 0 {
+		return newErr(KindNotFound, "project %s not found in organization %s", st.Missing[0], st.Source.ID)
+	}
+	var limits []Limit
+	if total := st.DestProjectCount + len(st.Projects); total > st.Plan.ProjectsPerOrg {
+		limits = append(limits, Limit{Name: "projects_count",
+			Expected: strconv.Itoa(st.Plan.ProjectsPerOrg), Actual: strconv.Itoa(total)})
+	}
+	for _, tp := range st.Projects {
+		if tp.Branches > st.Plan.BranchesPerProject || tp.RootBranches > st.Plan.RootBranches ||
+			tp.ManualSnapshots > st.Plan.ManualSnapshots {
+			// Branches and snapshots are the user's data: the transfer
+			// does not delete them to fit, it asks for a larger plan.
+			limits = append(limits, Limit{Name: "subscription_type", Expected: st.SourcePlan.Name, Actual: st.Plan.Name})
+			break
+		}
+	}
+	if len(limits) > 0 {
+		return &LimitsError{Limits: limits}
+	}
+	return nil
+}
