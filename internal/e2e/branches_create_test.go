@@ -28,8 +28,9 @@ func psql(t *testing.T, uri, query string) string {
 // concurrent writes) and a suspended one; its roles keep the parent's
 // passwords; a schema-only branch has every table and no rows; deletes
 // follow Neon's rules; bad requests are refused and change nothing.
-func TestBranchCreate(t *testing.T) {
-	g := start(t)
+func TestBranchCreate(t *testing.T) { eachDriver(t, testBranchCreate) }
+
+func testBranchCreate(t *testing.T, g *grovetest.Grove) {
 	ctx := t.Context()
 	c := checkedClient(g)
 	cp := g.CreateSeed()

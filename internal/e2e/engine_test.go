@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/apispec"
 	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/grovedb/grove/internal/storage/storagetest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -181,7 +183,17 @@ func isPostgres(pid int) bool {
 // start runs grove and validates every API response against Neon's spec.
 func start(t *testing.T, extra ...string) *grovetest.Grove {
 	t.Helper()
-	g := grovetest.Start(t, extra...)
+	return checked(t, grovetest.Start(t, extra...))
+}
+
+// startIn is start with grove's data in dir.
+func startIn(t *testing.T, dir string, extra ...string) *grovetest.Grove {
+	t.Helper()
+	return checked(t, grovetest.StartIn(t, dir, extra...))
+}
+
+// checked validates every API response g sees against Neon's spec.
+func checked(t *testing.T, g *grovetest.Grove) *grovetest.Grove {
 	if apispec.Available() {
 		g.Check = func(method, path string, status int, header http.Header, body []byte) {
 			apispec.ValidateResponse(t, method, path, status, header, body)
@@ -240,5 +252,25 @@ func TestCreateWithoutWarmInstance(t *testing.T) {
 	g.Start()
 	if out, err := grovetest.Psql(t, uri, "select current_user"); err != nil || out != "app_user" {
 		t.Fatalf("after restart: %v: %s", err, out)
+	}
+}
+
+// eachDriver runs an end-to-end test against a grove on each storage
+// driver: btrfs and reflink on a loop-mounted btrfs (skipped where that is
+// impossible), copy wherever the tests' groves keep their data.
+func eachDriver(t *testing.T, test func(t *testing.T, g *grovetest.Grove)) {
+	for _, driver := range []string{"btrfs", "reflink", "copy"} {
+		t.Run(driver, func(t *testing.T) {
+			var g *grovetest.Grove
+			if driver == "copy" {
+				g = start(t, "--storage-driver", driver)
+			} else {
+				g = startIn(t, filepath.Join(storagetest.LoopBtrfs(t, 2048), "grove"), "--storage-driver", driver)
+			}
+			if !strings.Contains(g.Logs(), "driver="+driver) {
+				t.Fatalf("grove did not choose the %s driver:\n%s", driver, g.Logs())
+			}
+			test(t, g)
+		})
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/grovedb/grove/internal/grovetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,9 @@ import (
 // restored as a preview, and a restore of the branch to its own history
 // (which keeps the state before it under preserve_under_name). Points before
 // the branch existed or in the future are Neon's 400, changing nothing.
-func TestPointInTime(t *testing.T) {
-	g := start(t)
+func TestPointInTime(t *testing.T) { eachDriver(t, testPointInTime) }
+
+func testPointInTime(t *testing.T, g *grovetest.Grove) {
 	c := checkedClient(g)
 	cp := g.CreateSeed()
 	id, main := cp.Project.ID, cp.Branch.ID

@@ -15,8 +15,9 @@ import (
 // takes the children; reset from parent; clients of the moved compute are
 // disconnected and their next connection lands on the new data; bad
 // restores are refused unchanged.
-func TestBranchRestore(t *testing.T) {
-	g := start(t)
+func TestBranchRestore(t *testing.T) { eachDriver(t, testBranchRestore) }
+
+func testBranchRestore(t *testing.T, g *grovetest.Grove) {
 	c := checkedClient(g)
 	cp := g.CreateSeed()
 	id, main := cp.Project.ID, cp.Branch.ID

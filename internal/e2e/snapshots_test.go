@@ -15,8 +15,9 @@ import (
 // snapshot's state; two restores in a row with target_branch_id land on
 // the live branch; a preview restore leaves the live branch untouched;
 // finalize_restore on the preview swaps it in; limits and bad requests.
-func TestSnapshotsCheckpoints(t *testing.T) {
-	g := start(t)
+func TestSnapshotsCheckpoints(t *testing.T) { eachDriver(t, testSnapshotsCheckpoints) }
+
+func testSnapshotsCheckpoints(t *testing.T, g *grovetest.Grove) {
 	ctx := t.Context()
 	c := checkedClient(g)
 	var cp apitypes.CreatedProject
