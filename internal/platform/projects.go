@@ -335,8 +335,11 @@ func (p *Platform) view(e metastore.Endpoint, active bool) EndpointView {
 		CurrentState: "idle"}
 	if active {
 		v.CurrentState = "active"
-	} else if e.LastActive == nil {
-		v.CurrentState = "init" // never started (Neon's state of a new endpoint)
+	} else if e.LastActive == nil && e.Disabled {
+		// Never started and cannot be: Neon's state of a new endpoint. One
+		// a connection would wake (a project created without a warm
+		// instance) is idle, as a suspended one.
+		v.CurrentState = "init"
 	}
 	return v
 }
