@@ -27,6 +27,11 @@ type compatNote struct{ partial, notYet string }
 // describes it (being built), else it takes its tag's reason from
 // compatTagNotes.
 var compatNotes = map[string]compatNote{
+	// Consumption (issue 6, consumption.go).
+	"getConsumptionHistoryPerProject":   {partial: "synthetic_storage_size_bytes is the branches' logical size (WAL history not counted) and is sampled only in timeframes with compute or proxy activity; pages follow project ids; no plan gate (403)"},
+	"getConsumptionHistoryPerProjectV2": {partial: "compute_unit_seconds, root/child_branch_bytes_month (from logical sizes) and public_network_transfer_bytes are metered; instant_restore_bytes_month, private_network_transfer_bytes, extra_branches_month and snapshot_storage_bytes_month are never reported; pages follow project ids, not creation order"},
+	"getConsumptionHistoryPerBranchV2":  {partial: "compute_unit_seconds, root/child_branch_bytes_month (from logical sizes) and public_network_transfer_bytes are metered; instant_restore_bytes_month and private_network_transfer_bytes are never reported"},
+
 	// Projects.
 	"listProjects":                    {partial: "`timeout` is accepted and ignored (lists answer in full at once); `recoverable=true` lists none, as deleted projects are purged at once"},
 	"listSharedProjects":              {notYet: "project sharing: not planned yet"},
