@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -67,7 +69,7 @@ func TestLimiter(t *testing.T) {
 			{key: "1", route: "GET /projects", n: 50, allowed: 40, refusedBy: limitedRoute, wait: 25 * time.Millisecond},
 			{advance: 25 * time.Millisecond, key: "1", route: "GET /projects", n: 2, allowed: 1, refusedBy: limitedRoute, wait: 25 * time.Millisecond},
 			{key: "1", route: "GET /projects/{project_id}", n: 1, allowed: 1}, // another route has its own bucket
-			{key: "2", route: "GET /projects", n: 40, allowed: 40},             // another key too
+			{key: "2", route: "GET /projects", n: 40, allowed: 40},            // another key too
 			{advance: time.Second, key: "1", route: "GET /projects", n: 40, allowed: 40},
 		}},
 		{"per minute across routes", RateLimit{PerMinute: 60, PerRouteBySecond: 40}, []step{
@@ -193,5 +195,26 @@ func TestLimitAddr(t *testing.T) {
 		if w := do("192.0.2.1:1000"); w.Code != 200 {
 			t.Fatalf("success %d after the wait: %d", i, w.Code)
 		}
+	}
+}
+
+// TestLimiterConcurrent: callers at once share the bucket exactly.
+func TestLimiterConcurrent(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := newLimiter(RateLimit{PerMinute: 100, PerRouteBySecond: 1000, Now: c.now})
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				if w, _ := l.allow("k", fmt.Sprint("GET /", (g+i)%3)); w == 0 {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 100 {
+		t.Fatalf("%d of 400 allowed, want the minute's 100", n)
 	}
 }
