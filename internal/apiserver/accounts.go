@@ -36,7 +36,8 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, pr platform.Principa
 	writeJSON(w, http.StatusOK, apitypes.CurrentUserInfoResponse{
 		AuthAccounts: apitypes.List[apitypes.CurrentUserAuthAccount]{{Email: u.Email, Login: u.Email, Name: u.Name, Provider: apitypes.IdentityProviderKeycloak}},
 		Email:        u.Email, ID: u.ID.String(), Login: u.Email, Name: name, LastName: last,
-		ProjectsLimit: 30000, BranchesLimit: 5000, MaxAutoscalingLimit: 16, Plan: u.Plan,
+		ProjectsLimit: int64(u.Limits.ProjectsPerOrg), BranchesLimit: int64(u.Limits.BranchesPerProject),
+		MaxAutoscalingLimit: u.Limits.MaxCU, Plan: u.Plan, // the plan's limits (issue 6)
 	})
 	return nil
 }

@@ -188,6 +188,9 @@ func (s *Server) ownedProject(ctx context.Context, p metastore.Project, full boo
 	out.OwnerID = u.ID.String()
 	if full {
 		sub, branches := subscription(o.Plan)
+		if pl, err := s.p.PlanByName(ctx, o.Plan); err == nil { // the plan's limit (issue 6)
+			branches = pl.BranchesPerProject
+		}
 		out.Owner = &apitypes.ProjectOwner{Email: u.Email, Name: u.Name, BranchesLimit: branches, SubscriptionType: sub}
 	}
 	return out, nil

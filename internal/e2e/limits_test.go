@@ -99,6 +99,10 @@ func TestPlanLimits(t *testing.T) {
 		t.Errorf("the plans in force are not logged:\n%s", g.Logs())
 	}
 	free, paid := g.OrgID("sponsored"), g.OrgID("paid")
+	var me apitypes.CurrentUserInfoResponse
+	if st, raw := g.API("GET", "/users/me", nil, &me); st != 200 || me.ProjectsLimit != 3 || me.BranchesLimit != 10 || me.MaxAutoscalingLimit != 2 {
+		t.Errorf("users/me does not report the free plan's limits: %d %s", st, raw)
+	}
 
 	t.Run("projects per org", func(t *testing.T) {
 		var last apitypes.CreatedProject

@@ -113,7 +113,8 @@ func (p *Platform) Authenticate(ctx context.Context, secret string) (Principal, 
 // reaches (an org key's own org).
 type UserInfo struct {
 	metastore.User
-	Plan string
+	Plan   string
+	Limits Plan // the plan's limits (plans.go)
 }
 
 // Me returns the caller's user: for org and project-scoped keys, the user
@@ -131,6 +132,11 @@ func (p *Platform) Me(ctx context.Context, pr Principal) (UserInfo, error) {
 		}
 		info.Plan = o.Plan
 	}
+	limits, err := p.plan(ctx, info.Plan)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	info.Limits = limits
 	return info, nil
 }
 

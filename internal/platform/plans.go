@@ -378,3 +378,8 @@ func (p *Platform) checkEndpointPlan(ctx context.Context, e metastore.Endpoint, 
 		return nil
 	})
 }
+
+// PlanByName returns a plan.
+func (p *Platform) PlanByName(ctx context.Context, name string) (Plan, error) {
+	return p.plan(ctx, name)
+}
