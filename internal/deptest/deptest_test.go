@@ -25,6 +25,7 @@ var forbidden = map[string][]string{
 	"internal/proxy/route": {mod + "internal/platform", mod + "internal/proxy", "net/http", "net"},
 	"internal/metastore":   {mod + "internal/platform", mod + "internal/apiserver", "net/http"},
 	"internal/platform":    {mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
+	"internal/metrics":     {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
 	"apitypes":             {mod + "internal/"},
 }
 
