@@ -440,7 +440,7 @@ func serve(ctx context.Context, args []string) error {
 		plat.AttachMeter(m)
 		meterDone := make(chan struct{})
 		go func() { m.Run(runCtx); close(meterDone) }()
-		go plat.RunWrittenData(runCtx, 0)
+		go plat.RunWrittenData(runCtx, cfg.MeteringInterval) // WAL positions, sampled as often as usage is stored
 		go plat.EnforceQuotas(runCtx)
 		defer func() { cancelRun(); <-meterDone }() // the last flush, before the store closes
 		log.Info("metering: on", "interval", m.Interval(), "bucket", m.Bucket())
