@@ -17,6 +17,23 @@ func (s *Server) endpointRoutes() {
 	s.handle("PATCH /projects/{project_id}/endpoints/{endpoint_id}", s.updateEndpoint)
 	s.handle("DELETE /projects/{project_id}/endpoints/{endpoint_id}", s.deleteEndpoint)
 	s.handle("POST /projects/{project_id}/endpoints/{endpoint_id}/restart", s.restartEndpoint)
+	// A Grove extension, outside Neon's spec (and so outside the routes the
+	// contract test checks against it): the compute's size now.
+	s.mux.Handle("GET /api/v2/projects/{project_id}/endpoints/{endpoint_id}/compute", s.authed(s.endpointCompute))
+}
+
+func (s *Server) endpointCompute(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	e, err := s.p.GetEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	out := apitypes.EndpointCompute{EndpointID: e.ID, CurrentState: apitypes.EndpointState(e.CurrentState),
+		AutoscalingLimitMinCU: e.MinCU, AutoscalingLimitMaxCU: e.MaxCU, CurrentCU: e.CurrentCU}
+	if !e.StartedAt.IsZero() {
+		out.StartedAt = at(e.StartedAt)
+	}
+	writeJSON(w, http.StatusOK, apitypes.EndpointComputeResponse{Compute: out})
+	return nil
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {

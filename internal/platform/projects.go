@@ -43,6 +43,7 @@ type EndpointView struct {
 	CurrentState    string // init | active | idle
 	PendingState    string
 	StartedAt       time.Time // when active: when its compute started
+	CurrentCU       float64   // when active: its size now (the autoscaler's)
 }
 
 // CreatedProject is the result of a project create.
@@ -353,7 +354,7 @@ func (p *Platform) endpointView(e metastore.Endpoint) EndpointView {
 	switch inst.State() {
 	case compute.StateActive:
 		v := p.view(e, true)
-		v.StartedAt = inst.StartedAt()
+		v.StartedAt, v.CurrentCU = inst.StartedAt(), inst.CU()
 		return v
 	case compute.StateSuspending:
 		v := p.view(e, true)
