@@ -124,10 +124,17 @@ func pgbench(b *testing.B, conn string, args ...string) float64 {
 }
 
 // BenchmarkPgbenchSelect compares pgbench -S through the proxy with the same
-// run straight to the compute's socket.
+// run straight to the compute's socket. The compute has a fixed size of
+// 1 CU (a vCPU, enforced by its cgroup where the machine has one), so that
+// both runs meet the same server and the autoscaler moves nothing between
+// them.
 func BenchmarkPgbenchSelect(b *testing.B) {
 	g := startOnBtrfs(b, 4096, false)
 	cp := createProject(b, g, g.OrgID("sponsored"))
+	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
+	if st, raw := g.API("PATCH", path, `{"endpoint":{"autoscaling_limit_min_cu":1,"autoscaling_limit_max_cu":1}}`, nil); st != 200 {
+		b.Fatalf("fix the size at 1 CU: %d %s", st, raw)
+	}
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	u, err := url.Parse(uri)
 	if err != nil {
