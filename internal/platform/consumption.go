@@ -176,21 +176,7 @@ func (p *Platform) RunWrittenData(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultWrittenInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, in := range p.cfg.Computes.List() {
-			if ctx.Err() != nil {
-				return
-			}
-			p.sampleWAL(ctx, in)
-		}
-	}
+	p.eachRunning(ctx, interval, p.sampleWAL)
 }
 
 func (p *Platform) sampleWAL(ctx context.Context, in *compute.Instance) {

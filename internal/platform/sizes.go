@@ -23,6 +23,12 @@ func (p *Platform) RunSizes(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultSizeInterval
 	}
+	p.eachRunning(ctx, interval, p.measure)
+}
+
+// eachRunning calls f with every compute the manager holds, every
+// interval, until ctx ends.
+func (p *Platform) eachRunning(ctx context.Context, interval time.Duration, f func(context.Context, *compute.Instance)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -35,7 +41,7 @@ func (p *Platform) RunSizes(ctx context.Context, interval time.Duration) {
 			if ctx.Err() != nil {
 				return
 			}
-			p.measure(ctx, in)
+			f(ctx, in)
 		}
 	}
 }
