@@ -281,6 +281,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	for _, k := range keys {
 		args = append(args, "-c", k+"="+opts.Settings[k])
 	}
+	if opts.Promote {
+		// A hot standby reports "ready" to read-only connections; without
+		// it, "ready" comes only once the promotion is done.
+		args = append(args, "-c", "hot_standby=off")
+	}
 	cmd := exec.Command(opts.Install.Bin("postgres"), args...)
 	cmd.SysProcAttr = opts.User.sysProcAttr()
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin", "TZ=UTC"}
@@ -314,11 +319,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // waitReady polls postmaster.pid for the "ready" status Postgres writes once
 // it accepts connections; a 1 ms poll costs little beside a ~30 ms start.
-// With Promote it asks for the promotion on every poll once the postmaster
-// has written its pid (its signal handlers are set by then): the request
-// file, which the postmaster clears when it starts, and SIGUSR1, which it
-// passes to the startup process once there is one. The startup process
-// promotes when it has replayed all the WAL there is.
+// With Promote (and hot_standby off) it asks for the promotion on every
+// poll once the postmaster has written its pid (its signal handlers are
+// set by then): the request file, which the postmaster clears when it
+// starts, and SIGUSR1, which it passes to the startup process once there is
+// one. The startup process promotes when it has replayed all the WAL there
+// is.
 func (s *Server) waitReady(ctx context.Context) error {
 	pidFile := filepath.Join(s.opts.DataDir, "postmaster.pid")
 	promote := filepath.Join(s.opts.DataDir, promoteSignal)

@@ -90,6 +90,7 @@ func TestPromoteCrashImage(t *testing.T) {
 	if err := pgrun.StopStale(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
+	// "ready" must mean promoted: the first query may write.
 	again, err := pgrun.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
