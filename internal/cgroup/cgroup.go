@@ -323,6 +323,22 @@ func AddTree(g Group, pid int) error {
 
 var errGone = errors.New("process exited")
 
+// Children lists pid's children from /proc/<pid>/task/<pid>/children, or
+// from the whole process table where the kernel lacks that file.
+func Children(pid int) []int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return ReadTree()[pid]
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if c, err := strconv.Atoi(f); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Descendants lists the processes below pid (children, their children, …)
 // from the parents recorded in /proc/<pid>/stat.
 func Descendants(pid int) []int { return ReadTree().Descendants(pid) }

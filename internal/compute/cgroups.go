@@ -65,10 +65,51 @@ func specRange(spec Spec) (lo, hi float64) {
 	return lo, hi
 }
 
-// attachCgroup puts a just-started server (postmaster pid) in its group, at
-// the compute's starting size. A failure leaves the compute running
+// prepareCgroup makes the group of a server about to start, with the
+// limits of the top of its range, so that the start itself is not
+// throttled; enterCgroup moves the postmaster in as soon as it exists and
+// settleCgroup gives the group the compute's starting size once the server
+// is ready. A move blocks every fork on the host while it lasts (several
+// milliseconds for the first one): made before the postmaster forks, it
+// takes in every process the server will have, and it overlaps the server's
+// start instead of following it. A failure leaves the compute running
 // without limits, logged: enforcement is not worth an outage.
-func (m *Manager) attachCgroup(in *Instance, pid int) {
+func (m *Manager) prepareCgroup(in *Instance) cgroup.Group {
+	if m.cfg.Cgroups == nil {
+		return nil
+	}
+	in.mu.Lock()
+	_, hi := specRange(in.spec)
+	id := in.id
+	in.mu.Unlock()
+	g, err := m.cfg.Cgroups.Group(in.volumeID)
+	if err == nil {
+		err = g.SetLimits(m.limitsFor(hi))
+	}
+	if err != nil {
+		m.log.Warn("compute runs without cgroup limits", "compute", id, "err", err)
+		if g != nil {
+			_ = g.Delete()
+		}
+		return nil
+	}
+	return g
+}
+
+// enterCgroup moves a postmaster that has just been exec'd into g.
+func (m *Manager) enterCgroup(g cgroup.Group, pid int) {
+	if g == nil {
+		return
+	}
+	if err := g.Add(pid); err != nil {
+		m.log.Warn("move postmaster into its cgroup", "pid", pid, "err", err)
+	}
+}
+
+// settleCgroup records g as the group of a ready server (postmaster pid)
+// at the compute's starting size, moving in any child forked before the
+// postmaster was.
+func (m *Manager) settleCgroup(in *Instance, g cgroup.Group, pid int) {
 	in.mu.Lock()
 	lo, hi := specRange(in.spec)
 	cu := lo
@@ -78,25 +119,42 @@ func (m *Manager) attachCgroup(in *Instance, pid int) {
 	in.cu = cu
 	id := in.id
 	in.mu.Unlock()
-	if m.cfg.Cgroups == nil {
+	if g == nil {
 		return
 	}
-	g, err := m.cfg.Cgroups.Group(in.volumeID)
+	err := m.adopt(g, pid)
 	if err == nil {
-		if err = g.SetLimits(m.limitsFor(cu)); err == nil {
-			err = cgroup.AddTree(g, pid)
-		}
+		err = g.SetLimits(m.limitsFor(cu))
 	}
 	if err != nil {
-		m.log.Warn("compute runs without cgroup limits", "compute", id, "err", err)
-		if g != nil {
-			_ = g.Delete()
-		}
-		return
+		// The group keeps what it holds until the stop deletes it.
+		m.log.Warn("compute's cgroup limits not applied", "compute", id, "err", err)
 	}
 	in.mu.Lock()
 	in.cgroup = g
 	in.mu.Unlock()
+}
+
+// adopt makes sure pid and its children are in g: the postmaster moved at
+// its exec normally is, and its children are born there.
+func (m *Manager) adopt(g cgroup.Group, pid int) error {
+	procs, err := g.Procs()
+	if err != nil {
+		return err
+	}
+	in := make(map[int]bool, len(procs))
+	for _, p := range procs {
+		in[p] = true
+	}
+	if !in[pid] {
+		return cgroup.AddTree(g, pid)
+	}
+	for _, c := range cgroup.Children(pid) {
+		if !in[c] {
+			return cgroup.AddTree(g, pid)
+		}
+	}
+	return nil
 }
 
 // releaseCgroup deletes the group of a stopped server.

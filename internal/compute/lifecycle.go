@@ -72,15 +72,23 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	if err != nil {
 		return fmt.Errorf("start compute %s: %w", id, err)
 	}
-	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote}
+	g := m.prepareCgroup(in) // cgroups.go
+	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote,
+		Started: func(pid int) { m.enterCgroup(g, pid) }}
 	srv, err := startRetry(ctx, opts)
 	if err != nil {
+		if g != nil {
+			_ = g.Delete()
+		}
 		if logFile != nil {
 			logFile.Close()
 		}
 		return fmt.Errorf("start compute %s: %w", id, err)
 	}
-	m.attachCgroup(in, srv.Pid()) // cgroup and starting size (cgroups.go)
+	m.settleCgroup(in, g, srv.Pid())
+	if promote {
+		m.checkpointSoon(in)
+	}
 	in.mu.Lock()
 	if in.stopping {
 		in.mu.Unlock()

@@ -1,9 +1,11 @@
 package compute
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/grovedb/grove/internal/pgrun"
 )
@@ -25,4 +27,20 @@ func (m *Manager) promoteOnStart(in *Instance) (bool, error) {
 		return false, err
 	}
 	return pgrun.Crashed(in.dataDir)
+}
+
+// checkpointSoon runs, in the background, the checkpoint a promotion leaves
+// pending (Postgres spreads it over minutes): done at full speed now, off
+// the path of the start, it is not left for the compute's stop to finish
+// before its own shutdown checkpoint.
+func (m *Manager) checkpointSoon(in *Instance) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		ctx, cancel := context.WithTimeout(m.life, time.Minute)
+		defer cancel()
+		if err := in.Exec(ctx, "postgres", "CHECKPOINT"); err != nil && ctx.Err() == nil && in.State() == StateActive {
+			m.log.Debug("checkpoint after promotion", "compute", in.ID(), "err", err)
+		}
+	}()
 }

@@ -250,6 +250,9 @@ type Options struct {
 	// durable already; the checkpoint follows in the background. The
 	// server continues on a new timeline.
 	Promote bool
+	// Started, when set, is called with the postmaster's pid as soon as
+	// the process exists, before it forks anything (a cgroup move).
+	Started func(pid int)
 }
 
 // Files Postgres reads at start: standby mode, and the promotion request.
@@ -303,6 +306,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("exec postgres for %s: %w", opts.DataDir, err)
+	}
+	if opts.Started != nil {
+		opts.Started(cmd.Process.Pid)
 	}
 	s := &Server{opts: opts, cmd: cmd, done: make(chan struct{})}
 	go func() {
