@@ -22,6 +22,12 @@ func BenchmarkMeteringOverhead(b *testing.B) {
 	for _, g := range []*grovetest.Grove{on, off} {
 		cp := createProject(b, g, g.OrgID("paid"))
 		uri := cp.ConnectionURIs[0].ConnectionURI
+		// Both computes at a fixed 1 CU: the autoscaler moves neither
+		// between the runs.
+		path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
+		if st, raw := g.API("PATCH", path, `{"endpoint":{"autoscaling_limit_min_cu":1,"autoscaling_limit_max_cu":1}}`, nil); st != 200 {
+			b.Fatalf("fix the size at 1 CU: %d %s", st, raw)
+		}
 		// Keep the endpoint awake: a client stays connected for the whole run.
 		keep, err := pgx.Connect(b.Context(), uri)
 		if err != nil {
@@ -32,12 +38,12 @@ func BenchmarkMeteringOverhead(b *testing.B) {
 		pgbench(b, uri, "-n", "-S", "-c", "8", "-j", "2", "-T", "3") // warm up
 		uris[g] = uri
 	}
-	args := []string{"-n", "-S", "-c", "8", "-j", "2", "-T", "15"}
+	args := []string{"-n", "-S", "-c", "8", "-j", "2", "-T", "10"}
 	b.ResetTimer()
 	var metered, unmetered float64
 	runs := 0
 	for i := 0; i < b.N; i++ {
-		for r := 0; r < 2; r++ {
+		for r := 0; r < 3; r++ {
 			metered += pgbench(b, uris[on], args...)
 			unmetered += pgbench(b, uris[off], args...)
 			runs++
