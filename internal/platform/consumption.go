@@ -184,15 +184,8 @@ func (p *Platform) sampleWAL(ctx context.Context, in *compute.Instance) {
 	if m == nil || in.State() != compute.StateActive || in.Spec().ReadOnly {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	conn, err := in.Conn(ctx, "postgres")
+	pos, err := queryInt64(ctx, in, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`)
 	if err != nil {
-		return
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var pos int64
-	if err := conn.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&pos); err != nil {
 		p.log.Debug("sample WAL position", "compute", in.ID(), "err", err)
 		return
 	}

@@ -53,19 +53,27 @@ func (p *Platform) measure(ctx context.Context, in *compute.Instance) {
 	if in.State() != compute.StateActive {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	conn, err := in.Conn(ctx, "postgres")
+	size, err := queryInt64(ctx, in, logicalSizeSQL)
 	if err != nil {
-		return
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var size int64
-	if err := conn.QueryRow(ctx, logicalSizeSQL).Scan(&size); err != nil {
 		p.log.Debug("measure logical size", "compute", in.ID(), "err", err)
 		return
 	}
 	if err := p.store.SetLogicalSize(ctx, in.VolumeID(), size); err != nil {
 		p.log.Warn("record logical size", "compute", in.ID(), "err", err)
 	}
+}
+
+// queryInt64 runs a query of one number on a running compute, as the
+// superuser, on a connection of its own that no client counts.
+func queryInt64(ctx context.Context, in *compute.Instance, sql string) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := in.Conn(ctx, "postgres")
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var n int64
+	err = conn.QueryRow(ctx, sql).Scan(&n)
+	return n, err
 }
