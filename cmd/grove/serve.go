@@ -365,7 +365,6 @@ func serve(ctx context.Context, args []string) error {
 	computeDone := make(chan error, 1)
 	go func() { computeDone <- computes.Run(runCtx) }()
 	go plat.RunExpiry(runCtx, 0)
-	go plat.RunSizes(runCtx, 0)
 	histDone := make(chan struct{})
 	go func() { hist.Run(runCtx); close(histDone) }()
 	defer func() {
@@ -440,7 +439,6 @@ func serve(ctx context.Context, args []string) error {
 		plat.AttachMeter(m)
 		meterDone := make(chan struct{})
 		go func() { m.Run(runCtx); close(meterDone) }()
-		go plat.RunWrittenData(runCtx, cfg.MeteringInterval) // WAL positions, sampled as often as usage is stored
 		go plat.EnforceQuotas(runCtx)
 		defer func() { cancelRun(); <-meterDone }() // the last flush, before the store closes
 		log.Info("metering: on", "interval", m.Interval(), "bucket", m.Bucket())
@@ -448,6 +446,13 @@ func serve(ctx context.Context, args []string) error {
 		log.Info("metering: off (--metering=false): no consumption is recorded and quotas are not enforced")
 	}
 	// --- end consumption metering ---
+	// Logical sizes, and WAL positions for the meter, read from running
+	// computes as often as usage is stored.
+	sampleEvery := time.Duration(0)
+	if cfg.Metering {
+		sampleEvery = cfg.MeteringInterval
+	}
+	go plat.RunSamples(runCtx, sampleEvery)
 	pgLn, err := net.Listen("tcp", cfg.PGAddr)
 	if err != nil {
 		return fmt.Errorf("proxy: %w", err)

@@ -20,7 +20,8 @@ type usageState struct {
 	mu      sync.Mutex
 	meter   *metering.Meter
 	owners  map[string]metastore.EndpointOwner // endpoint → project and branch
-	lsn     map[string]int64                   // volume → WAL position last sampled
+	lsn     map[string]int64                   // volume → WAL position last sampled (sizes.go)
+	size    map[string]int64                   // volume → logical size last recorded
 	blocked map[string]*QuotaError             // project or branch id → quota exceeded
 }
 
@@ -162,44 +163,6 @@ func (p *Platform) RecordUsage(ctx context.Context, recs []metering.Record) erro
 		p.enforceQuotas(ctx, slices.Compact(projects))
 	}
 	return nil
-}
-
-// DefaultWrittenInterval is how often RunWrittenData samples WAL positions.
-const DefaultWrittenInterval = 30 * time.Second
-
-// RunWrittenData samples the WAL position of every running read-write
-// compute every interval and books the growth since the previous sample of
-// its volume as written data. A volume's first sample after Grove starts is
-// only a baseline. Its position carries over a suspend, so WAL written
-// after the last sample is booked at the next wake.
-func (p *Platform) RunWrittenData(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultWrittenInterval
-	}
-	p.eachRunning(ctx, interval, p.sampleWAL)
-}
-
-func (p *Platform) sampleWAL(ctx context.Context, in *compute.Instance) {
-	m := p.meter()
-	if m == nil || in.State() != compute.StateActive || in.Spec().ReadOnly {
-		return
-	}
-	pos, err := queryInt64(ctx, in, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`)
-	if err != nil {
-		p.log.Debug("sample WAL position", "compute", in.ID(), "err", err)
-		return
-	}
-	vol := in.VolumeID()
-	p.usage.mu.Lock()
-	if p.usage.lsn == nil {
-		p.usage.lsn = map[string]int64{}
-	}
-	last, seen := p.usage.lsn[vol]
-	p.usage.lsn[vol] = pos
-	p.usage.mu.Unlock()
-	if seen && pos > last {
-		m.AddWritten(in.ID(), time.Now(), pos-last)
-	}
 }
 
 // Usage is consumption summed over the current billing period.

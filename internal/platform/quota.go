@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,7 +108,7 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*Q
 		p.usage.blocked = map[string]*QuotaError{}
 	}
 	for k, qe := range p.usage.blocked {
-		if ids == nil || contains(ids, qe.ProjectID) {
+		if ids == nil || slices.Contains(ids, qe.ProjectID) {
 			if _, still := over[k]; !still {
 				delete(p.usage.blocked, k)
 			}
@@ -120,15 +121,6 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*Q
 		p.usage.blocked[k] = qe
 	}
 	return fresh, nil
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // enforceQuotas checks the projects' quotas and suspends the running

@@ -7,28 +7,28 @@ import (
 	"github.com/grovedb/grove/internal/compute"
 )
 
-// DefaultSizeInterval is how often RunSizes measures running computes.
-const DefaultSizeInterval = 30 * time.Second
+// DefaultSampleInterval is how often RunSamples reads running computes.
+const DefaultSampleInterval = 30 * time.Second
 
-// logicalSizeSQL sums the databases a user sees: Grove's spare database and
-// the templates are not the branch's data.
-const logicalSizeSQL = `SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint FROM pg_database
-	WHERE datname NOT IN ('template0', 'template1', 'grove_spare')`
+// sampleSQL reads, in one round trip, a compute's logical size (the
+// databases a user sees: Grove's spare database and the templates are not
+// the branch's data) and its WAL position.
+const sampleSQL = `SELECT (SELECT coalesce(sum(pg_database_size(oid)), 0) FROM pg_database
+		WHERE datname NOT IN ('template0', 'template1', 'grove_spare'))::bigint,
+	pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`
 
-// RunSizes records the logical size of every running read-write compute's
-// branch every interval (DefaultSizeInterval when zero), so that a branch
-// reports its size while suspended and no API call has to wake or even
-// query a compute for it.
-func (p *Platform) RunSizes(ctx context.Context, interval time.Duration) {
+// RunSamples reads every running read-write compute every interval
+// (DefaultSampleInterval when zero) on one connection: its logical size,
+// recorded on its branch so that a branch reports it while suspended and
+// no API call has to wake or even query a compute for it, and its WAL
+// position, whose growth is metered as written data. A volume's first
+// position after Grove starts is only a baseline; a position carries over
+// a suspend, so WAL written after the last sample is booked at the next
+// wake.
+func (p *Platform) RunSamples(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
-		interval = DefaultSizeInterval
+		interval = DefaultSampleInterval
 	}
-	p.eachRunning(ctx, interval, p.measure)
-}
-
-// eachRunning calls f with every compute the manager holds, every
-// interval, until ctx ends.
-func (p *Platform) eachRunning(ctx context.Context, interval time.Duration, f func(context.Context, *compute.Instance)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -41,39 +41,51 @@ func (p *Platform) eachRunning(ctx context.Context, interval time.Duration, f fu
 			if ctx.Err() != nil {
 				return
 			}
-			f(ctx, in)
+			p.sample(ctx, in)
 		}
 	}
 }
 
-// measure records in's logical size on the branch owning its volume; a
-// compute that is not active, or a read replica (whose volume no branch
-// owns), records nothing.
-func (p *Platform) measure(ctx context.Context, in *compute.Instance) {
-	if in.State() != compute.StateActive {
-		return
-	}
-	size, err := queryInt64(ctx, in, logicalSizeSQL)
-	if err != nil {
-		p.log.Debug("measure logical size", "compute", in.ID(), "err", err)
-		return
-	}
-	if err := p.store.SetLogicalSize(ctx, in.VolumeID(), size); err != nil {
-		p.log.Warn("record logical size", "compute", in.ID(), "err", err)
-	}
-}
+// measure records a running compute's logical size before it suspends.
+func (p *Platform) measure(ctx context.Context, in *compute.Instance) { p.sample(ctx, in) }
 
-// queryInt64 runs a query of one number on a running compute, as the
-// superuser, on a connection of its own that no client counts.
-func queryInt64(ctx context.Context, in *compute.Instance, sql string) (int64, error) {
+// sample reads in's logical size and WAL position and records them; a
+// compute that is not active, or a read replica (whose volume no branch
+// owns and whose WAL is its primary's), records nothing.
+func (p *Platform) sample(ctx context.Context, in *compute.Instance) {
+	if in.State() != compute.StateActive || in.Spec().ReadOnly {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := in.Conn(ctx, "postgres")
 	if err != nil {
-		return 0, err
+		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var n int64
-	err = conn.QueryRow(ctx, sql).Scan(&n)
-	return n, err
+	var size, pos int64
+	if err := conn.QueryRow(ctx, sampleSQL).Scan(&size, &pos); err != nil {
+		p.log.Debug("sample compute", "compute", in.ID(), "err", err)
+		return
+	}
+	vol := in.VolumeID()
+	p.usage.mu.Lock()
+	if p.usage.lsn == nil {
+		p.usage.lsn, p.usage.size = map[string]int64{}, map[string]int64{}
+	}
+	last, seen := p.usage.lsn[vol]
+	p.usage.lsn[vol] = pos
+	lastSize, sized := p.usage.size[vol]
+	p.usage.size[vol] = size
+	m := p.usage.meter
+	p.usage.mu.Unlock()
+	if m != nil && seen && pos > last {
+		m.AddWritten(in.ID(), time.Now(), pos-last)
+	}
+	if sized && size == lastSize {
+		return // an idle branch's size is not written again
+	}
+	if err := p.store.SetLogicalSize(ctx, vol, size); err != nil {
+		p.log.Warn("record logical size", "compute", in.ID(), "err", err)
+	}
 }
