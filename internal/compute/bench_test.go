@@ -125,7 +125,7 @@ func BenchmarkBareStart(b *testing.B) {
 	e := newEnv(b)
 	vol := suspendedVolume(b, e)
 	u := pgtest.User(b)
-	sock := filepath.Join(shortDir(b), "s")
+	sock := filepath.Join(pgtest.ShortDir(b), "s")
 	if err := u.MkdirOwned(sock, 0o700); err != nil {
 		b.Fatal(err)
 	}

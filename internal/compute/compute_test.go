@@ -63,7 +63,7 @@ func TestEnsureTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := compute.New(compute.Config{Installs: installs, User: pgtest.User(t), Volumes: vols, RunDir: shortDir(t), PoolSize: -1})
+	m, err := compute.New(compute.Config{Installs: installs, User: pgtest.User(t), Volumes: vols, RunDir: pgtest.ShortDir(t), PoolSize: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestReconcile(t *testing.T) {
 		if err := e.vols.Clone(t.Context(), compute.TemplateID(e.major), vol); err != nil {
 			t.Fatal(err)
 		}
-		sock := filepath.Join(shortDir(t), "s")
+		sock := filepath.Join(pgtest.ShortDir(t), "s")
 		if err := u.MkdirOwned(sock, 0o700); err != nil {
 			t.Fatal(err)
 		}

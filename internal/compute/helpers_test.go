@@ -134,7 +134,7 @@ func cachedTemplate(t testing.TB, in pgversion.Install) string {
 	}
 	m, err := compute.New(compute.Config{
 		Installs: []pgversion.Install{in}, User: pgtest.User(t), Volumes: vols,
-		RunDir: shortDir(t), PoolSize: -1,
+		RunDir: pgtest.ShortDir(t), PoolSize: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -145,20 +145,6 @@ func cachedTemplate(t testing.TB, in pgversion.Install) string {
 	}
 	tmplDirs[in.Major] = filepath.Join(root, compute.TemplateID(in.Major))
 	return tmplDirs[in.Major]
-}
-
-// shortDir is a folder with a short path for Unix sockets.
-func shortDir(t testing.TB) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "gr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	if err := os.Chmod(d, 0o711); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 type env struct {
@@ -222,7 +208,7 @@ func newEnv(t testing.TB, opts ...func(*compute.Config)) *env {
 		Installs:          []pgversion.Install{in},
 		User:              pgtest.User(t),
 		Volumes:           vols,
-		RunDir:            shortDir(t),
+		RunDir:            pgtest.ShortDir(t),
 		LogDir:            filepath.Join(root, "logs"),
 		PoolSize:          -1,
 		Host:              pgconf.Host{MemoryBytes: 24 << 30, CPUs: 2},

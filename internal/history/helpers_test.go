@@ -77,7 +77,7 @@ func newEnv(t testing.TB, driver string, root string, opts ...func(*history.Conf
 	e.retention.Store(int64(24 * time.Hour))
 	hcfg := history.Config{
 		Dir: e.archive, Volumes: vols, Installs: []pgversion.Install{in}, User: user,
-		RunDir:    shortDir(t),
+		RunDir:    pgtest.ShortDir(t),
 		Retention: func(string) time.Duration { return time.Duration(e.retention.Load()) },
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -89,7 +89,7 @@ func newEnv(t testing.TB, driver string, root string, opts ...func(*history.Conf
 		t.Fatal(err)
 	}
 	e.computes, err = compute.New(compute.Config{
-		Installs: []pgversion.Install{in}, User: user, Volumes: vols, RunDir: shortDir(t),
+		Installs: []pgversion.Install{in}, User: user, Volumes: vols, RunDir: pgtest.ShortDir(t),
 		LogDir: filepath.Join(root, "logs"), PoolSize: -1, Host: pgconf.Host{MemoryBytes: 8 << 30, CPUs: 2},
 		Archive: e.hist, ArchiveTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -122,20 +122,6 @@ func newEnv(t testing.TB, driver string, root string, opts ...func(*history.Conf
 		t.Fatal(err)
 	}
 	return e
-}
-
-// shortDir is a folder with a short path for Unix sockets.
-func shortDir(t testing.TB) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "gh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	if err := os.Chmod(d, 0o711); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 func (e *env) id(prefix string) string { return fmt.Sprintf("%s-%d", prefix, e.seq.Add(1)) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
+	"github.com/grovedb/grove/internal/pgtest"
 )
 
 func TestParseLSN(t *testing.T) {
@@ -440,7 +441,7 @@ func testAutomatic(t *testing.T, e *env) {
 	src := e.take(t)
 	vol := src.VolumeID()
 	cfg := e.cfg
-	cfg.RunDir, cfg.SnapshotWAL, cfg.CheckInterval, cfg.PruneInterval = shortDir(t), 2<<20, 20*time.Millisecond, 20*time.Millisecond
+	cfg.RunDir, cfg.SnapshotWAL, cfg.CheckInterval, cfg.PruneInterval = pgtest.ShortDir(t), 2<<20, 20*time.Millisecond, 20*time.Millisecond
 	h, err := history.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,22 @@ func Dir(t testing.TB) string {
 	return d
 }
 
+// ShortDir returns a new temporary folder with a short path, traversable by
+// the Postgres OS user, for Unix sockets (whose paths must stay under 107
+// bytes).
+func ShortDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // MakeTraversable adds o+x to d and every parent up to the root.
 func MakeTraversable(t testing.TB, d string) {
 	t.Helper()
