@@ -334,19 +334,30 @@ func v2Periods(owner, plan, granularity string, pts []metastore.ConsumptionPoint
 	return out
 }
 
-func (s *Server) consumptionProjectsV2(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	in, err := consumptionInput(r, 10, 100)
+// v2Input reads the parameters both v2 consumption routes take: the
+// common ones, required metrics and a required org_id.
+func v2Input(r *http.Request, defLimit, maxLimit int, allowed []string) (platform.ConsumptionInput, []string, error) {
+	in, err := consumptionInput(r, defLimit, maxLimit)
 	if err != nil {
-		return err
+		return in, nil, err
 	}
-	metrics, err := metricsParam(r, v2Project, true)
+	metrics, err := metricsParam(r, allowed, true)
 	if err != nil {
-		return err
+		return in, nil, err
 	}
 	if in.OrgID == "" {
-		return badRequest("invalid request: query parameter org_id is required")
+		return in, nil, badRequest("invalid request: query parameter org_id is required")
 	}
-	in.RequireOrg, in.PointsByBranch = true, true
+	in.RequireOrg = true
+	return in, metrics, nil
+}
+
+func (s *Server) consumptionProjectsV2(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	in, metrics, err := v2Input(r, 10, 100, v2Project)
+	if err != nil {
+		return err
+	}
+	in.PointsByBranch = true
 	page, err := s.p.ConsumptionHistory(r.Context(), pr, in)
 	if err != nil {
 		return err
@@ -365,16 +376,9 @@ func (s *Server) consumptionProjectsV2(w http.ResponseWriter, r *http.Request, p
 }
 
 func (s *Server) consumptionBranchesV2(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	in, err := consumptionInput(r, 100, 1000)
+	in, metrics, err := v2Input(r, 100, 1000, v2Branch)
 	if err != nil {
 		return err
-	}
-	metrics, err := metricsParam(r, v2Branch, true)
-	if err != nil {
-		return err
-	}
-	if in.OrgID == "" {
-		return badRequest("invalid request: query parameter org_id is required")
 	}
 	if len(in.ProjectIDs) == 0 {
 		return badRequest("invalid request: query parameter project_ids is required")
@@ -383,7 +387,7 @@ func (s *Server) consumptionBranchesV2(w http.ResponseWriter, r *http.Request, p
 	if len(in.BranchIDs) > 100 {
 		return badRequest("invalid request: branch_ids: at most 100 branches")
 	}
-	in.RequireOrg, in.ByBranch = true, true
+	in.ByBranch = true
 	page, err := s.p.ConsumptionHistory(r.Context(), pr, in)
 	if err != nil {
 		return err
