@@ -192,6 +192,10 @@ func New(cfg Config) (*Manager, error) {
 
 // reapStale kills the poolers a previous run left in dir (a Grove killed
 // without its cleanup leaves them serving nothing) and removes their folders.
+// startedPidFile records the pid of a PgBouncer from the moment it is
+// exec'd, for reapStale.
+const startedPidFile = "grove.pid"
+
 func reapStale(dir string, log *slog.Logger) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -199,7 +203,13 @@ func reapStale(dir string, log *slog.Logger) {
 	}
 	for _, e := range entries {
 		sub := filepath.Join(dir, e.Name())
-		if b, err := os.ReadFile(filepath.Join(sub, "pgbouncer.pid")); err == nil {
+		// Grove's own record is written at exec; PgBouncer writes its
+		// pidfile only after it listens, so a crash in between leaves none.
+		b, err := os.ReadFile(filepath.Join(sub, startedPidFile))
+		if err != nil {
+			b, err = os.ReadFile(filepath.Join(sub, "pgbouncer.pid"))
+		}
+		if err == nil {
 			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 			if pid > 0 && strings.Contains(string(cmdline), filepath.Join(sub, "pgbouncer.ini")) {
@@ -392,6 +402,9 @@ func (m *Manager) launch(ctx context.Context, id string, ini []byte) (*bouncer, 
 		return nil, fmt.Errorf("pooler %s: exec %s: %w", id, m.cfg.Binary.Path, err)
 	}
 	b.cmd = cmd
+	if err := os.WriteFile(filepath.Join(dir, startedPidFile), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600); err != nil {
+		m.log.Warn("pooler: pid record", "endpoint", id, "err", err)
+	}
 	// Go gives children the soft file limit it started with; max_client_conn
 	// needs the hard one. Best effort: PgBouncer runs either way.
 	var lim unix.Rlimit
