@@ -249,6 +249,9 @@ type Manager struct {
 	byID     map[string]*Instance // taken or started computes
 	pool     map[int][]*Instance  // warm, not yet taken
 	fillBack map[int]fillState
+	// warming holds the warm instances being filled or resized, which are
+	// in no pool meanwhile, so that Reconcile leaves their volumes alone.
+	warming map[*Instance]bool
 }
 
 type fillState struct {
@@ -280,6 +283,7 @@ func New(cfg Config) (*Manager, error) {
 		byID:     map[string]*Instance{},
 		pool:     map[int][]*Instance{},
 		fillBack: map[int]fillState{},
+		warming:  map[*Instance]bool{},
 	}
 	for _, in := range cfg.Installs {
 		m.installs[in.Major] = in

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/storage"
 )
 
 // EnsureTemplates makes, for every installed major, the template volume
@@ -142,11 +143,13 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 				spec.MinCU, spec.MaxCU = fs.minCU, fs.maxCU
 			}
 			in := m.newInstance(id, spec, vol, install)
+			m.warming[in] = true
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				err := m.fill(ctx, in)
 				m.mu.Lock()
+				delete(m.warming, in)
 				fs := m.fillBack[major]
 				fs.filling--
 				if err != nil {
@@ -193,6 +196,7 @@ func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
 			continue
 		}
 		m.pool[major] = append(pool[:i:i], pool[i+1:]...)
+		m.warming[in] = true
 		fs.filling++
 		m.fillBack[major] = fs
 		wg.Add(1)
@@ -209,6 +213,7 @@ func (m *Manager) rewarm(ctx context.Context, wg *sync.WaitGroup, major int) {
 				}
 			}
 			m.mu.Lock()
+			delete(m.warming, in)
 			fs := m.fillBack[major]
 			fs.filling--
 			m.fillBack[major] = fs
@@ -341,6 +346,9 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			inUse[in.volumeID], ids[in.id] = true, true
 		}
 	}
+	for in := range m.warming {
+		inUse[in.volumeID], ids[in.id] = true, true
+	}
 	m.mu.Unlock()
 	var errs []error
 	for _, v := range vols {
@@ -354,7 +362,7 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 		if isTemplate(v) || (keep != nil && keep(v)) || (m.cfg.Archive != nil && m.cfg.Archive.Owns(v)) {
 			continue
 		}
-		if err := m.cfg.Volumes.Delete(ctx, v); err != nil {
+		if err := m.cfg.Volumes.Delete(ctx, v); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("reconcile: delete %s: %w", v, err))
 			continue
 		}
