@@ -412,7 +412,8 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	if err := srv.Stop(ctx); err != nil {
 		return Result{}, fmt.Errorf("recover: stop: %w", err)
 	}
-	m.log.Debug("materialize: recovery", "replay", recovered.Sub(begin), "shutdown", time.Since(recovered))
+	m.log.Debug("materialize: recovery", "replay", recovered.Sub(begin), "shutdown", time.Since(recovered),
+		"postgres", logLines(logs.String(), "redo done at", "checkpoint complete"))
 	c, err := readControl(ctx, install, dir)
 	if err != nil {
 		return Result{}, err
@@ -503,16 +504,26 @@ func publish(tmp, dst string) error {
 // fatalLines returns the FATAL and PANIC lines of a server log, which the
 // tail that pgrun keeps of a failed start may have lost.
 func fatalLines(log string) string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(l, "FATAL:") || strings.Contains(l, "PANIC:") {
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	if len(out) == 0 {
+	lines := logLines(log, "FATAL:", "PANIC:")
+	if lines == "" {
 		return ""
 	}
-	return " (server log: " + strings.Join(out, " | ") + ")"
+	return " (server log: " + lines + ")"
+}
+
+// logLines returns the lines of a server log that contain any of the
+// phrases, joined by " | ".
+func logLines(log string, phrases ...string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		for _, p := range phrases {
+			if strings.Contains(l, p) {
+				out = append(out, strings.TrimSpace(l))
+				break
+			}
+		}
+	}
+	return strings.Join(out, " | ")
 }
 
 type logBuffer struct {
