@@ -227,7 +227,7 @@ func (bt *branchTiming) phases(logs string, start time.Time) {
 // checkpoint somewhere in the load and its VACUUM) and at rest, after a
 // CHECKPOINT ("1GiB", the figure's ratio).
 func BenchmarkBranchCreate(b *testing.B) {
-	g := startOnBtrfs(b, 8192, false)
+	g := startOnBtrfs(b, dataDiskMB, false)
 	org := g.OrgID("paid")
 	empty := newBenchProject(b, g, org, "empty", false)
 	big := newBenchProject(b, g, org, "1GiB", true)
@@ -300,7 +300,7 @@ func adminExec(b *testing.B, g *grovetest.Grove, endpointID, sql string) {
 // snapshots as an agent's step would; each snapshot is deleted after it
 // is taken (untimed). Target (issue 4): ≤ 20 ms p50 at any size.
 func BenchmarkSnapshotCreate(b *testing.B) {
-	g := startOnBtrfs(b, 8192, false)
+	g := startOnBtrfs(b, dataDiskMB, false)
 	org := g.OrgID("paid")
 	parents := []*benchProject{
 		newBenchProject(b, g, org, "empty", false),
@@ -465,7 +465,7 @@ func currentLSN(b *testing.B, conn *pgx.Conn) uint64 {
 // Target (issue 4): ≤ 2 s. Automatic snapshots come every 64 MB of WAL
 // (checked every 10 s), so the WAL actually replayed is logged.
 func BenchmarkPITRBranch(b *testing.B) {
-	g := startOnBtrfs(b, 8192, false, "--log-level", "debug")
+	g := startOnBtrfs(b, dataDiskMB, false, "--log-level", "debug")
 	p := newBenchProject(b, g, g.OrgID("paid"), "1GiB", true)
 	conn := p.keep
 	// ~100 MB of WAL: updates of scattered rows, as BenchmarkMaterialize's.
