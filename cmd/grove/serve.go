@@ -61,6 +61,7 @@ type serveConfig struct {
 	// Sizes and autoscaling (cgroups: internal/cgroup, internal/autoscale).
 	CUMemory  int64
 	Autoscale bool
+	Cgroups   bool
 	// Consumption metering (internal/metering): on by default; interval and
 	// bucket are shortened by tests.
 	Metering         bool
@@ -93,6 +94,7 @@ func parseServe(args []string) (serveConfig, error) {
 		return err
 	})
 	fs.BoolVar(&c.Autoscale, "autoscale", true, "move each compute between its min and max CU with its load")
+	fs.BoolVar(&c.Cgroups, "cgroups", true, "enforce each compute's CPU and memory with a cgroup (false: Postgres settings alone follow its size)")
 	fs.BoolVar(&c.Metering, "metering", true, "meter consumption (active time, CU-seconds, WAL, egress) and enforce project quotas")
 	fs.DurationVar(&c.MeteringInterval, "metering-interval", metering.DefaultInterval, "how often metered usage is stored")
 	fs.DurationVar(&c.MeteringBucket, "metering-bucket", metering.DefaultBucket, "length of a stored usage bucket (an hour; shorter in tests)")
@@ -293,6 +295,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	// Per-compute cgroups with the limits of the compute's current CU.
 	cgroups, cgErr := cgroup.Probe()
+	if !cfg.Cgroups {
+		cgroups, cgErr = nil, errors.New("disabled by --cgroups=false")
+	}
 	if cgErr != nil {
 		log.Warn("compute: no cgroup limits; Postgres settings still follow each compute's size", "err", cgErr)
 		cgroups = nil
