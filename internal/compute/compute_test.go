@@ -470,6 +470,25 @@ func TestCloneRunningUnderWrites(t *testing.T) {
 	if _, err := e.m.Get("ep-src"); !err {
 		t.Fatal("source compute gone")
 	}
+	// A clone of a parent at rest has nothing to replay: a plain crash
+	// recovery, on the parent's timeline, with every row.
+	exec(t, src, "postgres", "CHECKPOINT")
+	if err := e.m.CloneRunning(t.Context(), "ep-src", "vol-clone-rest"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.m.Start(t.Context(), compute.Spec{ID: "ep-clone-rest", VolumeID: "vol-clone-rest", Major: e.major})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last insert may commit as the writer is cancelled: count them on
+	// the parent.
+	if n, want := queryInt(t, c, "postgres", "select count(*) from w"), queryInt(t, src, "postgres", "select count(*) from w"); n != want {
+		t.Fatalf("clone at rest holds %d rows, want %d", n, want)
+	}
+	if tl := queryInt(t, c, "postgres", "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"); tl != 1 {
+		t.Fatalf("clone at rest runs on timeline %d, want 1 (no promotion)", tl)
+	}
+	exec(t, c, "postgres", "INSERT INTO w VALUES (0, '')")
 }
 
 func TestResize(t *testing.T) {

@@ -38,6 +38,11 @@ func (m *Manager) writeConf(dataDir string, s pgconf.Settings) error {
 // still hold the data directory (after a crash, orphaned backends keep the
 // shared memory segment for a moment).
 func (m *Manager) launch(ctx context.Context, in *Instance) error {
+	begin := time.Now()
+	var phases []any
+	mark := func(name string) {
+		phases = append(phases, name, time.Since(begin))
+	}
 	if err := m.prepareStandby(in); err != nil { // read replicas only (standby.go)
 		return err
 	}
@@ -63,18 +68,21 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		}
 		logw, logFile = f, f
 	}
+	mark("conf")
 	if settings.ArchiveMode {
 		if err := m.cfg.Archive.Prepare(ctx, in.volumeID); err != nil {
 			return fmt.Errorf("start compute %s: %w", id, err)
 		}
 	}
+	mark("archive")
 	promote, err := m.promoteOnStart(in)
 	if err != nil {
 		return fmt.Errorf("start compute %s: %w", id, err)
 	}
 	g := m.prepareCgroup(in) // cgroups.go
+	mark("cgroup")
 	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote,
-		Started: func(pid int) { m.enterCgroup(g, pid) }}
+		Started: func(pid int) { mark("exec"); m.enterCgroup(g, pid); mark("entered") }}
 	srv, err := startRetry(ctx, opts)
 	if err != nil {
 		if g != nil {
@@ -85,7 +93,10 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		}
 		return fmt.Errorf("start compute %s: %w", id, err)
 	}
+	mark("postgres")
 	m.settleCgroup(in, g, srv.Pid())
+	mark("settle")
+	m.log.Debug("compute launched", append([]any{"compute", id, "promote", promote}, phases...)...)
 	if promote {
 		m.checkpointSoon(in)
 	}

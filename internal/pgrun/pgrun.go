@@ -533,6 +533,112 @@ func (t *tailBuffer) String() string {
 // pg_control's DBState values this package reads (catalog/pg_control.h).
 const dbInProduction = 6
 
+// PendingRedo is how much WAL a crash image's recovery replays: from the
+// redo point of its last checkpoint to the end of the WAL in pg_wal (to a
+// page's end). The end is the first page whose header does not carry its
+// own address (a page never written: zeros, or a hole), found by bisection
+// in the segments from the redo point on.
+func PendingRedo(dataDir string) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "global", "pg_control"))
+	if err != nil {
+		return 0, fmt.Errorf("control file of %s: %w", dataDir, err)
+	}
+	// system_identifier, pg_control_version, catalog_version_no, state,
+	// time (8-aligned), checkPoint, then checkPointCopy, whose first
+	// field is the redo point.
+	if len(b) < 48 {
+		return 0, fmt.Errorf("control file of %s: too short", dataDir)
+	}
+	redo := binary.NativeEndian.Uint64(b[40:])
+	walDir := filepath.Join(dataDir, "pg_wal")
+	ents, err := os.ReadDir(walDir)
+	if err != nil {
+		return 0, err
+	}
+	// The segments at or after the redo point, by start; for a start held
+	// by several timelines, the newest.
+	type segment struct {
+		name        string
+		start, size uint64
+	}
+	bySeg := map[uint64]segment{}
+	var segSize uint64
+	for _, e := range ents {
+		name := e.Name()
+		if len(name) != 24 || !e.Type().IsRegular() {
+			continue
+		}
+		hi, err1 := strconv.ParseUint(name[8:16], 16, 32)
+		lo, err2 := strconv.ParseUint(name[16:], 16, 32)
+		fi, err3 := e.Info()
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		size := uint64(fi.Size())
+		if size < walPage || size&(size-1) != 0 {
+			continue // not a segment
+		}
+		start := (hi<<32)/size*size + lo*size
+		if start+size <= redo {
+			continue
+		}
+		if old, ok := bySeg[start]; !ok || name > old.name {
+			bySeg[start] = segment{name, start, size}
+		}
+		segSize = size
+	}
+	// A segment may end early (a WAL switch): go on while the next one
+	// holds written pages.
+	end := redo
+	for at := redo; segSize > 0; at += segSize {
+		seg, ok := bySeg[at-at%segSize]
+		if !ok {
+			break
+		}
+		n, err := writtenPages(filepath.Join(walDir, seg.name), seg.start, seg.size)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			break
+		}
+		end = max(end, seg.start+n*walPage)
+	}
+	return int64(end - redo), nil
+}
+
+// walPage is the WAL page size of the builds Grove runs (XLOG_BLCKSZ).
+const walPage = 8192
+
+// writtenPages is how many leading pages of a WAL segment starting at
+// start carry their own address in their header (xlp_pageaddr, after the
+// magic, the flags and the timeline): WAL is written in order, so they are
+// a prefix.
+func writtenPages(path string, start, size uint64) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var hdr [16]byte
+	valid := func(i uint64) (bool, error) {
+		if _, err := f.ReadAt(hdr[:], int64(i*walPage)); err != nil {
+			return false, fmt.Errorf("read %s: %w", path, err)
+		}
+		return binary.NativeEndian.Uint64(hdr[8:]) == start+i*walPage, nil
+	}
+	var err2 error
+	n := sort.Search(int(size/walPage), func(i int) bool {
+		ok, err := valid(uint64(i))
+		if err != nil {
+			err2 = err
+			return true
+		}
+		return !ok
+	})
+	return uint64(n), err2
+}
+
 // Crashed reports whether a data directory was left by a server that did
 // not shut down cleanly: pg_control says it was in production. A clone of a
 // running server is such an image too.

@@ -74,9 +74,14 @@ func TestPromoteCrashImage(t *testing.T) {
 	if crashed, err := pgrun.Crashed(dir); err != nil || !crashed {
 		t.Fatalf("Crashed of a running server's directory = %v, %v; want true", crashed, err)
 	}
+	// PendingRedo reads on past a segment a WAL switch ended early.
+	srv.Exec(t, "postgres", "select pg_switch_wal()")
 	srv.Exec(t, "postgres", "create table t (n int); insert into t select generate_series(1, 1000)")
 	srv.Kill()
 	<-srv.Done()
+	if redo, err := pgrun.PendingRedo(dir); err != nil || redo < 8<<10 {
+		t.Fatalf("PendingRedo after a table of 1000 rows = %d, %v; want the WAL written since the checkpoint", redo, err)
+	}
 
 	sock := filepath.Join(pgtest.Dir(t), "s")
 	if err := srv.User.MkdirOwned(sock, 0o700); err != nil {
@@ -126,5 +131,8 @@ func TestPromoteCrashImage(t *testing.T) {
 	}
 	if crashed, err := pgrun.Crashed(dir); err != nil || crashed {
 		t.Fatalf("Crashed after a clean stop = %v, %v; want false", crashed, err)
+	}
+	if redo, err := pgrun.PendingRedo(dir); err != nil || redo > 8<<10 {
+		t.Fatalf("PendingRedo after a clean stop = %d, %v; want nothing but the shutdown checkpoint", redo, err)
 	}
 }

@@ -40,6 +40,9 @@ type Computes interface {
 	// Resize applies a new size to a running compute: settings that reload
 	// apply at once, others restart it, as Neon's do.
 	Resize(ctx context.Context, id string, minCU, maxCU float64) error
+	// CheckpointAfter runs a checkpoint on a running compute after d, in
+	// the background.
+	CheckpointAfter(id string, d time.Duration)
 }
 
 // Volumes is what the platform needs from storage.

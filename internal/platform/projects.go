@@ -118,6 +118,10 @@ func validSuspend(sec int64) error {
 	return newErr(KindInvalid, "suspend_timeout_seconds must be -1 (never), 0 (default) or between 60 and 604800, got %d", sec)
 }
 
+// setupCheckpointDelay is how long after a set-up of roles and databases
+// (a new project's, a branch's convergence) its compute checkpoints.
+const setupCheckpointDelay = time.Second
+
 // CreateProject makes a project with its default branch, a read-write
 // endpoint already running, an owner role and a database. The compute work
 // happens first on a warm instance; one metadata transaction then makes the
@@ -250,6 +254,11 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 		if err := inst.Exec(ctx, "postgres", setupSQL(in.RoleName, verifier.String(), in.DatabaseName)); err != nil {
 			return CreatedProject{}, p.abandon(ctx, endpointID, volumeID, fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
 		}
+		// The set-up touched some fifty catalog files: a checkpoint once
+		// the first queries are done leaves branches of the project nothing
+		// to replay, where a promotion or a checkpoint of those files
+		// would delay their start by 10–20 ms.
+		p.cfg.Computes.CheckpointAfter(endpointID, setupCheckpointDelay)
 	}
 	tookSetup := time.Since(begin)
 	settings := in.Settings

@@ -478,7 +478,13 @@ func (p *Platform) converge(ctx context.Context, inst *compute.Instance, branchI
 			return fmt.Errorf("database %q: %w", d.Name, err)
 		}
 	}
-	return p.store.ClearConfigPending(ctx, branchID, cfg.Version, last)
+	if err := p.store.ClearConfigPending(ctx, branchID, cfg.Version, last); err != nil {
+		return err
+	}
+	// As after a project's set-up (CreateProject): branches of it then
+	// have nothing to replay.
+	p.cfg.Computes.CheckpointAfter(inst.ID(), setupCheckpointDelay)
+	return nil
 }
 
 // pgCluster is what converge knows of a compute's roles and databases.
