@@ -585,3 +585,26 @@ func TestPoolFollowsTakenSize(t *testing.T) {
 		t.Error("the second warm instance was not resized in the background")
 	}
 }
+
+// TestCheckpointAfter: the background checkpoint after a set-up leaves the
+// compute's volume with (almost) nothing to replay, so that its clones
+// start with a plain crash recovery.
+func TestCheckpointAfter(t *testing.T) {
+	e := newEnv(t)
+	in, err := e.m.Take(t.Context(), compute.Spec{ID: "ep-setup", Major: e.major})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, in, "postgres", "CREATE ROLE app LOGIN")
+	exec(t, in, "postgres", "CREATE DATABASE app OWNER app")
+	exec(t, in, "postgres", "CREATE TABLE t AS SELECT generate_series(1, 1000) AS n")
+	dir := e.vols.Path(in.VolumeID())
+	if redo, err := pgrun.PendingRedo(dir); err != nil || redo <= 16<<10 {
+		t.Fatalf("PendingRedo after a set-up = %d, %v; want more than 16 kB", redo, err)
+	}
+	e.m.CheckpointAfter("ep-setup", 10*time.Millisecond)
+	waitFor(t, "the background checkpoint", func() bool {
+		redo, err := pgrun.PendingRedo(dir)
+		return err == nil && redo <= 16<<10
+	})
+}
