@@ -31,11 +31,9 @@ func (m *Manager) promoteOnStart(in *Instance) (bool, error) {
 	if err != nil || !crashed {
 		return false, err
 	}
+	// Unreadable WAL: promoting is right for any crash image.
 	redo, err := pgrun.PendingRedo(in.dataDir)
-	if err != nil {
-		return true, nil //nolint:nilerr // promoting is right for any crash image
-	}
-	return redo > smallRedo, nil
+	return err != nil || redo > smallRedo, nil
 }
 
 // smallRedo is the most WAL a crash image may hold past its last checkpoint
@@ -63,6 +61,11 @@ func (m *Manager) CheckpointAfter(id string, d time.Duration) {
 }
 
 func (m *Manager) checkpointAfter(in *Instance, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return // Close waits for m.wg: no new goroutine
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
