@@ -3,13 +3,11 @@ package bench
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/grovetest"
-	"github.com/jackc/pgx/v5"
 )
 
 // seedProjects adds n projects to an org straight into Grove's internal
@@ -17,16 +15,8 @@ import (
 // metadata, and 30,000 real creates would measure the creates instead.
 func seedProjects(b *testing.B, g *grovetest.Grove, like apitypes.CreatedProject, n int) {
 	b.Helper()
-	runDir := regexp.MustCompile(`run_dir=(\S+)`).FindStringSubmatch(g.Logs())
-	if runDir == nil {
-		b.Fatal("grove did not log its run dir")
-	}
-	conn, err := pgx.Connect(b.Context(), fmt.Sprintf("host=%s user=cloud_admin dbname=grove", runDir[1]+"-meta"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(b.Context())
-	_, err = conn.Exec(b.Context(), `INSERT INTO projects (id, org_id, name, region_id, pg_version, provisioner,
+	conn := g.MetaConn(b)
+	_, err := conn.Exec(b.Context(), `INSERT INTO projects (id, org_id, name, region_id, pg_version, provisioner,
 		store_passwords, history_retention_seconds, settings, default_endpoint_settings, created_at, updated_at)
 		SELECT format('seed-proj-%s', lpad(i::text, 8, '0')), org_id, format('app-%s', i), region_id, pg_version,
 			provisioner, store_passwords, history_retention_seconds, settings, default_endpoint_settings, now(), now()

@@ -286,11 +286,7 @@ func BenchmarkBranchCreate(b *testing.B) {
 // over its Unix socket (peer authentication of the OS user grove runs as).
 func adminExec(b *testing.B, g *grovetest.Grove, endpointID, sql string) {
 	b.Helper()
-	runDir := regexp.MustCompile(`run_dir=(\S+)`).FindStringSubmatch(g.Logs())
-	if runDir == nil {
-		b.Fatal("grove did not log its run dir")
-	}
-	if err := psqlExec(b.Context(), fmt.Sprintf("host=%s user=cloud_admin dbname=postgres", filepath.Join(runDir[1], endpointID)), sql); err != nil {
+	if err := psqlExec(b.Context(), fmt.Sprintf("host=%s user=cloud_admin dbname=postgres", filepath.Join(g.RunDir(), endpointID)), sql); err != nil {
 		b.Fatalf("%s on %s: %v", sql, endpointID, err)
 	}
 }

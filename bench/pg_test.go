@@ -141,11 +141,7 @@ func BenchmarkPgbenchSelect(b *testing.B) {
 		b.Fatal(err)
 	}
 	pw, _ := u.User.Password()
-	runDir := regexp.MustCompile(`run_dir=(\S+)`).FindStringSubmatch(g.Logs())
-	if runDir == nil {
-		b.Fatal("grove did not log its run dir")
-	}
-	direct := fmt.Sprintf("host=%s user=%s password=%s dbname=%s", filepath.Join(runDir[1], cp.Endpoints[0].ID),
+	direct := fmt.Sprintf("host=%s user=%s password=%s dbname=%s", filepath.Join(g.RunDir(), cp.Endpoints[0].ID),
 		u.User.Username(), pw, strings.TrimPrefix(u.Path, "/"))
 	// Keep the endpoint awake: a client stays connected for the whole run.
 	keep, err := pgx.Connect(b.Context(), uri)

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"fmt"
-	"regexp"
 	"testing"
 	"time"
 
@@ -18,15 +16,7 @@ import (
 // their ids.
 func seedTransferable(b *testing.B, g *grovetest.Grove, likeProjectID string, n int) []string {
 	b.Helper()
-	runDir := regexp.MustCompile(`run_dir=(\S+)`).FindStringSubmatch(g.Logs())
-	if runDir == nil {
-		b.Fatal("grove did not log its run dir")
-	}
-	conn, err := pgx.Connect(b.Context(), fmt.Sprintf("host=%s user=cloud_admin dbname=grove", runDir[1]+"-meta"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(b.Context())
+	conn := g.MetaConn(b)
 	rows, err := conn.Query(b.Context(), `WITH p AS (
 			INSERT INTO projects (id, org_id, name, region_id, pg_version, provisioner, store_passwords,
 				history_retention_seconds, settings, default_endpoint_settings, created_at, updated_at)

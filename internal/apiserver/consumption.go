@@ -161,8 +161,18 @@ func v1Periods(owner, plan, granularity string, pts []metastore.ConsumptionPoint
 	return out
 }
 
-// v1Metrics reads the metrics of the v1 endpoints: the optional ones asked
-// for, through metrics or the deprecated include_v1_metrics.
+// v1Params reads the parameters of the v1 endpoints: those they share
+// with v2, and the optional metrics asked for, through metrics or the
+// deprecated include_v1_metrics.
+func v1Params(r *http.Request) (platform.ConsumptionInput, []string, error) {
+	in, err := consumptionInput(r, 10, 100)
+	if err != nil {
+		return in, nil, err
+	}
+	ms, err := v1MetricsParam(r)
+	return in, ms, err
+}
+
 func v1MetricsParam(r *http.Request) ([]string, error) {
 	ms, err := metricsParam(r, v1Metrics, false)
 	if err != nil {
@@ -190,11 +200,7 @@ func byProject(pts []metastore.ConsumptionPoint) map[string][]metastore.Consumpt
 }
 
 func (s *Server) consumptionProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	in, err := consumptionInput(r, 10, 100)
-	if err != nil {
-		return err
-	}
-	metrics, err := v1MetricsParam(r)
+	in, metrics, err := v1Params(r)
 	if err != nil {
 		return err
 	}
@@ -218,11 +224,7 @@ func (s *Server) consumptionProjects(w http.ResponseWriter, r *http.Request, pr 
 // consumptionAccount is the legacy account-wide history: every project of
 // org_id (or of the caller's orgs) summed per timeframe.
 func (s *Server) consumptionAccount(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	in, err := consumptionInput(r, 10, 100)
-	if err != nil {
-		return err
-	}
-	metrics, err := v1MetricsParam(r)
+	in, metrics, err := v1Params(r)
 	if err != nil {
 		return err
 	}

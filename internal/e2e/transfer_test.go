@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,28 +15,13 @@ import (
 	"github.com/grovedb/grove/internal/grovetest"
 )
 
-// metaConn connects to grove's internal metadata store as its superuser.
-func metaConn(t testing.TB, g *grovetest.Grove) *pgx.Conn {
-	t.Helper()
-	runDir := regexp.MustCompile(`run_dir=(\S+)`).FindStringSubmatch(g.Logs())
-	if runDir == nil {
-		t.Fatal("grove did not log its run dir")
-	}
-	conn, err := pgx.Connect(t.Context(), fmt.Sprintf("host=%s user=cloud_admin dbname=grove", runDir[1]+"-meta"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(t.Context()) })
-	return conn
-}
-
 // seedCopies adds n copies of a project's row (metadata only: no branches
 // or endpoints) to its org, straight into the metadata store, and returns
 // their ids: a transfer moves metadata only, and 400 real creates would
 // test the creates.
 func seedCopies(t *testing.T, g *grovetest.Grove, projectID string, n int) []string {
 	t.Helper()
-	rows, err := metaConn(t, g).Query(t.Context(), `INSERT INTO projects (id, org_id, name, region_id, pg_version, provisioner,
+	rows, err := g.MetaConn(t).Query(t.Context(), `INSERT INTO projects (id, org_id, name, region_id, pg_version, provisioner,
 		store_passwords, history_retention_seconds, settings, default_endpoint_settings, created_at, updated_at)
 		SELECT format('seed-proj-%s', lpad(i::text, 8, '0')), org_id, format('copy-%s', i), region_id, pg_version,
 			provisioner, store_passwords, history_retention_seconds, settings, default_endpoint_settings, now(), now()

@@ -14,11 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/pgtest"
@@ -364,6 +367,32 @@ func PostgresPids(dir string) []int {
 
 // Logs returns what grove printed so far.
 func (g *Grove) Logs() string { return g.logs.String() }
+
+var runDirRe = regexp.MustCompile(`run_dir=(\S+)`)
+
+// RunDir is the folder of grove's Unix sockets (one per compute, named
+// after its endpoint, and the metadata store's, RunDir()+"-meta"), read
+// from its log.
+func (g *Grove) RunDir() string {
+	g.t.Helper()
+	m := runDirRe.FindStringSubmatch(g.Logs())
+	if m == nil {
+		g.t.Fatal("grove did not log its run dir")
+	}
+	return m[1]
+}
+
+// MetaConn connects to grove's internal metadata store as its superuser;
+// the connection closes when t ends.
+func (g *Grove) MetaConn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), fmt.Sprintf("host=%s user=cloud_admin dbname=grove", g.RunDir()+"-meta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
 
 // repoRoot finds the module root above the working directory.
 func repoRoot() (string, error) {

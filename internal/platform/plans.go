@@ -203,39 +203,29 @@ type PlanPatch struct {
 }
 
 func (pp PlanPatch) apply(pl Plan) Plan {
-	set := func(dst *int, v *int) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set64 := func(dst *int64, v *int64) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setF := func(dst *float64, v *float64) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&pl.ProjectsPerOrg, pp.ProjectsPerOrg)
-	set(&pl.BranchesPerProject, pp.BranchesPerProject)
-	set(&pl.RootBranches, pp.RootBranches)
-	setF(&pl.MinCU, pp.MinCU)
-	setF(&pl.MaxCU, pp.MaxCU)
-	setF(&pl.MaxCUSpread, pp.MaxCUSpread)
-	set64(&pl.MinSuspendTimeoutSeconds, pp.MinSuspendTimeoutSeconds)
-	if pp.SuspendDisableAllowed != nil {
-		pl.SuspendDisableAllowed = *pp.SuspendDisableAllowed
-	}
-	set(&pl.ManualSnapshots, pp.ManualSnapshots)
-	set(&pl.HistoryRetentionDefaultSeconds, pp.HistoryRetentionDefaultSeconds)
-	set(&pl.HistoryRetentionMaxSeconds, pp.HistoryRetentionMaxSeconds)
-	set64(&pl.StorageQuotaBytes, pp.StorageQuotaBytes)
-	set64(&pl.TransferQuotaBytes, pp.TransferQuotaBytes)
-	set64(&pl.ActiveTimeQuotaSeconds, pp.ActiveTimeQuotaSeconds)
-	set64(&pl.ComputeTimeQuotaSeconds, pp.ComputeTimeQuotaSeconds)
+	setIf(&pl.ProjectsPerOrg, pp.ProjectsPerOrg)
+	setIf(&pl.BranchesPerProject, pp.BranchesPerProject)
+	setIf(&pl.RootBranches, pp.RootBranches)
+	setIf(&pl.MinCU, pp.MinCU)
+	setIf(&pl.MaxCU, pp.MaxCU)
+	setIf(&pl.MaxCUSpread, pp.MaxCUSpread)
+	setIf(&pl.MinSuspendTimeoutSeconds, pp.MinSuspendTimeoutSeconds)
+	setIf(&pl.SuspendDisableAllowed, pp.SuspendDisableAllowed)
+	setIf(&pl.ManualSnapshots, pp.ManualSnapshots)
+	setIf(&pl.HistoryRetentionDefaultSeconds, pp.HistoryRetentionDefaultSeconds)
+	setIf(&pl.HistoryRetentionMaxSeconds, pp.HistoryRetentionMaxSeconds)
+	setIf(&pl.StorageQuotaBytes, pp.StorageQuotaBytes)
+	setIf(&pl.TransferQuotaBytes, pp.TransferQuotaBytes)
+	setIf(&pl.ActiveTimeQuotaSeconds, pp.ActiveTimeQuotaSeconds)
+	setIf(&pl.ComputeTimeQuotaSeconds, pp.ComputeTimeQuotaSeconds)
 	return pl
+}
+
+// setIf sets *dst to *v when v is given.
+func setIf[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // validPlan checks a plan's limits against each other and Neon's rules.
