@@ -27,6 +27,8 @@ func (m *Manager) promoteOnStart(in *Instance) (bool, error) {
 	if err := os.Remove(filepath.Join(in.dataDir, standbySignal)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
+	// Every wake comes here: the control file's state first (one small
+	// read), the WAL only for a crash image.
 	crashed, err := pgrun.Crashed(in.dataDir)
 	if err != nil || !crashed {
 		return false, err
