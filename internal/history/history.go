@@ -118,7 +118,10 @@ type Config struct {
 	Retention func(volumeID string) time.Duration
 	// SnapshotInterval and SnapshotWAL trigger an automatic snapshot of a
 	// running compute's volume once that long has passed or that much WAL
-	// was written since the last one (0 → 10 min and 64 MiB).
+	// was written since the last one (0 → 10 min and 64 MiB). The WAL
+	// counts as the larger of its bytes and its full-page images at their
+	// uncompressed size: what bounds a recovery is the pages it rewrites,
+	// and with wal_compression 64 MiB of WAL can carry 1 GiB of images.
 	SnapshotInterval time.Duration
 	SnapshotWAL      int64
 	// CheckInterval is how often Run looks at running computes (0 → 10 s).
@@ -211,6 +214,9 @@ type Manager struct {
 type volState struct {
 	mu   sync.Mutex
 	pins int // Materialize calls reading the archive; guarded by Manager.mu
+	// images counts the full-page images its compute wrote since the last
+	// snapshot; guarded by mu.
+	images imageMark
 }
 
 // New returns a Manager.

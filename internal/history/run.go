@@ -88,7 +88,7 @@ func (m *Manager) sweepLeftovers(ctx context.Context) error {
 
 // snapshotDue snapshots the volume of every running read-write compute
 // whose last snapshot is older than SnapshotInterval or SnapshotWAL bytes
-// of WAL, when it wrote WAL since.
+// of WAL (or of full-page images), when it wrote WAL since.
 func (m *Manager) snapshotDue(ctx context.Context) {
 	c := m.getComputes()
 	if c == nil {
@@ -126,7 +126,13 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 	if err != nil {
 		return err
 	}
-	if cur <= last.LSN || (time.Since(last.Time) < m.cfg.SnapshotInterval && int64(cur-last.LSN) < m.cfg.SnapshotWAL) {
+	imgs, err := readImages(ctx, conn)
+	if err != nil {
+		return err
+	}
+	images := v.images.since(last.ID, imgs)
+	if cur <= last.LSN || (time.Since(last.Time) < m.cfg.SnapshotInterval &&
+		max(int64(cur-last.LSN), images) < m.cfg.SnapshotWAL) {
 		return nil
 	}
 	s, err := m.addSnapshot(ctx, in, conn, idx)
@@ -140,6 +146,12 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 // addSnapshot snapshots in's volume and records it in idx, the volume's
 // index, which the caller holds locked.
 func (m *Manager) addSnapshot(ctx context.Context, in *compute.Instance, conn *pgx.Conn, idx index) (snapshot, error) {
+	// Read before the snapshot: images written in between count twice,
+	// which only brings the next snapshot a little forward.
+	imgs, err := readImages(ctx, conn)
+	if err != nil {
+		return snapshot{}, err
+	}
 	s, err := m.snapshotRunning(ctx, in, conn)
 	if err != nil {
 		return snapshot{}, err
@@ -149,7 +161,46 @@ func (m *Manager) addSnapshot(ctx context.Context, in *compute.Instance, conn *p
 		_ = m.cfg.Volumes.Delete(context.WithoutCancel(ctx), s.ID)
 		return snapshot{}, err
 	}
+	imgs.snapshot = s.ID
+	m.vol(in.VolumeID()).images = imgs
 	return s, nil
+}
+
+// imageMark is a compute's count of full-page images (pg_stat_wal) when
+// a snapshot was taken or first seen.
+type imageMark struct {
+	snapshot string
+	reset    time.Time // pg_stat_wal.stats_reset: the count restarts from 0 with it
+	fpi      int64
+	pageSize int64
+}
+
+func readImages(ctx context.Context, conn *pgx.Conn) (imageMark, error) {
+	var m imageMark
+	err := conn.QueryRow(ctx, `SELECT wal_fpi, coalesce(stats_reset, 'epoch'), current_setting('block_size')::bigint
+		FROM pg_stat_wal`).Scan(&m.fpi, &m.reset, &m.pageSize)
+	if err != nil {
+		return imageMark{}, fmt.Errorf("WAL statistics: %w", err)
+	}
+	return m, nil
+}
+
+// since returns the bytes of the full-page images written since snapshot
+// at their uncompressed size, now being the current count. A snapshot
+// without a mark (taken before Grove started, or of a stopped volume) is
+// marked now and counts from here; after a reset of the statistics the
+// count since the reset is the best estimate.
+func (mk *imageMark) since(snapshot string, now imageMark) int64 {
+	switch {
+	case mk.snapshot != snapshot:
+		now.snapshot = snapshot
+		*mk = now
+		return 0
+	case !mk.reset.Equal(now.reset) || now.fpi < mk.fpi:
+		return now.fpi * now.pageSize
+	default:
+		return (now.fpi - mk.fpi) * now.pageSize
+	}
 }
 
 // SnapshotNow takes an automatic snapshot of the volume of a running
