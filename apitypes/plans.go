@@ -14,6 +14,7 @@ type Plan struct {
 	MinSuspendTimeoutSeconds       int64   `json:"min_suspend_timeout_seconds"`
 	SuspendDisableAllowed          bool    `json:"suspend_disable_allowed"`
 	ManualSnapshots                int     `json:"manual_snapshots"`
+	ProtectedBranches              int     `json:"protected_branches"`
 	HistoryRetentionDefaultSeconds int     `json:"history_retention_default_seconds"`
 	HistoryRetentionMaxSeconds     int     `json:"history_retention_max_seconds"`
 	StorageQuotaBytes              int64   `json:"storage_quota_bytes"`
@@ -44,6 +45,7 @@ type PlanUpdate struct {
 	MinSuspendTimeoutSeconds       *int64   `json:"min_suspend_timeout_seconds,omitempty"`
 	SuspendDisableAllowed          *bool    `json:"suspend_disable_allowed,omitempty"`
 	ManualSnapshots                *int     `json:"manual_snapshots,omitempty"`
+	ProtectedBranches              *int     `json:"protected_branches,omitempty"`
 	HistoryRetentionDefaultSeconds *int     `json:"history_retention_default_seconds,omitempty"`
 	HistoryRetentionMaxSeconds     *int     `json:"history_retention_max_seconds,omitempty"`
 	StorageQuotaBytes              *int64   `json:"storage_quota_bytes,omitempty"`

@@ -45,8 +45,9 @@ func applyPlans(ctx context.Context, plat *platform.Platform, path string, log *
 	}
 	var desc []string
 	for _, p := range all {
-		desc = append(desc, fmt.Sprintf("%s: %d projects/org, %d branches/project, %v-%v CU, suspend >= %ds, %d snapshots, history <= %ds",
-			p.Name, p.ProjectsPerOrg, p.BranchesPerProject, p.MinCU, p.MaxCU, p.MinSuspendTimeoutSeconds, p.ManualSnapshots, p.HistoryRetentionMaxSeconds))
+		desc = append(desc, fmt.Sprintf("%s: %d projects/org, %d branches/project, %v-%v CU, suspend >= %ds, %d snapshots, %d protected branches, history <= %ds",
+			p.Name, p.ProjectsPerOrg, p.BranchesPerProject, p.MinCU, p.MaxCU, p.MinSuspendTimeoutSeconds, p.ManualSnapshots,
+			p.ProtectedBranches, p.HistoryRetentionMaxSeconds))
 	}
 	log.Info("plans", "file", path, "plans", strings.Join(desc, "; "))
 	return nil

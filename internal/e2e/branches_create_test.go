@@ -210,6 +210,7 @@ func testBranchCreate(t *testing.T, g *grovetest.Grove) {
 	waitOps(t, c, id, child.Operations)
 	st, raw = g.API("DELETE", "/projects/"+id+"/branches/"+cb.Branch.ID, nil, nil)
 	wantError(t, "delete with children", st, raw, 400, "child")
+	setPlan(t, g, "free", map[string]any{"protected_branches": 1}) // the seed project's org
 	if _, err := c.UpdateBranch(ctx, id, child.Branch.ID, apitypes.BranchUpdateRequest{Branch: apitypes.BranchUpdate{Protected: ptr(true)}}); err != nil {
 		t.Fatal(err)
 	}

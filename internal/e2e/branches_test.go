@@ -324,6 +324,7 @@ func TestBranchesReadSide(t *testing.T) {
 		t.Fatalf("refused updates changed the branch: %+v, %v", got, err)
 	}
 
+	setPlan(t, g, "free", map[string]any{"protected_branches": 1}) // the seed project's org
 	protect := true
 	up, err := c.UpdateBranch(ctx, id, other, apitypes.BranchUpdateRequest{Branch: apitypes.BranchUpdate{Name: "alpha2", Protected: &protect}})
 	if err != nil || up.Branch.Name != "alpha2" || !up.Branch.Protected || up.Operations == nil {

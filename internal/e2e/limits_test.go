@@ -269,3 +269,43 @@ func TestSnapshotLimit(t *testing.T) {
 		t.Fatalf("2nd snapshot after raising the limit: %d %s", st, raw)
 	}
 }
+
+// TestProtectedBranchLimit: protection is a paid feature, up to a number of
+// branches per project; a project with a protected branch cannot be
+// deleted.
+func TestProtectedBranchLimit(t *testing.T) {
+	g := start(t)
+	cp := g.CreateSeed()
+	id, main := cp.Project.ID, cp.Branch.ID
+	branches := "/projects/" + id + "/branches"
+	protect := `{"branch":{"protected":true}}`
+
+	st, raw := g.API("PATCH", branches+"/"+main, protect, nil)
+	wantLimitError(t, "protect on free", st, raw, 422, "", "protected branches are not available on the free plan")
+	st, raw = g.API("POST", branches, `{"branch":{"name":"p1","protected":true}}`, nil)
+	wantLimitError(t, "create protected on free", st, raw, 422, "", "not available on the free plan")
+
+	setPlan(t, g, "free", map[string]any{"protected_branches": 1})
+	var b apitypes.BranchOperations
+	if st, raw := g.API("PATCH", branches+"/"+main, protect, &b); st != 200 || !b.Branch.Protected {
+		t.Fatalf("protect within the limit: %d %s", st, raw)
+	}
+	// Protecting an already protected branch again counts nothing.
+	if st, raw := g.API("PATCH", branches+"/"+main, protect, nil); st != 200 {
+		t.Fatalf("protect again: %d %s", st, raw)
+	}
+	st, raw = g.API("POST", branches, `{"branch":{"name":"p2","protected":true}}`, nil)
+	wantLimitError(t, "a second protected branch", st, raw, 422, "", "limit of 1 protected branches on the free plan")
+
+	st, raw = g.API("DELETE", "/projects/"+id, nil, nil)
+	wantLimitError(t, "delete a project with a protected branch", st, raw, 400, "", "protected")
+	if st, raw := g.API("GET", "/projects/"+id, nil, nil); st != 200 {
+		t.Fatalf("the refused delete removed the project: %d %s", st, raw)
+	}
+	if st, raw := g.API("PATCH", branches+"/"+main, `{"branch":{"protected":false}}`, nil); st != 200 {
+		t.Fatalf("unprotect: %d %s", st, raw)
+	}
+	if st, raw := g.API("DELETE", "/projects/"+id, nil, nil); st != 200 {
+		t.Fatalf("delete after unprotecting: %d %s", st, raw)
+	}
+}

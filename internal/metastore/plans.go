@@ -19,6 +19,7 @@ type Plan struct {
 	MinSuspendTimeoutSeconds       int64
 	SuspendDisableAllowed          bool
 	ManualSnapshots                int
+	ProtectedBranches              int
 	HistoryRetentionDefaultSeconds int
 	HistoryRetentionMaxSeconds     int
 	StorageQuotaBytes              int64
@@ -31,14 +32,16 @@ type Plan struct {
 const planCols = `name, projects_per_org, branches_per_project, root_branches, min_cu, max_cu, max_cu_spread,
 	min_suspend_timeout_seconds, suspend_disable_allowed, manual_snapshots,
 	history_retention_default_seconds, history_retention_max_seconds,
-	storage_quota_bytes, transfer_quota_bytes, active_time_quota_seconds, compute_time_quota_seconds, updated_at`
+	storage_quota_bytes, transfer_quota_bytes, active_time_quota_seconds, compute_time_quota_seconds, updated_at,
+	protected_branches`
 
 func scanPlan(row pgx.Row) (Plan, error) {
 	var p Plan
 	err := row.Scan(&p.Name, &p.ProjectsPerOrg, &p.BranchesPerProject, &p.RootBranches, &p.MinCU, &p.MaxCU, &p.MaxCUSpread,
 		&p.MinSuspendTimeoutSeconds, &p.SuspendDisableAllowed, &p.ManualSnapshots,
 		&p.HistoryRetentionDefaultSeconds, &p.HistoryRetentionMaxSeconds,
-		&p.StorageQuotaBytes, &p.TransferQuotaBytes, &p.ActiveTimeQuotaSeconds, &p.ComputeTimeQuotaSeconds, &p.UpdatedAt)
+		&p.StorageQuotaBytes, &p.TransferQuotaBytes, &p.ActiveTimeQuotaSeconds, &p.ComputeTimeQuotaSeconds, &p.UpdatedAt,
+		&p.ProtectedBranches)
 	return p, err
 }
 
@@ -56,17 +59,19 @@ func (s *Store) Plans(ctx context.Context) ([]Plan, error) {
 // inconsistent limits (e.g. max_cu below min_cu).
 func (s *Store) UpsertPlan(ctx context.Context, p Plan) (Plan, error) {
 	out, err := scanPlan(s.pool.QueryRow(ctx, `INSERT INTO plans (`+planCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now())
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now(),$17)
 		ON CONFLICT (name) DO UPDATE SET projects_per_org = $2, branches_per_project = $3, root_branches = $4,
 			min_cu = $5, max_cu = $6, max_cu_spread = $7, min_suspend_timeout_seconds = $8,
 			suspend_disable_allowed = $9, manual_snapshots = $10, history_retention_default_seconds = $11,
 			history_retention_max_seconds = $12, storage_quota_bytes = $13, transfer_quota_bytes = $14,
-			active_time_quota_seconds = $15, compute_time_quota_seconds = $16, updated_at = now()
+			active_time_quota_seconds = $15, compute_time_quota_seconds = $16, updated_at = now(),
+			protected_branches = $17
 		RETURNING `+planCols,
 		p.Name, p.ProjectsPerOrg, p.BranchesPerProject, p.RootBranches, p.MinCU, p.MaxCU, p.MaxCUSpread,
 		p.MinSuspendTimeoutSeconds, p.SuspendDisableAllowed, p.ManualSnapshots,
 		p.HistoryRetentionDefaultSeconds, p.HistoryRetentionMaxSeconds,
-		p.StorageQuotaBytes, p.TransferQuotaBytes, p.ActiveTimeQuotaSeconds, p.ComputeTimeQuotaSeconds))
+		p.StorageQuotaBytes, p.TransferQuotaBytes, p.ActiveTimeQuotaSeconds, p.ComputeTimeQuotaSeconds,
+		p.ProtectedBranches))
 	return out, mapErr("upsert plan "+p.Name, err)
 }
 

@@ -37,6 +37,8 @@ type TransferProject struct {
 	Branches        int
 	ManualSnapshots int
 	RootBranches    int
+	// ProtectedBranches counts the project's protected branches.
+	ProtectedBranches int
 }
 
 // TransferResult lists what applying the destination plan changed.
@@ -100,6 +102,7 @@ func (s *Store) TransferProjects(ctx context.Context, in TransferProjects, check
 				(SELECT count(*) FROM branches b WHERE b.project_id = p.id),
 				(SELECT count(*) FROM branches b WHERE b.project_id = p.id AND b.parent_id IS NULL),
 				(SELECT count(*) FROM snapshots s WHERE s.project_id = p.id AND s.manual),
+				(SELECT count(*) FROM branches b WHERE b.project_id = p.id AND b.protected),
 				EXISTS (SELECT 1 FROM operations o WHERE o.project_id = p.id AND o.status IN ('scheduling', 'running', 'cancelling'))
 			FROM projects p WHERE p.id = ANY($1) AND p.org_id = $2 AND p.deleted_at IS NULL
 			ORDER BY p.id FOR UPDATE OF p`, ids, in.SourceOrgID)
@@ -111,7 +114,7 @@ func (s *Store) TransferProjects(ctx context.Context, in TransferProjects, check
 		for rows.Next() {
 			var tp TransferProject
 			var b bool
-			if err := rows.Scan(&tp.ID, &tp.Branches, &tp.RootBranches, &tp.ManualSnapshots, &b); err != nil {
+			if err := rows.Scan(&tp.ID, &tp.Branches, &tp.RootBranches, &tp.ManualSnapshots, &tp.ProtectedBranches, &b); err != nil {
 				rows.Close()
 				return err
 			}

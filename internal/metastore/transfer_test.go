@@ -158,11 +158,13 @@ func TestPlans(t *testing.T) {
 	}
 	free, paid := plans[0], plans[1]
 	if free.Name != "free" || free.ProjectsPerOrg != 30000 || free.MaxCU != 2 || free.ManualSnapshots != 1 || free.MinSuspendTimeoutSeconds != 300 ||
-		free.SuspendDisableAllowed || free.BranchesPerProject != 10 || free.HistoryRetentionMaxSeconds != 86400 || free.StorageQuotaBytes != 512<<20 {
+		free.SuspendDisableAllowed || free.BranchesPerProject != 10 || free.HistoryRetentionMaxSeconds != 86400 || free.StorageQuotaBytes != 512<<20 ||
+		free.ProtectedBranches != 0 {
 		t.Errorf("free plan: %+v", free)
 	}
 	if paid.Name != "paid" || paid.MaxCU != 16 || paid.ManualSnapshots != 100 || paid.MinSuspendTimeoutSeconds != 60 ||
-		!paid.SuspendDisableAllowed || paid.BranchesPerProject != 1000 || paid.HistoryRetentionMaxSeconds != 604800 || paid.StorageQuotaBytes != 0 {
+		!paid.SuspendDisableAllowed || paid.BranchesPerProject != 1000 || paid.HistoryRetentionMaxSeconds != 604800 || paid.StorageQuotaBytes != 0 ||
+		paid.ProtectedBranches != 5 {
 		t.Errorf("paid plan: %+v", paid)
 	}
 	free.ProjectsPerOrg = 3

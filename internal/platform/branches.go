@@ -146,8 +146,9 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr Principal, projectID, br
 		}
 		b.Name = *in.Name
 	}
+	protect := in.Protected != nil && *in.Protected && !b.Protected
 	if in.Protected != nil {
-		if *in.Protected && !b.Protected && b.ExpiresAt != nil && (in.ExpiresAt == nil || string(*in.ExpiresAt) != "null") {
+		if protect && b.ExpiresAt != nil && (in.ExpiresAt == nil || string(*in.ExpiresAt) != "null") {
 			return metastore.Branch{}, nil, newErr(KindInvalid, "cannot protect branch %s: it has an expiration time", b.ID)
 		}
 		b.Protected = *in.Protected
@@ -185,6 +186,13 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr Principal, projectID, br
 	b.UpdatedAt = t
 	var out metastore.Branch
 	ops, err := p.mutate(ctx, b.ProjectID, nil, func(ctx context.Context) error {
+		if protect {
+			// Counted under the project's lock, so that two branches
+			// protected at once cannot pass the limit together.
+			if err := p.checkProtect(ctx, b.ProjectID); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = p.store.SaveBranch(ctx, b)
 		return wrapStore("branch", err)
@@ -193,6 +201,24 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr Principal, projectID, br
 		return metastore.Branch{}, nil, err
 	}
 	return out, ops, nil
+}
+
+// checkProtect refuses protecting one more branch of a project beyond its
+// plan.
+func (p *Platform) checkProtect(ctx context.Context, projectID string) error {
+	proj, err := p.store.GetProject(ctx, projectID)
+	if err != nil {
+		return wrapStore("project", err)
+	}
+	pl, err := p.projectPlan(ctx, proj)
+	if err != nil {
+		return err
+	}
+	branches, err := p.store.ProjectBranches(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	return checkPlanProtected(pl, protectedCount(branches))
 }
 
 // SetDefaultBranch makes a branch the project's default.

@@ -268,6 +268,11 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 	if len(branches) >= pl.BranchesPerProject {
 		return CreatedBranch{}, errBranchesLimit(pl.BranchesPerProject, len(branches))
 	}
+	if protected {
+		if err := checkPlanProtected(pl, protectedCount(branches)); err != nil {
+			return CreatedBranch{}, err
+		}
+	}
 	if in.InitSource == "schema-only" && roots >= pl.RootBranches {
 		return CreatedBranch{}, &Error{Kind: KindUnprocessable, Code: "ROOT_BRANCHES_LIMIT_EXCEEDED",
 			Msg: fmt.Sprintf("ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", pl.RootBranches)}

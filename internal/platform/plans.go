@@ -113,6 +113,30 @@ func checkPlanSuspend(pl Plan, sec int64) error {
 	return nil
 }
 
+// checkPlanProtected refuses protecting one more branch of a project that
+// has n protected branches: Neon offers protection on paid plans only, up
+// to a number of branches per project.
+func checkPlanProtected(pl Plan, n int) error {
+	switch {
+	case pl.ProtectedBranches == 0:
+		return newErr(KindUnprocessable, "protected branches are not available on the %s plan", pl.Name)
+	case n >= pl.ProtectedBranches:
+		return newErr(KindUnprocessable, "the project has reached its limit of %d protected branches on the %s plan; unprotect a branch first", pl.ProtectedBranches, pl.Name)
+	}
+	return nil
+}
+
+// protectedCount counts the protected branches among branches.
+func protectedCount(branches []metastore.Branch) int {
+	n := 0
+	for _, b := range branches {
+		if b.Protected {
+			n++
+		}
+	}
+	return n
+}
+
 // defaultSuspendSeconds is what suspend_timeout_seconds 0 means (Neon's 300 s).
 const defaultSuspendSeconds = 300
 
@@ -194,6 +218,7 @@ type PlanPatch struct {
 	MinSuspendTimeoutSeconds       *int64   `json:"min_suspend_timeout_seconds,omitempty"`
 	SuspendDisableAllowed          *bool    `json:"suspend_disable_allowed,omitempty"`
 	ManualSnapshots                *int     `json:"manual_snapshots,omitempty"`
+	ProtectedBranches              *int     `json:"protected_branches,omitempty"`
 	HistoryRetentionDefaultSeconds *int     `json:"history_retention_default_seconds,omitempty"`
 	HistoryRetentionMaxSeconds     *int     `json:"history_retention_max_seconds,omitempty"`
 	StorageQuotaBytes              *int64   `json:"storage_quota_bytes,omitempty"`
@@ -212,6 +237,7 @@ func (pp PlanPatch) apply(pl Plan) Plan {
 	setIf(&pl.MinSuspendTimeoutSeconds, pp.MinSuspendTimeoutSeconds)
 	setIf(&pl.SuspendDisableAllowed, pp.SuspendDisableAllowed)
 	setIf(&pl.ManualSnapshots, pp.ManualSnapshots)
+	setIf(&pl.ProtectedBranches, pp.ProtectedBranches)
 	setIf(&pl.HistoryRetentionDefaultSeconds, pp.HistoryRetentionDefaultSeconds)
 	setIf(&pl.HistoryRetentionMaxSeconds, pp.HistoryRetentionMaxSeconds)
 	setIf(&pl.StorageQuotaBytes, pp.StorageQuotaBytes)
@@ -241,8 +267,8 @@ func validPlan(pl Plan) error {
 		return newErr(KindInvalid, "max_cu_spread must be between 0 and 8 (Neon's largest autoscaling range)")
 	case pl.MinSuspendTimeoutSeconds < 0 || pl.MinSuspendTimeoutSeconds > 604800:
 		return newErr(KindInvalid, "min_suspend_timeout_seconds must be between 0 and 604800")
-	case pl.ManualSnapshots < 0:
-		return newErr(KindInvalid, "manual_snapshots must not be negative")
+	case pl.ManualSnapshots < 0 || pl.ProtectedBranches < 0:
+		return newErr(KindInvalid, "manual_snapshots and protected_branches must not be negative")
 	case pl.HistoryRetentionDefaultSeconds < 0 || pl.HistoryRetentionMaxSeconds > 2592000 ||
 		pl.HistoryRetentionDefaultSeconds > pl.HistoryRetentionMaxSeconds:
 		return newErr(KindInvalid, "history retention must satisfy 0 <= history_retention_default_seconds <= history_retention_max_seconds <= 2592000")

@@ -8,13 +8,13 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 )
 
-// freePlan and paidPlan are the seeded plans (migration 0008_plans.sql).
+// freePlan and paidPlan are the seeded plans (migrations 0008_plans.sql, 0010_protected_branches.sql).
 var (
 	freePlan = Plan{Name: "free", ProjectsPerOrg: 30000, BranchesPerProject: 10, RootBranches: 3, MinCU: 0.25, MaxCU: 2,
 		MaxCUSpread: 8, MinSuspendTimeoutSeconds: 300, ManualSnapshots: 1,
 		HistoryRetentionDefaultSeconds: 86400, HistoryRetentionMaxSeconds: 86400}
 	paidPlan = Plan{Name: "paid", ProjectsPerOrg: 30000, BranchesPerProject: 1000, RootBranches: 25, MinCU: 0.25, MaxCU: 16,
-		MaxCUSpread: 8, MinSuspendTimeoutSeconds: 60, SuspendDisableAllowed: true, ManualSnapshots: 100,
+		MaxCUSpread: 8, MinSuspendTimeoutSeconds: 60, SuspendDisableAllowed: true, ManualSnapshots: 100, ProtectedBranches: 5,
 		HistoryRetentionDefaultSeconds: 86400, HistoryRetentionMaxSeconds: 604800}
 )
 
@@ -150,6 +150,9 @@ func TestTransferCheck(t *testing.T) {
 		}, 0, []Limit{{"projects_count", "3", "4"}, {"subscription_type", "paid", "free"}}},
 		{"too many snapshots", func(st *metastore.TransferState) {
 			st.Projects = []metastore.TransferProject{{ID: "p1", Branches: 1, RootBranches: 1, ManualSnapshots: 2}}
+		}, 0, []Limit{{"subscription_type", "paid", "free"}}},
+		{"a protected branch into a plan without protection", func(st *metastore.TransferState) {
+			st.Projects = []metastore.TransferProject{{ID: "p1", Branches: 2, RootBranches: 1, ProtectedBranches: 1}}
 		}, 0, []Limit{{"subscription_type", "paid", "free"}}},
 		{"a missing project", func(st *metastore.TransferState) {
 			st.Missing = []string{"nope-nope-1"}

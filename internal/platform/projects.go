@@ -428,6 +428,15 @@ func (p *Platform) DeleteProject(ctx context.Context, pr Principal, id string) (
 	if err := pr.CanDeleteProject(); err != nil {
 		return metastore.Project{}, err
 	}
+	branches, err := p.store.ProjectBranches(ctx, id)
+	if err != nil {
+		return metastore.Project{}, err
+	}
+	for _, b := range branches {
+		if b.Protected {
+			return metastore.Project{}, newErr(KindInvalid, "cannot delete project %s: its branch %s is protected", id, b.ID)
+		}
+	}
 	proj, err := p.store.MarkProjectDeleted(ctx, id, now())
 	if err != nil {
 		return metastore.Project{}, wrapStore("project", err)

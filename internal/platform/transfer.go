@@ -142,7 +142,7 @@ func transferCheck(st metastore.TransferState) error {
 	}
 	for _, tp := range st.Projects {
 		if tp.Branches > st.Plan.BranchesPerProject || tp.RootBranches > st.Plan.RootBranches ||
-			tp.ManualSnapshots > st.Plan.ManualSnapshots {
+			tp.ManualSnapshots > st.Plan.ManualSnapshots || tp.ProtectedBranches > st.Plan.ProtectedBranches {
 			// Branches and snapshots are the user's data: the transfer
 			// does not delete them to fit, it asks for a larger plan.
 			limits = append(limits, Limit{Name: "subscription_type", Expected: st.SourcePlan.Name, Actual: st.Plan.Name})
