@@ -15,6 +15,7 @@ type Plan struct {
 	SuspendDisableAllowed          bool    `json:"suspend_disable_allowed"`
 	ManualSnapshots                int     `json:"manual_snapshots"`
 	ProtectedBranches              int     `json:"protected_branches"`
+	BackupSchedules                bool    `json:"backup_schedules"`
 	HistoryRetentionDefaultSeconds int     `json:"history_retention_default_seconds"`
 	HistoryRetentionMaxSeconds     int     `json:"history_retention_max_seconds"`
 	StorageQuotaBytes              int64   `json:"storage_quota_bytes"`
@@ -46,6 +47,7 @@ type PlanUpdate struct {
 	SuspendDisableAllowed          *bool    `json:"suspend_disable_allowed,omitempty"`
 	ManualSnapshots                *int     `json:"manual_snapshots,omitempty"`
 	ProtectedBranches              *int     `json:"protected_branches,omitempty"`
+	BackupSchedules                *bool    `json:"backup_schedules,omitempty"`
 	HistoryRetentionDefaultSeconds *int     `json:"history_retention_default_seconds,omitempty"`
 	HistoryRetentionMaxSeconds     *int     `json:"history_retention_max_seconds,omitempty"`
 	StorageQuotaBytes              *int64   `json:"storage_quota_bytes,omitempty"`

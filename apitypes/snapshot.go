@@ -131,3 +131,22 @@ type CreatedBranch struct {
 	Databases      List[Database]      `json:"databases"`
 	ConnectionURIs []ConnectionDetails `json:"connection_uris,omitempty"`
 }
+
+// BackupScheduleItem is one line of a root branch's backup schedule
+// (spec: BackupScheduleItem): a snapshot every hour, day, week, month or
+// year, at hour (UTC) of day (1 = Monday … 7 = Sunday for weekly) of month,
+// kept retention_seconds (at least 3600) or, when absent, for ever.
+type BackupScheduleItem struct {
+	Frequency        string `json:"frequency"`
+	Hour             *int   `json:"hour,omitempty"`
+	Day              *int   `json:"day,omitempty"`
+	Month            *int   `json:"month,omitempty"`
+	RetentionSeconds *int64 `json:"retention_seconds,omitempty"`
+}
+
+// BackupSchedule is the body of GET and PUT
+// /projects/{project_id}/branches/{branch_id}/backup_schedule (spec:
+// BackupSchedule); an empty schedule takes no snapshots.
+type BackupSchedule struct {
+	Schedule []BackupScheduleItem `json:"schedule"`
+}

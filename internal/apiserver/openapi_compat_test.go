@@ -65,6 +65,9 @@ var compatNotes = map[string]compatNote{
 	"getProjectBranchSchema":           {notYet: "schema dump: not planned yet"},
 	"getProjectBranchSchemaComparison": {notYet: "schema diff: not planned yet"},
 
+	// Snapshots.
+	"setSnapshotSchedule": {partial: "slots are in UTC, weekly `day` 1 is Monday; scheduled snapshots after a branch's first report no `diff_size` (not measured)"},
+
 	// Organizations and users.
 	"updateOrganizationMember":               {notYet: "member management: issue 6"},
 	"removeOrganizationMember":               {notYet: "member management: issue 6"},

@@ -17,6 +17,42 @@ func (s *Server) snapshotRoutes() {
 	s.handle("PATCH /projects/{project_id}/snapshots/{snapshot_id}", s.updateSnapshot)
 	s.handle("DELETE /projects/{project_id}/snapshots/{snapshot_id}", s.deleteSnapshot)
 	s.handle("POST /projects/{project_id}/snapshots/{snapshot_id}/restore", s.restoreSnapshot)
+	s.handle("GET /projects/{project_id}/branches/{branch_id}/backup_schedule", s.getBackupSchedule)
+	s.handle("PUT /projects/{project_id}/branches/{branch_id}/backup_schedule", s.setBackupSchedule)
+}
+
+func (s *Server) getBackupSchedule(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	items, err := s.p.BackupSchedule(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
+	if err != nil {
+		return err
+	}
+	out := apitypes.BackupSchedule{Schedule: []apitypes.BackupScheduleItem{}}
+	for _, it := range items {
+		out.Schedule = append(out.Schedule, apitypes.BackupScheduleItem(it))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) setBackupSchedule(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	var body struct {
+		Schedule *[]apitypes.BackupScheduleItem `json:"schedule"`
+	}
+	if err := decode(r, &body, false); err != nil {
+		return err
+	}
+	if body.Schedule == nil {
+		return badRequest("invalid request: decode application/json: invalid: schedule (field required)")
+	}
+	items := make([]platform.ScheduleItem, 0, len(*body.Schedule))
+	for _, it := range *body.Schedule {
+		items = append(items, platform.ScheduleItem(it))
+	}
+	if err := s.p.SetBackupSchedule(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), items); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitypes.EmptyResponse{})
+	return nil
 }
 
 func snapshot(sn metastore.Snapshot) apitypes.Snapshot {

@@ -79,6 +79,7 @@ func planOut(p platform.Plan) apitypes.Plan {
 		Name: p.Name, ProjectsPerOrg: p.ProjectsPerOrg, BranchesPerProject: p.BranchesPerProject, RootBranches: p.RootBranches,
 		MinCU: p.MinCU, MaxCU: p.MaxCU, MaxCUSpread: p.MaxCUSpread, MinSuspendTimeoutSeconds: p.MinSuspendTimeoutSeconds,
 		SuspendDisableAllowed: p.SuspendDisableAllowed, ManualSnapshots: p.ManualSnapshots, ProtectedBranches: p.ProtectedBranches,
+		BackupSchedules:                p.BackupSchedules,
 		HistoryRetentionDefaultSeconds: p.HistoryRetentionDefaultSeconds, HistoryRetentionMaxSeconds: p.HistoryRetentionMaxSeconds,
 		StorageQuotaBytes: p.StorageQuotaBytes, TransferQuotaBytes: p.TransferQuotaBytes,
 		ActiveTimeQuotaSeconds: p.ActiveTimeQuotaSeconds, ComputeTimeQuotaSeconds: p.ComputeTimeQuotaSeconds,

@@ -253,6 +253,13 @@ func (s *Store) FinalizeRestore(ctx context.Context, f Finalize) (Branch, []stri
 			target.ID, f.At); err != nil {
 			return err
 		}
+		// The schedule is one of the settings the restored branch takes
+		// over; its slots count from now, so that one the target already
+		// took is not taken again.
+		if _, err := tx.Exec(ctx, `UPDATE backup_schedules SET branch_id = $2, set_at = $3 WHERE branch_id = $1`,
+			target.ID, f.RestoredID, f.At); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `UPDATE endpoints SET branch_id = $2, updated_at = $3 WHERE branch_id = $1 RETURNING id`,
 			target.ID, f.RestoredID, f.At)
 		if err != nil {
@@ -277,18 +284,19 @@ type Snapshot struct {
 	ExpiresAt                           *time.Time
 	Manual                              bool
 	FullSize                            *int64
+	Schedule                            string // the backup schedule's frequency that took it; "" for others
 	Config                              BranchConfigRecord
 	CreatedAt, UpdatedAt                time.Time
 }
 
 const snapshotCols = `id, project_id, source_branch_id, name, volume_id, coalesce(lsn, ''), "timestamp", expires_at,
-	manual, full_size, config, created_at, updated_at`
+	manual, full_size, config, created_at, updated_at, coalesce(schedule, '')`
 
 func scanSnapshot(row pgx.Row) (Snapshot, error) {
 	var sn Snapshot
 	var cfg []byte
 	err := row.Scan(&sn.ID, &sn.ProjectID, &sn.SourceBranchID, &sn.Name, &sn.VolumeID, &sn.LSN, &sn.Timestamp, &sn.ExpiresAt,
-		&sn.Manual, &sn.FullSize, &cfg, &sn.CreatedAt, &sn.UpdatedAt)
+		&sn.Manual, &sn.FullSize, &cfg, &sn.CreatedAt, &sn.UpdatedAt, &sn.Schedule)
 	if err == nil && len(cfg) > 0 {
 		err = json.Unmarshal(cfg, &sn.Config)
 	}
@@ -302,10 +310,10 @@ func (s *Store) InsertSnapshot(ctx context.Context, sn Snapshot) (Snapshot, erro
 		return Snapshot{}, err
 	}
 	out, err := scanSnapshot(s.pool.QueryRow(ctx, `INSERT INTO snapshots (id, project_id, source_branch_id, name, volume_id,
-		lsn, "timestamp", expires_at, manual, full_size, config, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING `+snapshotCols,
+		lsn, "timestamp", expires_at, manual, full_size, config, created_at, updated_at, schedule)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING `+snapshotCols,
 		sn.ID, sn.ProjectID, sn.SourceBranchID, sn.Name, sn.VolumeID, nullable(sn.LSN), sn.Timestamp, sn.ExpiresAt, sn.Manual,
-		sn.FullSize, cfg, sn.CreatedAt, sn.UpdatedAt))
+		sn.FullSize, cfg, sn.CreatedAt, sn.UpdatedAt, nullable(sn.Schedule)))
 	return out, mapErr("insert snapshot "+sn.ID, err)
 }
 

@@ -20,6 +20,7 @@ type Plan struct {
 	SuspendDisableAllowed          bool
 	ManualSnapshots                int
 	ProtectedBranches              int
+	BackupSchedules                bool
 	HistoryRetentionDefaultSeconds int
 	HistoryRetentionMaxSeconds     int
 	StorageQuotaBytes              int64
@@ -33,7 +34,7 @@ const planCols = `name, projects_per_org, branches_per_project, root_branches, m
 	min_suspend_timeout_seconds, suspend_disable_allowed, manual_snapshots,
 	history_retention_default_seconds, history_retention_max_seconds,
 	storage_quota_bytes, transfer_quota_bytes, active_time_quota_seconds, compute_time_quota_seconds, updated_at,
-	protected_branches`
+	protected_branches, backup_schedules`
 
 func scanPlan(row pgx.Row) (Plan, error) {
 	var p Plan
@@ -41,7 +42,7 @@ func scanPlan(row pgx.Row) (Plan, error) {
 		&p.MinSuspendTimeoutSeconds, &p.SuspendDisableAllowed, &p.ManualSnapshots,
 		&p.HistoryRetentionDefaultSeconds, &p.HistoryRetentionMaxSeconds,
 		&p.StorageQuotaBytes, &p.TransferQuotaBytes, &p.ActiveTimeQuotaSeconds, &p.ComputeTimeQuotaSeconds, &p.UpdatedAt,
-		&p.ProtectedBranches)
+		&p.ProtectedBranches, &p.BackupSchedules)
 	return p, err
 }
 
@@ -59,19 +60,19 @@ func (s *Store) Plans(ctx context.Context) ([]Plan, error) {
 // inconsistent limits (e.g. max_cu below min_cu).
 func (s *Store) UpsertPlan(ctx context.Context, p Plan) (Plan, error) {
 	out, err := scanPlan(s.pool.QueryRow(ctx, `INSERT INTO plans (`+planCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now(),$17)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now(),$17,$18)
 		ON CONFLICT (name) DO UPDATE SET projects_per_org = $2, branches_per_project = $3, root_branches = $4,
 			min_cu = $5, max_cu = $6, max_cu_spread = $7, min_suspend_timeout_seconds = $8,
 			suspend_disable_allowed = $9, manual_snapshots = $10, history_retention_default_seconds = $11,
 			history_retention_max_seconds = $12, storage_quota_bytes = $13, transfer_quota_bytes = $14,
 			active_time_quota_seconds = $15, compute_time_quota_seconds = $16, updated_at = now(),
-			protected_branches = $17
+			protected_branches = $17, backup_schedules = $18
 		RETURNING `+planCols,
 		p.Name, p.ProjectsPerOrg, p.BranchesPerProject, p.RootBranches, p.MinCU, p.MaxCU, p.MaxCUSpread,
 		p.MinSuspendTimeoutSeconds, p.SuspendDisableAllowed, p.ManualSnapshots,
 		p.HistoryRetentionDefaultSeconds, p.HistoryRetentionMaxSeconds,
 		p.StorageQuotaBytes, p.TransferQuotaBytes, p.ActiveTimeQuotaSeconds, p.ComputeTimeQuotaSeconds,
-		p.ProtectedBranches))
+		p.ProtectedBranches, p.BackupSchedules))
 	return out, mapErr("upsert plan "+p.Name, err)
 }
 

@@ -219,6 +219,7 @@ type PlanPatch struct {
 	SuspendDisableAllowed          *bool    `json:"suspend_disable_allowed,omitempty"`
 	ManualSnapshots                *int     `json:"manual_snapshots,omitempty"`
 	ProtectedBranches              *int     `json:"protected_branches,omitempty"`
+	BackupSchedules                *bool    `json:"backup_schedules,omitempty"`
 	HistoryRetentionDefaultSeconds *int     `json:"history_retention_default_seconds,omitempty"`
 	HistoryRetentionMaxSeconds     *int     `json:"history_retention_max_seconds,omitempty"`
 	StorageQuotaBytes              *int64   `json:"storage_quota_bytes,omitempty"`
@@ -238,6 +239,7 @@ func (pp PlanPatch) apply(pl Plan) Plan {
 	setIf(&pl.SuspendDisableAllowed, pp.SuspendDisableAllowed)
 	setIf(&pl.ManualSnapshots, pp.ManualSnapshots)
 	setIf(&pl.ProtectedBranches, pp.ProtectedBranches)
+	setIf(&pl.BackupSchedules, pp.BackupSchedules)
 	setIf(&pl.HistoryRetentionDefaultSeconds, pp.HistoryRetentionDefaultSeconds)
 	setIf(&pl.HistoryRetentionMaxSeconds, pp.HistoryRetentionMaxSeconds)
 	setIf(&pl.StorageQuotaBytes, pp.StorageQuotaBytes)

@@ -80,9 +80,15 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 		e := in.ExpiresAt.UTC().Truncate(time.Second)
 		sn.ExpiresAt = &e
 	}
+	return p.takeSnapshot(ctx, b, pt, sn)
+}
+
+// takeSnapshot fills sn's volume from b at pt and records it, as one
+// create_branch operation of b's project.
+func (p *Platform) takeSnapshot(ctx context.Context, b metastore.Branch, pt point, sn metastore.Snapshot) (metastore.Snapshot, []metastore.Operation, error) {
 	var out metastore.Snapshot
 	done := make(chan error, 1)
-	ops, err := p.mutate(ctx, proj.ID, []metastore.Operation{newOp(proj.ID, b.ID, "", "create_branch")}, func(ctx context.Context) error {
+	ops, err := p.mutate(ctx, b.ProjectID, []metastore.Operation{newOp(b.ProjectID, b.ID, "", "create_branch")}, func(ctx context.Context) error {
 		err := p.snapshotData(ctx, b, pt, &sn)
 		if err == nil {
 			if out, err = p.store.InsertSnapshot(ctx, sn); err != nil {
