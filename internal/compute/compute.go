@@ -189,6 +189,9 @@ type Spec struct {
 	// Standby, when set, makes the compute a hot standby (standby.go);
 	// ReadOnly must be set too.
 	Standby *Standby
+	// Recovery, when set, makes the compute's first start a point-in-time
+	// recovery of its volume (recover.go).
+	Recovery *Recovery
 }
 
 func (s Spec) validate(needVolume bool) error {
@@ -200,6 +203,9 @@ func (s Spec) validate(needVolume bool) error {
 	}
 	if s.MinCU < 0 || s.MaxCU < 0 || (s.MaxCU > 0 && s.MinCU > s.MaxCU) {
 		return fmt.Errorf("compute %s: invalid size %v–%v CU", s.ID, s.MinCU, s.MaxCU)
+	}
+	if s.Recovery != nil && (s.ReadOnly || s.Standby != nil) {
+		return fmt.Errorf("compute %s: a recovery is read-write", s.ID)
 	}
 	if s.Standby != nil {
 		if !s.ReadOnly {

@@ -47,7 +47,7 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		return err
 	}
 	in.mu.Lock()
-	id, settings := in.id, in.settings
+	id, settings, rec := in.id, in.settings, in.spec.Recovery
 	in.mu.Unlock()
 	if err := m.writeConf(in.dataDir, settings); err != nil {
 		return err
@@ -75,15 +75,24 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		}
 	}
 	mark("archive")
-	promote, err := m.promoteOnStart(in)
-	if err != nil {
-		return fmt.Errorf("start compute %s: %w", id, err)
+	promote := false
+	if rec == nil {
+		var err error
+		if promote, err = m.promoteOnStart(in); err != nil {
+			return fmt.Errorf("start compute %s: %w", id, err)
+		}
 	}
 	g := m.prepareCgroup(in) // cgroups.go
 	mark("cgroup")
 	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote,
 		Started: func(pid int) { mark("exec"); m.enterCgroup(g, pid); mark("entered") }}
-	srv, err := startRetry(ctx, opts)
+	var srv *pgrun.Server
+	var err error
+	if rec != nil {
+		srv, err = m.startRecovery(ctx, in, rec, opts) // recover.go
+	} else {
+		srv, err = startRetry(ctx, opts)
+	}
 	if err != nil {
 		if g != nil {
 			_ = g.Delete()
@@ -97,7 +106,7 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	m.settleCgroup(in, g, srv.Pid())
 	mark("settle")
 	m.log.Debug("compute launched", append([]any{"compute", id, "promote", promote}, phases...)...)
-	if promote {
+	if promote || rec != nil {
 		m.checkpointSoon(in)
 	}
 	in.mu.Lock()
@@ -111,6 +120,7 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		return errStopping
 	}
 	now := time.Now()
+	in.spec.Recovery = nil // recovered: a restart is an ordinary start
 	in.srv, in.logFile = srv, logFile
 	in.startedAt, in.idleSince = now, now
 	in.setState(StateActive, nil)

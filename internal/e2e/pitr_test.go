@@ -2,14 +2,15 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/grovedb/grove/internal/grovetest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/grovetest"
 )
 
 // TestPointInTime: a branch at a parent_timestamp between two commits sees
@@ -44,11 +45,46 @@ func testPointInTime(t *testing.T, g *grovetest.Grove) {
 			t.Fatalf("branch at %s: %d %s", between, st, raw)
 		}
 		waitOps(t, c, id, cb.Operations)
-		sees(t, cb.ConnectionURIs[0].ConnectionURI, "1")
-		if cb.Branch.ParentTimestamp.IsZero() {
-			t.Errorf("branch has no parent_timestamp")
+		past := cb.ConnectionURIs[0].ConnectionURI
+		sees(t, past, "1")
+		if cb.Branch.ParentTimestamp.IsZero() || cb.Branch.ParentLSN == "" {
+			t.Errorf("branch has no parent_timestamp or parent_lsn: %+v", cb.Branch)
 		}
 		sees(t, uri, "1,2")
+
+		// Its own compute recovered it (and answered once promoted); the
+		// branch's history starts once that compute runs, and a point of
+		// it is a branch again.
+		m := regexp.MustCompile(`recovery prepared".* into=(vol-[0-9a-z]+)`).FindStringSubmatch(g.Logs())
+		if m == nil {
+			t.Fatalf("the branch's compute did not recover it: %s", regexp.MustCompile(`(?m)^.*(recover|materializ).*$`).FindAllString(g.Logs(), -1))
+		}
+		grovetest.WaitFor(t, "the recovered branch's history", func() bool {
+			return regexp.MustCompile(`msg="history started" .*volume=` + m[1] + ` `).MatchString(g.Logs())
+		})
+		psql(t, past, "insert into steps values (3)")
+		between2 := psql(t, past, "select to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+		time.Sleep(50 * time.Millisecond)
+		psql(t, past, "insert into steps values (4)")
+		var again apitypes.CreatedBranch
+		body = fmt.Sprintf(`{"branch":{"name":"past2","parent_id":%q,"parent_timestamp":%q},"endpoints":[{"type":"read_write"}]}`, cb.Branch.ID, between2)
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/branches", body, &again); st != 201 {
+			t.Fatalf("branch of the recovered branch at %s: %d %s", between2, st, raw)
+		}
+		waitOps(t, c, id, again.Operations)
+		sees(t, again.ConnectionURIs[0].ConnectionURI, "1,3")
+
+		// A time after the last commit: the WAL ends before the target,
+		// and the state at it is the state at the end.
+		latest := psql(t, uri, "select to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+		var head apitypes.CreatedBranch
+		body = fmt.Sprintf(`{"branch":{"name":"latest","parent_timestamp":%q},"endpoints":[{"type":"read_write"}]}`, latest)
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/branches", body, &head); st != 201 {
+			t.Fatalf("branch after the last commit: %d %s", st, raw)
+		}
+		waitOps(t, c, id, head.Operations)
+		sees(t, head.ConnectionURIs[0].ConnectionURI, "1,2")
+		psql(t, head.ConnectionURIs[0].ConnectionURI, "insert into steps values (5)")
 	})
 
 	t.Run("snapshot at now is the head", func(t *testing.T) {

@@ -208,6 +208,9 @@ type Manager struct {
 	mu       sync.Mutex
 	computes Computes
 	vols     map[string]*volState
+	// recovering are volumes prepared for a compute's recovery
+	// (PrepareRecovery) whose history has not started.
+	recovering map[string]bool
 }
 
 // volState serialises the changes to one volume's history.
@@ -225,7 +228,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{cfg: cfg, log: cfg.Logger, installs: map[int]pgversion.Install{},
-		computes: cfg.Computes, vols: map[string]*volState{}}
+		computes: cfg.Computes, vols: map[string]*volState{}, recovering: map[string]bool{}}
 	for _, in := range cfg.Installs {
 		m.installs[in.Major] = in
 	}
@@ -348,6 +351,9 @@ func (m *Manager) Prepare(ctx context.Context, volumeID string) error {
 	if err := m.ensureDirs(volumeID); err != nil {
 		return err
 	}
+	if m.isRecovering(volumeID) {
+		return nil // its snapshot is no state of its own: Run starts its history once it runs
+	}
 	return m.Track(ctx, volumeID)
 }
 
@@ -451,6 +457,7 @@ func (m *Manager) Forget(ctx context.Context, volumeID string) error {
 	if !volumePattern.MatchString(volumeID) || m.Owns(volumeID) {
 		return fmt.Errorf("history: invalid volume id %q", volumeID)
 	}
+	m.doneRecovering(volumeID)
 	v := m.vol(volumeID)
 	v.mu.Lock()
 	defer v.mu.Unlock()

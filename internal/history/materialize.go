@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,51 +38,13 @@ const (
 // retention window, or after its present; dstVolume then does not exist,
 // as after any error.
 func (m *Manager) Materialize(ctx context.Context, src Source, pt Point, dstVolume string) (Result, error) {
-	if !volumePattern.MatchString(src.VolumeID) || m.Owns(src.VolumeID) {
-		return Result{}, fmt.Errorf("materialize: invalid source volume %q", src.VolumeID)
-	}
-	if !volumePattern.MatchString(dstVolume) || m.Owns(dstVolume) || dstVolume == src.VolumeID {
-		return Result{}, fmt.Errorf("materialize: invalid destination volume %q", dstVolume)
-	}
-	if (pt.LSN == "") == pt.Time.IsZero() {
-		return Result{}, errors.New("materialize: a point needs exactly one of an LSN or a time")
-	}
-	var target LSN
-	if pt.LSN != "" {
-		var err error
-		if target, err = ParseLSN(pt.LSN); err != nil {
-			return Result{}, fmt.Errorf("materialize: %w", err)
-		}
-	}
-	if m.cfg.Volumes.Exists(dstVolume) {
-		return Result{}, fmt.Errorf("materialize: volume %s already exists", dstVolume)
-	}
-	if !m.cfg.Volumes.Exists(src.VolumeID) {
-		return Result{}, fmt.Errorf("materialize: source volume %s does not exist", src.VolumeID)
+	target, err := m.checkPoint(src, pt, dstVolume)
+	if err != nil {
+		return Result{}, err
 	}
 	m.pin(src.VolumeID, 1)
 	defer m.pin(src.VolumeID, -1)
-
-	now := time.Now()
-	if !pt.Time.IsZero() && pt.Time.After(now) {
-		return Result{}, fmt.Errorf("materialize %s at %s: %w: in the future", src.VolumeID, pt.Time.Format(time.RFC3339Nano), ErrOutsideWindow)
-	}
-	in := m.running(src)
-	if pt.LSN != "" {
-		present, err := m.present(ctx, src.VolumeID, in)
-		if err != nil {
-			return Result{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
-		}
-		if target > present {
-			return Result{}, fmt.Errorf("materialize %s at %s: %w: after its present %s", src.VolumeID, target, ErrOutsideWindow, present)
-		}
-	}
-	if in != nil {
-		if err := m.switchWAL(ctx, in, src.VolumeID, pt, target); err != nil {
-			return Result{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
-		}
-	}
-	base, err := m.pickBase(src.VolumeID, pt, target, now)
+	base, err := m.plan(ctx, src, pt, target)
 	if err != nil {
 		return Result{}, err
 	}
@@ -98,6 +61,60 @@ func (m *Manager) Materialize(ctx context.Context, src Source, pt Point, dstVolu
 		m.log.Warn("materialize: start history of the new volume", "volume", dstVolume, "err", err)
 	}
 	return res, nil
+}
+
+// checkPoint validates a recovery of src to pt into dstVolume and returns
+// pt's LSN (0 for a time).
+func (m *Manager) checkPoint(src Source, pt Point, dstVolume string) (LSN, error) {
+	if !volumePattern.MatchString(src.VolumeID) || m.Owns(src.VolumeID) {
+		return 0, fmt.Errorf("materialize: invalid source volume %q", src.VolumeID)
+	}
+	if !volumePattern.MatchString(dstVolume) || m.Owns(dstVolume) || dstVolume == src.VolumeID {
+		return 0, fmt.Errorf("materialize: invalid destination volume %q", dstVolume)
+	}
+	if (pt.LSN == "") == pt.Time.IsZero() {
+		return 0, errors.New("materialize: a point needs exactly one of an LSN or a time")
+	}
+	var target LSN
+	if pt.LSN != "" {
+		var err error
+		if target, err = ParseLSN(pt.LSN); err != nil {
+			return 0, fmt.Errorf("materialize: %w", err)
+		}
+	}
+	if m.cfg.Volumes.Exists(dstVolume) {
+		return 0, fmt.Errorf("materialize: volume %s already exists", dstVolume)
+	}
+	if !m.cfg.Volumes.Exists(src.VolumeID) {
+		return 0, fmt.Errorf("materialize: source volume %s does not exist", src.VolumeID)
+	}
+	return target, nil
+}
+
+// plan makes sure src's archive holds its WAL up to pt (a running source
+// switches segments) and picks the snapshot to recover from. The caller
+// pins src's archive.
+func (m *Manager) plan(ctx context.Context, src Source, pt Point, target LSN) (snapshot, error) {
+	now := time.Now()
+	if !pt.Time.IsZero() && pt.Time.After(now) {
+		return snapshot{}, fmt.Errorf("materialize %s at %s: %w: in the future", src.VolumeID, pt.Time.Format(time.RFC3339Nano), ErrOutsideWindow)
+	}
+	in := m.running(src)
+	if pt.LSN != "" {
+		present, err := m.present(ctx, src.VolumeID, in)
+		if err != nil {
+			return snapshot{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
+		}
+		if target > present {
+			return snapshot{}, fmt.Errorf("materialize %s at %s: %w: after its present %s", src.VolumeID, target, ErrOutsideWindow, present)
+		}
+	}
+	if in != nil {
+		if err := m.switchWAL(ctx, in, src.VolumeID, pt, target); err != nil {
+			return snapshot{}, fmt.Errorf("materialize %s: %w", src.VolumeID, err)
+		}
+	}
+	return m.pickBase(src.VolumeID, pt, target, now)
 }
 
 // build clones base into a temporary volume, recovers it to the point and
@@ -361,13 +378,7 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 		"fsync":                  "off",
 		"checkpoint_flush_after": "0",
 	}
-	if pt.LSN != "" {
-		settings["recovery_target_lsn"] = target.String()
-		settings["recovery_target_inclusive"] = "false"
-	} else {
-		settings["recovery_target_time"] = pt.Time.UTC().Truncate(time.Microsecond).Format("2006-01-02 15:04:05.999999+00")
-		settings["recovery_target_inclusive"] = "true"
-	}
+	maps.Copy(settings, targetSettings(pt, target))
 	logs := &logBuffer{}
 	opts := pgrun.Options{Install: install, User: m.cfg.User, DataDir: dir, SocketDir: sock, Settings: settings, Log: logs}
 	begin := time.Now()
@@ -432,6 +443,16 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	}
 	m.log.Debug("materialize: synced", "took", time.Since(synced))
 	return res, nil
+}
+
+// targetSettings are the settings of a recovery that stops at pt: before
+// the LSN, or after the last commit at or before the time.
+func targetSettings(pt Point, target LSN) map[string]string {
+	if pt.LSN != "" {
+		return map[string]string{"recovery_target_lsn": target.String(), "recovery_target_inclusive": "false"}
+	}
+	return map[string]string{"recovery_target_time": pt.Time.UTC().Truncate(time.Microsecond).Format("2006-01-02 15:04:05.999999+00"),
+		"recovery_target_inclusive": "true"}
 }
 
 // syncTree flushes every file and directory under dir to disk: the

@@ -113,15 +113,27 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	idx, err := m.readIndex(vol)
-	if err != nil || len(idx.Snapshots) == 0 {
+	if err != nil || (len(idx.Snapshots) == 0 && !m.isRecovering(vol)) {
 		return err // not tracked yet: Prepare starts its history
 	}
-	last := idx.Snapshots[len(idx.Snapshots)-1]
 	conn, err := in.Conn(ctx, "postgres")
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if len(idx.Snapshots) == 0 {
+		// A volume its compute recovered to a point (PrepareRecovery),
+		// promoted since (the compute is active): its history starts now.
+		idx.Volume = vol
+		s, err := m.addSnapshot(ctx, in, conn, idx)
+		if err != nil {
+			return err
+		}
+		m.doneRecovering(vol)
+		m.log.Info("history started", "volume", vol, "snapshot", s.ID, "lsn", s.LSN)
+		return nil
+	}
+	last := idx.Snapshots[len(idx.Snapshots)-1]
 	cur, err := insertLSN(ctx, conn)
 	if err != nil {
 		return err

@@ -250,15 +250,27 @@ type Options struct {
 	// durable already; the checkpoint follows in the background. The
 	// server continues on a new timeline.
 	Promote bool
+	// PauseAtTarget starts an archive recovery to a target (Settings
+	// carry restore_command and recovery_target_*) and returns once the
+	// server paused there and promoted. Asked at the pause, the promotion
+	// ends recovery with an end-of-recovery record, where a target's
+	// promote action runs the synchronous checkpoint: written after the
+	// server answers, the pages the replay dirtied (seconds of scattered
+	// writes for a large replay) leave the start. The server continues on
+	// a new timeline. A target the WAL does not reach fails the start with
+	// "recovery ended before configured recovery target was reached".
+	PauseAtTarget bool
 	// Started, when set, is called with the postmaster's pid as soon as
 	// the process exists, before it forks anything (a cgroup move).
 	Started func(pid int)
 }
 
-// Files Postgres reads at start: standby mode, and the promotion request.
+// Files Postgres reads at start: standby mode, archive recovery, and the
+// promotion request.
 const (
-	standbySignal = "standby.signal"
-	promoteSignal = "promote"
+	standbySignal  = "standby.signal"
+	recoverySignal = "recovery.signal"
+	promoteSignal  = "promote"
 )
 
 // Server is a running postmaster.
@@ -289,6 +301,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// it, "ready" comes only once the promotion is done.
 		args = append(args, "-c", "hot_standby=off")
 	}
+	if opts.PauseAtTarget {
+		// Pausing needs a hot standby (without one, pause means shut down);
+		// "ready" then comes at consistency, and the promotion after.
+		args = append(args, "-c", "hot_standby=on", "-c", "recovery_target_action=pause")
+	}
 	cmd := exec.Command(opts.Install.Bin("postgres"), args...)
 	cmd.SysProcAttr = opts.User.sysProcAttr()
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin", "TZ=UTC"}
@@ -299,8 +316,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		cmd.Stderr = logs
 	}
-	if opts.Promote {
-		if err := opts.User.writeFile(filepath.Join(opts.DataDir, standbySignal), nil); err != nil {
+	for signal, on := range map[string]bool{standbySignal: opts.Promote, recoverySignal: opts.PauseAtTarget} {
+		if !on {
+			continue
+		}
+		if err := opts.User.writeFile(filepath.Join(opts.DataDir, signal), nil); err != nil {
 			return nil, fmt.Errorf("start postgres on %s: %w", opts.DataDir, err)
 		}
 	}
@@ -315,12 +335,54 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s.err = cmd.Wait()
 		close(s.done)
 	}()
-	if err := s.waitReady(ctx); err != nil {
+	err := s.waitReady(ctx)
+	if err == nil && opts.PauseAtTarget {
+		err = s.promoteAtTarget(ctx)
+	}
+	if err != nil {
 		s.Kill()
 		<-s.done
 		return nil, fmt.Errorf("start postgres on %s: %w: %s", opts.DataDir, err, logs.String())
 	}
 	return s, nil
+}
+
+// promoteAtTarget waits until a recovery paused at its target and promotes
+// the server, waiting for the promotion to finish.
+func (s *Server) promoteAtTarget(ctx context.Context) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		var state string
+		if err := conn.QueryRow(ctx, "SELECT pg_get_wal_replay_pause_state()").Scan(&state); err != nil {
+			select {
+			case <-s.done:
+				return fmt.Errorf("%w: %v", ErrExited, s.err)
+			default:
+				return fmt.Errorf("recovery pause state: %w", err)
+			}
+		}
+		if state == "paused" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return fmt.Errorf("%w: %v", ErrExited, s.err)
+		case <-t.C:
+		}
+	}
+	var promoted bool
+	if err := conn.QueryRow(ctx, "SELECT pg_promote(true, 600)").Scan(&promoted); err != nil || !promoted {
+		return fmt.Errorf("promote at the recovery target: %v (promoted %v)", err, promoted)
+	}
+	return nil
 }
 
 // waitReady polls postmaster.pid for the "ready" status Postgres writes once

@@ -3,6 +3,7 @@ package pgrun_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,5 +135,98 @@ func TestPromoteCrashImage(t *testing.T) {
 	}
 	if redo, err := pgrun.PendingRedo(dir); err != nil || redo > 8<<10 {
 		t.Fatalf("PendingRedo after a clean stop = %d, %v; want nothing but the shutdown checkpoint", redo, err)
+	}
+}
+
+// TestPauseAtTarget: an archive recovery of a cleanly stopped copy to a time
+// between two commits sees the first and not the second, promotes to a new
+// timeline without the synchronous end-of-recovery checkpoint, and accepts
+// writes; a target after the last commit fails the start with Postgres'
+// message, so that the caller can recover to the end instead.
+func TestPauseAtTarget(t *testing.T) {
+	archive := filepath.Join(pgtest.Dir(t), "archive")
+	u := pgtest.User(t)
+	if err := u.MkdirOwned(archive, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{"fsync": "off", "max_connections": "50", "shared_buffers": "16MB",
+		"archive_mode": "on", "archive_command": "cp %p " + archive + "/%f"}
+	srv := pgtest.Start(t, pgtest.WithSettings(settings))
+	srv.Exec(t, "postgres", "create table t (v text)")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(pgtest.Dir(t), "base")
+	if out, err := exec.Command("cp", "-a", srv.DataDir(), base).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v: %s", err, out)
+	}
+	opts := pgrun.Options{Install: srv.Install(), User: u, DataDir: srv.DataDir(), SocketDir: srv.SocketDir(), Settings: settings}
+	again, err := pgrun.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Stop(context.Background()) })
+	psql := func(s *pgrun.Server, sql string) {
+		t.Helper()
+		if err := s.Psql(ctx, "postgres", sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	psql(again, "insert into t values ('a')")
+	time.Sleep(20 * time.Millisecond)
+	between := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	psql(again, "insert into t values ('b')")
+	psql(again, "select pg_switch_wal()")
+	if err := again.Stop(ctx); err != nil { // archives what is left
+		t.Fatal(err)
+	}
+
+	recover := func(name string, at time.Time) (*pgrun.Server, string, error) {
+		dir := filepath.Join(pgtest.Dir(t), name)
+		if out, err := exec.Command("cp", "-a", base, dir).CombinedOutput(); err != nil {
+			t.Fatalf("copy: %v: %s", err, out)
+		}
+		sock := filepath.Join(pgtest.Dir(t), name+"-s")
+		if err := u.MkdirOwned(sock, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		var log strings.Builder
+		s, err := pgrun.Start(ctx, pgrun.Options{Install: srv.Install(), User: u, DataDir: dir, SocketDir: sock, Log: &log,
+			PauseAtTarget: true, Settings: map[string]string{"max_connections": "50", "shared_buffers": "16MB",
+				"restore_command": "cp " + archive + "/%f %p", "recovery_target_time": at.Format("2006-01-02 15:04:05.999999+00")}})
+		if err == nil {
+			t.Cleanup(func() { _ = s.Stop(context.Background()) })
+		}
+		return s, log.String(), err
+	}
+	rec, log, err := recover("between", between)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := rec.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, wal string
+	var recovering bool
+	if err := conn.QueryRow(ctx, "select string_agg(v, ','), pg_is_in_recovery(), pg_walfile_name(pg_current_wal_lsn()) from t").Scan(&rows, &recovering, &wal); err != nil {
+		t.Fatal(err)
+	}
+	if rows != "a" || recovering || !strings.HasPrefix(wal, "00000002") {
+		t.Fatalf("recovered to between a and b: rows %q, in recovery %v, WAL %s; want a, false, timeline 2", rows, recovering, wal)
+	}
+	if _, err := conn.Exec(ctx, "insert into t values ('c')"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log, "end-of-recovery immediate") {
+		t.Errorf("the recovery ran the synchronous end-of-recovery checkpoint:\n%s", log)
+	}
+
+	if _, log, err := recover("after", time.Now().UTC()); err == nil || !strings.Contains(err.Error()+log, "recovery ended before configured recovery target was reached") {
+		t.Errorf("a target after the last commit: %v; want Postgres' target-not-reached failure", err)
 	}
 }

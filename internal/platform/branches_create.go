@@ -333,10 +333,14 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 		if in.InitSource == "parent-data" {
 			b.LogicalSize = fresh.LogicalSize // until its own compute is measured
 		}
-		err = p.makeBranchData(ctx, proj, *parent, pt, &b)
+		err = p.makeBranchData(ctx, proj, *parent, pt, &b, readWrite(eps))
 		if err == nil {
 			out, err = p.store.InsertBranch(ctx, metastore.NewBranch{Branch: b, Config: cfg, Endpoints: eps})
 			if err != nil {
+				if rw := readWrite(eps); rw != nil {
+					// A recovery ran on the branch's compute (recoverInCompute).
+					_ = p.cfg.Computes.Suspend(context.WithoutCancel(ctx), rw.ID)
+				}
 				p.dropVolume(ctx, b.VolumeID)
 				err = wrapStore("branch", err)
 			} else if dbs, derr := p.store.BranchDatabases(ctx, out.ID); derr == nil {
@@ -387,7 +391,11 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 
 // makeBranchData fills b's volume from the parent at pt (the head when
 // pt is zero), emptied for a schema-only branch; b's parent point is set.
-func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch) error {
+func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch, rw *metastore.Endpoint) error {
+	if !pt.zero() && rw != nil && b.InitSource == "parent-data" && p.cfg.History != nil {
+		// Its compute's history starts once it runs (history.Run).
+		return p.recoverInCompute(ctx, proj, parent, pt, b, *rw)
+	}
 	if pt.zero() {
 		if err := p.copyHead(ctx, parent, b.VolumeID); err != nil {
 			return &Error{Kind: KindUnavailable, Msg: "could not copy the parent branch's data", Err: err}
@@ -414,6 +422,16 @@ func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, p
 		if err := h.Track(ctx, b.VolumeID); err != nil {
 			p.dropVolume(ctx, b.VolumeID)
 			return &Error{Kind: KindUnavailable, Msg: "could not start the branch's history", Err: err}
+		}
+	}
+	return nil
+}
+
+// readWrite returns the enabled read_write endpoint among eps, or nil.
+func readWrite(eps []metastore.Endpoint) *metastore.Endpoint {
+	for i := range eps {
+		if eps[i].Type == "read_write" && !eps[i].Disabled {
+			return &eps[i]
 		}
 	}
 	return nil

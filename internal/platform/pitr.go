@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 )
@@ -75,28 +77,13 @@ func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt point
 	if h == nil {
 		return pointResult{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time needs the history manager, which this Grove runs without"}
 	}
-	src := history.Source{VolumeID: b.VolumeID}
-	if ep, err := p.readWriteEndpoint(ctx, b.ID); err != nil {
-		return pointResult{}, err
-	} else if ep != nil {
-		if inst, ok := p.cfg.Computes.Get(ep.ID); ok && inst.VolumeID() == b.VolumeID {
-			src.ComputeID = ep.ID
-		}
-	}
-	hp := history.Point{LSN: pt.lsn}
-	if pt.at != nil {
-		hp.Time = *pt.at
-	}
-	res, err := h.Materialize(ctx, src, hp, dst)
-	if errors.Is(err, history.ErrOutsideWindow) {
-		what := pt.lsn
-		if pt.at != nil {
-			what = pt.at.Format(time.RFC3339Nano)
-		}
-		return pointResult{}, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("%s is outside the history of branch %s kept for restore", what, b.ID), Err: err}
-	}
+	src, err := p.historySource(ctx, b)
 	if err != nil {
-		return pointResult{}, &Error{Kind: KindUnavailable, Msg: "could not restore the branch's history to that point", Err: err}
+		return pointResult{}, err
+	}
+	res, err := h.Materialize(ctx, src, pt.history(), dst)
+	if err != nil {
+		return pointResult{}, pointErr(err, b, pt)
 	}
 	out := pointResult{lsn: res.LSN}
 	if !res.Time.IsZero() {
@@ -104,6 +91,95 @@ func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt point
 		out.at = &t
 	}
 	return out, nil
+}
+
+// historySource is b's volume for the history manager, with its running
+// read-write compute if it has one.
+func (p *Platform) historySource(ctx context.Context, b metastore.Branch) (history.Source, error) {
+	src := history.Source{VolumeID: b.VolumeID}
+	ep, err := p.readWriteEndpoint(ctx, b.ID)
+	if err != nil {
+		return src, err
+	}
+	if ep != nil {
+		if inst, ok := p.cfg.Computes.Get(ep.ID); ok && inst.VolumeID() == b.VolumeID {
+			src.ComputeID = ep.ID
+		}
+	}
+	return src, nil
+}
+
+func (pt point) history() history.Point {
+	hp := history.Point{LSN: pt.lsn}
+	if pt.at != nil {
+		hp.Time = *pt.at
+	}
+	return hp
+}
+
+// pointErr is the API's error for a failed recovery of b to pt: Neon's 400
+// for a point outside what the history keeps.
+func pointErr(err error, b metastore.Branch, pt point) error {
+	if errors.Is(err, history.ErrOutsideWindow) || strings.Contains(err.Error(), msgBeforeConsistent) {
+		what := pt.lsn
+		if pt.at != nil {
+			what = pt.at.Format(time.RFC3339Nano)
+		}
+		return &Error{Kind: KindInvalid, Msg: fmt.Sprintf("%s is outside the history of branch %s kept for restore", what, b.ID), Err: err}
+	}
+	return &Error{Kind: KindUnavailable, Msg: "could not restore the branch's history to that point", Err: err}
+}
+
+// msgBeforeConsistent is Postgres' failure of a recovery to a point before
+// the snapshot it starts from is consistent.
+const msgBeforeConsistent = "requested recovery stop point is before consistent recovery point"
+
+// recoverInCompute makes b's volume the parent's state at pt through b's
+// read-write endpoint e: a clone of the parent's snapshot before pt that
+// the endpoint's compute recovers to pt, answering once promoted, while
+// the replay's pages are written in the background (history.PrepareRecovery).
+// b's parent point is set from where the recovery stopped.
+func (p *Platform) recoverInCompute(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch, e metastore.Endpoint) error {
+	h := p.cfg.History
+	src, err := p.historySource(ctx, parent)
+	if err != nil {
+		return err
+	}
+	rec, err := h.PrepareRecovery(ctx, src, pt.history(), b.VolumeID)
+	if err != nil {
+		return pointErr(err, parent, pt)
+	}
+	defer rec.Release()
+	spec := p.spec(e, b.VolumeID, proj.PGVersion)
+	spec.Recovery = &rec.Recovery
+	inst, err := p.cfg.Computes.Start(ctx, spec)
+	if err == nil {
+		var lsn string
+		if lsn, err = h.Recovered(b.VolumeID); err == nil {
+			b.ParentLSN, b.ParentTimestamp = lsn, p.lastReplayed(ctx, inst, rec.BaseTime)
+			return nil
+		}
+		_ = p.cfg.Computes.Suspend(context.WithoutCancel(ctx), e.ID)
+	}
+	p.dropVolume(ctx, b.VolumeID)
+	p.forgetHistory(ctx, b.VolumeID)
+	return pointErr(err, parent, pt)
+}
+
+// lastReplayed is the commit time of the last transaction a recovery
+// replayed, or base when it replayed none.
+func (p *Platform) lastReplayed(ctx context.Context, inst *compute.Instance, base time.Time) *time.Time {
+	t := base.UTC()
+	conn, err := inst.Conn(ctx, "postgres")
+	if err != nil {
+		return &t
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var last *time.Time
+	if err := conn.QueryRow(ctx, "SELECT pg_last_xact_replay_timestamp()").Scan(&last); err == nil && last != nil {
+		t = last.UTC()
+	}
+	return &t
 }
 
 // forgetHistory drops what the history manager keeps of a deleted volume.
