@@ -525,8 +525,12 @@ func BenchmarkPITRBranch(b *testing.B) {
 	percentiles(b, "pitr_api", api)
 	percentiles(b, "pitr_to_query", total)
 	for _, l := range strings.Split(g.Logs(), "\n") {
-		if strings.Contains(l, "materialize") {
+		if strings.Contains(l, "materialize") || strings.Contains(l, "recover") || strings.Contains(l, "compute launched") {
 			b.Log(l)
 		}
+	}
+	if m := regexp.MustCompile(`recovery prepared".* into=(vol-[0-9a-z]+)`).FindAllStringSubmatch(g.Logs(), -1); len(m) > 0 {
+		log, _ := os.ReadFile(filepath.Join(g.DataDir, "logs", m[len(m)-1][1]+".log"))
+		b.Logf("the last recovering compute's log:\n%s", log)
 	}
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // AdminRole is the platform's own superuser in every cluster. The proxy refuses it.
@@ -347,28 +348,49 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// promoteAtTarget waits until a recovery paused at its target and promotes
-// the server, waiting for the promotion to finish.
+// promoteAtTarget asks for the promotion at once and waits until it is
+// done. An archive recovery (unlike a standby) looks at the request only
+// when it pauses at its target, and then right away; a request that comes
+// once it already sleeps there is seen only after a second, so a pause
+// that outlasts 50 ms is ended by resuming instead, which promotes with
+// the synchronous checkpoint (a replay that short has little to write).
 func (s *Server) promoteAtTarget(ctx context.Context) error {
 	conn, err := s.Connect(ctx, "postgres")
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "SELECT pg_promote(false)"); err != nil {
+		return fmt.Errorf("request the promotion: %w", err)
+	}
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
+	var paused time.Time
 	for {
+		var recovering bool
 		var state string
-		if err := conn.QueryRow(ctx, "SELECT pg_get_wal_replay_pause_state()").Scan(&state); err != nil {
+		err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state()").Scan(&recovering, &state)
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr) && pgErr.Code == "55000": // "recovery is not in progress": promoted
+			return nil
+		case err != nil:
 			select {
 			case <-s.done:
 				return fmt.Errorf("%w: %v", ErrExited, s.err)
 			default:
-				return fmt.Errorf("recovery pause state: %w", err)
+				return fmt.Errorf("recovery state: %w", err)
 			}
-		}
-		if state == "paused" {
-			break
+		case !recovering:
+			return nil
+		case state != "paused":
+		case paused.IsZero():
+			paused = time.Now()
+		case time.Since(paused) > 50*time.Millisecond:
+			if _, err := conn.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+				return fmt.Errorf("end the recovery: %w", err)
+			}
+			paused = time.Now().Add(time.Hour) // once
 		}
 		select {
 		case <-ctx.Done():
@@ -378,11 +400,6 @@ func (s *Server) promoteAtTarget(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-	var promoted bool
-	if err := conn.QueryRow(ctx, "SELECT pg_promote(true, 600)").Scan(&promoted); err != nil || !promoted {
-		return fmt.Errorf("promote at the recovery target: %v (promoted %v)", err, promoted)
-	}
-	return nil
 }
 
 // waitReady polls postmaster.pid for the "ready" status Postgres writes once

@@ -174,6 +174,9 @@ func TestPauseAtTarget(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
+	// Enough WAL before the point that the replay is still running when
+	// the promotion is asked for, so that it is a fast one.
+	psql(again, "create table filler as select generate_series(1, 1000000) n")
 	psql(again, "insert into t values ('a')")
 	time.Sleep(20 * time.Millisecond)
 	between := time.Now().UTC()
