@@ -20,7 +20,10 @@ import (
 // database with ~100 MB of WAL written since its last automatic snapshot,
 // on btrfs (a loop device): clone of the snapshot, recovery from the
 // archive, promotion, clean shutdown, sync, and the new volume's first
-// snapshot.
+// snapshot. The /compute cases measure the path of a branch with an
+// endpoint instead: the clone, then the endpoint's compute recovering it
+// and promoting at the point, until its first query answers (its pages
+// are written afterwards).
 //
 //	go test -run '^$' -bench BenchmarkMaterialize -benchtime 1x ./internal/history
 //
@@ -40,15 +43,24 @@ func BenchmarkMaterialize(b *testing.B) {
 	for k := range 30 {
 		terms = append(terms, "md5((i * 30 + "+strconv.Itoa(k)+")::text)")
 	}
-	b.Run("incompressible", func(b *testing.B) {
-		benchMaterialize(b, strings.Join(terms, " || "), "pad = md5(pad) || substr(pad, 33)", 500)
-	})
-	b.Run("repetitive", func(b *testing.B) {
-		benchMaterialize(b, "repeat(md5(i::text), 30)", "pad = md5(pad) || pad", 50)
-	})
+	for _, compute := range []bool{false, true} {
+		suffix := ""
+		if compute {
+			suffix = "/compute"
+		}
+		b.Run("incompressible"+suffix, func(b *testing.B) {
+			benchMaterialize(b, strings.Join(terms, " || "), "pad = md5(pad) || substr(pad, 33)", 500, compute)
+		})
+		b.Run("repetitive"+suffix, func(b *testing.B) {
+			benchMaterialize(b, "repeat(md5(i::text), 30)", "pad = md5(pad) || pad", 50, compute)
+		})
+	}
 }
 
-func benchMaterialize(b *testing.B, padExpr, set string, every int) {
+// benchMaterialize measures Materialize, or with viaCompute what a branch
+// with an endpoint does instead: PrepareRecovery, then a compute that
+// recovers the volume and promotes, until its first query answers.
+func benchMaterialize(b *testing.B, padExpr, set string, every int, viaCompute bool) {
 	e := newEnv(b, storage.NameBtrfs, benchRoot(b), func(c *history.Config) {
 		if testing.Verbose() {
 			c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -96,11 +108,30 @@ func benchMaterialize(b *testing.B, padExpr, set string, every int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		dst := "vol-bench-" + strconv.Itoa(i)
-		if _, err := e.hist.Materialize(b.Context(), src, history.Point{Time: pt}, dst); err != nil {
+		if viaCompute {
+			rec, err := e.hist.PrepareRecovery(b.Context(), src, history.Point{Time: pt}, dst)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := e.computes.Start(b.Context(), compute.Spec{ID: e.id("ep-pitr"), VolumeID: dst, Major: e.major,
+				MinCU: 1, MaxCU: 2, Recovery: &rec.Recovery})
+			rec.Release()
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := queryString(b, c, "SELECT string_agg(v, ',') FROM marks")
+			b.StopTimer()
+			if got != "before" {
+				b.Fatalf("recovered marks = %q, want before", got)
+			}
+			if err := e.computes.Suspend(b.Context(), c.ID()); err != nil {
+				b.Fatal(err)
+			}
+		} else if _, err := e.hist.Materialize(b.Context(), src, history.Point{Time: pt}, dst); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if i == 0 {
+		if i == 0 && !viaCompute {
 			c := e.start(b, dst)
 			if got := queryString(b, c, "SELECT string_agg(v, ',') FROM marks"); got != "before" {
 				b.Fatalf("materialized marks = %q, want before", got)
