@@ -531,6 +531,11 @@ func BenchmarkPITRBranch(b *testing.B) {
 	}
 	if m := regexp.MustCompile(`recovery prepared".* into=(vol-[0-9a-z]+)`).FindAllStringSubmatch(g.Logs(), -1); len(m) > 0 {
 		log, _ := os.ReadFile(filepath.Join(g.DataDir, "logs", m[len(m)-1][1]+".log"))
-		b.Logf("the last recovering compute's log:\n%s", log)
+		for _, l := range strings.Split(string(log), "\n") {
+			if strings.Contains(l, "consistent") || strings.Contains(l, "pausing") || strings.Contains(l, "redo done") ||
+				strings.Contains(l, "promote") || strings.Contains(l, "ready to accept connections") {
+				b.Log("the last recovering compute: " + l)
+			}
+		}
 	}
 }
