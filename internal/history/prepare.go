@@ -35,6 +35,7 @@ func (r *Recovery) Release() { r.release() }
 // once its compute runs (Run), not with a snapshot of the unrecovered
 // clone.
 func (m *Manager) PrepareRecovery(ctx context.Context, src Source, pt Point, dstVolume string) (*Recovery, error) {
+	begin := time.Now()
 	target, err := m.checkPoint(src, pt, dstVolume)
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func (m *Manager) PrepareRecovery(ctx context.Context, src Source, pt Point, dst
 	tgt := maps.Clone(toEnd)
 	maps.Copy(tgt, targetSettings(pt, target))
 	m.log.Info("recovery prepared", "volume", src.VolumeID, "point", pointString(pt), "into", dstVolume,
-		"base", base.ID, "buffers_mb", strconv.Itoa(buffersMB))
+		"base", base.ID, "buffers_mb", strconv.Itoa(buffersMB), "took", time.Since(begin))
 	return &Recovery{Recovery: compute.Recovery{Target: tgt, ToEnd: toEnd, BuffersMB: buffersMB},
 		BaseTime: base.Time, release: release}, nil
 }

@@ -141,6 +141,8 @@ const msgBeforeConsistent = "requested recovery stop point is before consistent 
 // b's parent point is set from where the recovery stopped.
 func (p *Platform) recoverInCompute(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch, e metastore.Endpoint) error {
 	h := p.cfg.History
+	begin := time.Now()
+	defer func() { p.log.Debug("branch recovered in its compute", "branch", b.ID, "took", time.Since(begin)) }()
 	src, err := p.historySource(ctx, parent)
 	if err != nil {
 		return err
