@@ -3,10 +3,8 @@ package compute
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
+	"maps"
 	"strconv"
-	"strings"
 
 	"github.com/grovedb/grove/internal/pgrun"
 )
@@ -32,9 +30,6 @@ type Recovery struct {
 	BuffersMB int
 }
 
-// Messages of the startup process that a recovery start acts on.
-const msgTargetNotReached = "recovery ended before configured recovery target was reached"
-
 // startRecovery runs a compute's recovery start: to the target, or to the
 // end of the WAL when it ends before the target.
 func (m *Manager) startRecovery(ctx context.Context, in *Instance, rec *Recovery, opts pgrun.Options) (*pgrun.Server, error) {
@@ -47,14 +42,8 @@ func (m *Manager) startRecovery(ctx context.Context, in *Instance, rec *Recovery
 		// compute's memory limit: past it, the kernel kills the replay.
 		buffers = limit
 	}
-	settings := func(extra map[string]string) map[string]string {
-		out := map[string]string{}
-		for k, v := range opts.Settings {
-			out[k] = v
-		}
-		for k, v := range extra {
-			out[k] = v
-		}
+	settings := func(recovery map[string]string) map[string]string {
+		out := maps.Clone(recovery) // the compute's own settings are in grove.conf
 		if buffers > 0 {
 			out["shared_buffers"] = strconv.Itoa(buffers) + "MB"
 		}
@@ -66,11 +55,8 @@ func (m *Manager) startRecovery(ctx context.Context, in *Instance, rec *Recovery
 	o := opts
 	o.Settings, o.PauseAtTarget, o.Promote = settings(rec.Target), true, false
 	srv, err := pgrun.Start(ctx, o)
-	if err == nil || rec.ToEnd == nil || !strings.Contains(err.Error(), msgTargetNotReached) {
+	if err == nil || rec.ToEnd == nil || !errors.Is(err, pgrun.ErrTargetNotReached) {
 		return srv, err
-	}
-	if err := os.Remove(filepath.Join(opts.DataDir, "recovery.signal")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
 	}
 	o.Settings, o.PauseAtTarget, o.Promote = settings(rec.ToEnd), false, true
 	m.log.Info("recovery: the WAL ends before the target; recovering to its end", "compute", in.ID())

@@ -20,12 +20,6 @@ import (
 	"github.com/grovedb/grove/internal/pgrun"
 )
 
-// Messages of the startup process that Materialize acts on.
-const (
-	msgTargetNotReached = "recovery ended before configured recovery target was reached"
-	msgBeforeConsistent = "requested recovery stop point is before consistent recovery point"
-)
-
 // Materialize makes dstVolume (a new volume id) hold src's state at pt: the
 // newest automatic snapshot of src completed at or before pt, cloned,
 // recovered from src's WAL archive to pt, promoted, and cleanly shut down —
@@ -352,22 +346,14 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	}
 	defer os.RemoveAll(sock)
 	buffersMB, prefetch := m.recoveryBuffers(dir)
-	settings := map[string]string{
-		"archive_mode":             "off",
-		"hot_standby":              "off", // the server is "ready" once promoted
-		"restore_command":          m.restoreCommand(srcVolume),
-		"recovery_target_action":   "promote",
-		"recovery_target_timeline": "latest",
+	settings := m.replaySettings(srcVolume, prefetch)
+	maps.Copy(settings, map[string]string{
+		"archive_mode":           "off",
+		"hot_standby":            "off", // the server is "ready" once promoted
+		"recovery_target_action": "promote",
 		// Replay is one process reading pages at random: keep them in
-		// memory and prefetch what the WAL will touch.
+		// memory.
 		"shared_buffers": strconv.Itoa(buffersMB) + "MB",
-		// Replay spends much of its time faulting in fresh buffers (1.3 s
-		// of 3.1 s for 1 GiB here, in a VM whose host takes freed memory
-		// back). A pool of huge pages the host reserved stays faulted in
-		// between recoveries (1.5 s); without one Postgres falls back.
-		"huge_pages":                 "try",
-		"maintenance_io_concurrency": "64",
-		"recovery_prefetch":          prefetch,
 		// The recovered volume is published only once complete, and
 		// syncTree makes it durable first (a crash before leaves a
 		// temporary that Run deletes): the server need not flush as it
@@ -377,13 +363,13 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 		// writes then go to the disk once, in syncTree.
 		"fsync":                  "off",
 		"checkpoint_flush_after": "0",
-	}
+	})
 	maps.Copy(settings, targetSettings(pt, target))
 	logs := &logBuffer{}
 	opts := pgrun.Options{Install: install, User: m.cfg.User, DataDir: dir, SocketDir: sock, Settings: settings, Log: logs}
 	begin := time.Now()
 	srv, err := pgrun.Start(ctx, opts)
-	if err != nil && ctx.Err() == nil && strings.Contains(logs.String(), msgTargetNotReached) {
+	if err != nil && ctx.Err() == nil && errors.Is(err, pgrun.ErrTargetNotReached) {
 		// Nothing after the point was written yet: the state at the point
 		// is the state at the end of the WAL.
 		for _, k := range []string{"recovery_target_lsn", "recovery_target_time", "recovery_target_inclusive"} {
@@ -393,7 +379,7 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 		srv, err = pgrun.Start(ctx, opts)
 	}
 	if err != nil {
-		if strings.Contains(logs.String(), msgBeforeConsistent) {
+		if errors.Is(err, pgrun.ErrBeforeConsistent) {
 			return Result{}, fmt.Errorf("%w: %s is before the snapshot it needs is consistent", ErrOutsideWindow, pointString(pt))
 		}
 		return Result{}, fmt.Errorf("recover: %w%s", err, fatalLines(logs.String()))
@@ -443,6 +429,22 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	}
 	m.log.Debug("materialize: synced", "took", time.Since(synced))
 	return res, nil
+}
+
+// replaySettings are the settings of any recovery from srcVolume's archive.
+func (m *Manager) replaySettings(srcVolume, prefetch string) map[string]string {
+	return map[string]string{
+		"restore_command":          m.restoreCommand(srcVolume),
+		"recovery_target_timeline": "latest",
+		// Replay spends much of its time faulting in fresh buffers (1.3 s
+		// of 3.1 s for 1 GiB here, in a VM whose host takes freed memory
+		// back). A pool of huge pages the host reserved stays faulted in
+		// between recoveries (1.5 s); without one Postgres falls back.
+		"huge_pages": "try",
+		// Prefetch what the WAL will touch (recoveryBuffers).
+		"maintenance_io_concurrency": "64",
+		"recovery_prefetch":          prefetch,
+	}
 }
 
 // targetSettings are the settings of a recovery that stops at pt: before

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -53,13 +54,7 @@ func (m *Manager) PrepareRecovery(ctx context.Context, src Source, pt Point, dst
 		return nil, fmt.Errorf("prepare recovery of %s: %w", src.VolumeID, err)
 	}
 	buffersMB, prefetch := m.recoveryBuffers(m.cfg.Volumes.Path(dstVolume))
-	toEnd := map[string]string{
-		"restore_command":            m.restoreCommand(src.VolumeID),
-		"recovery_target_timeline":   "latest",
-		"maintenance_io_concurrency": "64",
-		"recovery_prefetch":          prefetch,
-		"huge_pages":                 "try",
-	}
+	toEnd := m.replaySettings(src.VolumeID, prefetch)
 	tgt := maps.Clone(toEnd)
 	maps.Copy(tgt, targetSettings(pt, target))
 	m.log.Info("recovery prepared", "volume", src.VolumeID, "point", pointString(pt), "into", dstVolume,
@@ -94,7 +89,7 @@ func (m *Manager) cloneBase(ctx context.Context, base snapshot, dstVolume string
 // Recovered returns where a volume a compute recovered left its source's
 // timeline (the newest timeline history file's last line).
 func (m *Manager) Recovered(volumeID string) (string, error) {
-	lsn, err := forkPoint(m.cfg.Volumes.Path(volumeID) + "/pg_wal")
+	lsn, err := forkPoint(filepath.Join(m.cfg.Volumes.Path(volumeID), "pg_wal"))
 	if err != nil {
 		return "", err
 	}

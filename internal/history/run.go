@@ -121,11 +121,17 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// Read before any snapshot: images written in between count twice,
+	// which only brings the next snapshot a little forward.
+	cur, imgs, err := readWAL(ctx, conn)
+	if err != nil {
+		return err
+	}
 	if len(idx.Snapshots) == 0 {
 		// A volume its compute recovered to a point (PrepareRecovery),
 		// promoted since (the compute is active): its history starts now.
 		idx.Volume = vol
-		s, err := m.addSnapshot(ctx, in, conn, idx)
+		s, err := m.addSnapshot(ctx, in, conn, idx, imgs)
 		if err != nil {
 			return err
 		}
@@ -134,20 +140,12 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 		return nil
 	}
 	last := idx.Snapshots[len(idx.Snapshots)-1]
-	cur, err := insertLSN(ctx, conn)
-	if err != nil {
-		return err
-	}
-	imgs, err := readImages(ctx, conn)
-	if err != nil {
-		return err
-	}
 	images := v.images.since(last.ID, imgs)
 	if cur <= last.LSN || (time.Since(last.Time) < m.cfg.SnapshotInterval &&
 		max(int64(cur-last.LSN), images) < m.cfg.SnapshotWAL) {
 		return nil
 	}
-	s, err := m.addSnapshot(ctx, in, conn, idx)
+	s, err := m.addSnapshot(ctx, in, conn, idx, imgs)
 	if err != nil {
 		return err
 	}
@@ -156,14 +154,9 @@ func (m *Manager) snapshotIfDue(ctx context.Context, in *compute.Instance) error
 }
 
 // addSnapshot snapshots in's volume and records it in idx, the volume's
-// index, which the caller holds locked.
-func (m *Manager) addSnapshot(ctx context.Context, in *compute.Instance, conn *pgx.Conn, idx index) (snapshot, error) {
-	// Read before the snapshot: images written in between count twice,
-	// which only brings the next snapshot a little forward.
-	imgs, err := readImages(ctx, conn)
-	if err != nil {
-		return snapshot{}, err
-	}
+// index, which the caller holds locked; imgs, read before, becomes the
+// mark its compute's full-page images count from.
+func (m *Manager) addSnapshot(ctx context.Context, in *compute.Instance, conn *pgx.Conn, idx index, imgs imageMark) (snapshot, error) {
 	s, err := m.snapshotRunning(ctx, in, conn)
 	if err != nil {
 		return snapshot{}, err
@@ -187,14 +180,18 @@ type imageMark struct {
 	pageSize int64
 }
 
-func readImages(ctx context.Context, conn *pgx.Conn) (imageMark, error) {
+// readWAL reads, in one query, a compute's WAL insert position and its
+// count of full-page images.
+func readWAL(ctx context.Context, conn *pgx.Conn) (LSN, imageMark, error) {
 	var m imageMark
-	err := conn.QueryRow(ctx, `SELECT wal_fpi, coalesce(stats_reset, 'epoch'), current_setting('block_size')::bigint
-		FROM pg_stat_wal`).Scan(&m.fpi, &m.reset, &m.pageSize)
+	var at string
+	err := conn.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text, wal_fpi, coalesce(stats_reset, 'epoch'),
+		current_setting('block_size')::bigint FROM pg_stat_wal`).Scan(&at, &m.fpi, &m.reset, &m.pageSize)
 	if err != nil {
-		return imageMark{}, fmt.Errorf("WAL statistics: %w", err)
+		return 0, imageMark{}, fmt.Errorf("WAL position and statistics: %w", err)
 	}
-	return m, nil
+	lsn, err := ParseLSN(at)
+	return lsn, m, err
 }
 
 // since returns the bytes of the full-page images written since snapshot
@@ -235,7 +232,11 @@ func (m *Manager) SnapshotNow(ctx context.Context, in *compute.Instance) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = m.addSnapshot(ctx, in, conn, idx)
+	_, imgs, err := readWAL(ctx, conn)
+	if err != nil {
+		return err
+	}
+	_, err = m.addSnapshot(ctx, in, conn, idx, imgs)
 	return err
 }
 

@@ -259,7 +259,7 @@ type Options struct {
 	// server answers, the pages the replay dirtied (seconds of scattered
 	// writes for a large replay) leave the start. The server continues on
 	// a new timeline. A target the WAL does not reach fails the start with
-	// "recovery ended before configured recovery target was reached".
+	// ErrTargetNotReached.
 	PauseAtTarget bool
 	// Started, when set, is called with the postmaster's pid as soon as
 	// the process exists, before it forks anything (a cgroup move).
@@ -284,6 +284,14 @@ type Server struct {
 
 // ErrExited means the server exited before it became ready.
 var ErrExited = errors.New("postgres exited")
+
+// A recovery to a target that Postgres refused fails the start with one of
+// these as well as ErrExited: the point is after the end of the WAL there
+// is, or before the snapshot recovered from is consistent.
+var (
+	ErrTargetNotReached = errors.New("recovery ended before configured recovery target was reached")
+	ErrBeforeConsistent = errors.New("requested recovery stop point is before consistent recovery point")
+)
 
 // Start execs postgres and returns once it accepts connections, or fails
 // when ctx ends or the process exits first (with the end of its log).
@@ -317,11 +325,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		cmd.Stderr = logs
 	}
-	for signal, on := range map[string]bool{standbySignal: opts.Promote, recoverySignal: opts.PauseAtTarget} {
-		if !on {
+	// Each mode writes its signal file and removes the other's, left by
+	// an earlier start: Postgres obeys standby.signal over recovery.signal
+	// and, once promoted, removes only the one it obeyed.
+	for _, sig := range []struct {
+		name, other string
+		on          bool
+	}{{standbySignal, recoverySignal, opts.Promote}, {recoverySignal, standbySignal, opts.PauseAtTarget}} {
+		if !sig.on {
 			continue
 		}
-		if err := opts.User.writeFile(filepath.Join(opts.DataDir, signal), nil); err != nil {
+		err := opts.User.writeFile(filepath.Join(opts.DataDir, sig.name), nil)
+		if rerr := os.Remove(filepath.Join(opts.DataDir, sig.other)); err == nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		}
+		if err != nil {
 			return nil, fmt.Errorf("start postgres on %s: %w", opts.DataDir, err)
 		}
 	}
@@ -343,9 +361,26 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		s.Kill()
 		<-s.done
+		for _, refused := range []error{ErrTargetNotReached, ErrBeforeConsistent} {
+			if strings.Contains(logs.String(), refused.Error()) {
+				err = fmt.Errorf("%w: %w", refused, err)
+			}
+		}
 		return nil, fmt.Errorf("start postgres on %s: %w: %s", opts.DataDir, err, logs.String())
 	}
 	return s, nil
+}
+
+// tick waits for t's next tick; it fails when ctx ends or the server exits.
+func (s *Server) tick(ctx context.Context, t *time.Ticker) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return fmt.Errorf("%w: %v", ErrExited, s.err)
+	case <-t.C:
+		return nil
+	}
 }
 
 // promoteAtTarget asks for the promotion at once and waits until it is
@@ -366,6 +401,7 @@ func (s *Server) promoteAtTarget(ctx context.Context) error {
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
 	var paused time.Time
+	resumed := false
 	for {
 		var recovering bool
 		var state string
@@ -383,21 +419,17 @@ func (s *Server) promoteAtTarget(ctx context.Context) error {
 			}
 		case !recovering:
 			return nil
-		case state != "paused":
+		case state != "paused" || resumed:
 		case paused.IsZero():
 			paused = time.Now()
 		case time.Since(paused) > 50*time.Millisecond:
 			if _, err := conn.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
 				return fmt.Errorf("end the recovery: %w", err)
 			}
-			paused = time.Now().Add(time.Hour) // once
+			resumed = true
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return fmt.Errorf("%w: %v", ErrExited, s.err)
-		case <-t.C:
+		if err := s.tick(ctx, t); err != nil {
+			return err
 		}
 	}
 }
@@ -434,12 +466,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 				_ = s.cmd.Process.Signal(syscall.SIGUSR1)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return fmt.Errorf("%w: %v", ErrExited, s.err)
-		case <-t.C:
+		if err := s.tick(ctx, t); err != nil {
+			return err
 		}
 	}
 }

@@ -2,6 +2,7 @@ package pgrun_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,7 +188,8 @@ func TestPauseAtTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recover := func(name string, at time.Time) (*pgrun.Server, string, error) {
+	restore := "cp " + archive + "/%f %p"
+	recover := func(name string, at time.Time) (*pgrun.Server, string, string, error) {
 		dir := filepath.Join(pgtest.Dir(t), name)
 		if out, err := exec.Command("cp", "-a", base, dir).CombinedOutput(); err != nil {
 			t.Fatalf("copy: %v: %s", err, out)
@@ -199,13 +201,13 @@ func TestPauseAtTarget(t *testing.T) {
 		var log strings.Builder
 		s, err := pgrun.Start(ctx, pgrun.Options{Install: srv.Install(), User: u, DataDir: dir, SocketDir: sock, Log: &log,
 			PauseAtTarget: true, Settings: map[string]string{"max_connections": "50", "shared_buffers": "16MB",
-				"restore_command": "cp " + archive + "/%f %p", "recovery_target_time": at.Format("2006-01-02 15:04:05.999999+00")}})
+				"restore_command": restore, "recovery_target_time": at.Format("2006-01-02 15:04:05.999999+00")}})
 		if err == nil {
 			t.Cleanup(func() { _ = s.Stop(context.Background()) })
 		}
-		return s, log.String(), err
+		return s, log.String(), dir, err
 	}
-	rec, log, err := recover("between", between)
+	rec, log, _, err := recover("between", between)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +231,29 @@ func TestPauseAtTarget(t *testing.T) {
 		t.Errorf("the recovery ran the synchronous end-of-recovery checkpoint:\n%s", log)
 	}
 
-	if _, log, err := recover("after", time.Now().UTC()); err == nil || !strings.Contains(err.Error()+log, "recovery ended before configured recovery target was reached") {
-		t.Errorf("a target after the last commit: %v; want Postgres' target-not-reached failure", err)
+	_, log, dir, err := recover("after", time.Now().UTC())
+	if !errors.Is(err, pgrun.ErrTargetNotReached) {
+		t.Fatalf("a target after the last commit: %v; want Postgres' target-not-reached failure\n%s", err, log)
+	}
+	// The state at such a point is the state at the end of the WAL: a
+	// standby that promotes once it runs out, started over the failed
+	// attempt, leaves no signal file for a later start to obey.
+	sock := filepath.Join(pgtest.Dir(t), "s")
+	if err := u.MkdirOwned(sock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	end, err := pgrun.Start(ctx, pgrun.Options{Install: srv.Install(), User: u, DataDir: dir, SocketDir: sock, Promote: true,
+		Settings: map[string]string{"max_connections": "50", "shared_buffers": "16MB", "restore_command": restore}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = end.Stop(context.Background()) })
+	if err := end.Psql(ctx, "postgres", "insert into t values ('d')"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"recovery.signal", "standby.signal"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s left after the promotion: %v", f, err)
+		}
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pgrun"
 )
 
 // point is a point in a branch's history: an LSN or a time; zero is the head.
@@ -120,7 +120,7 @@ func (pt point) history() history.Point {
 // pointErr is the API's error for a failed recovery of b to pt: Neon's 400
 // for a point outside what the history keeps.
 func pointErr(err error, b metastore.Branch, pt point) error {
-	if errors.Is(err, history.ErrOutsideWindow) || strings.Contains(err.Error(), msgBeforeConsistent) {
+	if errors.Is(err, history.ErrOutsideWindow) || errors.Is(err, pgrun.ErrBeforeConsistent) {
 		what := pt.lsn
 		if pt.at != nil {
 			what = pt.at.Format(time.RFC3339Nano)
@@ -129,10 +129,6 @@ func pointErr(err error, b metastore.Branch, pt point) error {
 	}
 	return &Error{Kind: KindUnavailable, Msg: "could not restore the branch's history to that point", Err: err}
 }
-
-// msgBeforeConsistent is Postgres' failure of a recovery to a point before
-// the snapshot it starts from is consistent.
-const msgBeforeConsistent = "requested recovery stop point is before consistent recovery point"
 
 // recoverInCompute makes b's volume the parent's state at pt through b's
 // read-write endpoint e: a clone of the parent's snapshot before pt that
