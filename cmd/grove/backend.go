@@ -45,7 +45,7 @@ func (b backend) Connect(ctx context.Context, endpointID string, pooled bool) (s
 		return "", &proxy.UserError{Code: "57P03", Message: "the compute for endpoint " + endpointID + " stopped while connecting; retry in a moment"}
 	}
 	ps, err := b.poolers.Ensure(ctx, pooler.Target{ID: endpointID, SocketDir: filepath.Dir(sock),
-		MaxConnections: in.Settings().MaxConnections})
+		MaxConnections: in.Settings().MaxConnections, User: in.User()})
 	if err != nil {
 		return "", &proxy.UserError{Code: "57P03", Message: "could not start the connection pooler for endpoint " + endpointID + "; retry in a moment", Err: err}
 	}

@@ -2,6 +2,8 @@ package compute_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +18,8 @@ type archiver struct {
 	running  func(volumeID string) bool
 }
 
-func (a *archiver) ArchiveCommand(volumeID string) string { return "test -n " + volumeID }
+// WALDir is a directory no server can write: archiving fails, which these tests do not look at.
+func (a *archiver) WALDir(volumeID string) string { return "/nonexistent/" + volumeID }
 
 func (a *archiver) Prepare(ctx context.Context, volumeID string) error {
 	a.mu.Lock()
@@ -63,7 +66,8 @@ func TestArchive(t *testing.T) {
 		t.Errorf("Prepare of the warm volume ran %d times, want 1", got)
 	}
 	for setting, want := range map[string]string{
-		"archive_mode": "on", "archive_command": "test -n " + vol, "archive_timeout": "1min",
+		"archive_mode": "on", "archive_library": "basic_archive", "archive_command": "",
+		"basic_archive.archive_directory": "grove_archive", "archive_timeout": "1min",
 	} {
 		conn, err := in.Conn(t.Context(), "postgres")
 		if err != nil {
@@ -77,6 +81,10 @@ func TestArchive(t *testing.T) {
 		if got != want {
 			t.Errorf("%s = %q, want %q", setting, got, want)
 		}
+	}
+	// The relative archive directory is a link to the volume's archive.
+	if got, err := os.Readlink(filepath.Join(in.DataDir(), "grove_archive")); err != nil || got != a.WALDir(vol) {
+		t.Errorf("archive link = %q, %v; want %q", got, err, a.WALDir(vol))
 	}
 	if in.Pid() != pid {
 		t.Error("Take restarted the warm instance")

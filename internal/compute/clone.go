@@ -1,6 +1,8 @@
 package compute
 
 import (
+	"github.com/grovedb/grove/internal/pgrun"
+
 	"context"
 	"errors"
 	"fmt"
@@ -109,11 +111,21 @@ func removePid(dataDir string) error {
 	return nil
 }
 
+// writeOwned writes a file into a data directory, owned by the directory's owner.
 func (m *Manager) writeOwned(path string, data []byte) error {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return m.cfg.User.Own(path, 0o600)
+	return ownLike(path, filepath.Dir(path))
+}
+
+// ownLike gives path (mode 0600) to the owner of dir.
+func ownLike(path, dir string) error {
+	u, err := pgrun.OwnerOf(dir)
+	if err != nil {
+		return err
+	}
+	return u.Own(path, 0o600)
 }
 
 // copyWAL copies the WAL segment files of src over those of dst.
@@ -153,5 +165,6 @@ func (m *Manager) copyFile(src, dst string) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return m.cfg.User.Own(dst, 0o600)
+	// Into pg_wal, which may be the template's: the data directory's owner.
+	return ownLike(dst, filepath.Dir(filepath.Dir(dst)))
 }

@@ -41,8 +41,11 @@ type Volumes interface {
 // Config configures a Manager.
 type Config struct {
 	Installs []pgversion.Install // one per major; computes of other majors are refused
-	User     pgrun.User          // the OS user Postgres runs as (never root)
-	Volumes  Volumes
+	User     pgrun.User          // the OS user templates belong to, and every compute runs as without Identities (never root)
+	// Identities, when set, gives each project's computes an OS identity
+	// of their own (identity.go); nil: every compute runs as User.
+	Identities Identities
+	Volumes    Volumes
 	// RunDir holds <RunDir>/<instance-id>/.s.PGSQL.5432. At most MaxRunDirLen
 	// bytes, so that socket paths stay below the kernel's 107-byte limit.
 	RunDir string
@@ -86,9 +89,9 @@ type Config struct {
 // Archiver archives the WAL of read-write computes and owns some volumes
 // (the history's snapshots).
 type Archiver interface {
-	// ArchiveCommand is the archive_command of computes on volumeID: it
-	// copies a finished WAL segment (%p, %f) into that volume's archive.
-	ArchiveCommand(volumeID string) string
+	// WALDir is the directory of volumeID's archived WAL segments: its
+	// computes archive into it, its standbys restore from it.
+	WALDir(volumeID string) string
 	// Prepare runs before every start of a read-write compute's server on
 	// volumeID, the volume stopped: it makes the volume's archive and, at
 	// its first start, records where its history begins. An error fails
@@ -113,6 +116,9 @@ const (
 	templatePrefix   = "tmpl-"
 	spareDatabase    = "grove_spare"
 	confFile         = "grove.conf"
+	// archiveLink, in a data directory, links to the WAL archive its
+	// server archives into (or, on a standby, restores from).
+	archiveLink = "grove_archive"
 	includeLine      = "include_if_exists = '" + confFile + "'"
 	startTimeout     = time.Minute
 	switchWALTimout  = 10 * time.Second
@@ -363,7 +369,7 @@ func (m *Manager) size(spec Spec) pgconf.Settings {
 	s := pgconf.Size(minCU, maxCU, m.cfg.Host, m.cfg.CUMemoryBytes)
 	if m.cfg.Archive != nil && !spec.ReadOnly && spec.VolumeID != "" {
 		s.ArchiveMode = true
-		s.ArchiveCommand = m.cfg.Archive.ArchiveCommand(spec.VolumeID)
+		s.ArchiveDir = archiveLink
 		s.ArchiveTimeoutSeconds = int(m.cfg.ArchiveTimeout / time.Second)
 	}
 	if spec.Standby != nil {

@@ -69,10 +69,10 @@ func copyTree(src, dst string) error {
 		if err := os.Lchown(target, int(st.Uid), int(st.Gid)); err != nil {
 			return err
 		}
-		if d.IsDir() {
-			return os.Chmod(target, fi.Mode().Perm())
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return nil
 		}
-		return nil
+		return os.Chmod(target, fi.Mode().Perm()) // past the umask
 	})
 }
 
@@ -215,6 +215,9 @@ func newEnv(t testing.TB, opts ...func(*compute.Config)) *env {
 		IdleCheckInterval: 10 * time.Millisecond,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OnEvent:           events.add,
+	}
+	if ids := pgtest.Identities(t); ids != nil {
+		cfg.Identities = ids
 	}
 	for _, o := range opts {
 		o(&cfg)

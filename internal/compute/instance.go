@@ -37,6 +37,7 @@ type Instance struct {
 	dataDir  string
 
 	mu        sync.Mutex
+	user      pgrun.User // the server's OS identity, set at launch
 	id        string
 	spec      Spec
 	settings  pgconf.Settings

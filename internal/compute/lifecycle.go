@@ -17,14 +17,14 @@ import (
 
 var errStopping = errors.New("compute is stopping")
 
-// writeConf writes grove.conf into a data directory, owned by the Postgres user.
-func (m *Manager) writeConf(dataDir string, s pgconf.Settings) error {
+// writeConf writes grove.conf into a data directory, owned by its server's identity u.
+func (m *Manager) writeConf(dataDir string, u pgrun.User, s pgconf.Settings) error {
 	p := filepath.Join(dataDir, confFile)
 	tmp := p + ".tmp"
 	if err := os.WriteFile(tmp, pgconf.Render(s), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	if err := m.cfg.User.Own(tmp, 0o600); err != nil {
+	if err := u.Own(tmp, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
@@ -43,20 +43,27 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	mark := func(name string) {
 		phases = append(phases, name, time.Since(begin))
 	}
+	user, legacy, err := m.identity(in.dataDir)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	in.user = user
+	in.mu.Unlock()
 	if err := m.prepareStandby(in); err != nil { // read replicas only (standby.go)
 		return err
 	}
 	in.mu.Lock()
 	id, settings, rec := in.id, in.settings, in.spec.Recovery
 	in.mu.Unlock()
-	if err := m.writeConf(in.dataDir, settings); err != nil {
+	if err := m.writeConf(in.dataDir, user, settings); err != nil {
 		return err
 	}
 	sock := m.sockDir(id)
 	if err := os.RemoveAll(sock); err != nil {
 		return fmt.Errorf("socket dir: %w", err)
 	}
-	if err := m.cfg.User.MkdirOwned(sock, 0o700); err != nil {
+	if err := user.MkdirOwned(sock, 0o700); err != nil {
 		return fmt.Errorf("socket dir: %w", err)
 	}
 	var logw io.Writer
@@ -73,6 +80,9 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 		if err := m.cfg.Archive.Prepare(ctx, in.volumeID); err != nil {
 			return fmt.Errorf("start compute %s: %w", id, err)
 		}
+		if err := linkArchive(in.dataDir, m.cfg.Archive.WALDir(in.volumeID), user); err != nil {
+			return fmt.Errorf("start compute %s: %w", id, err)
+		}
 	}
 	mark("archive")
 	promote := false
@@ -84,10 +94,9 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	}
 	g := m.prepareCgroup(in) // cgroups.go
 	mark("cgroup")
-	opts := pgrun.Options{Install: in.install, User: m.cfg.User, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote,
+	opts := pgrun.Options{Install: in.install, User: user, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote,
 		Started: func(pid int) { mark("exec"); m.enterCgroup(g, pid); mark("entered") }}
 	var srv *pgrun.Server
-	var err error
 	if rec != nil {
 		srv, err = m.startRecovery(ctx, in, rec, opts) // recover.go
 	} else {
@@ -125,6 +134,32 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	in.startedAt, in.idleSince = now, now
 	in.setState(StateActive, nil)
 	in.mu.Unlock()
+	if legacy {
+		if err := m.adoptLegacy(ctx, in); err != nil {
+			// Its pooler and replicas cannot log in until a later start adds them.
+			m.log.Warn("add helper roles", "compute", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// linkArchive points a data directory's archiveLink at an archive
+// directory: a clone carries its parent's link, which must not be followed.
+func linkArchive(dataDir, target string, u pgrun.User) error {
+	link := filepath.Join(dataDir, archiveLink)
+	tmp := link + ".tmp"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("archive link: %w", err)
+	}
+	if u.Switch {
+		if err := os.Lchown(tmp, int(u.UID), int(u.GID)); err != nil {
+			return fmt.Errorf("archive link: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return fmt.Errorf("archive link: %w", err)
+	}
 	return nil
 }
 
@@ -501,7 +536,7 @@ func (m *Manager) resize(ctx context.Context, in *Instance, s pgconf.Settings) e
 		return nil
 	}
 	if !pgconf.NeedsRestart(old, s) {
-		if err := m.writeConf(in.dataDir, s); err != nil {
+		if err := m.writeConf(in.dataDir, in.User(), s); err != nil {
 			return err
 		}
 		in.mu.Lock()

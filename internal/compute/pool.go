@@ -22,8 +22,10 @@ import (
 // EnsureTemplates makes, for every installed major, the template volume
 // "tmpl-<major>" new computes are cloned from: initdb with 1 MB WAL
 // segments and checksums, an empty database grove_spare to hand out by
-// renaming, and postgresql.conf including grove.conf. An existing complete
-// template is kept; an incomplete one (an interrupted initdb) is remade.
+// renaming, Grove's helper roles, and postgresql.conf including grove.conf;
+// its files open to every identity (openTemplate). An
+// existing complete template is kept; an incomplete one (an interrupted
+// initdb, or one made before identities) is remade.
 func (m *Manager) EnsureTemplates(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, install := range m.cfg.Installs {
@@ -31,7 +33,7 @@ func (m *Manager) EnsureTemplates(ctx context.Context) error {
 			id := TemplateID(install.Major)
 			dir := m.cfg.Volumes.Path(id)
 			if m.cfg.Volumes.Exists(id) {
-				if templateComplete(dir) {
+				if templateComplete(dir) && templateOpened(dir) {
 					// Templates made before the flag existed get it too.
 					return markNoAtime(dir)
 				}
@@ -46,7 +48,7 @@ func (m *Manager) EnsureTemplates(ctx context.Context) error {
 			if err := m.cfg.Volumes.Create(ctx, id); err != nil {
 				return fmt.Errorf("template %s: %w", id, err)
 			}
-			opts := pgrun.InitOptions{WALSegSizeMB: 1, Databases: []string{spareDatabase}, Freeze: true}
+			opts := pgrun.InitOptions{WALSegSizeMB: 1, Databases: []string{spareDatabase}, Freeze: true, Helpers: true}
 			if err := pgrun.InitDB(ctx, install, m.cfg.User, dir, opts); err != nil {
 				return fmt.Errorf("template %s: %w", id, err)
 			}
@@ -62,6 +64,9 @@ func (m *Manager) EnsureTemplates(ctx context.Context) error {
 				return fmt.Errorf("template %s: %w", id, err)
 			}
 			if err := markNoAtime(dir); err != nil {
+				return fmt.Errorf("template %s: %w", id, err)
+			}
+			if err := openTemplate(dir); err != nil {
 				return fmt.Errorf("template %s: %w", id, err)
 			}
 			m.log.Info("template created", "volume", id, "version", install.Version, "took", time.Since(begin))

@@ -24,7 +24,8 @@ import (
 // the primary's present (a branch restored meanwhile included).
 //
 // While it runs, the standby streams from the primary's Unix socket
-// (peer-authenticated replication connection as pgrun.AdminRole) and, when
+// (a replication connection as pgrun.ReplicationRole, which the socket
+// directory, the project's identity's, keeps to it and Grove) and, when
 // it cannot (the primary suspended, or WAL it missed while disconnected),
 // restores finished segments from the primary volume's WAL archive. No
 // replication slot is made on the primary: an abandoned replica never
@@ -41,13 +42,6 @@ type Standby struct {
 	// The primary's max_connections and max_worker_processes, learnt at
 	// launch: every size of the standby keeps at least these.
 	primaryConns, primaryWorkers int
-}
-
-// ArchiveReader is an optional capability of an Archiver: the directory
-// holding a volume's archived WAL segments, readable by the Postgres user.
-// history.Manager has it.
-type ArchiveReader interface {
-	WALDir(volumeID string) string
 }
 
 // standbySignal is the file that makes Postgres start in standby mode.
@@ -71,27 +65,25 @@ func (s Standby) validate(id string) error {
 // from the primary's socket, restoring from the primary's archive.
 func (m *Manager) standbySettings(s *pgconf.Settings, spec Spec) {
 	sb := spec.Standby
-	s.ArchiveMode, s.ArchiveCommand, s.ArchiveTimeoutSeconds = false, "", 0
+	s.ArchiveMode, s.ArchiveDir, s.ArchiveTimeoutSeconds = false, "", 0
 	s.Standby = true
 	s.MaxConnections = max(s.MaxConnections, sb.primaryConns)
 	s.MaxWorkerProcesses = max(s.MaxWorkerProcesses, sb.primaryWorkers)
 	s.PrimaryConnInfo, s.RestoreCommand = "", ""
 	if sb.PrimaryID != "" {
-		s.PrimaryConnInfo = "host=" + connValue(m.sockDir(sb.PrimaryID)) + " user=" + pgrun.AdminRole +
+		s.PrimaryConnInfo = "host=" + connValue(m.sockDir(sb.PrimaryID)) + " user=" + pgrun.ReplicationRole +
 			" application_name=" + connValue(spec.ID) + " connect_timeout=5"
 	}
-	if r, ok := m.cfg.Archive.(ArchiveReader); ok && sb.ArchiveVolume != "" {
-		s.RestoreCommand = restoreCommand(r.WALDir(sb.ArchiveVolume))
+	if m.cfg.Archive != nil && sb.ArchiveVolume != "" {
+		s.RestoreCommand = restoreCommand
 	}
 }
 
 // restoreCommand copies a finished segment (or a timeline history file)
-// from an archive directory; a missing one fails quietly, which tells the
-// standby to wait and try streaming.
-func restoreCommand(dir string) string {
-	d := strings.ReplaceAll("'"+strings.ReplaceAll(dir, "'", `'\''`)+"'", "%", "%%")
-	return "cp --reflink=auto " + d + "/%f %p 2>/dev/null"
-}
+// from the archive archiveLink points to (prepareStandby links it to the
+// primary's); a missing one fails quietly, which tells the standby to wait
+// and try streaming. It names no host path: a tenant reads it.
+const restoreCommand = "cp --reflink=auto " + archiveLink + "/%f %p 2>/dev/null"
 
 // connValue quotes a libpq connection-string value.
 func connValue(v string) string {
@@ -122,6 +114,11 @@ func (m *Manager) prepareStandby(in *Instance) error {
 	_ = os.Remove(filepath.Join(in.dataDir, "recovery.signal"))
 	if err := m.writeOwned(filepath.Join(in.dataDir, standbySignal), nil); err != nil {
 		return fmt.Errorf("standby %s: %w", in.id, err)
+	}
+	if m.cfg.Archive != nil && sb.ArchiveVolume != "" {
+		if err := linkArchive(in.dataDir, m.cfg.Archive.WALDir(sb.ArchiveVolume), in.user); err != nil {
+			return fmt.Errorf("standby %s: %w", in.id, err)
+		}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func newEnv(t testing.TB, driver string, root string, opts ...func(*history.Conf
 	e := &env{vols: vols, major: in.Major, archive: filepath.Join(root, "archive")}
 	e.retention.Store(int64(24 * time.Hour))
 	hcfg := history.Config{
-		Dir: e.archive, Volumes: vols, Installs: []pgversion.Install{in}, User: user,
+		Dir: e.archive, Volumes: vols, Installs: []pgversion.Install{in},
 		RunDir:    pgtest.ShortDir(t),
 		Retention: func(string) time.Duration { return time.Duration(e.retention.Load()) },
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -88,12 +88,16 @@ func newEnv(t testing.TB, driver string, root string, opts ...func(*history.Conf
 	if e.hist, err = history.New(hcfg); err != nil {
 		t.Fatal(err)
 	}
-	e.computes, err = compute.New(compute.Config{
+	ccfg := compute.Config{
 		Installs: []pgversion.Install{in}, User: user, Volumes: vols, RunDir: pgtest.ShortDir(t),
 		LogDir: filepath.Join(root, "logs"), PoolSize: -1, Host: pgconf.Host{MemoryBytes: 8 << 30, CPUs: 2},
 		Archive: e.hist, ArchiveTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if ids := pgtest.Identities(t); ids != nil {
+		ccfg.Identities = ids
+	}
+	e.computes, err = compute.New(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}

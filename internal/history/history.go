@@ -109,7 +109,6 @@ type Config struct {
 	Volumes  Volumes
 	Computes Computes // may be set later with SetComputes, before Run and Materialize
 	Installs []pgversion.Install
-	User     pgrun.User // the OS user Postgres runs as
 	// RunDir holds the sockets of recovering servers; short (socket path limit).
 	RunDir string
 	// Retention is how long a volume's history is kept (the project's
@@ -309,19 +308,6 @@ func randomHex(n int) string {
 // temporaries.
 func (m *Manager) Owns(volumeID string) bool { return strings.HasPrefix(volumeID, snapPrefix) }
 
-// ArchiveCommand is the archive_command of computes on volumeID: it copies
-// the segment into the volume's archive under a temporary name (a reflink
-// where the file system shares extents), flushes it, and links it to its
-// name, which fails if a file of that name exists, unless with the same
-// contents (a retry after a crash). The shell is Postgres'; the only
-// variable part is the archive path, quoted.
-func (m *Manager) ArchiveCommand(volumeID string) string {
-	d := strings.ReplaceAll(shellQuote(m.WALDir(volumeID)), "%", "%%")
-	tmp, dst := d+"/.tmp-%f", d+"/%f"
-	return "cp --reflink=auto %p " + tmp + " && sync " + tmp + " && { ln " + tmp + " " + dst +
-		" 2>/dev/null || cmp -s " + tmp + " " + dst + "; }; r=$?; rm -f " + tmp + "; exit $r"
-}
-
 // restoreCommand fetches a segment from volumeID's archive, or else from
 // the volume's own pg_wal (WAL a crash kept from being archived).
 func (m *Manager) restoreCommand(volumeID string) string {
@@ -330,12 +316,25 @@ func (m *Manager) restoreCommand(volumeID string) string {
 	return "cp --reflink=auto " + a + "/%f %p 2>/dev/null || cp --reflink=auto " + w + "/%f %p 2>/dev/null"
 }
 
-// ensureDirs makes <Dir>/V and its wal folder, owned by the Postgres user.
+// ensureDirs makes <Dir>/V and its wal folder, owned by the volume's owner
+// (the OS identity its computes run as), which alone archives into it and
+// restores from it. A folder of another owner (made before the volume had
+// an identity of its own) is handed over with its segments.
 func (m *Manager) ensureDirs(volumeID string) error {
-	if err := os.MkdirAll(m.volDir(volumeID), 0o711); err != nil {
+	owner, err := pgrun.OwnerOf(m.cfg.Volumes.Path(volumeID))
+	if err != nil {
 		return fmt.Errorf("archive of %s: %w", volumeID, err)
 	}
-	if err := m.cfg.User.MkdirOwned(m.WALDir(volumeID), 0o700); err != nil {
+	if err := owner.MkdirOwned(m.volDir(volumeID), 0o700); err != nil {
+		return fmt.Errorf("archive of %s: %w", volumeID, err)
+	}
+	wal := m.WALDir(volumeID)
+	if cur, err := pgrun.OwnerOf(wal); err == nil && cur.UID != owner.UID {
+		if err := owner.OwnTree(wal); err != nil {
+			return fmt.Errorf("archive of %s: %w", volumeID, err)
+		}
+	}
+	if err := owner.MkdirOwned(wal, 0o700); err != nil {
 		return fmt.Errorf("archive of %s: %w", volumeID, err)
 	}
 	return nil

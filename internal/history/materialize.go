@@ -320,12 +320,16 @@ func (m *Manager) prepareRecovery(dir string, base snapshot) error {
 	if base.TablespaceMap != "" {
 		files["tablespace_map"] = base.TablespaceMap
 	}
+	owner, err := pgrun.OwnerOf(dir)
+	if err != nil {
+		return err
+	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
-		if err := m.cfg.User.Own(p, 0o600); err != nil {
+		if err := owner.Own(p, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
@@ -340,8 +344,14 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	if err != nil {
 		return Result{}, err
 	}
+	// The server runs as the volume's own identity: the project's, whose
+	// archive it reads.
+	owner, err := pgrun.OwnerOf(dir)
+	if err != nil {
+		return Result{}, err
+	}
 	sock := filepath.Join(m.cfg.RunDir, "r"+randomHex(4))
-	if err := m.cfg.User.MkdirOwned(sock, 0o700); err != nil {
+	if err := owner.MkdirOwned(sock, 0o700); err != nil {
 		return Result{}, fmt.Errorf("socket dir: %w", err)
 	}
 	defer os.RemoveAll(sock)
@@ -366,7 +376,7 @@ func (m *Manager) recover(ctx context.Context, dir, srcVolume string, base snaps
 	})
 	maps.Copy(settings, targetSettings(pt, target))
 	logs := &logBuffer{}
-	opts := pgrun.Options{Install: install, User: m.cfg.User, DataDir: dir, SocketDir: sock, Settings: settings, Log: logs}
+	opts := pgrun.Options{Install: install, User: owner, DataDir: dir, SocketDir: sock, Settings: settings, Log: logs}
 	begin := time.Now()
 	srv, err := pgrun.Start(ctx, opts)
 	if err != nil && ctx.Err() == nil && errors.Is(err, pgrun.ErrTargetNotReached) {

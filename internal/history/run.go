@@ -424,7 +424,7 @@ func (m *Manager) pruneWAL(volumeID string, base snapshot) error {
 	for _, e := range ents {
 		name := e.Name()
 		remove := false
-		if strings.HasPrefix(name, ".tmp-") {
+		if strings.HasPrefix(name, ".tmp-") || strings.HasPrefix(name, "archtemp.") { // basic_archive's, left by a crash
 			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
 				remove = true
 			}

@@ -19,7 +19,7 @@ type Internal struct {
 	DataDir   string
 	SocketDir string
 	Install   pgversion.Install
-	User      pgrun.User
+	User      pgrun.User // an OS identity of its own, which no compute has
 	Log       io.Writer
 }
 
@@ -42,6 +42,18 @@ func StartInternal(ctx context.Context, in Internal) (*pgrun.Server, string, err
 	}
 	if err := pgrun.StopStale(ctx, in.DataDir); err != nil {
 		return nil, "", fmt.Errorf("metadata cluster: stop stale: %w", err)
+	}
+	// The cluster runs under an identity no compute has; one made when it
+	// shared the computes' is handed over, and its peer map rewritten.
+	if owner, err := pgrun.OwnerOf(in.DataDir); err != nil {
+		return nil, "", fmt.Errorf("metadata cluster: %w", err)
+	} else if owner.UID != in.User.UID {
+		if err := in.User.OwnTree(in.DataDir); err != nil {
+			return nil, "", fmt.Errorf("metadata cluster: %w", err)
+		}
+	}
+	if err := pgrun.WriteHBA(in.DataDir, in.User, nil); err != nil {
+		return nil, "", fmt.Errorf("metadata cluster: %w", err)
 	}
 	if err := in.User.MkdirOwned(in.SocketDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("metadata cluster: %w", err)

@@ -58,17 +58,21 @@ type Settings struct {
 	MaxWALSize         int64
 	WALKeepSize        int64
 
-	// ArchiveMode turns WAL archiving on with ArchiveCommand and
-	// ArchiveTimeoutSeconds: the compute manager sets them for read-write
-	// computes when it has an archiver (internal/history).
+	// ArchiveMode turns WAL archiving on, every ArchiveTimeoutSeconds, into
+	// ArchiveDir through Postgres' basic_archive module: the compute
+	// manager sets them for read-write computes when it has an archiver
+	// (internal/history). ArchiveDir is relative to the data directory (a
+	// link the manager makes), so that no setting a tenant can read names a
+	// host path, and no shell command runs.
 	ArchiveMode           bool
-	ArchiveCommand        string
+	ArchiveDir            string
 	ArchiveTimeoutSeconds int
 
 	// Standby makes a hot standby (a read replica): the compute manager
 	// sets it with PrimaryConnInfo (streaming from the primary's socket,
 	// empty when the branch has no read-write compute) and RestoreCommand
-	// (segments from the branch's WAL archive, empty without one). The
+	// (segments from the branch's WAL archive, empty without one; a path
+	// relative to the data directory, as ArchiveDir). The
 	// standby parameters are rendered only for a standby.
 	Standby         bool
 	PrimaryConnInfo string
@@ -189,7 +193,10 @@ func (s Settings) Params() []Param {
 		}
 		return "off"
 	}
-	archiveCmd := s.ArchiveCommand
+	archiveLib := ""
+	if s.ArchiveMode {
+		archiveLib = "basic_archive"
+	}
 	archiveTimeout := s.ArchiveTimeoutSeconds
 	ps := []Param{
 		// Connections: only the Unix socket, only the Postgres OS user (and root).
@@ -233,7 +240,8 @@ func (s Settings) Params() []Param {
 		{"min_wal_size", size(s.MinWALSize), false},
 		{"max_wal_size", size(s.MaxWALSize), false},
 		{"archive_mode", onOff(s.ArchiveMode), true},
-		{"archive_command", archiveCmd, false},
+		{"archive_library", archiveLib, false},
+		{"basic_archive.archive_directory", s.ArchiveDir, false},
 		{"archive_timeout", strconv.Itoa(archiveTimeout), false},
 		{"hot_standby", "on", true},
 		// The last commit's time tells whether a snapshot "at now" may be

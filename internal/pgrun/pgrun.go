@@ -85,12 +85,56 @@ func toUser(u *user.User, sw bool) (User, error) {
 	return User{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Switch: sw}, nil
 }
 
-func (u User) sysProcAttr() *syscall.SysProcAttr {
+// SysProcAttr runs a process in a process group of its own and, when u is
+// not Grove's own identity, as u with no supplementary group (the parent's,
+// root's, would otherwise stay).
+func (u User) SysProcAttr() *syscall.SysProcAttr {
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	if u.Switch {
-		attr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, NoSetGroups: true}
+		attr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
 	}
 	return attr
+}
+
+// IDUser is the identity of a uid (and group of the same number) that needs
+// no /etc/passwd entry: one of a compute's (internal/osid).
+func IDUser(uid uint32) User {
+	return User{Name: strconv.FormatUint(uint64(uid), 10), UID: uid, GID: uid, Switch: os.Geteuid() == 0}
+}
+
+// OwnerOf is the identity owning path: the one a server on that data
+// directory runs as. Not as root, it is the current user.
+func OwnerOf(path string) (User, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return User{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || os.Geteuid() != 0 {
+		u, err := user.Current()
+		if err != nil {
+			return User{}, fmt.Errorf("current user: %w", err)
+		}
+		return toUser(u, false)
+	}
+	u := User{Name: strconv.FormatUint(uint64(st.Uid), 10), UID: st.Uid, GID: st.Gid, Switch: true}
+	if pw, err := user.LookupId(u.Name); err == nil {
+		u.Name = pw.Username
+	}
+	return u, nil
+}
+
+// OwnTree gives root and everything under it to the user (modes unchanged).
+func (u User) OwnTree(root string) error {
+	if !u.Switch {
+		return nil
+	}
+	return filepath.WalkDir(root, func(path string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, int(u.UID), int(u.GID))
+	})
 }
 
 // Own makes path (not recursively) owned by the user with the given mode.
@@ -135,6 +179,9 @@ type InitOptions struct {
 	// bits (which data checksums WAL-log as full pages), so a clone on a
 	// copy-on-write file system stays small.
 	Freeze bool
+	// Helpers makes Grove's helper roles and PgBouncer's lookup function
+	// (in template1 and postgres, so that every database made later has it).
+	Helpers bool
 }
 
 // InitDB makes a new cluster in dataDir (which must not exist or be empty),
@@ -151,7 +198,7 @@ func InitDB(ctx context.Context, inst pgversion.Install, u User, dataDir string,
 	args := []string{"-D", dataDir, "-U", AdminRole, "--data-checksums", "--encoding=UTF8",
 		"--locale=C.UTF-8", "--wal-segsize=" + strconv.Itoa(seg), "--auth-local=peer", "--auth-host=reject", "--no-instructions"}
 	cmd := exec.CommandContext(ctx, inst.Bin("initdb"), args...)
-	cmd.SysProcAttr = u.sysProcAttr()
+	cmd.SysProcAttr = u.SysProcAttr()
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin"}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb %s: %w: %s", dataDir, err, tail(out))
@@ -159,7 +206,7 @@ func InitDB(ctx context.Context, inst pgversion.Install, u User, dataDir string,
 	if err := WriteHBA(dataDir, u, opts.AdminOSUsers); err != nil {
 		return err
 	}
-	if len(opts.Databases) == 0 && !opts.Freeze {
+	if len(opts.Databases) == 0 && !opts.Freeze && !opts.Helpers {
 		return nil
 	}
 	sock, err := os.MkdirTemp("", "grove-initdb-")
@@ -175,6 +222,11 @@ func InitDB(ctx context.Context, inst pgversion.Install, u User, dataDir string,
 		return fmt.Errorf("initdb %s: first start: %w", dataDir, err)
 	}
 	defer srv.Stop(context.WithoutCancel(ctx))
+	if opts.Helpers {
+		if err := InstallHelpers(ctx, srv.Psql); err != nil {
+			return fmt.Errorf("initdb %s: %w", dataDir, err)
+		}
+	}
 	for _, db := range opts.Databases {
 		if err := srv.Psql(ctx, "postgres", `CREATE DATABASE "`+db+`"`); err != nil {
 			return fmt.Errorf("initdb %s: %w", dataDir, err)
@@ -196,11 +248,98 @@ func InitDB(ctx context.Context, inst pgversion.Install, u User, dataDir string,
 	return srv.Stop(ctx)
 }
 
-// WriteHBA writes pg_hba.conf and pg_ident.conf: AdminRole by peer for the
-// listed OS users (and the Postgres user itself), everyone else by SCRAM,
-// Unix socket only.
+// Roles of Grove's helpers inside every compute cluster. They log in
+// without a password over the cluster's Unix socket, whose directory only
+// the cluster's own OS identity and Grove can enter (0700): a replica of the
+// same project streaming WAL, and PgBouncer reading verifiers. Neither is a
+// superuser, and the proxy refuses both.
+const (
+	ReplicationRole = "grove_replication"
+	PoolerRole      = "grove_pooler"
+)
+
+// PoolerAuthQuery is PgBouncer's auth_query as PoolerRole: the verifier of
+// a login role that is neither a superuser nor one of Grove's.
+const PoolerAuthQuery = "SELECT usename, passwd FROM grove.pooler_lookup($1)"
+
+// HelperRolesSQL makes ReplicationRole and PoolerRole in a cluster, idempotently.
+const HelperRolesSQL = `DO $grove$ BEGIN
+IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + ReplicationRole + `') THEN
+  CREATE ROLE ` + ReplicationRole + ` WITH LOGIN REPLICATION NOINHERIT;
+END IF;
+IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + PoolerRole + `') THEN
+  CREATE ROLE ` + PoolerRole + ` WITH LOGIN NOINHERIT;
+END IF;
+END $grove$`
+
+// PoolerLookupSQL makes PgBouncer's lookup function in one database,
+// idempotently. It runs with the rights of its owner (AdminRole) and
+// answers only for ordinary login roles.
+const PoolerLookupSQL = `CREATE SCHEMA IF NOT EXISTS grove AUTHORIZATION ` + AdminRole + `;
+REVOKE ALL ON SCHEMA grove FROM PUBLIC;
+GRANT USAGE ON SCHEMA grove TO ` + PoolerRole + `;
+CREATE OR REPLACE FUNCTION grove.pooler_lookup(name text, OUT usename name, OUT passwd text)
+RETURNS SETOF record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS
+$$ SELECT rolname, rolpassword FROM pg_authid
+   WHERE rolname = name AND rolcanlogin AND NOT rolsuper AND rolname NOT LIKE 'grove\_%' $$;
+REVOKE ALL ON FUNCTION grove.pooler_lookup(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION grove.pooler_lookup(text) TO ` + PoolerRole
+
+// TenantRoleOptions are the role options of a project's roles on a major.
+// Postgres 15 lets CREATEROLE grant membership in any role that is not a
+// superuser — pg_execute_server_program, pg_read_server_files and
+// pg_write_server_files included, which reach the OS — so on 15 and before
+// a project's roles cannot create roles: they are made through the API.
+// From 16 on, granting a role needs its ADMIN OPTION, which no project
+// role holds on a predefined role.
+func TenantRoleOptions(major int) string {
+	if major <= 15 {
+		return "CREATEDB NOCREATEROLE"
+	}
+	return "CREATEDB CREATEROLE"
+}
+
+// HardenSQL undoes, on a cluster of major, what a project's role could do
+// under an older Grove: on 15 and before, CREATEROLE and the memberships
+// in the predefined roles that reach the OS. "" when there is nothing to undo.
+func HardenSQL(major int) string {
+	if major > 15 {
+		return ""
+	}
+	return `DO $grove$ DECLARE r record; BEGIN
+FOR r IN SELECT rolname FROM pg_roles WHERE rolcreaterole AND NOT rolsuper LOOP
+  EXECUTE format('ALTER ROLE %I NOCREATEROLE', r.rolname);
+END LOOP;
+FOR r IN SELECT g.rolname AS grp, m.rolname AS member FROM pg_auth_members a
+  JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+  WHERE g.rolname IN ('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files')
+    AND NOT m.rolsuper LOOP
+  EXECUTE format('REVOKE %I FROM %I CASCADE', r.grp, r.member);
+END LOOP;
+END $grove$`
+}
+
+// InstallHelpers runs HelperRolesSQL and PoolerLookupSQL through exec
+// (database, SQL), as AdminRole.
+func InstallHelpers(ctx context.Context, exec func(ctx context.Context, db, sql string) error) error {
+	if err := exec(ctx, "postgres", HelperRolesSQL); err != nil {
+		return fmt.Errorf("helper roles: %w", err)
+	}
+	for _, db := range []string{"template1", "postgres"} {
+		if err := exec(ctx, db, PoolerLookupSQL); err != nil {
+			return fmt.Errorf("pooler lookup in %s: %w", db, err)
+		}
+	}
+	return nil
+}
+
+// WriteHBA writes pg_hba.conf and pg_ident.conf: AdminRole by peer for
+// Grove's own OS identity and the listed OS users only — never the OS
+// identity the server runs as, which a tenant who reached the OS through a
+// Postgres bug would hold —, Grove's helper roles without a password
+// (ReplicationRole, PoolerRole), everyone else by SCRAM; Unix socket only.
 func WriteHBA(dataDir string, u User, adminOSUsers []string) error {
-	users := append([]string{u.Name}, adminOSUsers...)
+	users := append([]string{}, adminOSUsers...)
 	if cur, err := user.Current(); err == nil {
 		users = append(users, cur.Username)
 	}
@@ -218,15 +357,23 @@ func WriteHBA(dataDir string, u User, adminOSUsers []string) error {
 	hba := "# Written by Grove. Unix socket only; the proxy authenticates clients first.\n" +
 		"local all " + AdminRole + " peer map=grove\n" +
 		"local replication " + AdminRole + " peer map=grove\n" +
+		"local all " + ReplicationRole + " reject\n" +
+		"local replication " + ReplicationRole + " trust\n" +
+		"local replication " + PoolerRole + " reject\n" +
+		"local all " + PoolerRole + " trust\n" +
 		"local all all scram-sha-256\n" +
 		"local replication all scram-sha-256\n"
 	for name, body := range map[string]string{"pg_hba.conf": hba, "pg_ident.conf": ident.String()} {
 		p := filepath.Join(dataDir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		tmp := p + ".tmp"
+		if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
-		if err := u.Own(p, 0o600); err != nil {
+		if err := u.Own(tmp, 0o600); err != nil {
 			return err
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}
 	return nil
@@ -316,7 +463,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		args = append(args, "-c", "hot_standby=on", "-c", "recovery_target_action=pause")
 	}
 	cmd := exec.Command(opts.Install.Bin("postgres"), args...)
-	cmd.SysProcAttr = opts.User.sysProcAttr()
+	cmd.SysProcAttr = opts.User.SysProcAttr()
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin", "TZ=UTC"}
 	cmd.Dir = opts.DataDir
 	logs := &tailBuffer{max: 4096}

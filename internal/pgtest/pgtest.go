@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grovedb/grove/internal/osid"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/jackc/pgx/v5"
@@ -143,7 +144,10 @@ func template(t testing.TB, in pgversion.Install, u pgrun.User) string {
 		t.Fatalf("lock template: %v", err)
 	}
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
-	if _, err := os.Stat(filepath.Join(root, "complete")); err != nil {
+	// The marker names the template's generation: one made by an older
+	// Grove (without helper roles) is made again.
+	const complete = "complete-helpers"
+	if _, err := os.Stat(filepath.Join(root, complete)); err != nil {
 		if err := os.RemoveAll(root); err != nil {
 			t.Fatal(err)
 		}
@@ -152,15 +156,29 @@ func template(t testing.TB, in pgversion.Install, u pgrun.User) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := pgrun.InitDB(ctx, in, u, dir, pgrun.InitOptions{}); err != nil {
+		if err := pgrun.InitDB(ctx, in, u, dir, pgrun.InitOptions{Helpers: true}); err != nil {
 			t.Fatalf("initdb: %v", err)
 		}
-		if err := os.WriteFile(filepath.Join(root, "complete"), nil, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(root, complete), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	templates[templateKey{in.Major}] = dir
 	return dir
+}
+
+// Identities returns an allocator of compute identities for a test, or nil
+// when tests do not run as root (every server then runs as the current user).
+func Identities(t testing.TB) *osid.Allocator {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	a, err := osid.Open(filepath.Join(t.TempDir(), "uids"), osid.DefaultFirst, osid.DefaultCount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // Option changes a test server.

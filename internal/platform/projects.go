@@ -61,6 +61,7 @@ type CreatedProject struct {
 // reservedRoles are the platform's own; users cannot create or log in as them.
 var reservedRoles = map[string]bool{
 	pgrun.AdminRole: true, "neon_superuser": true, "neon_service": true, "zenith_admin": true,
+	pgrun.ReplicationRole: true, pgrun.PoolerRole: true,
 	"postgres": true, "public": true, "none": true, "current_user": true, "session_user": true,
 }
 
@@ -251,7 +252,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 			return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not start a compute for the project", Err: err}
 		}
 		volumeID = inst.VolumeID()
-		if err := inst.Exec(ctx, "postgres", setupSQL(in.RoleName, verifier.String(), in.DatabaseName)); err != nil {
+		if err := inst.Exec(ctx, "postgres", setupSQL(in.RoleName, verifier.String(), in.DatabaseName, in.PGVersion)); err != nil {
 			return CreatedProject{}, p.abandon(ctx, endpointID, volumeID, fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
 		}
 		// The set-up touched some fifty catalog files: a checkpoint once
@@ -325,11 +326,11 @@ func (p *Platform) abandon(ctx context.Context, endpointID, volumeID string, cau
 // cluster's spare database, idempotently (a first start after a crash may
 // run it again). It is one statement, so one commit. The dollar-quote tag is
 // random so that no name can end the block.
-func setupSQL(role, verifier, db string) string {
+func setupSQL(role, verifier, db string, major int) string {
 	tag := "$g" + randString(lowerAlnum, 16) + "$"
 	return `DO ` + tag + ` BEGIN
 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ` + quoteLiteral(role) + `) THEN
-  EXECUTE format('CREATE ROLE %I WITH LOGIN CREATEDB CREATEROLE PASSWORD %L', ` + quoteLiteral(role) + `, ` + quoteLiteral(verifier) + `);
+  EXECUTE format('CREATE ROLE %I WITH LOGIN ` + pgrun.TenantRoleOptions(major) + ` PASSWORD %L', ` + quoteLiteral(role) + `, ` + quoteLiteral(verifier) + `);
 END IF;
 IF NOT EXISTS (SELECT FROM pg_database WHERE datname = ` + quoteLiteral(db) + `) THEN
   EXECUTE format('ALTER DATABASE grove_spare RENAME TO %I', ` + quoteLiteral(db) + `);

@@ -555,9 +555,9 @@ func (c *pgCluster) ensureRole(ctx context.Context, r metastore.Role) error {
 	cur, ok := c.roles[r.Name]
 	switch {
 	case !ok && login:
-		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH LOGIN CREATEDB CREATEROLE PASSWORD `+quoteLiteral(r.Verifier))
+		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH LOGIN `+pgrun.TenantRoleOptions(c.inst.Major())+` PASSWORD `+quoteLiteral(r.Verifier))
 	case !ok:
-		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH NOLOGIN CREATEDB CREATEROLE`)
+		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH NOLOGIN `+pgrun.TenantRoleOptions(c.inst.Major()))
 	case login && (cur.secret != r.Verifier || !cur.canLogin):
 		return c.exec(ctx, `ALTER ROLE `+pgIdent(r.Name)+` WITH LOGIN PASSWORD `+quoteLiteral(r.Verifier))
 	}

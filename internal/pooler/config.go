@@ -3,6 +3,8 @@ package pooler
 import (
 	"fmt"
 	"strings"
+
+	"github.com/grovedb/grove/internal/pgrun"
 )
 
 // Neon's pooler settings (neon-semantics §8.2), not user-configurable.
@@ -17,8 +19,9 @@ const (
 	PoolFraction = 0.9
 	// authQuery reads a role's SCRAM verifier from the compute, so that
 	// roles created or changed since the pooler started log in as they do
-	// on the direct host; pg_shadow lists only roles that can log in.
-	authQuery = "SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename = $1"
+	// on the direct host; it answers only for login roles that are neither
+	// superusers nor Grove's.
+	authQuery = pgrun.PoolerAuthQuery
 )
 
 // iniSettings is everything pgbouncer.ini depends on.
@@ -53,7 +56,7 @@ func render(s iniSettings) []byte {
 	kv("pidfile", s.SocketDir+"/pgbouncer.pid")
 	// SCRAM end to end: the proxy proves the client's key to PgBouncer,
 	// which checks it against the verifier auth_query reads and logs in to
-	// the compute with it (SCRAM pass-through). auth_user logs in by peer.
+	// the compute with it (SCRAM pass-through). auth_user needs no password.
 	kv("auth_type", "scram-sha-256")
 	kv("auth_user", s.AuthUser)
 	kv("auth_query", authQuery)

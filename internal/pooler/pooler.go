@@ -18,7 +18,9 @@
 // # Authentication
 //
 // auth_type is scram-sha-256 and verifiers come from the compute itself
-// through auth_query (as auth_user, which logs in by peer over the socket),
+// through auth_query (as auth_user, pgrun.PoolerRole, which logs in without
+// a password over the compute's socket, reachable only by the compute's
+// identity, which PgBouncer runs as, and Grove),
 // so no password or verifier is ever written to a file and roles created or
 // reset since the pooler started log in at once. The proxy proves the
 // client's recovered ClientKey to PgBouncer, which logs in to the compute
@@ -69,8 +71,8 @@ type Config struct {
 	// discards it.
 	LogDir string
 	// AuthUser is the role whose connection reads verifiers (auth_query);
-	// it must log in without a password over the socket (peer) and read
-	// pg_shadow. Empty: pgrun.AdminRole.
+	// it must log in without a password over the socket and run
+	// pgrun.PoolerAuthQuery. Empty: pgrun.PoolerRole.
 	AuthUser string
 	// MaxPreparedStatements is max_prepared_statements where supported:
 	// 0 → DefaultMaxPreparedStatements, <0 → off.
@@ -106,7 +108,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("pooler: dir %q longer than %d bytes (Unix socket path limit)", c.Dir, MaxDirLen)
 	}
 	if c.AuthUser == "" {
-		c.AuthUser = pgrun.AdminRole
+		c.AuthUser = pgrun.PoolerRole
 	}
 	if !rolePattern.MatchString(c.AuthUser) {
 		return fmt.Errorf("pooler: invalid auth user %q", c.AuthUser)
@@ -128,6 +130,10 @@ type Target struct {
 	ID             string // endpoint id
 	SocketDir      string // the compute's socket directory (holds .s.PGSQL.5432)
 	MaxConnections int    // the compute's max_connections
+	// User is the compute's OS identity, which PgBouncer runs as: the only
+	// one besides Grove that can enter the compute's socket directory.
+	// Zero: Config.User.
+	User pgrun.User
 }
 
 // Errors callers branch on.
@@ -261,6 +267,13 @@ func (m *Manager) Ensure(ctx context.Context, t Target) (string, error) {
 	if t.MaxConnections <= 0 {
 		return "", fmt.Errorf("pooler %s: max_connections %d", t.ID, t.MaxConnections)
 	}
+	user := t.User
+	if user.Name == "" {
+		user = m.cfg.User
+	}
+	if user.Switch && user.UID == 0 {
+		return "", fmt.Errorf("pooler %s: PgBouncer must not run as root", t.ID)
+	}
 	ini := render(m.settings(t))
 	m.mu.Lock()
 	if b := m.byID[t.ID]; b != nil && !b.stopping && b.alive() && string(b.ini) == string(ini) {
@@ -271,7 +284,7 @@ func (m *Manager) Ensure(ctx context.Context, t Target) (string, error) {
 	ch := m.starts.DoChan(t.ID, func() (any, error) {
 		sctx, cancel := context.WithTimeout(m.life, m.cfg.StartTimeout)
 		defer cancel()
-		return m.ensure(sctx, t.ID, ini)
+		return m.ensure(sctx, t.ID, user, ini)
 	})
 	select {
 	case r := <-ch:
@@ -284,7 +297,7 @@ func (m *Manager) Ensure(ctx context.Context, t Target) (string, error) {
 	}
 }
 
-func (m *Manager) ensure(ctx context.Context, id string, ini []byte) (string, error) {
+func (m *Manager) ensure(ctx context.Context, id string, user pgrun.User, ini []byte) (string, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -332,7 +345,7 @@ func (m *Manager) ensure(ctx context.Context, id string, ini []byte) (string, er
 	m.mu.Unlock()
 
 	begin := time.Now()
-	b, err := m.launch(ctx, id, ini)
+	b, err := m.launch(ctx, id, user, ini)
 	if err != nil {
 		return "", err
 	}
@@ -354,7 +367,11 @@ func (m *Manager) writeINI(dir string, ini []byte) error {
 	if err := os.WriteFile(tmp, ini, 0o600); err != nil {
 		return fmt.Errorf("pooler: write %s: %w", p, err)
 	}
-	if err := m.cfg.User.Own(tmp, 0o600); err != nil {
+	u, err := pgrun.OwnerOf(dir)
+	if err != nil {
+		return fmt.Errorf("pooler: write %s: %w", p, err)
+	}
+	if err := u.Own(tmp, 0o600); err != nil {
 		return fmt.Errorf("pooler: write %s: %w", p, err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
@@ -365,12 +382,12 @@ func (m *Manager) writeINI(dir string, ini []byte) error {
 
 // launch starts PgBouncer in its fresh folder and waits until it accepts
 // connections on its socket.
-func (m *Manager) launch(ctx context.Context, id string, ini []byte) (*bouncer, error) {
+func (m *Manager) launch(ctx context.Context, id string, user pgrun.User, ini []byte) (*bouncer, error) {
 	dir := m.dirFor(id)
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("pooler %s: %w", id, err)
 	}
-	if err := m.cfg.User.MkdirOwned(dir, 0o700); err != nil {
+	if err := user.MkdirOwned(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("pooler %s: %w", id, err)
 	}
 	if err := m.writeINI(dir, ini); err != nil {
@@ -387,11 +404,7 @@ func (m *Manager) launch(ctx context.Context, id string, ini []byte) (*bouncer, 
 		out = io.MultiWriter(f, b.tail)
 	}
 	cmd := exec.Command(m.cfg.Binary.Path, filepath.Join(dir, "pgbouncer.ini"))
-	attr := &syscall.SysProcAttr{Setpgid: true}
-	if m.cfg.User.Switch {
-		attr.Credential = &syscall.Credential{Uid: m.cfg.User.UID, Gid: m.cfg.User.GID, NoSetGroups: true}
-	}
-	cmd.SysProcAttr = attr
+	cmd.SysProcAttr = user.SysProcAttr()
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin", "TZ=UTC"}
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out

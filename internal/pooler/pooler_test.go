@@ -30,9 +30,9 @@ func TestRender(t *testing.T) {
 		s    iniSettings
 	}{
 		{"pgbouncer-1.24", iniSettings{ComputeSocketDir: "/run/grove/ep-a", SocketDir: "/run/grove-pooler/ep-a",
-			PoolSize: poolSize(104), AuthUser: "cloud_admin", MaxPreparedStatements: 1000, AuthDBName: true}},
+			PoolSize: poolSize(104), AuthUser: "grove_pooler", MaxPreparedStatements: 1000, AuthDBName: true}},
 		{"pgbouncer-1.18", iniSettings{ComputeSocketDir: "/run/grove/ep-a", SocketDir: "/run/grove-pooler/ep-a",
-			PoolSize: poolSize(839), AuthUser: "cloud_admin"}},
+			PoolSize: poolSize(839), AuthUser: "grove_pooler"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestConfigValidate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if c.AuthUser != "cloud_admin" || c.MaxPreparedStatements != DefaultMaxPreparedStatements {
+				if c.AuthUser != "grove_pooler" || c.MaxPreparedStatements != DefaultMaxPreparedStatements {
 					t.Fatalf("defaults not filled: %+v", c)
 				}
 				return
