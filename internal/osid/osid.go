@@ -4,8 +4,10 @@
 // branches and snapshots of a volume keep it, so a project's computes share
 // one, and no other project's can enter its volumes, sockets or archives.
 //
-// The next free uid is kept in a file, written before the uid is handed
-// out, so that no uid is ever given twice, across restarts and crashes.
+// The next free uid is kept in a file, written before any uid below it is
+// handed out, so that no uid is ever given twice, across restarts and
+// crashes. Uids are reserved in blocks, so that most allocations write
+// nothing (a restart skips what was left of its block).
 package osid
 
 import (
@@ -30,9 +32,13 @@ type Allocator struct {
 	path         string
 	first, count uint32
 
-	mu   sync.Mutex
-	next uint32
+	mu         sync.Mutex
+	next       uint32 // the next uid to hand out
+	reservedTo uint32 // the file's value: uids below it may have been handed out
 }
+
+// block is how many uids one write of the file reserves.
+const block = 64
 
 // Open returns an allocator persisting its state in path (created when missing).
 func Open(path string, first, count uint32) (*Allocator, error) {
@@ -52,6 +58,7 @@ func Open(path string, first, count uint32) (*Allocator, error) {
 		}
 		a.next = uint32(n)
 	}
+	a.reservedTo = a.next
 	return a, nil
 }
 
@@ -68,8 +75,12 @@ func (a *Allocator) Next() (uint32, error) {
 		return 0, fmt.Errorf("osid: all %d uids from %d are used", a.count, a.first)
 	}
 	uid := a.next
-	if err := a.save(uid + 1); err != nil {
-		return 0, err
+	if uid >= a.reservedTo {
+		end := uint32(min(uint64(uid)+block, uint64(a.first)+uint64(a.count)))
+		if err := a.save(end); err != nil {
+			return 0, err
+		}
+		a.reservedTo = end
 	}
 	a.next = uid + 1
 	return uid, nil

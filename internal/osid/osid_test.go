@@ -18,19 +18,36 @@ func TestNextPersists(t *testing.T) {
 			t.Fatalf("Next = %d, %v; want %d", got, err, want)
 		}
 	}
-	// A reopened allocator never hands out a uid twice.
-	b, err := Open(path, 100000, 3)
+	if got, err := a.Next(); err != nil || got != 100002 {
+		t.Fatalf("Next = %d, %v; want 100002", got, err)
+	}
+	if _, err := a.Next(); err == nil {
+		t.Fatal("Next past the range: no error")
+	}
+	if !a.Contains(100001) || a.Contains(99999) || a.Contains(100003) {
+		t.Fatal("Contains disagrees with the range")
+	}
+}
+
+func TestReopenSkipsReserved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "uids")
+	a, err := Open(path, 100000, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := b.Next(); err != nil || got != 100002 {
-		t.Fatalf("after reopen Next = %d, %v; want 100002", got, err)
+	first, err := a.Next()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := b.Next(); err == nil {
-		t.Fatal("Next past the range: no error")
+	// A restart (or a crash) never hands out a uid twice: it starts past
+	// the block the first run reserved.
+	b, err := Open(path, 100000, 1000)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !b.Contains(100001) || b.Contains(99999) || b.Contains(100003) {
-		t.Fatal("Contains disagrees with the range")
+	got, err := b.Next()
+	if err != nil || got <= first || got != first+block {
+		t.Fatalf("after reopen Next = %d, %v; want %d", got, err, first+block)
 	}
 }
 
