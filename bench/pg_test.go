@@ -129,7 +129,8 @@ func pgbench(b *testing.B, conn string, args ...string) float64 {
 // both runs meet the same server and the autoscaler moves nothing between
 // them.
 func BenchmarkPgbenchSelect(b *testing.B) {
-	g := startOnBtrfs(b, 4096, false)
+	// The plaintext run needs the proxy to accept logins without TLS.
+	g := startOnBtrfs(b, 4096, false, "--allow-plaintext")
 	cp := createProject(b, g, g.OrgID("sponsored"))
 	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
 	if st, raw := g.API("PATCH", path, `{"endpoint":{"autoscaling_limit_min_cu":1,"autoscaling_limit_max_cu":1}}`, nil); st != 200 {

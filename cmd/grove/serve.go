@@ -34,6 +34,7 @@ import (
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
+	"github.com/grovedb/grove/internal/proxy/proxymetrics"
 	"github.com/grovedb/grove/internal/storage"
 )
 
@@ -54,6 +55,8 @@ type serveConfig struct {
 	LogLevel      string
 	DebugAddr     string
 	PgBouncer     string
+	// AllowPlaintext lets the proxy accept logins without TLS (local development).
+	AllowPlaintext bool
 	// Rate limits and metrics (internal/apiserver/ratelimit.go, internal/metrics).
 	RateLimitPerMinute      int
 	RateLimitPerRouteSecond int
@@ -86,6 +89,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user Postgres runs as when grove runs as root")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "proxy TLS certificate (PEM); empty: self-signed, made at first start")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
+	fs.BoolVar(&c.AllowPlaintext, "allow-plaintext", false, "let the proxy accept logins without TLS (local development; Neon refuses them)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address for Go's pprof profiles (/debug/pprof/); empty: off")
 	fs.Func("cu-memory", "memory of one Compute Unit, e.g. 4GiB (Neon's) or 512MiB on a small host", func(v string) error {
@@ -419,6 +423,8 @@ func serve(ctx context.Context, args []string) error {
 		Domain:  cfg.Domain,
 		Backend: backend{p: plat, computes: computes, poolers: poolers},
 		Logger:  log.With("component", "proxy"),
+
+		AllowPlaintext: cfg.AllowPlaintext,
 	})
 	if err != nil {
 		return err
@@ -484,6 +490,7 @@ func serve(ctx context.Context, args []string) error {
 		Logger: log.With("component", "metrics"),
 	})
 	metRef.Store(met)
+	met.Registry().MustRegister(proxymetrics.New(px))
 	adminKey, err := os.ReadFile(keyFile)
 	if err != nil {
 		log.Warn("metrics: no admin API key file; /metrics on the API listener refuses every key", "err", err)

@@ -10,11 +10,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/grovedb/grove/internal/proxy/authlimit"
 	"github.com/grovedb/grove/internal/proxy/route"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -26,6 +28,7 @@ var errConnect = errors.New("connect to compute")
 // client is the client side of one connection during the handshake.
 type client struct {
 	conn    net.Conn
+	addr    netip.Addr // the peer's address, invalid when it has none
 	br      *bufio.Reader
 	tls     bool
 	sni     string
@@ -50,7 +53,7 @@ func (c *client) send(msgs ...pgproto3.BackendMessage) error {
 func (p *Proxy) serveConn(ctx context.Context, raw net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c := &client{conn: raw}
+	c := &client{conn: raw, addr: peerAddr(raw)}
 	// Closing the current conn (TLS or not) unblocks every read on shutdown.
 	var connMu sync.Mutex
 	stop := context.AfterFunc(ctx, func() {
@@ -88,17 +91,36 @@ func (p *Proxy) serveConn(ctx context.Context, raw net.Conn) {
 // errCancelDone ends a connection that carried a cancel request.
 var errCancelDone = errors.New("cancel request handled")
 
+// peerAddr is the IP address of conn's peer.
+func peerAddr(conn net.Conn) netip.Addr {
+	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	ap, err := netip.ParseAddrPort(conn.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // fail reports err to the client as an ErrorResponse (when the connection
-// still works) and logs it once.
+// still works) and logs it once. What clients cause by the thousand
+// (stalls, throttled logins) is counted in Events and logged at debug.
 func (p *Proxy) fail(log *slog.Logger, c *client, err error) {
 	if !errors.Is(err, errConnect) && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)) {
 		log.Debug("proxy: client went away", "err", err)
 		return
 	}
 	msg, internal := errorResponse(err)
-	if internal {
+	switch {
+	case isClientStall(err):
+		p.events.handshakeTimeouts.Add(1)
+		log.Debug("proxy: client stalled", "err", err)
+	case errors.Is(err, authlimit.ErrThrottled):
+		log.Debug("proxy: login throttled", "err", err)
+	case internal:
 		log.Error("proxy: connection failed", "err", err)
-	} else {
+	default:
 		log.Info("proxy: connection refused", "err", err, "sqlstate", msg.Code)
 	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -158,6 +180,10 @@ func (p *Proxy) negotiate(ctx context.Context, c *client, connMu *sync.Mutex) er
 			return errCancelDone
 		default:
 			c.version, c.params, c.keys = sp.code, sp.params, sp.keys
+			if !c.tls && !p.cfg.AllowPlaintext {
+				p.events.plaintextRefused.Add(1)
+				return errInsecure
+			}
 			return nil
 		}
 	}
@@ -227,6 +253,18 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	}
 	log = log.With("endpoint", res.EndpointID)
 
+	// Throttle before anything is looked up or checked. The attempt counts
+	// as a failure unless refunded: after a successful check, or when no
+	// check takes place. Unknown roles are charged as wrong passwords are,
+	// so that throttling tells nothing about which roles exist.
+	attempt, err := p.cfg.AuthLimiter.Begin(res.EndpointID, c.addr)
+	if err != nil {
+		var te *authlimit.ThrottledError
+		if errors.As(err, &te) {
+			p.events.throttled(te.Scope)
+		}
+		return err
+	}
 	v, err := p.cfg.Backend.Verifier(hctx, res.EndpointID, user)
 	switch {
 	case errors.Is(err, ErrUnknownRole):
@@ -234,7 +272,8 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 		// from wrong passwords.
 		v = scram.MockVerifier(user, p.mockSalt)
 	case err != nil:
-		return fmt.Errorf("verifier of %q on %s: %w", user, res.EndpointID, err)
+		attempt.Refund()
+		return fmt.Errorf("%w %q on %s: %w", errLookup, user, res.EndpointID, err)
 	}
 
 	// A known role on a known endpoint: wake the compute while the client
@@ -254,14 +293,19 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	if res.PasswordHack {
 		key, ok := v.CheckPassword(res.Password)
 		if !ok {
+			p.events.authFailures.Add(1)
 			return &authError{user: user, err: scram.ErrAuthFailed}
 		}
 		clientKey = key
 	} else {
 		if clientKey, err = p.authSCRAM(c, v); err != nil {
+			if errors.Is(err, scram.ErrAuthFailed) || errors.Is(err, scram.ErrChannelBinding) {
+				p.events.authFailures.Add(1)
+			}
 			return &authError{user: user, err: err}
 		}
 	}
+	attempt.Refund()
 
 	// Authenticated. From here the compute is woken and the connection
 	// counts as the endpoint's.

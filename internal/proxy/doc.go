@@ -11,18 +11,31 @@
 //     (libpq 17 sslnegotiation=direct, ALPN "postgresql"); GSSENCRequest is
 //     answered 'N'; a CancelRequest is forwarded (see below) and the
 //     connection closed. Unencrypted bytes pipelined after an SSL or GSSENC
-//     request are refused, as Postgres does since CVE-2021-23214.
+//     request are refused, as Postgres does since CVE-2021-23214. A
+//     StartupMessage without TLS is refused with Neon's text ("connection
+//     is insecure (try using `sslmode=require`)") unless
+//     Config.AllowPlaintext is set (local development); cancel requests,
+//     which libpq sends unencrypted, are always accepted.
 //  2. Routing. Reserved roles (cloud_admin, Neon's own, pg_*) are refused
 //     first. Package route picks the endpoint from SNI, options or — over
 //     TLS only — the password hack, for which the proxy asks for a cleartext
 //     password.
-//  3. Authentication at the proxy, against Backend.Verifier: SCRAM-SHA-256,
+//  3. Throttling: Config.AuthLimiter (package authlimit) reserves the
+//     attempt for the endpoint and the client's address before the role is
+//     looked up, and refuses it with Neon's "Too many connections to this
+//     endpoint. Please try again later." once the address's or the
+//     endpoint's budget of failures is spent. A successful check, or a
+//     lookup that fails, gives the attempt back; anything else (wrong
+//     password, unknown role, a client gone mid-exchange) counts as a
+//     failure. The same front door serves -pooler hosts, so the TLS rule
+//     and the throttle cover pooled logins too.
+//  4. Authentication at the proxy, against Backend.Verifier: SCRAM-SHA-256,
 //     or SCRAM-SHA-256-PLUS bound to Config.TLS.Certificates[0]
 //     (tls-server-end-point) when over TLS; for the password hack the
 //     cleartext password is checked against the verifier. Unknown roles get a
 //     mock exchange, so they look like wrong passwords. A failed login never
 //     calls Backend.Connect, so it never wakes a compute.
-//  4. Backend.Connect wakes the compute and names its Unix socket (for the
+//  5. Backend.Connect wakes the compute and names its Unix socket (for the
 //     -pooler host, that of the compute's PgBouncer, which checks the same
 //     SCRAM proof and logs in to the compute with it). The proxy
 //     sends the client's startup packet minus the routing options, answers
@@ -31,12 +44,15 @@
 //     no password is ever stored), and relays ParameterStatus, notices and
 //     ReadyForQuery. The compute's BackendKeyData is replaced by a random key
 //     the proxy issues and maps to the compute's pid/secret and socket.
-//  5. Splice: bytes are copied both ways (anything the handshake readers had
+//  6. Splice: bytes are copied both ways (anything the handshake readers had
 //     buffered first) until either side closes, counted per connection and
 //     per endpoint (Stats; Backend.ConnOpened/ConnClosed).
 //
 // Every failure becomes one FATAL ErrorResponse with a SQLSTATE, built in
-// one place (errorResponse); internal causes are logged, not shown.
+// one place (errorResponse); internal causes are logged, not shown. What
+// clients cause by the thousand is counted in Events (exported to
+// Prometheus by package proxymetrics) and logged at debug level only:
+// clients that stall past Config.AuthTimeout, throttled logins.
 //
 // # Concurrency
 //
@@ -58,5 +74,9 @@
 //     alphanumeric).
 //   - SQL over HTTP and WebSockets are not served here.
 //   - Error SQLSTATEs for routing failures (08004) are Grove's choice; Neon
-//     sends its texts with less specific codes.
+//     sends its texts with less specific codes. The refusals of plaintext
+//     and of throttled logins carry Neon's XX000.
+//   - Neon's throttle charges every attempt by its hashing cost, keyed by
+//     endpoint and address; Grove's charges failures only, per address and
+//     per endpoint, with budgets small enough to stop password guessing.
 package proxy

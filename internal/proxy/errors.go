@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/grovedb/grove/internal/proxy/authlimit"
 	"github.com/grovedb/grove/internal/proxy/route"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -18,6 +19,10 @@ const (
 	textWakeFailed = "Couldn't connect to compute node"
 	textTimeout    = "Authentication timed out"
 	textInternal   = "Internal error"
+	// Neon's proxy sends these two with SQLSTATE XX000, as all of its own
+	// errors (proxy/src/stream.rs); so does Grove.
+	textInsecure           = "connection is insecure (try using `sslmode=require`)"
+	textTooManyConnections = "Too many connections to this endpoint. Please try again later."
 )
 
 // Errors of the proxy's own making.
@@ -25,6 +30,10 @@ var (
 	errStartupTooLarge = errors.New("invalid length of startup packet")
 	errProtocol        = errors.New("protocol violation")
 	errTimeout         = errors.New("handshake timed out")
+	errInsecure        = errors.New("login without TLS refused")
+	// errLookup marks failures of Backend.Verifier: the platform's, not
+	// the client's, even when they are timeouts.
+	errLookup = errors.New("look up role")
 )
 
 // authError is a failed login: wrong password, unknown role or a mock
@@ -94,6 +103,10 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 		return fatal(code, ue.Message), false
 	case errors.Is(err, ErrUnknownEndpoint):
 		return fatal("08004", textUnknownEndpoint), false
+	case errors.Is(err, errInsecure):
+		return fatal("XX000", textInsecure), false
+	case errors.Is(err, authlimit.ErrThrottled):
+		return fatal("XX000", textTooManyConnections), false
 	case errors.Is(err, errConnect):
 		// Whatever went wrong with the compute (protocol, timeout, EOF),
 		// the client learns only that it could not be reached.
@@ -111,9 +124,21 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 		return fatal("08P01", errStartupTooLarge.Error()), false
 	case errors.Is(err, errProtocol), errors.Is(err, scram.ErrProtocol):
 		return fatal("08P01", err.Error()), false
-	case errors.Is(err, errTimeout), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		return fatal("08006", textTimeout), true
+	case isTimeout(err):
+		return fatal("08006", textTimeout), !isClientStall(err)
 	default:
 		return fatal("XX000", textInternal), true
 	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, errTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// isClientStall reports a timeout of the client's side of the handshake:
+// the client did not send or read in time (slow, stalled or a port
+// scanner), which is not the proxy's failure. A compute or a role lookup
+// that times out is.
+func isClientStall(err error) bool {
+	return isTimeout(err) && !errors.Is(err, errConnect) && !errors.Is(err, errLookup)
 }

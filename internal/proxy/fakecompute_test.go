@@ -60,7 +60,13 @@ func write(c net.Conn, msgs ...pgproto3.BackendMessage) {
 // startFake runs a proxy (no Postgres needed) whose endpoint is the socket.
 func startFake(t *testing.T, v scram.Verifier, socket string, tune ...func(*Config)) string {
 	t.Helper()
-	b := fixedBackend(v, socket)
+	_, addr := startFakeProxy(t, fixedBackend(v, socket), tune...)
+	return addr
+}
+
+// startFakeProxy runs a proxy in front of b and returns it and its address.
+func startFakeProxy(t *testing.T, b *fakeBackend, tune ...func(*Config)) (*Proxy, string) {
+	t.Helper()
 	cert, err := LoadOrCreateCert(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +85,35 @@ func startFake(t *testing.T, v scram.Verifier, socket string, tune ...func(*Conf
 	}
 	go p.Serve(t.Context(), ln)
 	t.Cleanup(func() { p.Close() })
-	return ln.Addr().String()
+	return p, ln.Addr().String()
+}
+
+// scramCompute answers the proxy's login with SCRAM against v, as Postgres
+// does, and reports whether it succeeded; on a bad proof it sends 28P01.
+func scramCompute(c net.Conn, br *bufio.Reader, v scram.Verifier) bool {
+	write(c, &pgproto3.AuthenticationSASL{AuthMechanisms: []string{scram.SHA256}})
+	_, body, _, err := readMessage(br, 1<<16)
+	if err != nil {
+		return false
+	}
+	mech, data, _ := parseSASLInitial(body)
+	s := scram.NewServer(v, nil)
+	sf, err := s.ClientFirst(mech, data)
+	if err != nil {
+		return false
+	}
+	write(c, &pgproto3.AuthenticationSASLContinue{Data: sf})
+	_, body, _, err = readMessage(br, 1<<16)
+	if err != nil {
+		return false
+	}
+	fin, err := s.ClientFinal(body)
+	if err != nil {
+		write(c, &pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "password authentication failed for user \"u\""})
+		return false
+	}
+	write(c, &pgproto3.AuthenticationSASLFinal{Data: fin})
+	return true
 }
 
 // TestScriptedCompute: whatever a compute does wrong during startup, the
@@ -91,31 +125,9 @@ func TestScriptedCompute(t *testing.T) {
 		t.Fatal(err)
 	}
 	realScram := func(c net.Conn, br *bufio.Reader, serverKey []byte) bool {
-		write(c, &pgproto3.AuthenticationSASL{AuthMechanisms: []string{scram.SHA256}})
-		_, body, _, err := readMessage(br, 1<<16)
-		if err != nil {
-			return false
-		}
-		mech, data, _ := parseSASLInitial(body)
 		vv := v
 		vv.ServerKey = serverKey
-		s := scram.NewServer(vv, nil)
-		sf, err := s.ClientFirst(mech, data)
-		if err != nil {
-			return false
-		}
-		write(c, &pgproto3.AuthenticationSASLContinue{Data: sf})
-		_, body, _, err = readMessage(br, 1<<16)
-		if err != nil {
-			return false
-		}
-		fin, err := s.ClientFinal(body)
-		if err != nil {
-			write(c, &pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "password authentication failed for user \"u\""})
-			return false
-		}
-		write(c, &pgproto3.AuthenticationSASLFinal{Data: fin})
-		return true
+		return scramCompute(c, br, vv)
 	}
 	tests := []struct {
 		name   string
@@ -256,7 +268,7 @@ func TestServeContextEndsConnections(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(ctx, ln) }()
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	conn, err := pgx.Connect(t.Context(), fmt.Sprintf("host=%s port=%s user=u password=pw sslmode=disable options=endpoint=ep-x", host, port))
+	conn, err := pgx.Connect(t.Context(), fmt.Sprintf("host=%s port=%s user=u password=pw sslmode=require options=endpoint=ep-x", host, port))
 	if err != nil {
 		t.Fatal(err)
 	}

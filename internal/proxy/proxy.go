@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/proxy/authlimit"
 	"github.com/grovedb/grove/internal/scram"
 )
 
@@ -53,6 +54,13 @@ type Config struct {
 	// ReservedRoles are refused (default DefaultReservedRoles); roles
 	// starting with "pg_" are always refused.
 	ReservedRoles []string
+	// AllowPlaintext accepts logins without TLS, for local development.
+	// By default they are refused, as Neon refuses them.
+	AllowPlaintext bool
+	// AuthLimiter throttles failed password checks per client address and
+	// per endpoint (default: authlimit's defaults). Share one with the
+	// other services that check the same passwords.
+	AuthLimiter *authlimit.Limiter
 }
 
 // Validate checks cfg and fills in defaults.
@@ -80,6 +88,13 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ReservedRoles == nil {
 		cfg.ReservedRoles = DefaultReservedRoles
+	}
+	if cfg.AuthLimiter == nil {
+		l, err := authlimit.New(authlimit.Config{})
+		if err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+		cfg.AuthLimiter = l
 	}
 	return nil
 }
@@ -118,6 +133,7 @@ type Proxy struct {
 	cbData    []byte // tls-server-end-point hash of Certificates[0]
 	mockSalt  []byte // secret for mock verifiers of unknown roles
 	reserved  map[string]bool
+	events    events
 	baseCtx   context.Context
 	cancelAll context.CancelFunc
 

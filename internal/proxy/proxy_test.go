@@ -186,7 +186,6 @@ func TestPgxConnects(t *testing.T) {
 	}{
 		{"options sslmode=require", e.dsn("sslmode=require options=endpoint=" + testEndpoint)},
 		{"channel_binding=require", e.dsn("sslmode=require channel_binding=require options=endpoint=" + testEndpoint)},
-		{"no TLS", e.dsn("sslmode=disable options=endpoint=" + testEndpoint)},
 		{"other options kept", e.dsn("sslmode=require options='-c statement_timeout=1234 endpoint=" + testEndpoint + "'")},
 		{"password hack", fmt.Sprintf("host=127.0.0.1 port=%s user=%s dbname=%s sslmode=require password=endpoint=%s;%s",
 			e.port, testRole, testDB, testEndpoint, testPassword)},
@@ -229,8 +228,6 @@ func TestErrors(t *testing.T) {
 			"08004", "The requested endpoint could not be found"},
 		{"missing endpoint over TLS", fmt.Sprintf("host=127.0.0.1 port=%s user=%s dbname=%s sslmode=require password=plain",
 			e.port, testRole, testDB), "08004", "Endpoint ID is not specified"},
-		{"missing endpoint plain", e.dsn("sslmode=disable"), "08004",
-			"pass the endpoint ID (first part of the domain name) as a parameter: '?options=endpoint%3D<endpoint-id>'"},
 		{"reserved role", e.dsn("sslmode=require options=endpoint="+testEndpoint) + " user=cloud_admin",
 			"28000", `role "cloud_admin" is reserved`},
 		{"pg_ role", e.dsn("sslmode=require options=endpoint="+testEndpoint) + " user=pg_monitor",
@@ -324,8 +321,10 @@ func TestPsql(t *testing.T) {
 			"Inconsistent project name inferred from SNI ('" + testEndpoint + "') and project option ('ep-other')."},
 		{"unknown domain", fmt.Sprintf("host=%s.other.net hostaddr=127.0.0.1 port=%s user=%s dbname=%s sslmode=require",
 			testEndpoint, e.port, testRole, testDB), testPassword, "Common name inferred from SNI ('other.net') is not known"},
-		{"missing endpoint", fmt.Sprintf("host=127.0.0.1 port=%s user=%s dbname=%s sslmode=disable", e.port, testRole, testDB),
-			testPassword, "Endpoint ID is not specified"},
+		{"missing endpoint", fmt.Sprintf("host=127.0.0.1 port=%s user=%s dbname=%s sslmode=require", e.port, testRole, testDB),
+			"plain", "Endpoint ID is not specified"},
+		{"no TLS", fmt.Sprintf("host=127.0.0.1 port=%s user=%s dbname=%s sslmode=disable options=endpoint=%s", e.port, testRole, testDB, testEndpoint),
+			testPassword, textInsecure},
 		{"wrong password", fmt.Sprintf("host=127.0.0.1 port=%s user=%s dbname=%s sslmode=require channel_binding=require options=endpoint=%s",
 			e.port, testRole, testDB, testEndpoint), "nope", `password authentication failed for user "alice"`},
 	}
@@ -473,7 +472,8 @@ func noTerminator() []byte {
 }
 
 func TestGarbageWhileOthersWork(t *testing.T) {
-	e := start(t, func(c *Config) { c.AuthTimeout = 2 * time.Second })
+	// The raw clients below speak without TLS.
+	e := start(t, func(c *Config) { c.AuthTimeout = 2 * time.Second; c.AllowPlaintext = true })
 	good, err := connect(t, e.dsn("sslmode=require options=endpoint="+testEndpoint))
 	if err != nil {
 		t.Fatal(err)
@@ -619,7 +619,7 @@ func BenchmarkSelect1(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := New(Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Backend: be})
+	p, err := New(Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Backend: be, AllowPlaintext: true})
 	if err != nil {
 		b.Fatal(err)
 	}
