@@ -28,6 +28,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/metrics"
+	"github.com/grovedb/grove/internal/osid"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	PoolSize      int
 	MaxActive     int
 	OSUser        string
+	MetaOSUser    string
 	TLSCert       string
 	TLSKey        string
 	LogLevel      string
@@ -86,7 +88,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")
 	fs.IntVar(&c.PoolSize, "pool-size", 1, "warm Postgres instances kept per version")
 	fs.IntVar(&c.MaxActive, "max-active-computes", 0, "computes running at once before the idlest are suspended; 0: one per 64 MiB of memory")
-	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user Postgres runs as when grove runs as root")
+	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user owning the template clusters when grove runs as root (each project's computes run under a uid of their own)")
+	fs.StringVar(&c.MetaOSUser, "meta-os-user", "grove-meta", "OS user the internal metadata cluster runs as when grove runs as root")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "proxy TLS certificate (PEM); empty: self-signed, made at first start")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
 	fs.BoolVar(&c.AllowPlaintext, "allow-plaintext", false, "let the proxy accept logins without TLS (local development; Neon refuses them)")
@@ -192,7 +195,15 @@ func serve(ctx context.Context, args []string) error {
 		_ = os.RemoveAll(runDir + "-meta")
 	}()
 	logDir := filepath.Join(cfg.DataDir, "logs")
-	if err := osUser.MkdirOwned(logDir, 0o750); err != nil {
+	// Grove writes every log itself (servers get an open file): no
+	// compute's identity may read another's.
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		return fmt.Errorf("log dir: %w", err)
+	}
+	if err := os.Chmod(logDir, 0o700); err != nil {
+		return fmt.Errorf("log dir: %w", err)
+	}
+	if err := os.Lchown(logDir, os.Getuid(), os.Getgid()); err != nil {
 		return fmt.Errorf("log dir: %w", err)
 	}
 
@@ -203,9 +214,13 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		defer metaLog.Close()
+		metaUser, err := pgrun.EnsureUser(cfg.MetaOSUser)
+		if err != nil {
+			return err
+		}
 		srv, url, err := metastore.StartInternal(ctx, metastore.Internal{
 			DataDir: filepath.Join(cfg.DataDir, "meta"), SocketDir: runDir + "-meta",
-			Install: defaultInstall, User: osUser, Log: metaLog,
+			Install: defaultInstall, User: metaUser, Log: metaLog,
 		})
 		if err != nil {
 			return err
@@ -244,7 +259,7 @@ func serve(ctx context.Context, args []string) error {
 		return 30 * 24 * time.Hour
 	}
 	hist, err := history.New(history.Config{
-		Dir: filepath.Join(cfg.DataDir, "archive"), Volumes: driver, Installs: installs, User: osUser,
+		Dir: filepath.Join(cfg.DataDir, "archive"), Volumes: driver, Installs: installs,
 		RunDir: runDir + "-hist", Retention: retention,
 		Logger: log.With("component", "history"),
 	})
@@ -317,8 +332,15 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	// --- end metrics ---
+	// As root, each project's computes run under a uid of their own.
+	var identities compute.Identities
+	if osUser.Switch {
+		if identities, err = osid.Open(filepath.Join(cfg.DataDir, "uids"), osid.DefaultFirst, osid.DefaultCount); err != nil {
+			return err
+		}
+	}
 	computes, err = compute.New(compute.Config{
-		Installs: installs, User: osUser, Volumes: driver, RunDir: runDir, LogDir: logDir,
+		Installs: installs, User: osUser, Identities: identities, Volumes: driver, RunDir: runDir, LogDir: logDir,
 		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
 		Archive: hist, OnEvent: func(e compute.Event) { stopPooler(e); meterEvent(e) }, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
 	})
