@@ -122,9 +122,8 @@ func TestKeyReach(t *testing.T) {
 	admin := keyClient(g, g.Key)
 	paid, sponsored := g.OrgID("paid"), g.OrgID("sponsored")
 
-	// Org key of "paid": creates there without org_id, and even when
-	// another org is named (Neon: "An org-scoped key creates in its own org
-	// regardless of the org_id sent").
+	// Org key of "paid": creates there without org_id or naming its org;
+	// naming another org is refused as not found, and creates nothing.
 	ok, err := admin.CreateOrgAPIKey(ctx, paid, apitypes.OrgApiKeyCreateRequest{KeyName: "paid-org"})
 	if err != nil || ok.ProjectID != "" {
 		t.Fatalf("org key: %+v, %v", ok, err)
@@ -134,9 +133,17 @@ func TestKeyReach(t *testing.T) {
 	if err != nil || p1.Project.OrgID != paid {
 		t.Fatalf("org key creates without org_id: %+v, %v", p1, err)
 	}
-	p3, err := org.CreateProject(ctx, apitypes.ProjectCreateRequest{Project: apitypes.ProjectCreate{Name: "p3", OrgID: sponsored}})
+	_, err = org.CreateProject(ctx, apitypes.ProjectCreateRequest{Project: apitypes.ProjectCreate{Name: "p3", OrgID: sponsored}})
+	wantStatus(t, "org key names another org", err, 404)
+	if ce, isAPI := errors.AsType[*client.Error](err); !isAPI || ce.Body.Message != "organization "+sponsored+" not found: an organization API key creates projects only in its own organization" {
+		t.Errorf("org key names another org: %v", err)
+	}
+	if list, err := admin.ListProjects(ctx, client.ListProjectsParams{OrgID: sponsored}); err != nil || len(list.Projects) != 0 {
+		t.Fatalf("projects of the other org after the refusal: %+v, %v", list, err)
+	}
+	p3, err := org.CreateProject(ctx, apitypes.ProjectCreateRequest{Project: apitypes.ProjectCreate{Name: "p3", OrgID: paid}})
 	if err != nil || p3.Project.OrgID != paid {
-		t.Fatalf("org key names another org: %+v, %v", p3, err)
+		t.Fatalf("org key names its own org: %+v, %v", p3, err)
 	}
 	p2, err := admin.CreateProject(ctx, apitypes.ProjectCreateRequest{Project: apitypes.ProjectCreate{Name: "p2", OrgID: sponsored}})
 	if err != nil {

@@ -48,9 +48,10 @@ func (pr Principal) CanDeleteProject() error {
 }
 
 // resolveOrg picks the org a new project goes to. An org key creates in its
-// own org whatever org_id says (as Neon does); a project-scoped key cannot
-// create projects; a personal key names one of the user's orgs, or may
-// leave it out when the user has only one.
+// own org, which org_id may name or leave out: another org is refused as not
+// found, like any org the caller does not reach, rather than ignored. A
+// project-scoped key cannot create projects; a personal key names one of the
+// user's orgs, or may leave it out when the user has only one.
 func resolveOrg(pr Principal, orgID string) (string, error) {
 	switch {
 	case pr.ProjectID != "":
@@ -58,6 +59,9 @@ func resolveOrg(pr Principal, orgID string) (string, error) {
 	case !pr.Personal():
 		if len(pr.OrgIDs) != 1 {
 			return "", newErr(KindInternal, "organization API key without its organization")
+		}
+		if orgID != "" && orgID != pr.OrgIDs[0] {
+			return "", newErr(KindNotFound, "organization %s not found: an organization API key creates projects only in its own organization", orgID)
 		}
 		return pr.OrgIDs[0], nil
 	case orgID == "":

@@ -27,7 +27,8 @@ func TestResolveOrg(t *testing.T) {
 		{"personal names another org", personal1, b, "", KindNotFound},
 		{"personal names a malformed org", personal2, "Org!", "", KindNotFound},
 		{"org key infers its org", org, "", a, 0},
-		{"org key ignores another org", org, b, a, 0},
+		{"org key names its org", org, a, a, 0},
+		{"org key names another org", org, b, "", KindNotFound},
 		{"project key", project, "", "", KindForbidden},
 		{"project key naming its org", project, a, "", KindForbidden},
 	}
