@@ -48,6 +48,9 @@ type opDoc struct {
 	optionalBody bool
 	status       int          // success status
 	response     reflect.Type // success body type; nil for none
+	// goneNoContent documents 204 without a body, the answer of a delete
+	// whose resource does not exist or is already deleted.
+	goneNoContent bool
 }
 
 // queryParam is a query parameter of an operation. typ is "string",
@@ -155,13 +158,17 @@ func operationObject(pattern, path string, d opDoc, sc *schemas) map[string]any 
 	if d.response != nil {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": sc.of(d.response)}}
 	}
-	op["responses"] = map[string]any{
+	responses := map[string]any{
 		strconv.Itoa(d.status): ok,
 		"default": map[string]any{
 			"description": "Error: Neon's error body, with the status giving its kind.",
 			"content":     map[string]any{"application/json": map[string]any{"schema": sc.of(reflect.TypeFor[apitypes.GeneralError]())}},
 		},
 	}
+	if d.goneNoContent {
+		responses[strconv.Itoa(http.StatusNoContent)] = map[string]any{"description": "The resource does not exist or is already deleted."}
+	}
+	op["responses"] = responses
 	return op
 }
 

@@ -120,6 +120,16 @@ func TestOpenAPIRoutes(t *testing.T) {
 		if nop.OperationID != d.id {
 			t.Errorf("%s: operationId %q, Neon's is %q", route, d.id, nop.OperationID)
 		}
+		for code := range op.Responses.Map() {
+			if nop.Responses.Value(code) == nil {
+				t.Errorf("%s: documents status %s, which Neon's operation does not", route, code)
+			}
+		}
+		for code := range nop.Responses.Map() {
+			if strings.HasPrefix(code, "2") && op.Responses.Value(code) == nil {
+				t.Errorf("%s: does not document status %s, which Neon's operation does", route, code)
+			}
+		}
 	}
 }
 

@@ -63,7 +63,7 @@ type handler func(w http.ResponseWriter, r *http.Request, pr platform.Principal)
 func (s *Server) handle(pattern string, h handler) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.patterns = append(s.patterns, pattern)
-	s.mux.Handle(method+" /api/v2"+path, s.limitAddr(s.authed(s.limitKey(pattern, h))))
+	s.mux.Handle(method+" /api/v2"+path, s.limitAddr(s.authed(s.limitKey(pattern, refuseBadText(pattern, h)))))
 }
 
 // routes registers every operation; each area keeps its handlers and its

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,7 +20,8 @@ import (
 
 // TestContract is the issue's contract test: one grove, every registered
 // operation driven with a valid request (2xx), a malformed body (400), an
-// unknown id (404) and no key (401), each response validated against
+// unknown id (404), no key (401) and strings Postgres cannot store in each
+// parameter and body string (400), each response validated against
 // Neon's spec. The registered routes are read from the API description
 // Grove serves; at the end every one of them must have had a 2xx response
 // that passed validation.
@@ -28,13 +30,14 @@ func TestContract(t *testing.T) {
 	g := start(t)
 	mark := len(apispec.Hits())
 	c := &contract{t: t, g: g, ids: map[string]string{}}
-	c.routes, c.own = servedRoutes(t, g)
+	c.routes, c.own, c.served = servedRoutes(t, g)
 
 	// Happy path, in an order that creates what later steps need; deletes
 	// come after the error sweeps, which need live ids.
 	c.ids["org_id"] = g.OrgID("paid")
 	c.ids["source_org_id"], c.ids["free_org_id"] = c.ids["org_id"], g.OrgID("sponsored") // project transfer
 	c.ids["new_db"], c.ids["renamed_db"], c.ids["new_role"] = "contract_db", "contract_db2", "contract_role"
+	c.ids["gone_db"], c.ids["gone_role"] = "never_made_db", "never_made_role"
 	for _, s := range []step{
 		{"GET", "/users/me", nil, 200, nil},
 		{"GET", "/users/me/organizations", nil, 200, nil},
@@ -111,12 +114,26 @@ func TestContract(t *testing.T) {
 		}
 	}
 
-	// Deletes.
+	// Strings Postgres cannot store as text (holding U+0000, or not UTF-8),
+	// for every registered route: in each path parameter, in each query
+	// parameter the route describes and in each string its request body
+	// can hold → 400 with Neon's error body naming the place, never a 500.
+	for _, route := range c.routes {
+		c.badTextSweep(route)
+	}
+
+	// Deletes; a database or role that is gone is 204 without a body, as
+	// Neon's spec says ("Returned if the … doesn't exist or has already
+	// been deleted").
 	for _, s := range []step{
 		{"DELETE", "/projects/{project_id}/snapshots/{snapshot_id}", nil, 202, nil},
 		{"DELETE", "/projects/{project_id}/branches/{dev_branch_id}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/branches/{branch_id}/databases/{renamed_db}", nil, 200, nil},
+		{"DELETE", "/projects/{project_id}/branches/{branch_id}/databases/{renamed_db}", nil, 204, c.noBody},
+		{"DELETE", "/projects/{project_id}/branches/{branch_id}/databases/{gone_db}", nil, 204, c.noBody},
 		{"DELETE", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}", nil, 200, nil},
+		{"DELETE", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}", nil, 204, c.noBody},
+		{"DELETE", "/projects/{project_id}/branches/{branch_id}/roles/{gone_role}", nil, 204, c.noBody},
 		{"DELETE", "/projects/{project_id}/endpoints/{endpoint_id}", nil, 200, nil},
 		{"POST", "/projects/{project_id}/endpoints", `{"endpoint":{"branch_id":"{branch_id}","type":"read_write"}}`, 201, nil},
 		{"POST", "/projects/{project_id}/endpoints", `{"endpoint":{"branch_id":"{branch_id}","type":"read_only"}}`, 201, nil},
@@ -202,6 +219,7 @@ type contract struct {
 	g         *grovetest.Grove
 	routes    []string
 	own       *apispec.Doc // the description Grove serves
+	served    *openapi3.T  // the same, for the parameters and bodies of each route
 	ids       map[string]string
 	notLanded []string
 }
@@ -380,10 +398,11 @@ func (c *contract) captureProject(raw []byte) {
 // it serves (which a test of apiserver holds equal to the registered
 // routes), checks that its YAML form loads too, and returns the parsed
 // description for validating responses against it as well.
-func servedRoutes(t *testing.T, g *grovetest.Grove) ([]string, *apispec.Doc) {
+func servedRoutes(t *testing.T, g *grovetest.Grove) ([]string, *apispec.Doc, *openapi3.T) {
 	t.Helper()
 	var routes []string
 	var own *apispec.Doc
+	var served *openapi3.T
 	for _, form := range []string{"json", "yaml"} {
 		resp, err := http.Get("http://" + g.APIAddr + "/api/v2/openapi." + form)
 		if err != nil {
@@ -406,6 +425,7 @@ func servedRoutes(t *testing.T, g *grovetest.Grove) ([]string, *apispec.Doc) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		served = doc
 		for path, item := range doc.Paths.Map() {
 			for method := range item.Operations() {
 				routes = append(routes, method+" "+path)
@@ -416,7 +436,7 @@ func servedRoutes(t *testing.T, g *grovetest.Grove) ([]string, *apispec.Doc) {
 	if len(routes) == 0 {
 		t.Fatal("the served description lists no routes")
 	}
-	return routes, own
+	return routes, own, served
 }
 
 // captureIn records field of the response's object obj as id.
@@ -439,4 +459,126 @@ func (c *contract) captureIn(id, obj, field string) func([]byte) {
 func consumptionRange() string {
 	now := time.Now().UTC()
 	return "granularity=daily&from=" + now.AddDate(0, 0, -2).Format(time.RFC3339) + "&to=" + now.Format(time.RFC3339)
+}
+
+// noBody is a step hook checking that the response has no body.
+func (c *contract) noBody(raw []byte) {
+	if len(raw) != 0 {
+		c.t.Errorf("body %s, want none", raw)
+	}
+}
+
+// badTexts are strings Postgres cannot store as text: each value, as a
+// JSON body carries it and the end of the message refusing it. A body not
+// UTF-8 is refused whole, without the path of the string.
+var badTexts = []struct {
+	value, json, problem string
+	wholeBody            bool
+}{
+	{"nul\x00x", `"nul\u0000x"`, "the NUL character (U+0000) is not allowed", false},
+	{"bad\xffx", "\"bad\xffx\"", "not valid UTF-8", true},
+}
+
+// badTextSweep sends route each bad text in each of its path parameters,
+// in each query parameter its description lists and in each string its
+// described body can hold, one place at a time, the rest filled with live
+// ids, and expects 400 with a message naming that place.
+func (c *contract) badTextSweep(route string) {
+	c.t.Helper()
+	method, path, _ := strings.Cut(route, " ")
+	op := c.served.Paths.Value(path).GetOperation(method)
+	if op == nil {
+		c.t.Fatalf("%s: not in the served description", route)
+	}
+	var bodies []textBody
+	if op.RequestBody != nil {
+		mt := op.RequestBody.Value.Content.Get("application/json")
+		if mt == nil || mt.Schema == nil {
+			c.t.Fatalf("%s: request body without a JSON schema", route)
+		}
+		bodies = textBodies(mt.Schema.Value)
+	}
+	for _, bad := range badTexts {
+		for _, m := range pathParamRE.FindAllString(path, -1) {
+			name := m[1 : len(m)-1]
+			c.expectBadText(method, c.fill(path, map[string]string{name: url.PathEscape(bad.value)}), nil, "path parameter "+name, bad.problem)
+		}
+		for _, p := range op.Parameters {
+			if p.Value.In == "query" {
+				q := url.Values{p.Value.Name: {bad.value}}.Encode()
+				c.expectBadText(method, c.fill(path, nil)+"?"+q, nil, "query parameter "+p.Value.Name, bad.problem)
+			}
+		}
+		for _, b := range bodies {
+			where := "decode application/json"
+			if !bad.wholeBody {
+				where += ": " + b.at
+			}
+			c.expectBadText(method, c.fill(path, nil), strings.Replace(b.body, textSlot, bad.json, 1), where, bad.problem)
+		}
+	}
+}
+
+// expectBadText sends a request holding a bad text and expects Neon's 400
+// with the message "invalid request: <where>: <problem>".
+func (c *contract) expectBadText(method, path string, body any, where, problem string) {
+	c.t.Helper()
+	raw := c.expect(method, path, c.key(), body, 400)
+	if raw == nil {
+		return
+	}
+	var e struct {
+		Message string `json:"message"`
+	}
+	want := "invalid request: " + where + ": " + problem
+	if err := json.Unmarshal(raw, &e); err != nil || e.Message != want {
+		c.t.Errorf("%s %s: message %q, want %q", method, path, e.Message, want)
+	}
+}
+
+// textBody is a request body with one string replaced by textSlot, at its
+// JSON path.
+type textBody struct{ at, body string }
+
+// textSlot marks the string of a textBody that a bad text replaces.
+const textSlot = `"TEXT-SLOT"`
+
+// textBodies returns a body for each string a body of schema can hold:
+// properties, array items (the first) and map values, through allOf.
+func textBodies(schema *openapi3.Schema) []textBody {
+	var out []textBody
+	var walk func(s *openapi3.Schema, at string, wrap func(any) any, depth int)
+	walk = func(s *openapi3.Schema, at string, wrap func(any) any, depth int) {
+		if s == nil || depth > 10 {
+			return
+		}
+		for _, m := range s.AllOf {
+			walk(m.Value, at, wrap, depth+1)
+		}
+		member := func(name string) string {
+			if at == "" {
+				return name
+			}
+			return at + "." + name
+		}
+		switch {
+		case s.Type.Is("string"):
+			b, err := json.Marshal(wrap(json.RawMessage(textSlot)))
+			if err != nil {
+				panic(err) // only maps, slices and a valid raw message
+			}
+			out = append(out, textBody{at: at, body: string(b)})
+		case s.Type.Is("array") && s.Items != nil:
+			walk(s.Items.Value, at+"[0]", func(v any) any { return wrap([]any{v}) }, depth+1)
+		case s.Type.Is("object"):
+			for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+				walk(s.Properties[name].Value, member(name), func(v any) any { return wrap(map[string]any{name: v}) }, depth+1)
+			}
+			if ap := s.AdditionalProperties.Schema; ap != nil {
+				walk(ap.Value, member("k"), func(v any) any { return wrap(map[string]any{"k": v}) }, depth+1)
+			}
+		}
+	}
+	walk(schema, "", func(v any) any { return v }, 0)
+	return out
 }
