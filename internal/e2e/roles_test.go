@@ -96,7 +96,7 @@ func (e *rolesEnv) sql(query string) string {
 func (e *rolesEnv) clusterState() string {
 	e.t.Helper()
 	return e.sql(`SELECT (SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles
-		WHERE rolname NOT LIKE 'pg\_%' AND rolname <> 'cloud_admin') || ' / ' ||
+		WHERE rolname NOT LIKE 'pg\_%' AND rolname NOT LIKE 'grove\_%' AND rolname <> 'cloud_admin') || ' / ' ||
 		(SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database
 		WHERE datname NOT IN ('postgres', 'template0', 'template1'))`)
 }

@@ -29,8 +29,8 @@ const (
 )
 
 // DefaultReservedRoles cannot log in through the proxy: the platform's own
-// superuser and the roles Neon keeps for itself.
-var DefaultReservedRoles = []string{pgrun.AdminRole, "neon_superuser", "neon_service", "zenith_admin"}
+// superuser and helper roles, and the roles Neon keeps for itself.
+var DefaultReservedRoles = []string{pgrun.AdminRole, pgrun.ReplicationRole, pgrun.PoolerRole, "neon_superuser", "neon_service", "zenith_admin"}
 
 // Config configures a Proxy.
 type Config struct {
