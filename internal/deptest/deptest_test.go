@@ -23,10 +23,13 @@ var forbidden = map[string][]string{
 	"internal/scram":       {mod + "internal/platform", "net/http"},
 	"internal/proxy":       {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", "net/http"},
 	"internal/proxy/route": {mod + "internal/platform", mod + "internal/proxy", "net/http", "net"},
-	"internal/metastore":   {mod + "internal/platform", mod + "internal/apiserver", "net/http"},
-	"internal/platform":    {mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
-	"internal/metrics":     {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
-	"apitypes":             {mod + "internal/"},
+	// Pure: a limiter any front door (proxy, HTTP data plane) shares.
+	"internal/proxy/authlimit": {mod + "internal/platform", mod + "internal/proxy", "net/http"},
+	"internal/osid":            {mod + "internal/platform", mod + "internal/compute", mod + "internal/pgrun", "net/http"},
+	"internal/metastore":       {mod + "internal/platform", mod + "internal/apiserver", "net/http"},
+	"internal/platform":        {mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
+	"internal/metrics":         {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
+	"apitypes":                 {mod + "internal/"},
 }
 
 func TestDependencies(t *testing.T) {
