@@ -118,10 +118,10 @@ const (
 	confFile         = "grove.conf"
 	// archiveLink, in a data directory, links to the WAL archive its
 	// server archives into (or, on a standby, restores from).
-	archiveLink = "grove_archive"
-	includeLine      = "include_if_exists = '" + confFile + "'"
-	startTimeout     = time.Minute
-	switchWALTimout  = 10 * time.Second
+	archiveLink     = "grove_archive"
+	includeLine     = "include_if_exists = '" + confFile + "'"
+	startTimeout    = time.Minute
+	switchWALTimout = 10 * time.Second
 )
 
 var (
