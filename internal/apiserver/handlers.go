@@ -67,6 +67,10 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 		return err
 	}
 	ep := endpoint(c.Endpoint)
+	limitMiB, limit := int64(-1), int64(-1)
+	if _, o, err := s.p.ProjectOwner(r.Context(), c.Project); err == nil {
+		limitMiB, limit = s.sizeLimit(r.Context(), o.Plan)
+	}
 	resp := apitypes.CreatedProject{
 		Project: s.project(c.Project),
 		ConnectionURIs: apitypes.List[apitypes.ConnectionDetails]{{
@@ -84,6 +88,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 	if u, _, err := s.p.ProjectOwner(r.Context(), c.Project); err == nil {
 		resp.Project.OwnerID = u.ID.String()
 	}
+	resp.Project.BranchLogicalSizeLimit, resp.Project.BranchLogicalSizeLimitBytes = limitMiB, limit
 	writeJSON(w, http.StatusCreated, resp)
 	return nil
 }
@@ -112,7 +117,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 		}
 	}
 	resp := apitypes.ProjectsResponse{Projects: make(apitypes.List[apitypes.ProjectListItem], len(projects))}
-	type owner struct{ userID, orgName string }
+	type owner struct {
+		userID, orgName string
+		limitMiB, limit int64
+	}
 	owners := map[string]owner{}
 	for i, p := range projects {
 		resp.Projects[i] = s.projectListItem(p)
@@ -122,10 +130,13 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 			if err != nil {
 				return err
 			}
-			o = owner{u.ID.String(), org.Name}
+			o = owner{userID: u.ID.String(), orgName: org.Name}
+			o.limitMiB, o.limit = s.sizeLimit(r.Context(), org.Plan)
 			owners[p.OrgID] = o
 		}
-		resp.Projects[i].OwnerID, resp.Projects[i].OrgName = o.userID, o.orgName
+		it := &resp.Projects[i]
+		it.OwnerID, it.OrgName = o.userID, o.orgName
+		it.BranchLogicalSizeLimit, it.BranchLogicalSizeLimitBytes = o.limitMiB, o.limit
 	}
 	if len(projects) > 0 {
 		resp.Pagination = &apitypes.Pagination{Cursor: projects[len(projects)-1].ID}
@@ -177,6 +188,16 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr platform.
 	return nil
 }
 
+// sizeLimit is Neon's branch_logical_size_limit (MiB) and _bytes of a
+// plan's projects: its storage quota, or -1 for none.
+func (s *Server) sizeLimit(ctx context.Context, plan string) (mib, bytes int64) {
+	pl, err := s.p.PlanByName(ctx, plan)
+	if err != nil || pl.StorageQuotaBytes <= 0 {
+		return -1, -1
+	}
+	return pl.StorageQuotaBytes >> 20, pl.StorageQuotaBytes
+}
+
 // ownedProject is s.project with the owner's id and, when full, the
 // owner's details (GET /projects/{id} only, as Neon).
 func (s *Server) ownedProject(ctx context.Context, p metastore.Project, full bool) (apitypes.Project, error) {
@@ -186,6 +207,7 @@ func (s *Server) ownedProject(ctx context.Context, p metastore.Project, full boo
 		return apitypes.Project{}, err
 	}
 	out.OwnerID = u.ID.String()
+	out.BranchLogicalSizeLimit, out.BranchLogicalSizeLimitBytes = s.sizeLimit(ctx, o.Plan)
 	if full {
 		sub, branches := subscription(o.Plan)
 		if pl, err := s.p.PlanByName(ctx, o.Plan); err == nil { // the plan's limit (issue 6)
@@ -254,7 +276,8 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr platfo
 		return err
 	}
 	out := s.project(p)
-	if u, _, err := s.p.ProjectOwner(r.Context(), p); err == nil {
+	if u, o, err := s.p.ProjectOwner(r.Context(), p); err == nil {
+		out.BranchLogicalSizeLimit, out.BranchLogicalSizeLimitBytes = s.sizeLimit(r.Context(), o.Plan)
 		out.OwnerID = u.ID.String()
 	}
 	writeJSON(w, http.StatusOK, apitypes.ProjectResponse{Project: out})

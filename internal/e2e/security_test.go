@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/grovetest"
@@ -271,5 +273,76 @@ func TestComputeIdentities(t *testing.T) {
 	if out, err := asUID(t, pa.uid, "psql", "-XAtq", "-h", pa.socketDir, "-U", "grove_pooler", "-d", "postgres",
 		"-c", "select usename from grove.pooler_lookup('app_user')"); err != nil || strings.TrimSpace(out) != "app_user" {
 		t.Fatalf("pooler lookup as A's identity: %v: %s", err, out)
+	}
+}
+
+// TestSizeLimit: a free project past its plan's storage quota has its
+// writes refused with Neon's error naming the limit, while reads and
+// deletes work and another project writes on; once it deletes data it
+// writes again; the project reports its limit; the log says it once.
+func TestSizeLimit(t *testing.T) {
+	g := start(t)
+	const limit = 40 << 20 // two fresh databases are ~15 MB
+	setPlan(t, g, "free", map[string]any{"storage_quota_bytes": limit})
+	free := g.CreateSeed()
+	var paid apitypes.CreatedProject
+	body := fmt.Sprintf(`{"project":{"name":"paid-app","org_id":%q,"branch":{"role_name":"app_user","database_name":"app_db"}}}`, g.OrgID("paid"))
+	if st, raw := g.API("POST", "/projects", body, &paid); st != 201 {
+		t.Fatalf("create paid project: %d %s", st, raw)
+	}
+	var got apitypes.ProjectResponse
+	if st, raw := g.API("GET", "/projects/"+free.Project.ID, nil, &got); st != 200 {
+		t.Fatalf("get project: %d %s", st, raw)
+	}
+	if got.Project.BranchLogicalSizeLimit != limit>>20 || got.Project.BranchLogicalSizeLimitBytes != limit {
+		t.Fatalf("branch_logical_size_limit = %d MiB, %d bytes; want %d, %d", got.Project.BranchLogicalSizeLimit,
+			got.Project.BranchLogicalSizeLimitBytes, limit>>20, limit)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, free.ConnectionURIs[0].ConnectionURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	exec := func(sql string) error {
+		_, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
+		return err
+	}
+	if err := exec(`CREATE TABLE big(id int, pad text)`); err != nil {
+		t.Fatal(err)
+	}
+	// Write in batches, as an app does, until the writes are refused.
+	var refused error
+	for i := 0; i < 400 && refused == nil; i++ {
+		refused = exec(`INSERT INTO big SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 2000) g`)
+		if refused == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var pe *pgconn.PgError
+	if !errors.As(refused, &pe) || pe.Code != "53100" || !strings.Contains(pe.Message, "project size limit (40 MB) has been exceeded") {
+		t.Fatalf("writes past the limit: %v; want SQLSTATE 53100 naming the 40 MB limit", refused)
+	}
+	for _, sql := range []string{`INSERT INTO big VALUES (1, 'x')`, `UPDATE big SET pad = 'y' WHERE id = 1`, `CREATE TABLE other(id int)`} {
+		if err := exec(sql); err == nil {
+			t.Errorf("%s: succeeded past the limit", sql)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM big`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("read past the limit: %d, %v", n, err)
+	}
+	// Another tenant is not held.
+	if _, err := grovetest.Psql(t, paid.ConnectionURIs[0].ConnectionURI, "create table t as select g from generate_series(1, 100000) g"); err != nil {
+		t.Fatalf("the other project: %v", err)
+	}
+	// Deleting data lets writes resume once measured.
+	if err := exec(`TRUNCATE big`); err != nil {
+		t.Fatalf("truncate past the limit: %v", err)
+	}
+	grovetest.WaitFor(t, "writes to resume", func() bool { return exec(`INSERT INTO big VALUES (1, 'x')`) == nil })
+	if c := strings.Count(g.Logs(), "over its size limit"); c != 1 {
+		t.Errorf("the log says %d times that the branch is over its limit; want once", c)
 	}
 }

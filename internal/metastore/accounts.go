@@ -110,3 +110,10 @@ func (s *Store) OrgByName(ctx context.Context, name string) (Org, error) {
 	o, err := scanOrg(s.pool.QueryRow(ctx, `SELECT `+orgCols+` FROM orgs o WHERE o.name = $1`, name))
 	return o, mapErr("get org "+name, err)
 }
+
+// ProjectPlan returns the plan of a project's organization.
+func (s *Store) ProjectPlan(ctx context.Context, projectID string) (string, error) {
+	var plan string
+	err := s.pool.QueryRow(ctx, `SELECT o.plan FROM projects p JOIN orgs o ON o.id = p.org_id WHERE p.id = $1`, projectID).Scan(&plan)
+	return plan, mapErr("plan of project "+projectID, err)
+}

@@ -23,6 +23,7 @@ type usageState struct {
 	lsn     map[string]int64                   // volume → WAL position last sampled (sizes.go)
 	size    map[string]int64                   // volume → logical size last recorded
 	blocked map[string]*QuotaError             // project or branch id → quota exceeded
+	limited map[string]bool                    // volume → writes refused for its size (sizelimits.go)
 }
 
 // AttachMeter makes m the meter of the platform's computes: RecordUsage is

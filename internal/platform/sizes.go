@@ -24,49 +24,72 @@ const sampleSQL = `SELECT (SELECT coalesce(sum(pg_database_size(oid)), 0) FROM p
 // position, whose growth is metered as written data. A volume's first
 // position after Grove starts is only a baseline; a position carries over
 // a suspend, so WAL written after the last sample is booked at the next
-// wake.
+// wake. A compute whose branch has a size limit is read every few seconds
+// and held to it (sizelimits.go).
 func (p *Platform) RunSamples(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultSampleInterval
 	}
-	t := time.NewTicker(interval)
+	t := time.NewTicker(min(interval, time.Second))
 	defer t.Stop()
+	due := map[string]time.Time{} // compute → its next reading
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		now := time.Now()
+		seen := map[string]bool{}
 		for _, in := range p.cfg.Computes.List() {
 			if ctx.Err() != nil {
 				return
 			}
-			p.sample(ctx, in)
+			seen[in.ID()] = true
+			next, ok := due[in.ID()]
+			if !ok {
+				// First seen: read within a few seconds, then on its own schedule.
+				due[in.ID()] = now.Add(min(interval, limitedSampleInterval))
+				continue
+			}
+			if now.Before(next) {
+				continue
+			}
+			due[in.ID()] = time.Now().Add(p.sample(ctx, in, interval))
+		}
+		for id := range due {
+			if !seen[id] {
+				delete(due, id)
+			}
 		}
 	}
 }
 
 // measure records a running compute's logical size before it suspends.
-func (p *Platform) measure(ctx context.Context, in *compute.Instance) { p.sample(ctx, in) }
+func (p *Platform) measure(ctx context.Context, in *compute.Instance) {
+	p.sample(ctx, in, DefaultSampleInterval)
+}
 
-// sample reads in's logical size and WAL position and records them; a
-// compute that is not active, or a read replica (whose volume no branch
-// owns and whose WAL is its primary's), records nothing.
-func (p *Platform) sample(ctx context.Context, in *compute.Instance) {
+// sample reads in's logical size and WAL position and records them, and
+// holds in to its size limit; a compute that is not active, or a read
+// replica (whose volume no branch owns and whose WAL is its primary's),
+// records nothing. It returns when to read in again, every at most.
+func (p *Platform) sample(ctx context.Context, in *compute.Instance, every time.Duration) time.Duration {
 	if in.State() != compute.StateActive || in.Spec().ReadOnly {
-		return
+		return every
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := in.Conn(ctx, "postgres")
 	if err != nil {
-		return
+		return every
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	var size, pos int64
-	if err := conn.QueryRow(ctx, sampleSQL).Scan(&size, &pos); err != nil {
+	err = conn.QueryRow(ctx, sampleSQL).Scan(&size, &pos)
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
 		p.log.Debug("sample compute", "compute", in.ID(), "err", err)
-		return
+		return every
 	}
 	vol := in.VolumeID()
 	p.usage.mu.Lock()
@@ -82,10 +105,10 @@ func (p *Platform) sample(ctx context.Context, in *compute.Instance) {
 	if m != nil && seen && pos > last {
 		m.AddWritten(in.ID(), time.Now(), pos-last)
 	}
-	if sized && size == lastSize {
-		return // an idle branch's size is not written again
+	if !sized || size != lastSize { // an idle branch's size is not written again
+		if err := p.store.SetLogicalSize(ctx, vol, size); err != nil {
+			p.log.Warn("record logical size", "compute", in.ID(), "err", err)
+		}
 	}
-	if err := p.store.SetLogicalSize(ctx, vol, size); err != nil {
-		p.log.Warn("record logical size", "compute", in.ID(), "err", err)
-	}
+	return p.holdSizeLimit(ctx, in, size, every)
 }
