@@ -57,11 +57,13 @@ func newBareFloor(b *testing.B, g *grovetest.Grove, org string) *bareFloor {
 	if _, err := os.Stat(filepath.Join(vol, "postmaster.pid")); err == nil {
 		b.Fatalf("%s still running after suspend", vol)
 	}
-	user, err := pgrun.EnsureUser("grove-pg")
+	// The project's own OS identity, as its compute runs.
+	user, err := pgrun.OwnerOf(vol)
 	if err != nil {
 		b.Fatal(err)
 	}
 	sock := filepath.Join(b.TempDir(), "sock")
+	pgtest.MakeTraversable(b, filepath.Dir(sock))
 	if err := user.MkdirOwned(sock, 0o700); err != nil {
 		b.Fatal(err)
 	}
