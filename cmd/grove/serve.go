@@ -36,6 +36,7 @@ import (
 	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/proxy/proxymetrics"
+	"github.com/grovedb/grove/internal/reserve"
 	"github.com/grovedb/grove/internal/storage"
 )
 
@@ -57,6 +58,9 @@ type serveConfig struct {
 	LogLevel      string
 	DebugAddr     string
 	PgBouncer     string
+	// MetaReserve sizes the internal metadata cluster's own file system
+	// (internal/reserve); 0: none.
+	MetaReserve int64
 	// AllowPlaintext lets the proxy accept logins without TLS (local development).
 	AllowPlaintext bool
 	// Rate limits and metrics (internal/apiserver/ratelimit.go, internal/metrics).
@@ -90,6 +94,19 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.MaxActive, "max-active-computes", 0, "computes running at once before the idlest are suspended; 0: one per 64 MiB of memory")
 	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user owning the template clusters when grove runs as root (each project's computes run under a uid of their own)")
 	fs.StringVar(&c.MetaOSUser, "meta-os-user", "grove-meta", "OS user the internal metadata cluster runs as when grove runs as root")
+	c.MetaReserve = reserve.DefaultSize
+	fs.Func("meta-reserve", "as root, size of a file system of the internal metadata cluster's own, which tenants cannot fill (an image in the data dir mounted at <data-dir>/meta; it grows, never shrinks), e.g. 1GiB; 0: none (default 1GiB)", func(v string) error {
+		if strings.TrimSpace(v) == "0" {
+			c.MetaReserve = 0
+			return nil
+		}
+		n, err := parseSize(v)
+		if err == nil && n < reserve.MinSize {
+			err = fmt.Errorf("size %q: a reserve is 0 (none) or at least %d MiB", v, reserve.MinSize>>20)
+		}
+		c.MetaReserve = n
+		return err
+	})
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "proxy TLS certificate (PEM); empty: self-signed, made at first start")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "proxy TLS key (PEM)")
 	fs.BoolVar(&c.AllowPlaintext, "allow-plaintext", false, "let the proxy accept logins without TLS (local development; Neon refuses them)")
@@ -182,10 +199,58 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("storage: driver chosen", "driver", driver.Name(), "root", driver.Root(), "atomic_clone", driver.Atomic())
 
+	// --- metadata reserve (internal/reserve) ---
+	// The internal metadata cluster gets a file system of its own, which
+	// tenants cannot fill; the run dir lives there too, so that a start
+	// needs no space on the data dir's file system. Its free space is
+	// watched with the data dir's.
+	diskFS := []reserve.FS{{Name: "data", Path: cfg.DataDir,
+		Hint: "tenants' volumes and WAL archives fill it: free space or grow it; computes fail writes until then"}}
+	var metaReserve *reserve.Reserve
+	ownDir := cfg.DataDir // holds the run dir
+	if cfg.MetaURL == "" {
+		metaReserve, err = reserve.Open(ctx, reserve.Config{DataDir: cfg.DataDir, Size: cfg.MetaReserve,
+			StopStale: pgrun.StopStale, Logger: log.With("component", "reserve")})
+		switch {
+		case errors.Is(err, errors.ErrUnsupported) && cfg.MetaReserve == 0:
+			log.Info("metadata: no reserve (--meta-reserve=0); the metadata cluster shares the tenants' disk space")
+		case errors.Is(err, errors.ErrUnsupported):
+			log.Warn("metadata: no reserve; the metadata cluster shares the tenants' disk space", "reason", err)
+		case err != nil:
+			return fmt.Errorf("metadata: %w", err)
+		default:
+			defer func() { // deferred before the cluster's stop and the run dir's removal: runs after them
+				uctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := metaReserve.Close(uctx); err != nil {
+					log.Error("metadata: unmount the reserve", "err", err)
+				}
+			}()
+			ownDir = metaReserve.Dir()
+			diskFS = append(diskFS, reserve.FS{Name: "reserve", Path: ownDir,
+				Hint: "the metadata cluster fills it: restart with a larger --meta-reserve"})
+			if sp, err := reserve.Statfs(ownDir); err == nil {
+				log.Info("metadata: reserve mounted", "dir", ownDir, "image", metaReserve.Image(), "size_bytes", sp.Size, "free_bytes", sp.Free)
+			}
+		}
+	}
+	// A full data dir does not stop Grove, whose own state has room
+	// elsewhere: the first reading warns, once, before anything starts.
+	disk, err := reserve.NewWatch(reserve.WatchConfig{FileSystems: diskFS, Reserve: metaReserve, Logger: log.With("component", "disk")})
+	if err != nil {
+		return err
+	}
+	disk.Check()
+	diskCtx, stopDisk := context.WithCancel(ctx)
+	diskDone := make(chan struct{})
+	go func() { disk.Run(diskCtx); close(diskDone) }()
+	defer func() { stopDisk(); <-diskDone }()
+	// --- end metadata reserve ---
+
 	// Compute sockets live in runDir, which the compute manager owns (it
 	// removes folders of computes it does not know); the metadata cluster's
 	// socket lives beside it.
-	runDir := shortRunDir(cfg.DataDir)
+	runDir := shortRunDir(ownDir)
 	if err := os.MkdirAll(runDir, 0o711); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}
@@ -218,8 +283,15 @@ func serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		clusterDir, metaFS := filepath.Join(cfg.DataDir, "meta"), cfg.DataDir
+		if metaReserve != nil {
+			clusterDir, metaFS = metaReserve.ClusterDir(), metaReserve.Dir()
+		}
+		if err := reserve.CheckFree(metaFS, reserve.MinFree); err != nil {
+			return metaShortOfSpace(err, cfg.DataDir, metaReserve)
+		}
 		srv, url, err := metastore.StartInternal(ctx, metastore.Internal{
-			DataDir: filepath.Join(cfg.DataDir, "meta"), SocketDir: runDir + "-meta",
+			DataDir: clusterDir, SocketDir: runDir + "-meta",
 			Install: defaultInstall, User: metaUser, Log: metaLog,
 		})
 		if err != nil {
@@ -233,7 +305,7 @@ func serve(ctx context.Context, args []string) error {
 			}
 		}()
 		metaURL = url
-		log.Info("metadata: internal cluster", "dir", filepath.Join(cfg.DataDir, "meta"), "postgres", defaultInstall.Version)
+		log.Info("metadata: internal cluster", "dir", clusterDir, "postgres", defaultInstall.Version)
 	} else {
 		log.Info("metadata: external store")
 	}
@@ -513,6 +585,7 @@ func serve(ctx context.Context, args []string) error {
 	})
 	metRef.Store(met)
 	met.Registry().MustRegister(proxymetrics.New(px))
+	met.Registry().MustRegister(disk) // free space of the data dir and the metadata reserve
 	adminKey, err := os.ReadFile(keyFile)
 	if err != nil {
 		log.Warn("metrics: no admin API key file; /metrics on the API listener refuses every key", "err", err)
@@ -628,9 +701,21 @@ func hostMemory() int64 {
 	return kb << 10
 }
 
-// parseBytes reads a size: a number of bytes, or one with a unit (kB, MB,
-// GB: powers of 1024 as in Postgres; KiB, MiB, GiB too).
+// parseBytes reads the memory of a Compute Unit (parseSize, at least 64 MiB).
 func parseBytes(v string) (int64, error) {
+	n, err := parseSize(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < 64<<20 {
+		return 0, fmt.Errorf("size %q: a Compute Unit needs at least 64 MiB", v)
+	}
+	return n, nil
+}
+
+// parseSize reads a size: a number of bytes, or one with a unit (kB, MB,
+// GB: powers of 1024 as in Postgres; KiB, MiB, GiB too).
+func parseSize(v string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   int64
@@ -646,10 +731,18 @@ func parseBytes(v string) (int64, error) {
 	if err != nil || n <= 0 || n > (1<<50)/mult {
 		return 0, fmt.Errorf("invalid size %q (e.g. 4GiB, 512MiB)", v)
 	}
-	if n*mult < 64<<20 {
-		return 0, fmt.Errorf("size %q: a Compute Unit needs at least 64 MiB", v)
-	}
 	return n * mult, nil
+}
+
+// metaShortOfSpace is the error that stops a start when the metadata
+// cluster's file system has too little space: what is free, what is needed
+// and what to do.
+func metaShortOfSpace(err error, dataDir string, r *reserve.Reserve) error {
+	if r != nil {
+		return fmt.Errorf("metadata store: %w: the reserve (%s) is full: restart with a larger --meta-reserve (it grows in place with space from the data dir's file system)", err, r.Image())
+	}
+	return fmt.Errorf("metadata store: %w: free space there (tenants' volumes in %s and WAL archives in %s share it), or run grove as root with --meta-reserve so that the metadata gets space tenants cannot fill",
+		err, filepath.Join(dataDir, "volumes"), filepath.Join(dataDir, "archive"))
 }
 
 // cuMemory renders the memory of one CU for the start-up log.

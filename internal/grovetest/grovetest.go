@@ -141,8 +141,35 @@ func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
 			t.Logf("grove logs:\n%s", g.logs.String())
 		}
 		removeVolumes(t, filepath.Join(dataDir, "volumes"))
+		unmountMeta(t, filepath.Join(dataDir, "meta"))
 	})
 	return g
+}
+
+// unmountMeta unmounts the metadata reserve (internal/reserve) that a
+// grove killed and not started again left mounted, stopping the metadata
+// cluster on it first, so that the data dir can be removed.
+func unmountMeta(t testing.TB, dir string) {
+	var st, parent syscall.Stat_t
+	if syscall.Stat(dir, &st) != nil || syscall.Stat(filepath.Dir(dir), &parent) != nil || st.Dev == parent.Dev {
+		return // not a mount point
+	}
+	for _, pid := range PostgresPids(dir) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command("umount", dir).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Logf("umount %s: %v: %s; detaching it lazily", dir, err, out)
+			_ = exec.Command("umount", "-l", dir).Run()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // removeVolumes deletes the volumes grove left through its storage
