@@ -38,6 +38,7 @@ import (
 	"github.com/grovedb/grove/internal/proxy/proxymetrics"
 	"github.com/grovedb/grove/internal/reserve"
 	"github.com/grovedb/grove/internal/storage"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // serveConfig is grove serve's configuration, from flags.
@@ -586,6 +587,10 @@ func serve(ctx context.Context, args []string) error {
 	metRef.Store(met)
 	met.Registry().MustRegister(proxymetrics.New(px))
 	met.Registry().MustRegister(disk) // free space of the data dir and the metadata reserve
+	met.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "grove_branches_over_size_limit",
+		Help: "Running branches whose writes are refused because they passed their plan's storage quota.",
+	}, func() float64 { return float64(plat.BranchesOverSizeLimit()) }))
 	adminKey, err := os.ReadFile(keyFile)
 	if err != nil {
 		log.Warn("metrics: no admin API key file; /metrics on the API listener refuses every key", "err", err)

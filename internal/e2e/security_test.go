@@ -333,6 +333,9 @@ func TestSizeLimit(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM big`).Scan(&n); err != nil || n == 0 {
 		t.Fatalf("read past the limit: %d, %v", n, err)
 	}
+	if m := scrapeMetrics(t, g, g.Key); !strings.Contains(m, "grove_branches_over_size_limit 1\n") {
+		t.Errorf("/metrics does not count the branch over its limit:\n%s", grepLines(m, "grove_branches_over_size_limit"))
+	}
 	// Another tenant is not held.
 	if _, err := grovetest.Psql(t, paid.ConnectionURIs[0].ConnectionURI, "create table t as select g from generate_series(1, 100000) g"); err != nil {
 		t.Fatalf("the other project: %v", err)
@@ -345,4 +348,15 @@ func TestSizeLimit(t *testing.T) {
 	if c := strings.Count(g.Logs(), "over its size limit"); c != 1 {
 		t.Errorf("the log says %d times that the branch is over its limit; want once", c)
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
