@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -164,6 +165,7 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 					fs.fails, fs.next = 0, time.Time{}
 				}
 				m.fillBack[major] = fs
+				fails := fs.fails
 				if err == nil && m.closed {
 					m.mu.Unlock()
 					_ = m.stop(context.WithoutCancel(ctx), in, false)
@@ -175,8 +177,12 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 				}
 				m.mu.Unlock()
 				if err != nil {
-					if ctx.Err() == nil {
-						m.log.Warn("fill warm pool", "version", major, "err", err)
+					// A full disk fails every retry: warn at the first of a run.
+					if lvl := slog.LevelDebug; ctx.Err() == nil {
+						if fails == 1 {
+							lvl = slog.LevelWarn
+						}
+						m.log.Log(ctx, lvl, "fill warm pool", "version", major, "failures", fails, "err", err)
 					}
 					return
 				}
