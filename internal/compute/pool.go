@@ -178,10 +178,11 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 				m.mu.Unlock()
 				if err != nil {
 					// A full disk fails every retry: warn at the first of a run.
-					if lvl := slog.LevelDebug; ctx.Err() == nil {
-						if fails == 1 {
-							lvl = slog.LevelWarn
-						}
+					lvl := slog.LevelDebug
+					if fails == 1 {
+						lvl = slog.LevelWarn
+					}
+					if ctx.Err() == nil {
 						m.log.Log(ctx, lvl, "fill warm pool", "version", major, "failures", fails, "err", err)
 					}
 					return
