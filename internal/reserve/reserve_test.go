@@ -501,8 +501,8 @@ func TestOpenThroughSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.dataDir = link
-	r := h.mustOpen(MinSize)
-	r = h.mustOpen(MinSize) // no Close: as after SIGKILL
+	h.mustOpen(MinSize)
+	r := h.mustOpen(MinSize) // no Close of the first: as after SIGKILL
 	if !strings.Contains(h.logs.String(), "mounted already") || len(h.loops(r)) != 1 {
 		t.Errorf("loop devices %v:\n%s", h.loops(r), h.logs.String())
 	}
