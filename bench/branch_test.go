@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The figures of issue 4 (branches, snapshots as checkpoints, restore),
+// The figures of branches, snapshots as checkpoints and restore
 // measured end to end through the API and the proxy on btrfs. The 1 GiB
 // parents are loaded through the project's own connection and keep their
 // compute running (a client stays connected), as an agent's database would.
@@ -219,7 +219,7 @@ func (bt *branchTiming) phases(logs string, start time.Time) {
 // BenchmarkBranchCreate measures branch create with a read-write endpoint →
 // first query answered on the branch through the proxy, for an empty parent
 // and a parent holding 1 GiB, in turns so that the machine's drift weighs
-// on both alike. Targets (issue 4): p50 ≤ 100 ms, big/empty ≤ 1.2.
+// on both alike. Targets: p50 ≤ 100 ms, big/empty ≤ 1.2.
 //
 // A branch of a running parent is a crash-consistent clone: its Postgres
 // replays the parent's WAL since the parent's last checkpoint. So the 1 GiB
@@ -294,7 +294,7 @@ func adminExec(b *testing.B, g *grovetest.Grove, endpointID, sql string) {
 // BenchmarkSnapshotCreate measures POST …/branches/{root}/snapshot (now) on
 // an empty project and on a 1 GiB one, a few rows changed between
 // snapshots as an agent's step would; each snapshot is deleted after it
-// is taken (untimed). Target (issue 4): ≤ 20 ms p50 at any size.
+// is taken (untimed). Target: ≤ 20 ms p50 at any size.
 func BenchmarkSnapshotCreate(b *testing.B) {
 	g := startOnBtrfs(b, dataDiskMB, false)
 	org := g.OrgID("paid")
@@ -344,7 +344,7 @@ func BenchmarkSnapshotCreate(b *testing.B) {
 // finalize_restore onto the live branch → first query answered on the
 // same connection URI as before, seeing the snapshot's state. Between
 // rounds (untimed) the snapshot and the "(old)" branch are deleted, as
-// Neon's guides do. Target (issue 4): p50 ≤ 300 ms.
+// Neon's guides do. Target: p50 ≤ 300 ms.
 func BenchmarkFinalizeRestore(b *testing.B) {
 	g := startOnBtrfs(b, 4096, false)
 	p := newBenchProject(b, g, g.OrgID("paid"), "small", false)
@@ -458,7 +458,7 @@ func currentLSN(b *testing.B, conn *pgx.Conn) uint64 {
 // BenchmarkMaterialize: a branch with an endpoint at a past timestamp of a
 // 1 GiB database with ~100 MB of WAL since the last automatic snapshot →
 // first query answered on the branch, seeing the state at that time.
-// Target (issue 4): ≤ 2 s. Automatic snapshots come every 64 MB of WAL
+// Target: ≤ 2 s. Automatic snapshots come every 64 MB of WAL
 // (checked every 10 s), so the WAL actually replayed is logged.
 func BenchmarkPITRBranch(b *testing.B) {
 	g := startOnBtrfs(b, dataDiskMB, false, "--log-level", "debug")

@@ -20,7 +20,7 @@ import (
 // qgroup so that blocks shared between its checkpoints count once and
 // blocks shared with the template not at all; the WAL archive's growth is
 // reported beside it. No warm pool runs, so every volume on the file system
-// but the templates is the project's. Target (issue 4): ≤ 10 MiB.
+// but the templates is the project's. Target: ≤ 10 MiB.
 func BenchmarkCheckpoints(b *testing.B) {
 	g := startOnBtrfs(b, 4096, true, "--pool-size=-1")
 	p := newBenchProject(b, g, g.OrgID("paid"), "agent", false)

@@ -77,7 +77,7 @@ type serveConfig struct {
 	Metering         bool
 	MeteringInterval time.Duration
 	MeteringBucket   time.Duration
-	// Plans is a JSON file of plan limits upserted at start (plans.go, issue 6).
+	// Plans is a JSON file of plan limits upserted at start (plans.go).
 	Plans string
 }
 
@@ -457,7 +457,7 @@ func serve(ctx context.Context, args []string) error {
 	for _, o := range boot.Orgs {
 		log.Info("platform: organization", "name", o.Name, "id", o.ID, "plan", o.Plan)
 	}
-	if err := applyPlans(ctx, plat, cfg.Plans, log); err != nil { // plans.go (issue 6)
+	if err := applyPlans(ctx, plat, cfg.Plans, log); err != nil { // plans.go
 		return err
 	}
 	if err := plat.Reconcile(ctx); err != nil {

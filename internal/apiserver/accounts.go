@@ -37,7 +37,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, pr platform.Principa
 		AuthAccounts: apitypes.List[apitypes.CurrentUserAuthAccount]{{Email: u.Email, Login: u.Email, Name: u.Name, Provider: apitypes.IdentityProviderKeycloak}},
 		Email:        u.Email, ID: u.ID.String(), Login: u.Email, Name: name, LastName: last,
 		ProjectsLimit: int64(u.Limits.ProjectsPerOrg), BranchesLimit: int64(u.Limits.BranchesPerProject),
-		MaxAutoscalingLimit: u.Limits.MaxCU, Plan: u.Plan, // the plan's limits (issue 6)
+		MaxAutoscalingLimit: u.Limits.MaxCU, Plan: u.Plan, // the plan's limits
 	})
 	return nil
 }

@@ -164,8 +164,8 @@ func organization(o metastore.Org) apitypes.Organization {
 		CreatedAt: at(o.CreatedAt), ManagedBy: "console", UpdatedAt: at(o.UpdatedAt)}
 }
 
-// Running consumption totals of the current billing period (issue 6,
-// platform/consumption.go): read from stored usage, never from a compute.
+// Running consumption totals of the current billing period
+// (platform/consumption.go): read from stored usage, never from a compute.
 
 // setProjectUsage puts the period's totals and bounds on a project.
 func (s *Server) setProjectUsage(ctx context.Context, out *apitypes.Project) error {

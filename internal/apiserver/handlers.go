@@ -210,7 +210,7 @@ func (s *Server) ownedProject(ctx context.Context, p metastore.Project, full boo
 	out.BranchLogicalSizeLimit, out.BranchLogicalSizeLimitBytes = s.sizeLimit(ctx, o.Plan)
 	if full {
 		sub, branches := subscription(o.Plan)
-		if pl, err := s.p.PlanByName(ctx, o.Plan); err == nil { // the plan's limit (issue 6)
+		if pl, err := s.p.PlanByName(ctx, o.Plan); err == nil { // the plan's limit
 			branches = pl.BranchesPerProject
 		}
 		out.Owner = &apitypes.ProjectOwner{Email: u.Email, Name: u.Name, BranchesLimit: branches, SubscriptionType: sub}

@@ -23,11 +23,11 @@ const compatFile = "../../docs/compat.md"
 type compatNote struct{ partial, notYet string }
 
 // compatNotes is kept by hand, keyed by Neon's operationId. An operation
-// that is not registered and has no note is "issue 3" when opDocs
+// that is not registered and has no note is "being built" when opDocs
 // describes it (being built), else it takes its tag's reason from
 // compatTagNotes.
 var compatNotes = map[string]compatNote{
-	// Consumption (issue 6, consumption.go).
+	// Consumption (consumption.go).
 	"getConsumptionHistoryPerProject":   {partial: "synthetic_storage_size_bytes is the branches' logical size (WAL history not counted) and is sampled only in timeframes with compute or proxy activity; pages follow project ids; no plan gate (403)"},
 	"getConsumptionHistoryPerProjectV2": {partial: "compute_unit_seconds, root/child_branch_bytes_month (from logical sizes) and public_network_transfer_bytes are metered; instant_restore_bytes_month, private_network_transfer_bytes, extra_branches_month and snapshot_storage_bytes_month are never reported; pages follow project ids, not creation order"},
 	"getConsumptionHistoryPerBranchV2":  {partial: "compute_unit_seconds, root/child_branch_bytes_month (from logical sizes) and public_network_transfer_bytes are metered; instant_restore_bytes_month and private_network_transfer_bytes are never reported"},
@@ -40,8 +40,8 @@ var compatNotes = map[string]compatNote{
 	"grantPermissionToProject":        {notYet: "project sharing: not planned yet"},
 	"revokePermissionFromProject":     {notYet: "project sharing: not planned yet"},
 	"getAvailablePreloadLibraries":    {notYet: "preload libraries: not planned yet"},
-	"createProjectTransferRequest":    {notYet: "transfer requests between accounts: not planned yet (org-to-org transfer is issue 6)"},
-	"acceptProjectTransferRequest":    {notYet: "transfer requests between accounts: not planned yet (org-to-org transfer is issue 6)"},
+	"createProjectTransferRequest":    {notYet: "transfer requests between accounts: not planned yet (org-to-org transfer is supported)"},
+	"acceptProjectTransferRequest":    {notYet: "transfer requests between accounts: not planned yet (org-to-org transfer is supported)"},
 	"getProjectJWKS":                  {notYet: "JWKS for Neon RLS: not planned yet"},
 	"addProjectJWKS":                  {notYet: "JWKS for Neon RLS: not planned yet"},
 	"deleteProjectJWKS":               {notYet: "JWKS for Neon RLS: not planned yet"},
@@ -52,10 +52,10 @@ var compatNotes = map[string]compatNote{
 
 	// Branches.
 	"listProjectBranches":              {partial: "`include_deleted` is accepted; deleted branches are purged at once, so none is listed"},
-	"createProjectBranch":              {notYet: "branch create: issue 4"},
-	"deleteProjectBranch":              {notYet: "branch delete: issue 4"},
-	"restoreProjectBranch":             {notYet: "branch restore: issue 4"},
-	"finalizeRestoreBranch":            {notYet: "snapshot restore: issue 4"},
+	"createProjectBranch":              {notYet: "branch create: being built"},
+	"deleteProjectBranch":              {notYet: "branch delete: being built"},
+	"restoreProjectBranch":             {notYet: "branch restore: being built"},
+	"finalizeRestoreBranch":            {notYet: "snapshot restore: being built"},
 	"recoverProjectBranch":             {notYet: "deleted-branch recovery: not planned yet"},
 	"createProjectBranchAnonymized":    {notYet: "anonymized branches: not planned yet"},
 	"getMaskingRules":                  {notYet: "anonymized branches: not planned yet"},
@@ -69,10 +69,10 @@ var compatNotes = map[string]compatNote{
 	"setSnapshotSchedule": {partial: "slots are in UTC, weekly `day` 1 is Monday; scheduled snapshots after a branch's first report no `diff_size` (not measured)"},
 
 	// Organizations and users.
-	"updateOrganizationMember":               {notYet: "member management: issue 6"},
-	"removeOrganizationMember":               {notYet: "member management: issue 6"},
-	"getOrganizationInvitations":             {notYet: "invitations: issue 6"},
-	"createOrganizationInvitations":          {notYet: "invitations: issue 6"},
+	"updateOrganizationMember":               {notYet: "member management: not planned yet (members are the org's owner)"},
+	"removeOrganizationMember":               {notYet: "member management: not planned yet (members are the org's owner)"},
+	"getOrganizationInvitations":             {notYet: "invitations: not planned yet (members are the org's owner)"},
+	"createOrganizationInvitations":          {notYet: "invitations: not planned yet (members are the org's owner)"},
 	"transferProjectsFromUserToOrg":          {partial: "Grove has no personal accounts: the projects move from the caller's organization that holds them"},
 	"getOrganizationSpendingLimit":           {notYet: "billing: out of scope"},
 	"setOrganizationSpendingLimit":           {notYet: "billing: out of scope"},
@@ -87,8 +87,8 @@ var compatNotes = map[string]compatNote{
 // compatTagNotes gives the reason for every operation of a tag that has no
 // note of its own and is not registered.
 var compatTagNotes = map[string]string{
-	"Snapshot":      "snapshots: issue 4",
-	"Consumption":   "consumption: issue 6",
+	"Snapshot":      "snapshots: being built",
+	"Consumption":   "consumption: being built",
 	"DataAPI":       "Data API management: not planned yet",
 	"Auth":          "Neon Auth: out of scope",
 	"Auth (legacy)": "Neon Auth: out of scope",
@@ -132,7 +132,7 @@ func compatRows(neon *openapi3.T, routes []string) ([]compatRow, error) {
 			default:
 				row.status, row.note = "not yet", n.notYet
 				if row.note == "" && inOpDocs[op.OperationID] {
-					row.note = "issue 3"
+					row.note = "being built"
 				}
 				if row.note == "" {
 					row.note = compatTagNotes[row.tag]

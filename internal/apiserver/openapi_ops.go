@@ -196,7 +196,7 @@ var opDocs = map[string]opDoc{
 		request: typeOf[apitypes.OrgApiKeyCreateRequest](), response: typeOf[apitypes.OrgApiKeyCreateResponse]()},
 	"DELETE /organizations/{org_id}/api_keys/{key_id}": {id: "revokeOrgApiKey", tag: "Organizations", summary: "Revoke an organization API key",
 		response: typeOf[apitypes.OrgApiKeyRevokeResponse]()},
-	// Project transfer (issue 6, transfer.go).
+	// Project transfer (transfer.go).
 	"POST /organizations/{source_org_id}/projects/transfer": {id: "transferProjectsFromOrgToOrg", tag: "Organizations", summary: "Move up to 400 projects to another organization, all or none (personal API key of a member of both; 406 with limits[] when the destination's plan cannot take them)",
 		request: typeOf[apitypes.TransferProjectsToOrganizationRequest](), response: typeOf[apitypes.EmptyResponse]()},
 	"POST /users/me/projects/transfer": {id: "transferProjectsFromUserToOrg", tag: "Users", summary: "Deprecated: move projects of one of the caller's organizations to another (as transferProjectsFromOrgToOrg)",

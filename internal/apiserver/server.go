@@ -75,8 +75,8 @@ func (s *Server) routes() {
 	s.snapshotRoutes()
 	s.roleRoutes()
 	s.accountRoutes()
-	s.transferRoutes()    // issue 6: project transfer, plans (transfer.go)
-	s.consumptionRoutes() // issue 6: consumption history (consumption.go)
+	s.transferRoutes()    // project transfer, plans (transfer.go)
+	s.consumptionRoutes() // consumption history (consumption.go)
 	s.specRoutes()
 }
 
@@ -163,7 +163,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 	}
-	if code := platform.Code(err); code != "" { // Neon's machine code, e.g. PROJECTS_LIMIT_EXCEEDED (issue 6, plans)
+	if code := platform.Code(err); code != "" { // Neon's machine code, e.g. PROJECTS_LIMIT_EXCEEDED (plans)
 		writeJSON(w, status, apitypes.GeneralError{Code: code, Message: platform.Message(err), RequestID: requestID(r)})
 		return
 	}

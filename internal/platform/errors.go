@@ -28,7 +28,7 @@ type Error struct {
 	Msg  string
 	Err  error // cause, logged, never shown
 	// Code is Neon's machine-readable code (e.g. PROJECTS_LIMIT_EXCEEDED),
-	// empty for most errors (issue 6, plans).
+	// empty for most errors (plans).
 	Code string
 }
 
