@@ -67,10 +67,6 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 		return err
 	}
 	ep := endpoint(c.Endpoint)
-	limitMiB, limit := int64(-1), int64(-1)
-	if _, o, err := s.p.ProjectOwner(r.Context(), c.Project); err == nil {
-		limitMiB, limit = s.sizeLimit(r.Context(), o.Plan)
-	}
 	resp := apitypes.CreatedProject{
 		Project: s.project(c.Project),
 		ConnectionURIs: apitypes.List[apitypes.ConnectionDetails]{{
@@ -88,7 +84,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 	if u, _, err := s.p.ProjectOwner(r.Context(), c.Project); err == nil {
 		resp.Project.OwnerID = u.ID.String()
 	}
-	resp.Project.BranchLogicalSizeLimit, resp.Project.BranchLogicalSizeLimitBytes = limitMiB, limit
+	resp.Project.BranchLogicalSizeLimit, resp.Project.BranchLogicalSizeLimitBytes = sizeLimitFields(c.SizeLimit)
 	writeJSON(w, http.StatusCreated, resp)
 	return nil
 }
@@ -192,10 +188,18 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr platform.
 // plan's projects: its storage quota, or -1 for none.
 func (s *Server) sizeLimit(ctx context.Context, plan string) (mib, bytes int64) {
 	pl, err := s.p.PlanByName(ctx, plan)
-	if err != nil || pl.StorageQuotaBytes <= 0 {
+	if err != nil {
 		return -1, -1
 	}
-	return pl.StorageQuotaBytes >> 20, pl.StorageQuotaBytes
+	return sizeLimitFields(pl.StorageQuotaBytes)
+}
+
+// sizeLimitFields renders a storage quota (0: none) as Neon's two fields.
+func sizeLimitFields(quota int64) (mib, bytes int64) {
+	if quota <= 0 {
+		return -1, -1
+	}
+	return quota >> 20, quota
 }
 
 // ownedProject is s.project with the owner's id and, when full, the

@@ -44,6 +44,21 @@ func createProject(t *testing.T, g *grovetest.Grove, name string, major int) api
 	return cp
 }
 
+// connectExec connects to uri for the test and returns the connection and
+// a function running statements on it with the simple protocol.
+func connectExec(t *testing.T, ctx context.Context, uri string) (*pgx.Conn, func(sql string) error) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn, func(sql string) error {
+		_, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
+		return err
+	}
+}
+
 // TestTenantEscape: a project's own role, on every installed major, tries
 // every known path from SQL to the OS or to a superuser, and each fails;
 // what a tenant may do (trusted extensions, roles of its own from 16 on)
@@ -56,15 +71,7 @@ func TestTenantEscape(t *testing.T) {
 			uri := cp.ConnectionURIs[0].ConnectionURI
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
-			conn, err := pgx.Connect(ctx, uri)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(context.Background())
-			exec := func(sql string) error {
-				_, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
-				return err
-			}
+			conn, exec := connectExec(t, ctx, uri)
 			// Each attack runs in a transaction rolled back afterwards, so
 			// that one that succeeded cannot help the next.
 			attacks := []string{
@@ -300,15 +307,7 @@ func TestSizeLimit(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, free.ConnectionURIs[0].ConnectionURI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	exec := func(sql string) error {
-		_, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
-		return err
-	}
+	conn, exec := connectExec(t, ctx, free.ConnectionURIs[0].ConnectionURI)
 	if err := exec(`CREATE TABLE big(id int, pad text)`); err != nil {
 		t.Fatal(err)
 	}

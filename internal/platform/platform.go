@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
@@ -83,12 +82,10 @@ type Platform struct {
 	store *metastore.Store
 	log   *slog.Logger
 	act   activity
-	setup sync.Map  // branch id → *sync.Mutex serialising its pending set-up
-	plans planCache // plans.go
-	// sizeLimited counts the branches whose writes are refused for their size.
-	sizeLimited atomic.Int64
-	usage       usageState // metering and quotas: consumption.go, quota.go
-	bg          sync.WaitGroup
+	setup sync.Map   // branch id → *sync.Mutex serialising its pending set-up
+	plans planCache  // plans.go
+	usage usageState // metering and quotas: consumption.go, quota.go
+	bg    sync.WaitGroup
 }
 
 // New returns a Platform.

@@ -56,6 +56,8 @@ type CreatedProject struct {
 	Database   metastore.Database
 	Operations []metastore.Operation
 	URI        string
+	// SizeLimit is the org plan's storage quota: each branch's limit (0: none).
+	SizeLimit int64
 }
 
 // reservedRoles are the platform's own; users cannot create or log in as them.
@@ -304,7 +306,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	p.log.Debug("project created", "project", projectID, "lazy", lazy, "setup", tookSetup, "total", time.Since(begin))
 	return CreatedProject{
 		Project: np.Project, Branch: np.Branch, Endpoint: p.view(ep, !lazy), Role: np.Role, Password: password,
-		Database: db, Operations: np.Operations,
+		Database: db, Operations: np.Operations, SizeLimit: pl.StorageQuotaBytes,
 		URI: p.ConnectionURI(ConnParams{Role: in.RoleName, Password: password, Database: in.DatabaseName,
 			EndpointID: endpointID, RegionID: in.RegionID}),
 	}, nil

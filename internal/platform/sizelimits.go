@@ -17,20 +17,6 @@ const (
 	nearLimitInterval     = 2 * time.Second
 )
 
-// SizeLimit is the logical size limit of each branch of an organization's
-// projects: its plan's storage quota, in bytes; 0 is none.
-func (p *Platform) SizeLimit(ctx context.Context, orgID string) (int64, error) {
-	o, err := p.store.GetOrg(ctx, orgID)
-	if err != nil {
-		return 0, err
-	}
-	pl, err := p.plan(ctx, o.Plan)
-	if err != nil {
-		return 0, err
-	}
-	return pl.StorageQuotaBytes, nil
-}
-
 // computeSizeLimit is the size limit of the branch a compute runs.
 func (p *Platform) computeSizeLimit(ctx context.Context, in *compute.Instance) (int64, error) {
 	owners, err := p.endpointOwners(ctx, []string{in.ID()})
@@ -89,13 +75,11 @@ func (p *Platform) holdSizeLimit(ctx context.Context, in *compute.Instance, size
 	p.usage.mu.Lock()
 	p.usage.limited[vol] = over
 	p.usage.mu.Unlock()
-	if over != was && (known || over) {
-		if over {
-			p.log.Warn("branch over its size limit: writes refused", "compute", in.ID(), "volume", vol, "size", size, "limit", limit)
-		} else {
-			p.log.Info("branch back under its size limit: writes allowed", "compute", in.ID(), "volume", vol, "size", size, "limit", limit)
-		}
-		p.sizeLimited.Add(boolDelta(over))
+	switch {
+	case over && !was:
+		p.log.Warn("branch over its size limit: writes refused", "compute", in.ID(), "volume", vol, "size", size, "limit", limit)
+	case !over && was:
+		p.log.Info("branch back under its size limit: writes allowed", "compute", in.ID(), "volume", vol, "size", size, "limit", limit)
 	}
 	return nextSample(limit, size, every)
 }
@@ -113,16 +97,20 @@ func nextSample(limit, size int64, every time.Duration) time.Duration {
 	}
 }
 
-func boolDelta(b bool) int64 {
-	if b {
-		return 1
-	}
-	return -1
-}
-
 // BranchesOverSizeLimit is the number of running branches whose writes
 // are refused for their size (a metric).
-func (p *Platform) BranchesOverSizeLimit() int64 { return p.sizeLimited.Load() }
+func (p *Platform) BranchesOverSizeLimit() int {
+	running := p.cfg.Computes.List()
+	p.usage.mu.Lock()
+	defer p.usage.mu.Unlock()
+	n := 0
+	for _, in := range running {
+		if p.usage.limited[in.VolumeID()] {
+			n++
+		}
+	}
+	return n
+}
 
 // eachDatabase runs f on an admin connection to each database of in that
 // accepts connections.
