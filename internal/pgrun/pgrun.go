@@ -117,11 +117,9 @@ func OwnerOf(path string) (User, error) {
 		}
 		return toUser(u, false)
 	}
-	u := User{Name: strconv.FormatUint(uint64(st.Uid), 10), UID: st.Uid, GID: st.Gid, Switch: true}
-	if pw, err := user.LookupId(u.Name); err == nil {
-		u.Name = pw.Username
-	}
-	return u, nil
+	// Named by number: a compute's identity has no passwd entry, and a
+	// look-up on every start would only cost time.
+	return User{Name: strconv.FormatUint(uint64(st.Uid), 10), UID: st.Uid, GID: st.Gid, Switch: true}, nil
 }
 
 // OwnTree gives root and everything under it to the user (modes unchanged).
