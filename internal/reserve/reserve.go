@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/grovedb/grove/internal/loopdev"
 )
 
 // Sizes of the reserve.
@@ -114,12 +116,12 @@ func Open(ctx context.Context, cfg Config) (*Reserve, error) {
 	cfg.DataDir = dataDir
 	r := &Reserve{cfg: cfg, log: cfg.Logger,
 		image: filepath.Join(dataDir, imageName), dir: filepath.Join(dataDir, mountName)}
-	mounts, err := readMounts()
+	mounts, err := loopdev.Mounts()
 	if err != nil {
 		return nil, fmt.Errorf("reserve: %w", err)
 	}
-	if m, ok := mountAt(mounts, r.dir); ok {
-		if !r.backs(m.Source) {
+	if m, ok := loopdev.MountAt(mounts, r.dir); ok {
+		if !loopdev.Backs(m.Source, r.image) {
 			return nil, fmt.Errorf("%w: %s is already a file system of its own (%s on %s)", errors.ErrUnsupported, r.dir, m.FSType, m.Source)
 		}
 		r.log.Info("reserve: mounted already (the Grove before did not stop cleanly)", "dir", r.dir, "device", m.Source)
@@ -129,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Reserve, error) {
 			}
 			return r, nil
 		}
-		if mounts, err = readMounts(); err != nil {
+		if mounts, err = loopdev.Mounts(); err != nil {
 			return nil, fmt.Errorf("reserve: %w", err)
 		}
 	}
@@ -248,10 +250,10 @@ func (r *Reserve) Close(ctx context.Context) error {
 	}
 	// mount -o loop detaches its device at the umount (autoclear); one
 	// attached otherwise is detached here.
-	devs, _ := loopsBacking("/sys/block", r.image)
+	devs, _ := loopdev.Backing(loopdev.SysBlock, r.image)
 	for _, dev := range devs {
-		if err := detach(ctx, dev); err != nil {
-			return err
+		if err := loopdev.Detach(ctx, dev); err != nil {
+			return fmt.Errorf("reserve: %w", err)
 		}
 	}
 	return nil
@@ -281,20 +283,6 @@ func (r *Reserve) Keep() (int64, error) {
 	return missing, nil
 }
 
-// backs reports whether dev is a loop device on the image.
-func (r *Reserve) backs(dev string) bool {
-	devs, err := loopsBacking("/sys/block", r.image)
-	if err != nil {
-		return false
-	}
-	for _, d := range devs {
-		if d == dev {
-			return true
-		}
-	}
-	return false
-}
-
 // canMake reports, as an error wrapping errors.ErrUnsupported, why no
 // reserve can be made here.
 func (r *Reserve) canMake() error {
@@ -304,11 +292,11 @@ func (r *Reserve) canMake() error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("%w: mounting a file system needs root", errors.ErrUnsupported)
 	}
-	if !haveLoop() {
+	if !loopdev.Available() {
 		return fmt.Errorf("%w: no loop devices (/dev/loop-control)", errors.ErrUnsupported)
 	}
 	for _, t := range []string{"mkfs.ext4", "mount", "losetup"} {
-		if _, err := tool(t); err != nil {
+		if _, err := loopdev.Tool(t); err != nil {
 			return fmt.Errorf("%w: %v (Debian: e2fsprogs, mount)", errors.ErrUnsupported, err)
 		}
 	}
@@ -342,7 +330,7 @@ func (r *Reserve) create(ctx context.Context) error {
 		_ = os.Remove(tmp)
 		return err
 	}
-	mkfs, err := tool("mkfs.ext4")
+	mkfs, err := loopdev.Tool("mkfs.ext4")
 	if err != nil {
 		return err
 	}
@@ -401,17 +389,17 @@ func (r *Reserve) allocate(path string) error {
 
 // detachStale detaches loop devices left attached to the image without a
 // mount, and refuses to go on if the image is mounted anywhere.
-func (r *Reserve) detachStale(ctx context.Context, mounts []mount) error {
-	devs, err := loopsBacking("/sys/block", r.image)
+func (r *Reserve) detachStale(ctx context.Context, mounts []loopdev.Mount) error {
+	devs, err := loopdev.Backing(loopdev.SysBlock, r.image)
 	if err != nil {
 		return nil // no sysfs: nothing to find
 	}
 	for _, dev := range devs {
-		if ms := mountsOf(mounts, dev); len(ms) > 0 {
+		if ms := loopdev.MountsOf(mounts, dev); len(ms) > 0 {
 			return fmt.Errorf("reserve: %s is mounted at %s (%s); unmount it first: a second mount would corrupt it", r.image, ms[0].Point, dev)
 		}
-		if err := detach(ctx, dev); err != nil {
-			return err
+		if err := loopdev.Detach(ctx, dev); err != nil {
+			return fmt.Errorf("reserve: %w", err)
 		}
 		r.log.Info("reserve: detached a stale loop device", "device", dev, "image", r.image)
 	}
@@ -442,7 +430,7 @@ func (r *Reserve) setAsideLegacy(ctx context.Context) (bool, error) {
 }
 
 func (r *Reserve) mount(ctx context.Context) error {
-	bin, err := tool("mount")
+	bin, err := loopdev.Tool("mount")
 	if err != nil {
 		return fmt.Errorf("reserve: %w", err)
 	}
@@ -551,7 +539,7 @@ func (r *Reserve) grow(ctx context.Context) error {
 	}
 	// resize2fs wants a checked file system; -p repairs only what is safe
 	// and exits 1 when it did.
-	e2fsck, err := tool("e2fsck")
+	e2fsck, err := loopdev.Tool("e2fsck")
 	if err != nil {
 		return err
 	}
@@ -560,7 +548,7 @@ func (r *Reserve) grow(ctx context.Context) error {
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
 		return fmt.Errorf("e2fsck %s: %v: %s", r.image, err, bytesTrim(out))
 	}
-	resize2fs, err := tool("resize2fs")
+	resize2fs, err := loopdev.Tool("resize2fs")
 	if err != nil {
 		return err
 	}
@@ -612,46 +600,6 @@ func ext4Size(sb []byte) (int64, error) {
 		blocks |= uint64(le.Uint32(sb[0x150:])) << 32
 	}
 	return int64(blocks) << (10 + logBlock), nil
-}
-
-func detach(ctx context.Context, dev string) error {
-	bin, err := tool("losetup")
-	if err != nil {
-		return fmt.Errorf("reserve: %w", err)
-	}
-	if out, err := exec.CommandContext(ctx, bin, "-d", dev).CombinedOutput(); err != nil {
-		return fmt.Errorf("reserve: losetup -d %s: %v: %s", dev, err, bytesTrim(out))
-	}
-	// A device still in use (a file system unmounted lazily) stays
-	// attached after -d until its last user goes.
-	name := filepath.Base(dev)
-	if _, err := os.Stat(filepath.Join("/sys/block", name, "loop", "backing_file")); err == nil {
-		return fmt.Errorf("reserve: %s is still in use (a file system on it unmounted lazily?); stop what uses it", dev)
-	}
-	return nil
-}
-
-// tool finds an administration program in PATH, then in /usr/sbin and
-// /sbin, which a non-login PATH may lack.
-func tool(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found", name)
-}
-
-func haveLoop() bool {
-	if _, err := os.Stat("/dev/loop-control"); err == nil {
-		return true
-	}
-	_, err := os.Stat("/dev/loop0")
-	return err == nil
 }
 
 // isEmptyDir reports whether dir is missing or empty.

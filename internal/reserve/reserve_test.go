@@ -3,6 +3,7 @@ package reserve
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/grovedb/grove/internal/loopdev"
 	"github.com/grovedb/grove/internal/storage/storagetest"
 )
 
@@ -128,11 +130,11 @@ func needLoop(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting the reserve needs root")
 	}
-	if !haveLoop() {
+	if !loopdev.Available() {
 		t.Skip("no loop devices (/dev/loop-control)")
 	}
 	for _, name := range []string{"mkfs.ext4", "e2fsck", "resize2fs", "mount", "umount", "losetup"} {
-		if _, err := tool(name); err != nil {
+		if _, err := loopdev.Tool(name); err != nil {
 			t.Skipf("%v (Debian: e2fsprogs, mount)", err)
 		}
 	}
@@ -191,16 +193,16 @@ func (h *harness) close(r *Reserve) {
 }
 
 func (h *harness) mounted(dir string) bool {
-	ms, err := readMounts()
+	ms, err := loopdev.Mounts()
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	_, ok := mountAt(ms, dir)
+	_, ok := loopdev.MountAt(ms, dir)
 	return ok
 }
 
 func (h *harness) loops(r *Reserve) []string {
-	devs, err := loopsBacking("/sys/block", r.Image())
+	devs, err := loopdev.Backing(loopdev.SysBlock, r.Image())
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -510,4 +512,56 @@ func TestOpenThroughSymlink(t *testing.T) {
 		t.Errorf("Dir = %s, want the real path", r.Dir())
 	}
 	h.close(r)
+}
+
+func TestExt4Size(t *testing.T) {
+	sb := func(blocksLo, blocksHi, logBlock, incompat uint32, magic uint16) []byte {
+		b := make([]byte, 1024)
+		le := binary.LittleEndian
+		le.PutUint32(b[0x04:], blocksLo)
+		le.PutUint32(b[0x18:], logBlock)
+		le.PutUint16(b[0x38:], magic)
+		le.PutUint32(b[0x60:], incompat)
+		le.PutUint32(b[0x150:], blocksHi)
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		sb   []byte
+		want int64
+		ok   bool
+	}{
+		{"4k blocks", sb(262144, 0, 2, 0, 0xef53), 1 << 30, true},
+		{"1k blocks", sb(131072, 0, 0, 0, 0xef53), 128 << 20, true},
+		{"64bit", sb(0, 1, 2, 0x80, 0xef53), 1 << 44, true},
+		{"hi ignored without 64bit", sb(262144, 1, 2, 0, 0xef53), 1 << 30, true},
+		{"bad magic", sb(262144, 0, 2, 0, 0x1234), 0, false},
+		{"bad block size", sb(262144, 0, 40, 0, 0xef53), 0, false},
+		{"short", make([]byte, 100), 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ext4Size(tc.sb)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("ext4Size = %d, %v; want %d (ok %v)", got, err, tc.want, tc.ok)
+			}
+		})
+	}
+	// A real file system's superblock, where mkfs.ext4 is installed (no root needed).
+	mkfs, err := loopdev.Tool("mkfs.ext4")
+	if err != nil {
+		t.Skipf("the real superblock: %v", err)
+	}
+	img := filepath.Join(t.TempDir(), "fs.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 160<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(mkfs, "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	if n, err := ext4SizeOf(img); err != nil || n != 160<<20 {
+		t.Errorf("ext4SizeOf(160 MiB image) = %d, %v", n, err)
+	}
 }
