@@ -422,9 +422,13 @@ const (
 // Server is a running postmaster.
 type Server struct {
 	opts Options
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // exit status, valid after done is closed
+	cmd  *exec.Cmd // nil for an adopted server (adopt.go)
+	pid  int
+	// watch signals an adopted server through its pidfd, which a reused
+	// pid cannot redirect (adopt.go).
+	watch *pidWatch
+	done  chan struct{}
+	err   error // exit status, valid after done is closed
 }
 
 // ErrExited means the server exited before it became ready.
@@ -494,7 +498,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Started != nil {
 		opts.Started(cmd.Process.Pid)
 	}
-	s := &Server{opts: opts, cmd: cmd, done: make(chan struct{})}
+	s := &Server{opts: opts, cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.done)
@@ -510,6 +514,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			if strings.Contains(logs.String(), refused.Error()) {
 				err = fmt.Errorf("%w: %w", refused, err)
 			}
+		}
+		if le, ok := insufficientLimits(logs.String()); ok {
+			err = fmt.Errorf("%w: %w", le, err)
 		}
 		return nil, fmt.Errorf("start postgres on %s: %w: %s", opts.DataDir, err, logs.String())
 	}
@@ -618,7 +625,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 }
 
 // Pid is the postmaster's process id.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
+func (s *Server) Pid() int { return s.pid }
 
 // SocketDir is where the server's Unix socket lives.
 func (s *Server) SocketDir() string { return s.opts.SocketDir }
@@ -651,13 +658,13 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	default:
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	s.signal(syscall.SIGINT)
 	select {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	s.signal(syscall.SIGQUIT)
 	select {
 	case <-s.done:
 		return nil
@@ -670,7 +677,7 @@ func (s *Server) Stop(ctx context.Context) error {
 
 // Kill sends SIGKILL to the postmaster's process group.
 func (s *Server) Kill() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-s.pid, syscall.SIGKILL)
 }
 
 // Psql runs SQL (simple protocol, several statements allowed) as AdminRole.
