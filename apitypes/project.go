@@ -4,8 +4,8 @@ import "encoding/json"
 
 // Project is a project as returned by get, create, update and delete (spec:
 // Project). The consumption counters and ConsumptionPeriodStart/End are
-// required; Neon sends the zero time for the period outside GET
-// /projects/{id}.
+// required; the period is the current calendar month (UTC) on every
+// answer, where Neon sends the zero time outside GET /projects/{id}.
 type Project struct {
 	DataStorageBytesHour    int64                    `json:"data_storage_bytes_hour"`
 	DataTransferBytes       int64                    `json:"data_transfer_bytes"`

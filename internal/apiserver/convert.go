@@ -26,6 +26,10 @@ func (s *Server) project(p metastore.Project) apitypes.Project {
 		DefaultEndpointSettings: defaultEndpointSettings(p.DefaultEndpointSettings),
 		Settings:                projectSettings(p.Settings),
 	}
+	// Neon's create, update and delete answers carry the zero time here;
+	// the period is known from creation on, so every answer carries it.
+	start, end := platform.BillingPeriod(time.Now())
+	out.ConsumptionPeriodStart, out.ConsumptionPeriodEnd = at(start), at(end)
 	return out
 }
 

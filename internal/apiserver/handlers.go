@@ -80,7 +80,6 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 		Branch:     branch(c.Branch, "ready"),
 		Endpoints:  apitypes.List[apitypes.Endpoint]{ep},
 	}
-	resp.Project.ConsumptionPeriodStart = apitypes.Time{}
 	if u, _, err := s.p.ProjectOwner(r.Context(), c.Project); err == nil {
 		resp.Project.OwnerID = u.ID.String()
 	}

@@ -302,3 +302,39 @@ func rawAPI(t *testing.T, g *grovetest.Grove, path string) rawResponse {
 	}
 	return rawResponse{resp.StatusCode, string(b)}
 }
+
+// TestConsumptionPeriodAtCreate: a new project reports the current billing
+// period (the calendar month, UTC) at once, before metering has stored
+// anything for it, on every response carrying a project.
+func TestConsumptionPeriodAtCreate(t *testing.T) {
+	g := start(t, "--metering-interval", "1h") // nothing is stored during the test
+	c := checkedClient(g)
+	now := time.Now().UTC()
+	y, m, _ := now.Date()
+	wantStart, wantEnd := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC), time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
+	check := func(what string, p apitypes.Project) {
+		t.Helper()
+		// A month boundary between the request and now moves the period.
+		if y2, m2, _ := time.Now().UTC().Date(); y2 != y || m2 != m {
+			t.Skip("the month changed during the test")
+		}
+		if !p.ConsumptionPeriodStart.Equal(wantStart) || !p.ConsumptionPeriodEnd.Equal(wantEnd) {
+			t.Errorf("%s: consumption period %v – %v, want %v – %v", what,
+				p.ConsumptionPeriodStart, p.ConsumptionPeriodEnd, wantStart, wantEnd)
+		}
+	}
+	cp := g.CreateSeed()
+	id := cp.Project.ID
+	check("create", cp.Project)
+	check("get", project(t, c, id))
+	var up apitypes.ProjectOperations
+	if st, raw := apiUnlocked(t, g, "PATCH", "/projects/"+id, `{"project":{"name":"renamed"}}`, &up); st != 200 {
+		t.Fatalf("update: %d %s", st, raw)
+	}
+	check("update", up.Project)
+	var del apitypes.ProjectResponse
+	if st, raw := apiUnlocked(t, g, "DELETE", "/projects/"+id, nil, &del); st != 200 {
+		t.Fatalf("delete: %d %s", st, raw)
+	}
+	check("delete", del.Project)
+}

@@ -174,8 +174,9 @@ type Usage struct {
 	PeriodStart, PeriodEnd        time.Time
 }
 
-// billingPeriod is the calendar month (UTC) holding t, Neon's billing period.
-func billingPeriod(t time.Time) (start, end time.Time) {
+// BillingPeriod is the calendar month (UTC) holding t, Neon's billing
+// period: a project is in one from its creation, before any usage is stored.
+func BillingPeriod(t time.Time) (start, end time.Time) {
 	y, m, _ := t.UTC().Date()
 	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC), time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
 }
@@ -189,7 +190,7 @@ func (p *Platform) bucketSeconds() float64 {
 
 // periodUsage sums the current period per project, or per branch.
 func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranch bool) (map[string]Usage, error) {
-	start, end := billingPeriod(time.Now())
+	start, end := BillingPeriod(time.Now())
 	pts, err := p.store.Consumption(ctx, metastore.ConsumptionQuery{ProjectIDs: projectIDs, ByBranch: byBranch,
 		From: start, To: end, Trunc: "month", BucketSeconds: p.bucketSeconds()})
 	if err != nil {
@@ -225,7 +226,7 @@ func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[s
 	if err != nil {
 		return nil, err
 	}
-	start, end := billingPeriod(time.Now())
+	start, end := BillingPeriod(time.Now())
 	for _, id := range projectIDs {
 		if _, ok := out[id]; !ok {
 			out[id] = Usage{PeriodStart: start, PeriodEnd: end}
