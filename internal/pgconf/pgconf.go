@@ -49,6 +49,8 @@ type Settings struct {
 	MaxParallelWorkersPerGather  int
 	MaxWALSenders                int
 	MaxReplicationSlots          int
+	MaxPreparedTransactions      int
+	MaxLocksPerTransaction       int
 
 	SharedBuffers      int64
 	EffectiveCacheSize int64
@@ -164,6 +166,8 @@ func Size(minCU, maxCU float64, host Host, cuMemoryBytes int64) Settings {
 		MaxParallelWorkersPerGather:  max(pw/2, 1),
 		MaxWALSenders:                10,
 		MaxReplicationSlots:          10,
+		MaxPreparedTransactions:      0, // Postgres' defaults
+		MaxLocksPerTransaction:       64,
 		SharedBuffers:                roundDown(sb, 8*kB),
 		EffectiveCacheSize:           roundDown(mem(maxCU)*3/4, mB),
 		WorkMem:                      roundDown(clamp(mem(maxCU)/256, 4*mB, 256*mB), kB),
@@ -172,6 +176,63 @@ func Size(minCU, maxCU float64, host Host, cuMemoryBytes int64) Settings {
 		MaxWALSize:                   roundDown(clamp(mem(maxCU)/4, 64*mB, 4*gB), mB),
 		WALKeepSize:                  0, // WAL older than the last checkpoint is not kept: a suspended clone keeps no WAL of its own
 	}
+}
+
+// ReplayLimits are the restart-only settings that size the shared
+// structures a hot standby fills while it replays WAL: a server replaying
+// WAL needs each at least as high as the server that wrote it had, which
+// the control file and the WAL's parameter-change records tell.
+type ReplayLimits struct {
+	MaxConnections          int
+	MaxWorkerProcesses      int
+	MaxWALSenders           int
+	MaxPreparedTransactions int
+	MaxLocksPerTransaction  int
+}
+
+// ReplayLimits returns s's.
+func (s Settings) ReplayLimits() ReplayLimits {
+	return ReplayLimits{s.MaxConnections, s.MaxWorkerProcesses, s.MaxWALSenders, s.MaxPreparedTransactions, s.MaxLocksPerTransaction}
+}
+
+// Raise sets each of s's replay limits to at least l's.
+func (s *Settings) Raise(l ReplayLimits) {
+	s.MaxConnections = max(s.MaxConnections, l.MaxConnections)
+	s.MaxWorkerProcesses = max(s.MaxWorkerProcesses, l.MaxWorkerProcesses)
+	s.MaxWALSenders = max(s.MaxWALSenders, l.MaxWALSenders)
+	s.MaxPreparedTransactions = max(s.MaxPreparedTransactions, l.MaxPreparedTransactions)
+	s.MaxLocksPerTransaction = max(s.MaxLocksPerTransaction, l.MaxLocksPerTransaction)
+}
+
+// Max returns the larger of l and o, limit by limit.
+func (l ReplayLimits) Max(o ReplayLimits) ReplayLimits {
+	s := Settings{}
+	s.Raise(l)
+	s.Raise(o)
+	return s.ReplayLimits()
+}
+
+// Covers reports whether every limit of l is at least o's.
+func (l ReplayLimits) Covers(o ReplayLimits) bool { return l.Max(o) == l }
+
+// Set sets the limit named by its Postgres parameter; it reports false for
+// any other name.
+func (l *ReplayLimits) Set(name string, v int) bool {
+	switch name {
+	case "max_connections":
+		l.MaxConnections = v
+	case "max_worker_processes":
+		l.MaxWorkerProcesses = v
+	case "max_wal_senders":
+		l.MaxWALSenders = v
+	case "max_prepared_transactions":
+		l.MaxPreparedTransactions = v
+	case "max_locks_per_transaction":
+		l.MaxLocksPerTransaction = v
+	default:
+		return false
+	}
+	return true
 }
 
 func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
@@ -228,6 +289,8 @@ func (s Settings) Params() []Param {
 		{"wal_log_hints", "on", true},
 		{"max_wal_senders", strconv.Itoa(s.MaxWALSenders), true},
 		{"max_replication_slots", strconv.Itoa(s.MaxReplicationSlots), true},
+		{"max_prepared_transactions", strconv.Itoa(s.MaxPreparedTransactions), true},
+		{"max_locks_per_transaction", strconv.Itoa(s.MaxLocksPerTransaction), true},
 		{"wal_keep_size", size(s.WALKeepSize), false},
 		// Volumes are copy-on-write (btrfs, reflink): zero-filling new WAL
 		// segments and recycling old ones would only make every clone's

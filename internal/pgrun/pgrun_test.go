@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgtest"
 )
@@ -255,5 +257,29 @@ func TestPauseAtTarget(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
 			t.Errorf("%s left after the promotion: %v", f, err)
 		}
+	}
+}
+
+// TestControlLimits: the replay limits read from the control file are
+// those the last server ran with, on every installed major.
+func TestControlLimits(t *testing.T) {
+	want := pgconf.ReplayLimits{MaxConnections: 123, MaxWorkerProcesses: 13, MaxWALSenders: 7, MaxPreparedTransactions: 5, MaxLocksPerTransaction: 71}
+	for _, in := range pgtest.Installs(t) {
+		t.Run(strconv.Itoa(in.Major), func(t *testing.T) {
+			srv := pgtest.StartMajor(t, in.Major, pgtest.WithSettings(map[string]string{
+				"max_connections": "123", "max_worker_processes": "13", "max_wal_senders": "7",
+				"max_prepared_transactions": "5", "max_locks_per_transaction": "71",
+			}))
+			if err := srv.Stop(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgrun.ControlLimits(srv.DataDir())
+			if err != nil || got != want {
+				t.Fatalf("ControlLimits = %+v, %v; want %+v", got, err, want)
+			}
+		})
+	}
+	if _, err := pgrun.ControlLimits(t.TempDir()); err == nil {
+		t.Error("ControlLimits of a directory without a control file succeeded")
 	}
 }
