@@ -12,6 +12,21 @@
 //
 // Probe picks the best driver the root's file system offers; Open names one.
 //
+// # Volumes image
+//
+// Where the data dir's file system offers neither (ext4), OpenImage gives
+// the btrfs driver a file system of its own: a sparse image file beside the
+// root, formatted btrfs and loop-mounted at the root (discard=async, so
+// that space btrfs frees goes back to the host as holes). It is a plain
+// file, mounted again at each start; one a killed Grove left mounted is
+// taken as it is. Its size is a share of the host's free space (it costs
+// nothing until written); Run grows it online (a longer file, the loop
+// device's new capacity, a btrfs resize) when under a quarter of it is
+// free, by at most half of what the host has free. Close unmounts it only
+// when nothing uses it: the kernel refuses a busy unmount, and the mount
+// then stays for the next start. An image is never made over volumes
+// already in the root, which a mount would hide.
+//
 // # Lifecycle and crash safety
 //
 // The tree drivers build a clone under a temporary name in the root
