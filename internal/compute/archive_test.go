@@ -103,7 +103,7 @@ func TestArchive(t *testing.T) {
 	if err := e.vols.Clone(t.Context(), vol, "hist-kept"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Reconcile(t.Context(), func(v string) bool { return v == vol }); err != nil {
+	if err := e.m.Reconcile(t.Context(), func(v string) bool { return v == vol }, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !e.vols.Exists("hist-kept") {

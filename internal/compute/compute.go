@@ -255,6 +255,8 @@ type Manager struct {
 	wg       sync.WaitGroup // supervisors
 	starts   singleflight.Group
 	poke     chan struct{}
+	// leaving is closed by Leave: supervisors return, their servers running.
+	leaving chan struct{}
 
 	mu       sync.Mutex
 	closed   bool
@@ -292,6 +294,7 @@ func New(cfg Config) (*Manager, error) {
 		log:      cfg.Logger,
 		installs: map[int]pgversion.Install{},
 		poke:     make(chan struct{}, 1),
+		leaving:  make(chan struct{}),
 		byID:     map[string]*Instance{},
 		pool:     map[int][]*Instance{},
 		fillBack: map[int]fillState{},

@@ -210,7 +210,11 @@ func (m *Manager) supervise(in *Instance) {
 		if srv == nil {
 			return
 		}
-		<-srv.Done()
+		select {
+		case <-srv.Done():
+		case <-m.leaving: // Leave: the server runs on for the next Grove
+			return
+		}
 		if logFile != nil {
 			logFile.Close()
 		}

@@ -2,21 +2,29 @@ package compute
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/grovedb/grove/internal/pgrun"
-	"github.com/grovedb/grove/internal/storage"
 )
 
-// Reconcile runs once at start, before Run: it stops postmasters an
-// earlier Grove left running on any volume and deletes every volume that
-// is not a template and that keep rejects (untaken pool volumes were never
-// recorded, so keep rejects them too). Volumes of computes this manager
-// runs are left alone, as are stale socket folders of other ids removed.
-func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool) error {
+// Expect says which compute should run on a volume found with a server:
+// given the id of the compute whose socket folder serves it, the spec the
+// platform would start that endpoint with now, and false when none should
+// run (a deleted endpoint, a warm instance of an earlier run).
+type Expect func(ctx context.Context, id string) (Spec, bool)
+
+// Reconcile runs once at start, before Run. It adopts the servers an
+// earlier Grove left running that are what expect says should run there
+// (adopt.go), and stops the others in the background. It deletes every
+// volume that is not a template, the archiver's, or one keep accepts, and
+// that no adopted compute runs on (untaken pool volumes were never
+// recorded, so keep rejects them too): at once when no server runs on it,
+// else once its server stopped. Volumes of
+// computes this manager runs are left alone, as are their socket folders;
+// other socket folders are removed. A nil expect adopts nothing.
+func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool, expect Expect) error {
 	vols, err := m.cfg.Volumes.List(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile: list volumes: %w", err)
@@ -35,36 +43,49 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 		inUse[in.volumeID], ids[in.id] = true, true
 	}
 	m.mu.Unlock()
-	var errs []error
+	drop := func(v string) bool {
+		return !isTemplate(v) && (keep == nil || !keep(v)) && (m.cfg.Archive == nil || !m.cfg.Archive.Owns(v))
+	}
+	owners := m.socketOwners()
+	pids := map[string]int{}
+	specs := map[string]Spec{}
+	var left []string // volumes with a server not adopted
 	for _, v := range vols {
 		if inUse[v] {
 			continue
 		}
-		if err := pgrun.StopStale(ctx, m.cfg.Volumes.Path(v)); err != nil {
-			errs = append(errs, fmt.Errorf("reconcile: stop stale postgres on %s: %w", v, err))
+		dir := filepath.Clean(m.cfg.Volumes.Path(v))
+		pid := pgrun.Running(dir)
+		if pid == 0 {
+			if drop(v) {
+				m.deleteUnowned(ctx, v)
+			}
 			continue
 		}
-		if isTemplate(v) || (keep != nil && keep(v)) || (m.cfg.Archive != nil && m.cfg.Archive.Owns(v)) {
-			continue
-		}
-		if err := m.cfg.Volumes.Delete(ctx, v); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("reconcile: delete %s: %w", v, err))
-			continue
-		}
-		if m.cfg.Archive != nil {
-			if err := m.cfg.Archive.Forget(ctx, v); err != nil {
-				errs = append(errs, fmt.Errorf("reconcile: forget the history of %s: %w", v, err))
+		pids[v] = pid
+		if id, ok := owners[dir]; ok && expect != nil {
+			if spec, ok := expect(ctx, id); ok && spec.ID == id && spec.VolumeID == v {
+				specs[v] = spec
+				continue
 			}
 		}
-		m.log.Info("reconcile: deleted volume", "volume", v)
+		left = append(left, v)
 	}
-	entries, err := os.ReadDir(m.cfg.RunDir)
-	if err == nil {
+	adopted, refused := m.adoptAll(ctx, specs)
+	left = append(left, refused...)
+	for id := range adopted {
+		ids[id] = true
+	}
+	if entries, err := os.ReadDir(m.cfg.RunDir); err == nil {
 		for _, e := range entries {
 			if !ids[e.Name()] {
 				_ = os.RemoveAll(filepath.Join(m.cfg.RunDir, e.Name()))
 			}
 		}
 	}
-	return errors.Join(errs...)
+	if n := len(pids) - len(adopted); n > 0 || len(adopted) > 0 {
+		m.log.Info("reconcile: servers left running by an earlier Grove", "adopted", len(adopted), "stopping", n)
+	}
+	m.stopLeft(pids, left, drop)
+	return nil
 }

@@ -211,3 +211,36 @@ func (w *pidWatch) signal(sig syscall.Signal) {
 }
 
 func (w *pidWatch) close() { _ = w.f.Close() }
+
+// StopPid stops the postmaster pid if it still runs on dataDir (fast
+// shutdown, SIGKILL after 10 s) and waits for it to exit. A later server
+// on dataDir, with another pid, is left alone.
+func StopPid(ctx context.Context, dataDir string, pid int) error {
+	w, err := watchPid(pid)
+	if err != nil {
+		return nil // gone already
+	}
+	defer w.close()
+	if !isPostgres(pid, dataDir) {
+		return nil
+	}
+	w.signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { w.wait(); close(done) }()
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	w.signal(syscall.SIGKILL)
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

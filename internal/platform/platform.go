@@ -34,7 +34,9 @@ type Computes interface {
 	List() []*compute.Instance
 	ConnOpened(id string)
 	ConnClosed(id string)
-	Reconcile(ctx context.Context, keep func(volumeID string) bool) error
+	// Reconcile adopts the servers an earlier Grove left running that
+	// expect accepts and stops the others (compute.Manager.Reconcile).
+	Reconcile(ctx context.Context, keep func(volumeID string) bool, expect compute.Expect) error
 	// CloneRunning copies a running compute's volume consistently.
 	CloneRunning(ctx context.Context, id, dstVolume string) error
 	// Resize applies a new size to a running compute: settings that reload

@@ -8,7 +8,9 @@ import (
 // Reconcile makes what is on disk and running agree with the metadata store
 // after a start: operations a crash left running are failed, deletions a
 // crash interrupted are finished, and volumes and processes no live branch
-// owns (a project create cut short before its commit) are removed.
+// owns (a project create cut short before its commit) are removed, and
+// the computes an earlier Grove left running are adopted when they are
+// what their endpoint would run now (adopt.go), else stopped.
 func (p *Platform) Reconcile(ctx context.Context) error {
 	n, err := p.store.FailUnfinishedOperations(ctx, "interrupted by a restart of grove")
 	if err != nil {
@@ -30,7 +32,7 @@ func (p *Platform) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	if err := p.cfg.Computes.Reconcile(ctx, func(v string) bool { return live[v] }); err != nil {
+	if err := p.cfg.Computes.Reconcile(ctx, func(v string) bool { return live[v] }, p.adoptable); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
 	return nil

@@ -1,0 +1,350 @@
+package compute
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grovedb/grove/internal/pgconf"
+	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/storage"
+)
+
+// Adoption.
+//
+// Servers are processes of their own, with their state on disk: a Grove
+// that was killed, or that left them running on purpose (Leave), leaves
+// them serving nothing. Reconcile adopts each one that still is what this
+// manager would run for its endpoint now, instead of stopping every one
+// and cold-starting them one by one at their next connection:
+//
+//   - its socket folder is the endpoint's (<RunDir>/<id>, found through
+//     the socket's lock file, which names the data directory and moves
+//     with the folder when a warm instance is taken), and the metadata
+//     (Reconcile's expect) says that endpoint runs on that volume;
+//   - its grove.conf is byte for byte what the manager writes for that
+//     endpoint at some size of its range (its current size, which the
+//     autoscaler had set: the manager takes it over);
+//   - it runs the endpoint's major's postgres, as the volume's OS identity,
+//     in the volume's cgroup (with cgroups), is ready, answers Grove's
+//     superuser on the socket, and is not in recovery. Standbys (read
+//     replicas) are not adopted: they start again on a fresh copy.
+//
+// An adopted compute keeps its postmaster (same pid) and is supervised as
+// any other: pgrun watches it through a pidfd, and a crash is restarted by
+// the RestartPolicy with a server of this manager's. Its idle timer starts
+// at the adoption; its stderr stays the log file it was given at its start.
+// Every other server left running is stopped in the background, in
+// parallel, while the API and the proxy already answer: a wake of its
+// endpoint meanwhile waits for that stop (startRetry) and starts afresh.
+
+// EventAdopted: a compute an earlier Grove left running was taken over.
+const EventAdopted EventKind = "adopted"
+
+// maxParallelAdopts bounds the adoptions, and the stops of servers not
+// adopted, that run at once.
+const maxParallelAdopts = 8
+
+// socketLock is the lock file Postgres keeps beside its socket: the
+// postmaster's pid, then its data directory.
+const socketLock = ".s.PGSQL.5432.lock"
+
+// socketOwners maps the data directory of each server with a socket in
+// RunDir to the compute id its folder is named after.
+func (m *Manager) socketOwners() map[string]string {
+	out := map[string]string{}
+	entries, err := os.ReadDir(m.cfg.RunDir)
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		if !idPattern.MatchString(e.Name()) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(m.cfg.RunDir, e.Name(), socketLock))
+		if err != nil {
+			continue
+		}
+		lines := strings.SplitN(string(b), "\n", 3)
+		if len(lines) < 2 {
+			continue
+		}
+		out[filepath.Clean(lines[1])] = e.Name()
+	}
+	return out
+}
+
+// adoptServer takes over the server running on spec.VolumeID as compute
+// spec.ID, or says why it does not qualify (see Adoption).
+func (m *Manager) adoptServer(ctx context.Context, spec Spec) (*Instance, error) {
+	if err := spec.validate(true); err != nil {
+		return nil, err
+	}
+	if spec.Standby != nil {
+		// Its limits follow the primary's at its launch: it restarts on a
+		// fresh copy instead.
+		return nil, fmt.Errorf("compute %s: a standby is not adopted", spec.ID)
+	}
+	install, err := m.install(spec.Major)
+	if err != nil {
+		return nil, err
+	}
+	in := m.newInstance(spec.ID, spec, spec.VolumeID, install)
+	user, err := m.runningIdentity(in.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	cu, settings, err := m.runningSize(in.dataDir, in.spec)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := pgrun.Adopt(ctx, pgrun.Options{Install: install, User: user, DataDir: in.dataDir, SocketDir: m.sockDir(spec.ID)})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Instance, error) {
+		// It stays running: the caller stops it as it stops any server not adopted.
+		return nil, err
+	}
+	in.user, in.srv, in.settings, in.cu = user, srv, settings, cu
+	conn, err := in.Conn(ctx, "postgres")
+	if err != nil {
+		return fail(err)
+	}
+	var recovering bool
+	err = conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering)
+	_ = conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return fail(fmt.Errorf("compute %s: %w", spec.ID, err))
+	}
+	if recovering {
+		return fail(fmt.Errorf("compute %s: in recovery", spec.ID))
+	}
+	if m.cfg.Cgroups != nil {
+		g, err := m.cfg.Cgroups.Group(in.volumeID)
+		if err != nil {
+			return fail(fmt.Errorf("compute %s: cgroup: %w", spec.ID, err))
+		}
+		procs, err := g.Procs()
+		if err != nil || !slices.Contains(procs, srv.Pid()) {
+			return fail(fmt.Errorf("compute %s: postmaster %d is not in its cgroup %s (%v)", spec.ID, srv.Pid(), g.Name(), err))
+		}
+		// Children forked while it was moved in are not yet.
+		if err := m.adopt(g, srv.Pid()); err == nil {
+			err = g.SetLimits(m.limitsFor(cu))
+		}
+		if err != nil {
+			m.log.Warn("adopted compute's cgroup limits not applied", "compute", spec.ID, "err", err)
+		}
+		in.cgroup = g
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fail(ErrClosed)
+	}
+	if _, ok := m.byID[spec.ID]; ok {
+		return fail(fmt.Errorf("adopt compute %s: %w", spec.ID, ErrExists))
+	}
+	in.mu.Lock()
+	in.startedAt, in.idleSince = now, now
+	in.setState(StateActive, nil)
+	m.superviseLocked(in)
+	in.mu.Unlock()
+	m.byID[spec.ID] = in
+	return in, nil
+}
+
+// runningIdentity is the OS identity a server on dataDir must run as to
+// be adopted: the volume's owner when it is one of the computes'.
+func (m *Manager) runningIdentity(dataDir string) (pgrun.User, error) {
+	if m.cfg.Identities == nil {
+		return m.cfg.User, nil
+	}
+	owner, err := pgrun.OwnerOf(dataDir)
+	if err != nil {
+		return pgrun.User{}, fmt.Errorf("identity of %s: %w", dataDir, err)
+	}
+	if !m.cfg.Identities.Contains(owner.UID) {
+		return pgrun.User{}, fmt.Errorf("%s: owner %d is no compute identity", dataDir, owner.UID)
+	}
+	return owner, nil
+}
+
+// runningSize finds the size at which the manager would have written the
+// grove.conf in dataDir for spec: its start size (the range's, at its
+// minimum), or one the autoscaler set (sizeAt, at a step of the range).
+func (m *Manager) runningSize(dataDir string, spec Spec) (float64, pgconf.Settings, error) {
+	got, err := os.ReadFile(filepath.Join(dataDir, confFile))
+	if err != nil {
+		return 0, pgconf.Settings{}, fmt.Errorf("compute %s: %w", spec.ID, err)
+	}
+	lo, hi := specRange(spec)
+	if s := m.size(spec); bytes.Equal(got, pgconf.Render(s)) {
+		return lo, s, nil
+	}
+	for _, cu := range sizeSteps(lo, hi) {
+		if s := m.sizeAt(spec, cu); bytes.Equal(got, pgconf.Render(s)) {
+			return cu, s, nil
+		}
+	}
+	return 0, pgconf.Settings{}, fmt.Errorf("compute %s: %s is not what this Grove writes for %v–%v CU", spec.ID, confFile, lo, hi)
+}
+
+// sizeSteps are the sizes a compute of range lo–hi can be set to: the
+// bounds and Neon's sizes between them (0.25, 0.5, then whole CUs).
+func sizeSteps(lo, hi float64) []float64 {
+	out := []float64{lo, hi}
+	for _, s := range []float64{0.25, 0.5} {
+		if s > lo && s < hi {
+			out = append(out, s)
+		}
+	}
+	for s := 1.0; s < hi; s++ {
+		if s > lo {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// adoptAll adopts, in parallel, the server on each volume of specs
+// (volume → the spec of the endpoint that runs on it). It returns the
+// adopted computes' ids and the volumes whose server was not adopted.
+func (m *Manager) adoptAll(ctx context.Context, specs map[string]Spec) (adopted map[string]bool, refused []string) {
+	adopted = map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelAdopts)
+	for vol, spec := range specs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			in, err := m.adoptServer(actx, spec)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				m.log.Info("reconcile: not adopted; stopping it", "compute", spec.ID, "volume", vol, "reason", err)
+				refused = append(refused, vol)
+				return
+			}
+			adopted[in.ID()] = true
+			m.emit(Event{Kind: EventAdopted, ID: spec.ID, VolumeID: vol})
+		}()
+	}
+	wg.Wait()
+	return adopted, refused
+}
+
+// stopLeft stops, in parallel, the servers found running on vols that
+// were not adopted (each the postmaster of pids[vol], and no later one),
+// then deletes each volume drop accepts. It runs in the background,
+// owned by the manager.
+func (m *Manager) stopLeft(pids map[string]int, vols []string, drop func(vol string) bool) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxParallelAdopts)
+		for _, v := range vols {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if pid := pids[v]; pid != 0 {
+					if err := pgrun.StopPid(m.life, m.cfg.Volumes.Path(v), pid); err != nil {
+						m.log.Warn("reconcile: stop a server left running", "volume", v, "pid", pid, "err", err)
+						return
+					}
+					m.log.Info("reconcile: stopped a server left running", "volume", v, "pid", pid)
+				}
+				if drop(v) {
+					m.deleteUnowned(m.life, v)
+				}
+			}()
+		}
+		wg.Wait()
+	}()
+}
+
+// deleteUnowned deletes a volume nothing records, and its history.
+func (m *Manager) deleteUnowned(ctx context.Context, v string) {
+	if err := m.cfg.Volumes.Delete(ctx, v); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		m.log.Warn("reconcile: delete volume", "volume", v, "err", err)
+		return
+	}
+	if m.cfg.Archive != nil {
+		if err := m.cfg.Archive.Forget(ctx, v); err != nil {
+			m.log.Warn("reconcile: forget the history of a volume", "volume", v, "err", err)
+		}
+	}
+	m.log.Info("reconcile: deleted volume", "volume", v)
+}
+
+// Leave ends the manager for a Grove that exits so that the next one
+// adopts its computes (an upgrade): the running computes keep running,
+// unsupervised until then; warm instances are stopped and their volumes
+// deleted (nothing records them, and a warm instance is quick to make
+// again); starts and restarts under way are abandoned, their volumes
+// left for the next start. It waits for the manager's goroutines.
+func (m *Manager) Leave(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	var pooled, running []*Instance
+	for _, p := range m.pool {
+		pooled = append(pooled, p...)
+	}
+	for _, in := range m.byID {
+		running = append(running, in)
+	}
+	m.pool = map[int][]*Instance{}
+	m.mu.Unlock()
+	close(m.leaving)
+	m.stopLife()
+	var wg sync.WaitGroup
+	errs := make([]error, len(pooled))
+	for i, in := range pooled {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.stop(ctx, in, false)
+			_ = os.RemoveAll(m.sockDir(in.ID()))
+			m.dropVolume(ctx, in.volumeID)
+		}()
+	}
+	for _, in := range running {
+		in.dropSpare()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		m.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("leave compute manager: %w", ctx.Err()))
+	}
+	if len(running) > 0 {
+		m.log.Info("computes left running for the next Grove to adopt", "count", len(running))
+	}
+	return errors.Join(errs...)
+}
