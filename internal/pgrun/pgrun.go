@@ -515,7 +515,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 				err = fmt.Errorf("%w: %w", refused, err)
 			}
 		}
-		if le, ok := insufficientLimits(logs.String()); ok {
+		if le, ok := insufficientLimits(logs.raw()); ok {
 			err = fmt.Errorf("%w: %w", le, err)
 		}
 		return nil, fmt.Errorf("start postgres on %s: %w: %s", opts.DataDir, err, logs.String())
@@ -773,6 +773,13 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		t.buf = t.buf[len(t.buf)-t.max:]
 	}
 	return len(p), nil
+}
+
+// raw returns the whole tail, not only its last lines.
+func (t *tailBuffer) raw() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }
 
 func (t *tailBuffer) String() string {
