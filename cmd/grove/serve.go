@@ -51,6 +51,7 @@ type serveConfig struct {
 	MetaURL       string
 	StorageDriver string
 	PoolSize      int
+	PoolMax       int
 	MaxActive     int
 	OSUser        string
 	MetaOSUser    string
@@ -92,6 +93,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.MetaURL, "meta-url", "", "external metadata Postgres URL; empty: an internal cluster in <data-dir>/meta")
 	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")
 	fs.IntVar(&c.PoolSize, "pool-size", 1, "warm Postgres instances kept per version")
+	fs.IntVar(&c.PoolMax, "pool-max", 0, "warm Postgres instances of all versions at most, as recent creates ask for; 0: those fitting in 1/32 of memory")
 	fs.IntVar(&c.MaxActive, "max-active-computes", 0, "computes running at once before the idlest are suspended; 0: one per 64 MiB of memory")
 	fs.StringVar(&c.OSUser, "os-user", "grove-pg", "OS user owning the template clusters when grove runs as root (each project's computes run under a uid of their own)")
 	fs.StringVar(&c.MetaOSUser, "meta-os-user", "grove-meta", "OS user the internal metadata cluster runs as when grove runs as root")
@@ -414,7 +416,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	computes, err = compute.New(compute.Config{
 		Installs: installs, User: osUser, Identities: identities, Volumes: driver, RunDir: runDir, LogDir: logDir,
-		PoolSize: cfg.PoolSize, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
+		PoolSize: cfg.PoolSize, PoolMax: cfg.PoolMax, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
 		Archive: hist, OnEvent: func(e compute.Event) { stopPooler(e); meterEvent(e) }, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
 	})
 	if err != nil {
@@ -591,6 +593,18 @@ func serve(ctx context.Context, args []string) error {
 		Name: "grove_branches_over_size_limit",
 		Help: "Running branches whose writes are refused because they passed their plan's storage quota.",
 	}, func() float64 { return float64(plat.BranchesOverSizeLimit()) }))
+	met.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "grove_warm_pool_servers",
+		Help: "Warm Postgres servers ready to be taken by a create, all versions (sized by recent creates, --pool-size to --pool-max).",
+	}, func() float64 { return float64(computes.WarmPool().Ready) }))
+	met.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "grove_warm_pool_target",
+		Help: "Warm Postgres servers the recent creates ask for, all versions.",
+	}, func() float64 { return float64(computes.WarmPool().Target) }))
+	met.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "grove_warm_pool_memory_bytes",
+		Help: "Memory (PSS) held by the ready warm Postgres servers.",
+	}, func() float64 { return float64(computes.WarmPoolMemory()) }))
 	adminKey, err := os.ReadFile(keyFile)
 	if err != nil {
 		log.Warn("metrics: no admin API key file; /metrics on the API listener refuses every key", "err", err)

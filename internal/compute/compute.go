@@ -52,7 +52,15 @@ type Config struct {
 	// LogDir receives each volume's Postgres stderr as <volume>.log; empty discards it.
 	LogDir string
 	// PoolSize is the number of warm instances per major: 0 → 1, <0 → none.
+	// It is the floor: under demand a major's pool grows up to PoolMax
+	// warm instances of all majors together (demand.go).
 	PoolSize int
+	// PoolMax caps the warm instances of all majors together (0 → those
+	// fitting in 1/32 of Host.MemoryBytes; below PoolSize → PoolSize).
+	PoolMax int
+	// PoolDemandLife is how long a Take weighs on its pool's size: its
+	// weight falls by e every PoolDemandLife (0 → 1 min).
+	PoolDemandLife time.Duration
 	// PoolMinCU and PoolMaxCU size warm instances (0 → 0.25 and 2, Neon's
 	// default endpoint); a Take of another size restarts the instance when
 	// the size changes a restart-only setting.
@@ -157,6 +165,13 @@ func (c *Config) Validate() error {
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = 1
+	}
+	if c.PoolMax == 0 {
+		c.PoolMax = defaultPoolMax(c.Host.MemoryBytes, c.PoolSize)
+	}
+	c.PoolMax = max(c.PoolMax, c.PoolSize)
+	if c.PoolDemandLife <= 0 {
+		c.PoolDemandLife = defaultDemandLife
 	}
 	if c.PoolMinCU == 0 {
 		c.PoolMinCU = 0.25
@@ -266,6 +281,8 @@ type Manager struct {
 	// warming holds the warm instances being filled or resized, which are
 	// in no pool meanwhile, so that Reconcile leaves their volumes alone.
 	warming map[*Instance]bool
+	// demandSkew moves the clock of the pools' demand (demand.go) on.
+	demandSkew time.Duration
 }
 
 type fillState struct {
@@ -282,6 +299,8 @@ type fillState struct {
 	// warm instance does not compete for the CPU with the new compute's
 	// set-up and its first client.
 	quietUntil time.Time
+	// demand counts recent Takes, which size the pool (demand.go).
+	demand demand
 }
 
 // New returns a Manager. It starts nothing until EnsureTemplates and Run.

@@ -463,6 +463,7 @@ func (m *Manager) Take(ctx context.Context, spec Spec) (*Instance, error) {
 	fs.minCU, fs.maxCU = spec.MinCU, spec.MaxCU
 	fs.quietUntil = time.Now().Add(fillQuiet)
 	m.fillBack[install.Major] = fs
+	m.countDemandLocked(install.Major)
 	time.AfterFunc(fillQuiet, m.wakeRun)
 	// Prefer a warm instance already of the wanted size: it needs no restart.
 	var in *Instance

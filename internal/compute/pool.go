@@ -104,8 +104,11 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// fillPools starts warm instances for majors short of PoolSize, at most
-// maxParallelFills at a time per major.
+// fillPools keeps each major's pool at its target (demand.go): it starts
+// warm instances for majors short of it, at most maxParallelFills at a time
+// per major and none above the floor once the warm instances of all majors
+// reach PoolMax or would push the running computes past MaxActive, and
+// stops one surplus instance per major and call once demand has decayed.
 func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 	if m.cfg.PoolSize < 0 {
 		return
@@ -132,15 +135,26 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		m.pool[major] = live
 		m.rewarm(ctx, wg, major)
+		target := m.poolTargetLocked(major)
+		m.shrinkLocked(ctx, wg, major, target, now)
 		for {
 			fs := m.fillBack[major]
-			if fs.filling >= maxParallelFills || len(live)+fs.filling >= m.cfg.PoolSize || now.Before(fs.next) ||
-				(len(live) > 0 && now.Before(fs.quietUntil)) {
+			have := len(m.pool[major]) + fs.filling
+			if fs.filling >= maxParallelFills || have >= target || now.Before(fs.next) {
+				break
+			}
+			// Right after a Take, a fill would compete for the CPU with the
+			// new compute's set-up and its first client: wait, unless the
+			// pool is running low (a burst), which is worse.
+			if len(m.pool[major]) > 0 && now.Before(fs.quietUntil) && 2*len(m.pool[major]) >= target {
+				break
+			}
+			if have >= m.cfg.PoolSize && !m.roomLocked() {
 				break
 			}
 			fs.filling++
 			m.fillBack[major] = fs
-			id := "pool-" + randomHex(4)
+			id := warmPrefix + randomHex(4)
 			vol := "vol-" + randomHex(8)
 			spec := Spec{ID: id, Major: major, MinCU: m.cfg.PoolMinCU, MaxCU: m.cfg.PoolMaxCU, SuspendTimeout: -1}
 			if fs.minCU > 0 {
@@ -343,6 +357,11 @@ func (m *Manager) NewVolume(ctx context.Context, major int) (string, error) {
 	if _, err := m.install(major); err != nil {
 		return "", fmt.Errorf("new volume: %w", err)
 	}
+	// A create that found no warm instance is demand the pool missed.
+	m.mu.Lock()
+	m.countDemandLocked(major)
+	m.mu.Unlock()
+	m.wakeRun()
 	vol := "vol-" + randomHex(8)
 	if err := m.cfg.Volumes.Clone(ctx, TemplateID(major), vol); err != nil {
 		return "", fmt.Errorf("new volume: clone template: %w", err)
