@@ -213,6 +213,11 @@ type Spec struct {
 	// Recovery, when set, makes the compute's first start a point-in-time
 	// recovery of its volume (recover.go).
 	Recovery *Recovery
+
+	// replay holds the limits the server started with to replay WAL that
+	// a larger server wrote (replay.go): every size of it keeps at least
+	// these, so that a resize does not restart it to lower them.
+	replay pgconf.ReplayLimits
 }
 
 func (s Spec) validate(needVolume bool) error {
@@ -397,6 +402,7 @@ func (m *Manager) size(spec Spec) pgconf.Settings {
 	if spec.Standby != nil {
 		m.standbySettings(&s, spec)
 	}
+	s.Raise(spec.replay)
 	return s
 }
 

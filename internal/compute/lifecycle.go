@@ -53,6 +53,9 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	if err := m.prepareStandby(in); err != nil { // read replicas only (standby.go)
 		return err
 	}
+	if in.Spec().Recovery != nil {
+		m.raiseReplay(in, pgconf.ReplayLimits{}) // replay.go
+	}
 	in.mu.Lock()
 	id, settings, rec := in.id, in.settings, in.spec.Recovery
 	in.mu.Unlock()
@@ -96,12 +99,12 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	mark("cgroup")
 	opts := pgrun.Options{Install: in.install, User: user, DataDir: in.dataDir, SocketDir: sock, Log: logw, Promote: promote,
 		Started: func(pid int) { mark("exec"); m.enterCgroup(g, pid); mark("entered") }}
-	var srv *pgrun.Server
-	if rec != nil {
-		srv, err = m.startRecovery(ctx, in, rec, opts) // recover.go
-	} else {
-		srv, err = startRetry(ctx, opts)
-	}
+	srv, err := m.startReplaying(ctx, in, func() (*pgrun.Server, error) { // replay.go
+		if rec != nil {
+			return m.startRecovery(ctx, in, rec, opts) // recover.go
+		}
+		return startRetry(ctx, opts)
+	})
 	if err != nil {
 		if g != nil {
 			_ = g.Delete()
@@ -133,7 +136,11 @@ func (m *Manager) launch(ctx context.Context, in *Instance) error {
 	in.srv, in.logFile = srv, logFile
 	in.startedAt, in.idleSince = now, now
 	in.setState(StateActive, nil)
+	standby := in.spec.Standby != nil
 	in.mu.Unlock()
+	if !standby {
+		m.followPrimary(in)
+	}
 	if legacy {
 		if err := m.adoptLegacy(ctx, in); err != nil {
 			// Its pooler and replicas cannot log in until a later start adds them.
@@ -176,7 +183,7 @@ func startRetry(ctx context.Context, opts pgrun.Options) (*pgrun.Server, error) 
 		if err == nil {
 			return srv, nil
 		}
-		if !errors.Is(err, pgrun.ErrExited) || time.Now().After(deadline) {
+		if _, limits := pgrun.IsLimits(err); limits || !errors.Is(err, pgrun.ErrExited) || time.Now().After(deadline) {
 			return nil, err
 		}
 		t := time.NewTimer(delay)

@@ -38,10 +38,6 @@ type Standby struct {
 	// ArchiveVolume is the volume whose WAL archive restore_command reads
 	// (the primary's); "" or an Archiver without ArchiveReader: none.
 	ArchiveVolume string
-
-	// The primary's max_connections and max_worker_processes, learnt at
-	// launch: every size of the standby keeps at least these.
-	primaryConns, primaryWorkers int
 }
 
 // standbySignal is the file that makes Postgres start in standby mode.
@@ -67,8 +63,6 @@ func (m *Manager) standbySettings(s *pgconf.Settings, spec Spec) {
 	sb := spec.Standby
 	s.ArchiveMode, s.ArchiveDir, s.ArchiveTimeoutSeconds = false, "", 0
 	s.Standby = true
-	s.MaxConnections = max(s.MaxConnections, sb.primaryConns)
-	s.MaxWorkerProcesses = max(s.MaxWorkerProcesses, sb.primaryWorkers)
 	s.PrimaryConnInfo, s.RestoreCommand = "", ""
 	if sb.PrimaryID != "" {
 		s.PrimaryConnInfo = "host=" + connValue(m.sockDir(sb.PrimaryID)) + " user=" + pgrun.ReplicationRole +
@@ -92,46 +86,47 @@ func connValue(v string) string {
 
 // prepareStandby readies a standby's data directory before its server
 // starts (every launch, restarts after a crash included): standby.signal,
-// and restart-only limits at least the primary's. A hot standby refuses to
-// run with max_connections or max_worker_processes below the values the
-// primary's WAL records; the copy's grove.conf holds the primary's (or,
-// after a first launch, the standby's own raised ones).
+// the archive link, and replay limits at least the primary's. A hot
+// standby stops replaying at WAL written with a limit above its own; its
+// copy's control file and grove.conf hold the primary's at the copy (or,
+// after a first launch, the standby's own raised ones), and the running
+// primary's settings what it runs with now.
 func (m *Manager) prepareStandby(in *Instance) error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.spec.Standby == nil {
+	sb := in.Spec().Standby
+	if sb == nil {
 		return nil
 	}
-	conns, workers, err := confLimits(filepath.Join(in.dataDir, confFile))
+	var primary pgconf.ReplayLimits
+	if p, ok := m.Get(sb.PrimaryID); ok && sb.PrimaryID != "" {
+		primary = p.Settings().ReplayLimits()
+	}
+	conf, err := confLimits(filepath.Join(in.dataDir, confFile))
 	if err != nil {
 		return fmt.Errorf("standby %s: %w", in.id, err)
 	}
-	sb := *in.spec.Standby
-	sb.primaryConns, sb.primaryWorkers = max(sb.primaryConns, conns), max(sb.primaryWorkers, workers)
-	in.spec.Standby = &sb // so that a later size (Resize) keeps them too
-	in.settings.MaxConnections = max(in.settings.MaxConnections, sb.primaryConns)
-	in.settings.MaxWorkerProcesses = max(in.settings.MaxWorkerProcesses, sb.primaryWorkers)
+	m.raiseReplay(in, primary.Max(conf)) // replay.go
 	_ = os.Remove(filepath.Join(in.dataDir, "recovery.signal"))
 	if err := m.writeOwned(filepath.Join(in.dataDir, standbySignal), nil); err != nil {
 		return fmt.Errorf("standby %s: %w", in.id, err)
 	}
 	if m.cfg.Archive != nil && sb.ArchiveVolume != "" {
-		if err := linkArchive(in.dataDir, m.cfg.Archive.WALDir(sb.ArchiveVolume), in.user); err != nil {
+		if err := linkArchive(in.dataDir, m.cfg.Archive.WALDir(sb.ArchiveVolume), in.User()); err != nil {
 			return fmt.Errorf("standby %s: %w", in.id, err)
 		}
 	}
 	return nil
 }
 
-// confLimits reads max_connections and max_worker_processes from a
-// grove.conf; a missing file or setting reads as 0.
-func confLimits(path string) (conns, workers int, err error) {
+// confLimits reads the replay limits from a grove.conf; a missing file or
+// setting reads as 0.
+func confLimits(path string) (pgconf.ReplayLimits, error) {
+	var l pgconf.ReplayLimits
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, nil
+		return l, nil
 	}
 	if err != nil {
-		return 0, 0, err
+		return l, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -145,14 +140,9 @@ func confLimits(path string) (conns, workers int, err error) {
 		if err != nil {
 			continue
 		}
-		switch strings.TrimSpace(name) {
-		case "max_connections":
-			conns = n
-		case "max_worker_processes":
-			workers = n
-		}
+		l.Set(strings.TrimSpace(name), n)
 	}
-	return conns, workers, sc.Err()
+	return l, sc.Err()
 }
 
 // dropStandbyVolume deletes a suspended standby's volume: the next start
