@@ -92,11 +92,6 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Domain, "domain", "", "domain whose subdomains name endpoints (wildcard DNS to the proxy); empty: route by options")
 	fs.StringVar(&c.MetaURL, "meta-url", "", "external metadata Postgres URL; empty: an internal cluster in <data-dir>/meta")
 	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")
-	fs.Func("storage-image-size", "as root on a data dir without btrfs or reflinks (ext4): size of the sparse btrfs image holding the volumes (<data-dir>/volumes.img), e.g. 100GiB; it grows as it fills, never shrinks (default auto: half the free space)", func(v string) error {
-		n, err := parseImageSize(v) // storage.go
-		c.StorageImageSize = n
-		return err
-	})
 	fs.IntVar(&c.PoolSize, "pool-size", 1, "warm Postgres instances kept per version")
 	fs.IntVar(&c.PoolMax, "pool-max", 0, "warm Postgres instances of all versions at most, as recent creates ask for; 0: those fitting in 1/32 of memory")
 	fs.IntVar(&c.MaxActive, "max-active-computes", 0, "computes running at once before the idlest are suspended; 0: one per 64 MiB of memory")
