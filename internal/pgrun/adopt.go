@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -244,3 +246,40 @@ func StopPid(ctx context.Context, dataDir string, pid int) error {
 		return ctx.Err()
 	}
 }
+
+// logTo sends a server's stderr to log and keeps its tail in logs for
+// error messages. A log that is a file is the server's own stderr, which
+// it keeps writing when this process is gone and its server adopted; the
+// tail is then read back from the file's end at the start (logFrom).
+func logTo(cmd *exec.Cmd, log io.Writer, logs *tailBuffer) (logFile *os.File, logFrom int64) {
+	if f, ok := log.(*os.File); ok {
+		if off, err := f.Seek(0, io.SeekEnd); err == nil {
+			cmd.Stderr = f
+			return f, off
+		}
+	}
+	if log != nil {
+		cmd.Stderr = io.MultiWriter(log, logs)
+	} else {
+		cmd.Stderr = logs
+	}
+	return nil, 0
+}
+
+// readFrom adds to t what f holds past off (the log a server wrote itself).
+func (t *tailBuffer) readFrom(f *os.File, off int64) {
+	if f == nil {
+		return
+	}
+	r, err := os.Open(f.Name())
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	if _, err := r.Seek(max(off, 0), io.SeekStart); err == nil {
+		_, _ = io.Copy(t, r)
+	}
+}
+
+// Reload asks the server to read its configuration files again (SIGHUP).
+func (s *Server) Reload() { s.signal(syscall.SIGHUP) }

@@ -469,11 +469,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=/usr/bin:/bin", "TZ=UTC"}
 	cmd.Dir = opts.DataDir
 	logs := &tailBuffer{max: 4096}
-	if opts.Log != nil {
-		cmd.Stderr = io.MultiWriter(opts.Log, logs)
-	} else {
-		cmd.Stderr = logs
-	}
+	logFile, logFrom := logTo(cmd, opts.Log, logs) // adopt.go
 	// Each mode writes its signal file and removes the other's, left by
 	// an earlier start: Postgres obeys standby.signal over recovery.signal
 	// and, once promoted, removes only the one it obeyed.
@@ -510,6 +506,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		s.Kill()
 		<-s.done
+		logs.readFrom(logFile, logFrom)
 		for _, refused := range []error{ErrTargetNotReached, ErrBeforeConsistent} {
 			if strings.Contains(logs.String(), refused.Error()) {
 				err = fmt.Errorf("%w: %w", refused, err)
