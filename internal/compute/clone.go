@@ -32,6 +32,11 @@ func (m *Manager) CloneRunning(ctx context.Context, id, dstVolume string) error 
 	src := in.volumeID
 	dstDir := m.cfg.Volumes.Path(dstVolume)
 	if m.cfg.Volumes.Atomic() {
+		// The backup API below checkpoints; a snapshot inherits the WAL
+		// since the last checkpoint (promote.go).
+		if err := m.SettleRedo(ctx, id); err != nil {
+			return fmt.Errorf("clone compute %s: %w", id, err)
+		}
 		if err := m.cfg.Volumes.Clone(ctx, src, dstVolume); err != nil {
 			return fmt.Errorf("clone compute %s: %w", id, err)
 		}

@@ -611,3 +611,35 @@ func TestCheckpointAfter(t *testing.T) {
 		return err == nil && redo <= 16<<10
 	})
 }
+
+// TestSettleRedo: a compute that wrote more WAL than a clone should replay
+// is checkpointed by SettleRedo (before a storage clone of its volume); one
+// at rest is left alone.
+func TestSettleRedo(t *testing.T) {
+	e := newEnv(t)
+	in, err := e.m.Take(t.Context(), compute.Spec{ID: "ep-busy", Major: e.major})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := e.vols.Path(in.VolumeID())
+	exec(t, in, "postgres", "CREATE TABLE t AS SELECT i, repeat('x', 900) AS pad FROM generate_series(1, 20000) i")
+	before, err := pgrun.PendingRedo(dir)
+	if err != nil || before <= 8<<20 {
+		t.Fatalf("PendingRedo after writing 20 MB = %d, %v; want more than 8 MB", before, err)
+	}
+	if err := e.m.SettleRedo(t.Context(), "ep-busy"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := pgrun.PendingRedo(dir)
+	if err != nil || after > 1<<20 {
+		t.Fatalf("PendingRedo after SettleRedo = %d, %v; want at most 1 MB", after, err)
+	}
+	exec(t, in, "postgres", "INSERT INTO t VALUES (0, 'x')")
+	quiet, _ := pgrun.PendingRedo(dir)
+	if err := e.m.SettleRedo(t.Context(), "ep-busy"); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := pgrun.PendingRedo(dir); err != nil || again != quiet {
+		t.Errorf("SettleRedo of a compute at rest: redo %d → %d, %v; want no checkpoint", quiet, again, err)
+	}
+}

@@ -3,6 +3,7 @@ package compute
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -85,4 +86,32 @@ func (m *Manager) checkpointAfter(in *Instance, d time.Duration) {
 			m.log.Debug("background checkpoint", "compute", in.ID(), "err", err)
 		}
 	}()
+}
+
+// cloneRedo is the most WAL a clone of a running compute may inherit: past
+// it, the compute checkpoints before it is cloned. Each clone replays what
+// it inherits (~150 MB/s here), so five branches of a parent that had just
+// written 500 MB took 3.2 s each; 8 MB cost a clone ~50 ms.
+const cloneRedo = 8 << 20
+
+// SettleRedo checkpoints a running compute when a clone of its volume
+// would inherit more than cloneRedo of WAL to replay, so that a branch or a
+// snapshot of a parent that just wrote a lot starts at once, and so do the
+// next ones. The first pays the checkpoint, which the parent would have run
+// anyway; a compute that is not running has nothing to settle.
+func (m *Manager) SettleRedo(ctx context.Context, id string) error {
+	in, ok := m.Get(id)
+	if !ok || in.State() != StateActive {
+		return nil
+	}
+	redo, err := pgrun.PendingRedo(in.dataDir)
+	if err == nil && redo <= cloneRedo {
+		return nil
+	}
+	begin := time.Now()
+	if err := in.Exec(ctx, "postgres", "CHECKPOINT"); err != nil {
+		return fmt.Errorf("checkpoint compute %s: %w", id, err)
+	}
+	m.log.Info("checkpointed before a clone", "compute", id, "redo_bytes", redo, "took", time.Since(begin))
+	return nil
 }

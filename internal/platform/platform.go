@@ -39,6 +39,9 @@ type Computes interface {
 	Reconcile(ctx context.Context, keep func(volumeID string) bool, expect compute.Expect) error
 	// CloneRunning copies a running compute's volume consistently.
 	CloneRunning(ctx context.Context, id, dstVolume string) error
+	// SettleRedo checkpoints a running compute whose clone would inherit
+	// much WAL to replay (before a storage snapshot of its volume).
+	SettleRedo(ctx context.Context, id string) error
 	// Resize applies a new size to a running compute: settings that reload
 	// apply at once, others restart it, as Neon's do.
 	Resize(ctx context.Context, id string, minCU, maxCU float64) error

@@ -187,6 +187,13 @@ func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *met
 			return nil
 		}
 	}
+	if ep != nil {
+		// Restored later, the snapshot replays what the compute wrote since
+		// its last checkpoint.
+		if err := p.cfg.Computes.SettleRedo(ctx, ep.ID); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "could not snapshot the branch's data", Err: err}
+		}
+	}
 	l := volumeLocks.get(b.VolumeID)
 	l.Lock()
 	defer l.Unlock()
