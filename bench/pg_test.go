@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/grovetest"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgtest"
@@ -29,7 +30,10 @@ func runOut(name string, args ...string) (string, error) {
 // on its socket: the floor any wake-up stands on. The cluster is a
 // suspended project's own volume, so the floor has the same files, settings
 // and file system as the wake-ups it is compared with.
-type bareFloor struct{ opts pgrun.Options }
+type bareFloor struct {
+	opts    pgrun.Options
+	project apitypes.CreatedProject
+}
 
 // newBareFloor creates a project, finds its volume while it runs, and
 // suspends it. Grove leaves a suspended project's volume alone until a
@@ -75,7 +79,7 @@ func newBareFloor(b *testing.B, g *grovetest.Grove, org string) *bareFloor {
 	if !ok {
 		b.Fatalf("Postgres %d not installed", cp.Project.PgVersion)
 	}
-	return &bareFloor{opts: pgrun.Options{Install: install, User: user, DataDir: vol, SocketDir: sock}}
+	return &bareFloor{opts: pgrun.Options{Install: install, User: user, DataDir: vol, SocketDir: sock}, project: cp}
 }
 
 // once measures exec postgres → first query answered, then stops it.
