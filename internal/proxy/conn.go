@@ -208,13 +208,21 @@ func (p *Proxy) startTLS(ctx context.Context, c *client, connMu *sync.Mutex, dir
 	return nil
 }
 
-// bufferedConn reads through a bufio.Reader that may hold bytes already.
+// bufferedConn reads through a bufio.Reader that may hold bytes already,
+// and straight from the connection once it is drained: every TLS record
+// of the session would otherwise pass through the reader's buffer, one
+// more copy and call per message.
 type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
 }
 
-func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b *bufferedConn) Read(p []byte) (int, error) {
+	if b.r.Buffered() > 0 {
+		return b.r.Read(p)
+	}
+	return b.Conn.Read(p)
+}
 
 // isReserved reports roles that may not log in through the proxy.
 func (p *Proxy) isReserved(role string) bool {
