@@ -124,7 +124,10 @@ func MaxConnections(cu float64) int {
 //     0.25 CU, so an idle compute stays small; pages are touched only when used.
 //   - effective_cache_size = 3/4 mem(max); work_mem = mem(max)/256 in
 //     [4 MB, 256 MB]; maintenance_work_mem = mem(max)/16 in [64 MB, 2 GB];
-//     max_wal_size = mem(max)/4 in [64 MB, 4 GB].
+//     max_wal_size = mem(max)/16 in [64 MB, 1 GB]: it bounds the WAL since
+//     the last checkpoint, which every clone of a running compute (a branch,
+//     a snapshot) and every start after a crash replays (~150 MB/s), so
+//     checkpoints come every ~0.5 max_wal_size of writes, spread over it.
 //
 // CPU: max_parallel_workers = ceil(max CU) in [2, host CPUs]; per gather
 // half of that; max_worker_processes = 8 + ceil(max CU).
@@ -173,7 +176,7 @@ func Size(minCU, maxCU float64, host Host, cuMemoryBytes int64) Settings {
 		WorkMem:                      roundDown(clamp(mem(maxCU)/256, 4*mB, 256*mB), kB),
 		MaintenanceWorkMem:           roundDown(clamp(mem(maxCU)/16, 64*mB, 2*gB), mB),
 		MinWALSize:                   32 * mB,
-		MaxWALSize:                   roundDown(clamp(mem(maxCU)/4, 64*mB, 4*gB), mB),
+		MaxWALSize:                   roundDown(clamp(mem(maxCU)/16, 64*mB, gB), mB),
 		WALKeepSize:                  0, // WAL older than the last checkpoint is not kept: a suspended clone keeps no WAL of its own
 	}
 }
