@@ -13,11 +13,13 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only on --debug-addr
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/grovedb/grove/internal/apiserver"
@@ -161,6 +163,13 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	// SIGTERM (an upgrade, a service manager's stop or restart) leaves the
+	// computes and the metadata cluster running for the next Grove to
+	// adopt; SIGINT (Ctrl-C) stops them all. Read once the context ends.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	leaving := false
 
 	// The Postgres user must traverse the data dir to reach its volumes.
 	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
@@ -223,6 +232,9 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("metadata: %w", err)
 		default:
 			defer func() { // deferred before the cluster's stop and the run dir's removal: runs after them
+				if leaving {
+					return // the servers left running use it: the next start takes the mount as it is
+				}
 				uctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				if err := metaReserve.Close(uctx); err != nil {
@@ -259,6 +271,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	// Runs last: once every server has stopped, only stale sockets are left.
 	defer func() {
+		if leaving {
+			return // the sockets of the servers left running
+		}
 		_ = os.RemoveAll(runDir)
 		_ = os.RemoveAll(runDir + "-meta")
 	}()
@@ -301,6 +316,10 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		defer func() {
+			if leaving {
+				log.Info("metadata: cluster left running for the next Grove", "pid", srv.Pid())
+				return
+			}
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := srv.Stop(sctx); err != nil {
@@ -484,7 +503,11 @@ func serve(ctx context.Context, args []string) error {
 				log.Error("pooler: close", "err", err)
 			}
 		}
-		if err := computes.Close(sctx); err != nil {
+		closeComputes := computes.Close
+		if leaving {
+			closeComputes = computes.Leave
+		}
+		if err := closeComputes(sctx); err != nil {
 			log.Error("compute: close", "err", err)
 		}
 		log.Info("grove: stopped")
@@ -656,9 +679,10 @@ func serve(ctx context.Context, args []string) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		leaving = terminated(sigs)
 	case serveErr = <-errc:
 	}
-	log.Info("grove: stopping")
+	log.Info("grove: stopping", "leave_computes_running", leaving)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = api.Shutdown(sctx)
@@ -677,6 +701,17 @@ func serve(ctx context.Context, args []string) error {
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// terminated reports whether the signal that ended the context was
+// SIGTERM, which leaves the servers running for the next Grove.
+func terminated(sigs <-chan os.Signal) bool {
+	select {
+	case s := <-sigs:
+		return s == syscall.SIGTERM
+	case <-time.After(100 * time.Millisecond): // ended otherwise
+		return false
+	}
 }
 
 // shortRunDir returns where Unix sockets live: <data-dir>/run when short

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,10 +57,16 @@ const maxParallelAdopts = 8
 // postmaster's pid, then its data directory.
 const socketLock = ".s.PGSQL.5432.lock"
 
+// socketOwner is the compute whose socket folder a server's socket is in.
+type socketOwner struct {
+	id  string
+	pid int // the postmaster's, from the lock file
+}
+
 // socketOwners maps the data directory of each server with a socket in
 // RunDir to the compute id its folder is named after.
-func (m *Manager) socketOwners() map[string]string {
-	out := map[string]string{}
+func (m *Manager) socketOwners() map[string]socketOwner {
+	out := map[string]socketOwner{}
 	entries, err := os.ReadDir(m.cfg.RunDir)
 	if err != nil {
 		return out
@@ -76,7 +83,8 @@ func (m *Manager) socketOwners() map[string]string {
 		if len(lines) < 2 {
 			continue
 		}
-		out[filepath.Clean(lines[1])] = e.Name()
+		pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+		out[filepath.Clean(lines[1])] = socketOwner{id: e.Name(), pid: pid}
 	}
 	return out
 }
@@ -248,31 +256,35 @@ func (m *Manager) adoptAll(ctx context.Context, specs map[string]Spec) (adopted 
 	return adopted, refused
 }
 
-// stopLeft stops, in parallel, the servers found running on vols that
-// were not adopted (each the postmaster of pids[vol], and no later one),
-// then deletes each volume drop accepts. It runs in the background,
-// owned by the manager.
-func (m *Manager) stopLeft(pids map[string]int, vols []string, drop func(vol string) bool) {
+// leftServer is a server found running that is not adopted.
+type leftServer struct {
+	dir string // its data directory
+	pid int    // its postmaster (a later one on dir is left alone)
+	vol string // its volume, "" for a data directory deleted under it
+}
+
+// stopLeft stops, in parallel, the servers found running that were not
+// adopted, then deletes each volume drop accepts. It runs in the
+// background, owned by the manager.
+func (m *Manager) stopLeft(left []leftServer, drop func(vol string) bool) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, maxParallelAdopts)
-		for _, v := range vols {
+		for _, l := range left {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				if pid := pids[v]; pid != 0 {
-					if err := pgrun.StopPid(m.life, m.cfg.Volumes.Path(v), pid); err != nil {
-						m.log.Warn("reconcile: stop a server left running", "volume", v, "pid", pid, "err", err)
-						return
-					}
-					m.log.Info("reconcile: stopped a server left running", "volume", v, "pid", pid)
+				if err := pgrun.StopPid(m.life, l.dir, l.pid); err != nil {
+					m.log.Warn("reconcile: stop a server left running", "dir", l.dir, "pid", l.pid, "err", err)
+					return
 				}
-				if drop(v) {
-					m.deleteUnowned(m.life, v)
+				m.log.Info("reconcile: stopped a server left running", "dir", l.dir, "pid", l.pid)
+				if l.vol != "" && drop(l.vol) {
+					m.deleteUnowned(m.life, l.vol)
 				}
 			}()
 		}

@@ -47,14 +47,15 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 		return !isTemplate(v) && (keep == nil || !keep(v)) && (m.cfg.Archive == nil || !m.cfg.Archive.Owns(v))
 	}
 	owners := m.socketOwners()
-	pids := map[string]int{}
 	specs := map[string]Spec{}
-	var left []string // volumes with a server not adopted
+	var left []leftServer
+	listed := map[string]bool{}
 	for _, v := range vols {
+		dir := filepath.Clean(m.cfg.Volumes.Path(v))
+		listed[dir] = true
 		if inUse[v] {
 			continue
 		}
-		dir := filepath.Clean(m.cfg.Volumes.Path(v))
 		pid := pgrun.Running(dir)
 		if pid == 0 {
 			if drop(v) {
@@ -62,17 +63,26 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			}
 			continue
 		}
-		pids[v] = pid
-		if id, ok := owners[dir]; ok && expect != nil {
-			if spec, ok := expect(ctx, id); ok && spec.ID == id && spec.VolumeID == v {
+		if o, ok := owners[dir]; ok && expect != nil {
+			if spec, ok := expect(ctx, o.id); ok && spec.ID == o.id && spec.VolumeID == v {
 				specs[v] = spec
 				continue
 			}
 		}
-		left = append(left, v)
+		left = append(left, leftServer{dir: dir, pid: pid, vol: v})
+	}
+	// A server whose volume was deleted under it (a project's deletion
+	// finished at this start) is found by its socket alone.
+	for dir, o := range owners {
+		if !listed[dir] && o.pid > 1 {
+			left = append(left, leftServer{dir: dir, pid: o.pid})
+		}
 	}
 	adopted, refused := m.adoptAll(ctx, specs)
-	left = append(left, refused...)
+	for _, v := range refused {
+		dir := filepath.Clean(m.cfg.Volumes.Path(v))
+		left = append(left, leftServer{dir: dir, pid: pgrun.Running(dir), vol: v})
+	}
 	for id := range adopted {
 		ids[id] = true
 	}
@@ -83,9 +93,9 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			}
 		}
 	}
-	if n := len(pids) - len(adopted); n > 0 || len(adopted) > 0 {
-		m.log.Info("reconcile: servers left running by an earlier Grove", "adopted", len(adopted), "stopping", n)
+	if len(left) > 0 || len(adopted) > 0 {
+		m.log.Info("reconcile: servers left running by an earlier Grove", "adopted", len(adopted), "stopping", len(left))
 	}
-	m.stopLeft(pids, left, drop)
+	m.stopLeft(left, drop)
 	return nil
 }

@@ -140,10 +140,49 @@ func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
 		if t.Failed() {
 			t.Logf("grove logs:\n%s", g.logs.String())
 		}
+		// A grove killed, or stopped with SIGTERM, leaves its servers running.
+		killLeft(t, dataDir)
+		if m := runDirRe.FindStringSubmatch(g.logs.String()); m != nil && !strings.HasPrefix(m[1], dataDir) {
+			for _, suffix := range []string{"", "-meta"} {
+				_ = os.RemoveAll(m[1] + suffix)
+			}
+		}
 		removeVolumes(t, filepath.Join(dataDir, "volumes"))
 		unmountMeta(t, filepath.Join(dataDir, "meta"))
 	})
 	return g
+}
+
+// killLeft kills the postmasters running on data directories under dir
+// (computes and the metadata cluster a grove left running) and waits
+// until they are gone.
+func killLeft(t testing.TB, dir string) {
+	pids := PostgresPids(dir)
+	for _, pid := range pids {
+		_ = syscall.Kill(-pid, syscall.SIGKILL) // its process group: backends too
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Logf("postmaster %d still running after SIGKILL", pid)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether pid runs (a zombie, which only waits for its
+// parent to reap it, does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 // unmountMeta unmounts the metadata reserve (internal/reserve) that a
@@ -229,8 +268,15 @@ func (g *Grove) Start() {
 	g.Key = strings.TrimSpace(string(key))
 }
 
-// Stop sends SIGTERM and waits for a clean exit.
-func (g *Grove) Stop() {
+// Stop sends SIGINT, which stops every server, and waits for a clean exit.
+func (g *Grove) Stop() { g.signal(syscall.SIGINT) }
+
+// Terminate sends SIGTERM, as an upgrade does, and waits for a clean
+// exit: grove leaves its computes and its metadata cluster running for the
+// next grove to adopt (the test's cleanup kills them).
+func (g *Grove) Terminate() { g.signal(syscall.SIGTERM) }
+
+func (g *Grove) signal(sig syscall.Signal) {
 	if g.cmd == nil || g.cmd.Process == nil {
 		return
 	}
@@ -239,13 +285,13 @@ func (g *Grove) Stop() {
 		return
 	default:
 	}
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	_ = g.cmd.Process.Signal(sig)
 	select {
 	case <-g.done:
 	case <-time.After(90 * time.Second):
 		_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
 		<-g.done
-		g.t.Errorf("grove did not stop within 90 s of SIGTERM")
+		g.t.Errorf("grove did not stop within 90 s of %v", sig)
 	}
 }
 

@@ -23,8 +23,9 @@ type Internal struct {
 	Log       io.Writer
 }
 
-// StartInternal initialises the cluster on first use, starts it (stopping a
-// postmaster an earlier Grove left behind) and returns it with its DSN.
+// StartInternal initialises the cluster on first use, starts it (adopting
+// the postmaster an earlier Grove left behind when it runs as this one
+// would, else stopping it) and returns it with its DSN.
 func StartInternal(ctx context.Context, in Internal) (*pgrun.Server, string, error) {
 	if _, err := os.Stat(filepath.Join(in.DataDir, "PG_VERSION")); os.IsNotExist(err) {
 		// A half-made cluster from an interrupted first start is remade.
@@ -39,6 +40,21 @@ func StartInternal(ctx context.Context, in Internal) (*pgrun.Server, string, err
 		if err := os.Rename(tmp, in.DataDir); err != nil {
 			return nil, "", fmt.Errorf("metadata cluster: %w", err)
 		}
+	}
+	opts := pgrun.Options{
+		Install: in.Install, User: in.User, DataDir: in.DataDir, SocketDir: in.SocketDir, Log: in.Log,
+		Settings: map[string]string{"max_connections": "100", "shared_buffers": "64MB", "unix_socket_permissions": "0700"},
+	}
+	// A cluster an earlier Grove left running (killed, or leaving its
+	// servers to the next) is adopted when it runs as this one would: a
+	// restart answers without waiting for its shutdown and start.
+	srv, err := pgrun.Adopt(ctx, opts)
+	if err == nil {
+		if err := pgrun.WriteHBA(in.DataDir, in.User, nil); err != nil {
+			return nil, "", fmt.Errorf("metadata cluster: %w", err)
+		}
+		srv.Reload()
+		return srv, srv.AdminDSN(InternalDB), nil
 	}
 	if err := pgrun.StopStale(ctx, in.DataDir); err != nil {
 		return nil, "", fmt.Errorf("metadata cluster: stop stale: %w", err)
@@ -58,10 +74,7 @@ func StartInternal(ctx context.Context, in Internal) (*pgrun.Server, string, err
 	if err := in.User.MkdirOwned(in.SocketDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("metadata cluster: %w", err)
 	}
-	srv, err := pgrun.Start(ctx, pgrun.Options{
-		Install: in.Install, User: in.User, DataDir: in.DataDir, SocketDir: in.SocketDir, Log: in.Log,
-		Settings: map[string]string{"max_connections": "100", "shared_buffers": "64MB", "unix_socket_permissions": "0700"},
-	})
+	srv, err = pgrun.Start(ctx, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("metadata cluster: %w", err)
 	}
