@@ -68,9 +68,12 @@ func defaultPoolMax(memoryBytes int64, floor int) int {
 	return max(floor, int(memoryBytes/32/warmServerBytes))
 }
 
-// poolTargetLocked is major's target now. Called with m.mu held.
+// poolTargetLocked is major's target now: PoolMax is shared by every
+// major, so one major alone in demand gets what the others' floors leave.
+// Called with m.mu held.
 func (m *Manager) poolTargetLocked(major int) int {
-	return poolTarget(m.cfg.PoolSize, m.cfg.PoolMax, m.fillBack[major].demand.levelAt(m.demandNowLocked(), m.cfg.PoolDemandLife))
+	ceiling := m.cfg.PoolMax - (len(m.installs)-1)*m.cfg.PoolSize
+	return poolTarget(m.cfg.PoolSize, ceiling, m.fillBack[major].demand.levelAt(m.demandNowLocked(), m.cfg.PoolDemandLife))
 }
 
 // countDemandLocked counts a Take of major, or a create that found its pool

@@ -10,13 +10,15 @@
 // and postgresql.conf including grove.conf). Every compute volume is a clone
 // of a template.
 //
-// Take hands out a warm instance: Run keeps PoolSize servers per major
-// running on fresh template clones; Take renames one to the endpoint id (its
-// socket folder is renamed under the running server), applies the endpoint's
-// size (a reload, or a restart when a restart-only setting changes), and Run
-// refills the pool. Refills take the size of the last Take of that major, so
-// a platform that creates projects of one size gets warm instances needing
-// no restart; Take prefers a warm instance already of the wanted size. With
+// Take hands out a warm instance: Run keeps warm servers per major running
+// on fresh template clones, PoolSize when idle and, under demand, as many as
+// the major's recent Takes, up to PoolMax for all majors (demand.go); Take
+// renames one to the endpoint id (its socket folder is renamed under the
+// running server), applies the endpoint's size (a reload, or a restart when
+// a restart-only setting changes), and Run refills the pool. Refills take
+// the size of the last Take of that major, so a platform that creates
+// projects of one size gets warm instances needing no restart; Take
+// prefers a warm instance already of the wanted size. With
 // an empty pool Take clones the template and starts
 // a server itself (cold path). The caller records the instance's VolumeID.
 //

@@ -21,9 +21,13 @@ func (m *Manager) WarmPool() PoolStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cfg.PoolSize >= 0 {
+		floors := 0
 		for major := range m.installs {
 			st.Target += m.poolTargetLocked(major)
+			floors += m.cfg.PoolSize
 		}
+		// Majors in demand together share PoolMax (roomLocked).
+		st.Target = min(st.Target, max(m.cfg.PoolMax, floors))
 	}
 	for major, p := range m.pool {
 		st.Ready += len(p)
