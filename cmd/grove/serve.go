@@ -39,7 +39,6 @@ import (
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/proxy/proxymetrics"
 	"github.com/grovedb/grove/internal/reserve"
-	"github.com/grovedb/grove/internal/storage"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -65,6 +64,9 @@ type serveConfig struct {
 	// MetaReserve sizes the internal metadata cluster's own file system
 	// (internal/reserve); 0: none.
 	MetaReserve int64
+	// StorageImageSize sizes the volumes' btrfs image where the data dir
+	// has no btrfs or reflinks (storage.go); 0: a share of the free space.
+	StorageImageSize int64
 	// AllowPlaintext lets the proxy accept logins without TLS (local development).
 	AllowPlaintext bool
 	// Rate limits and metrics (internal/apiserver/ratelimit.go, internal/metrics).
@@ -94,6 +96,11 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Domain, "domain", "", "domain whose subdomains name endpoints (wildcard DNS to the proxy); empty: route by options")
 	fs.StringVar(&c.MetaURL, "meta-url", "", "external metadata Postgres URL; empty: an internal cluster in <data-dir>/meta")
 	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")
+	fs.Func("storage-image-size", "as root on a data dir without btrfs or reflinks (ext4): size of the sparse btrfs image holding the volumes (<data-dir>/volumes.img), e.g. 100GiB; it grows as it fills, never shrinks (default auto: half the free space)", func(v string) error {
+		n, err := parseImageSize(v) // storage.go
+		c.StorageImageSize = n
+		return err
+	})
 	fs.IntVar(&c.PoolSize, "pool-size", 1, "warm Postgres instances kept per version")
 	fs.IntVar(&c.PoolMax, "pool-max", 0, "warm Postgres instances of all versions at most, as recent creates ask for; 0: those fitting in 1/32 of memory")
 	fs.IntVar(&c.MaxActive, "max-active-computes", 0, "computes running at once before the idlest are suspended; 0: one per 64 MiB of memory")
@@ -196,16 +203,11 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	volumesDir := filepath.Join(cfg.DataDir, "volumes")
-	var driver storage.Driver
-	if cfg.StorageDriver != "" {
-		driver, err = storage.Open(ctx, cfg.StorageDriver, volumesDir)
-	} else {
-		driver, err = storage.Probe(ctx, volumesDir)
-	}
+	driver, stopStorage, err := openStorage(ctx, cfg, log) // storage.go: a btrfs image on ext4
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
+	defer stopStorage() // deferred first: runs after every server on the volumes has stopped
 	if err := driver.Cleanup(ctx); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}

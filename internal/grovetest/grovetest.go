@@ -147,8 +147,11 @@ func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
 				_ = os.RemoveAll(m[1] + suffix)
 			}
 		}
+		// The volumes' image (storage.OpenImage) goes without a volume
+		// deleted one by one: the data dir's removal takes it.
+		unmount(t, filepath.Join(dataDir, "volumes"))
 		removeVolumes(t, filepath.Join(dataDir, "volumes"))
-		unmountMeta(t, filepath.Join(dataDir, "meta"))
+		unmount(t, filepath.Join(dataDir, "meta"))
 	})
 	return g
 }
@@ -185,10 +188,11 @@ func alive(pid int) bool {
 	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
-// unmountMeta unmounts the metadata reserve (internal/reserve) that a
-// grove killed and not started again left mounted, stopping the metadata
-// cluster on it first, so that the data dir can be removed.
-func unmountMeta(t testing.TB, dir string) {
+// unmount unmounts a file system of grove's own (the volumes' btrfs image,
+// the metadata reserve) that a grove killed and not started again left
+// mounted at dir, stopping the Postgres servers on it first, so that the
+// data dir can be removed.
+func unmount(t testing.TB, dir string) {
 	var st, parent syscall.Stat_t
 	if syscall.Stat(dir, &st) != nil || syscall.Stat(filepath.Dir(dir), &parent) != nil || st.Dev == parent.Dev {
 		return // not a mount point

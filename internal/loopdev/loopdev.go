@@ -1,13 +1,14 @@
 // Package loopdev reads the mount table and finds, resizes and detaches
 // loop devices: what Grove needs to keep file systems of its own in image
 // files of the data dir (the metadata reserve, the volumes' btrfs image).
-// Attaching is left to mount(8) ("-o loop"), which sets autoclear, so that
-// the unmount of the last mount detaches the device by itself.
+// Devices are attached with autoclear, so that the unmount of the last
+// mount detaches them by themselves.
 package loopdev
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -158,6 +159,63 @@ func Detach(ctx context.Context, dev string) error {
 		return fmt.Errorf("%s is still in use (a file system on it unmounted lazily?); stop what uses it", dev)
 	}
 	return nil
+}
+
+// Attach attaches file to a free loop device, with autoclear and, when
+// directIO is set and file's file system allows it, direct I/O (which
+// spares a second copy of every block in the page cache, and makes a flush
+// of the device as cheap as one of the file). It returns the device open:
+// autoclear detaches it once the last holder closes it, so the caller
+// mounts it before closing it, and detaches it by closing it unmounted.
+func Attach(file string, directIO bool) (*os.File, error) {
+	backing, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("attach %s: %w", file, err)
+	}
+	defer backing.Close()
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("attach %s: %w", file, err)
+	}
+	defer ctl.Close()
+	cfg := unix.LoopConfig{Fd: uint32(backing.Fd())}
+	cfg.Info.Flags = unix.LO_FLAGS_AUTOCLEAR
+	if directIO {
+		cfg.Info.Flags |= unix.LO_FLAGS_DIRECT_IO
+	}
+	copy(cfg.Info.File_name[:len(cfg.Info.File_name)-1], file)
+	for range 20 {
+		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+		if err != nil {
+			return nil, fmt.Errorf("attach %s: find a free loop device: %w", file, err)
+		}
+		dev := fmt.Sprintf("/dev/loop%d", n)
+		if _, err := os.Stat(dev); errors.Is(err, os.ErrNotExist) {
+			// No devtmpfs to make the node.
+			if err := unix.Mknod(dev, unix.S_IFBLK|0o600, int(unix.Mkdev(7, uint32(n)))); err != nil && !errors.Is(err, unix.EEXIST) {
+				return nil, fmt.Errorf("attach %s: %w", file, err)
+			}
+		}
+		f, err := os.OpenFile(dev, os.O_RDWR, 0)
+		if err != nil {
+			return nil, fmt.Errorf("attach %s: %w", file, err)
+		}
+		err = unix.IoctlLoopConfigure(int(f.Fd()), &cfg)
+		if errors.Is(err, unix.EINVAL) && cfg.Info.Flags&unix.LO_FLAGS_DIRECT_IO != 0 {
+			// The file's file system takes no direct I/O.
+			cfg.Info.Flags &^= unix.LO_FLAGS_DIRECT_IO
+			err = unix.IoctlLoopConfigure(int(f.Fd()), &cfg)
+		}
+		if err == nil {
+			return f, nil
+		}
+		f.Close()
+		if !errors.Is(err, unix.EBUSY) {
+			return nil, fmt.Errorf("attach %s to %s: %w", file, dev, err)
+		}
+		// Another process took the device between the two calls.
+	}
+	return nil, fmt.Errorf("attach %s: every free loop device was taken by others", file)
 }
 
 // SetCapacity makes the loop device dev take the current size of its

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,10 +76,8 @@ type Image struct {
 	dev   string // the loop device, /dev/loopN
 	state ImageState
 
-	mu       sync.Mutex
-	cannot   bool // the last growth was impossible (logged once)
-	statfs   func(path string) (unix.Statfs_t, error)
-	growStep func(ctx context.Context, to int64) error
+	mu     sync.Mutex
+	cannot bool // the last growth was impossible (logged once)
 }
 
 // ImageExists reports whether an image file is at path: then it holds the
@@ -144,8 +143,7 @@ func OpenImage(ctx context.Context, cfg ImageConfig) (*Image, error) {
 		}
 		*p = filepath.Join(dir, filepath.Base(*p))
 	}
-	im := &Image{cfg: cfg, log: cfg.Logger, statfs: statfs}
-	im.growStep = im.grow
+	im := &Image{cfg: cfg, log: cfg.Logger}
 	mounts, err := loopdev.Mounts()
 	if err != nil {
 		return nil, fmt.Errorf("storage image: %w", err)
@@ -177,7 +175,7 @@ func OpenImage(ctx context.Context, cfg ImageConfig) (*Image, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("storage image: %w", err)
 	}
-	if err := im.mount(ctx); err != nil {
+	if err := im.mount(); err != nil {
 		if im.state == ImageMade {
 			_ = os.Remove(cfg.Path)
 			return nil, fmt.Errorf("%w: %v", errors.ErrUnsupported, err)
@@ -197,19 +195,8 @@ func (im *Image) ready(ctx context.Context) error {
 	if err := os.Chmod(im.cfg.Dir, 0o711); err != nil {
 		return fmt.Errorf("storage image: %w", err)
 	}
-	if im.dev == "" {
-		mounts, err := loopdev.Mounts()
-		if err != nil {
-			return fmt.Errorf("storage image: %w", err)
-		}
-		m, ok := loopdev.MountAt(mounts, im.cfg.Dir)
-		if !ok || !loopdev.Backs(m.Source, im.cfg.Path) {
-			return fmt.Errorf("storage image: %s is not mounted at %s after mount", im.cfg.Path, im.cfg.Dir)
-		}
-		im.dev = m.Source
-	}
 	if size := im.Size(); im.cfg.Size > size {
-		if err := im.growStep(ctx, im.cfg.Size); err != nil {
+		if err := im.grow(ctx, im.cfg.Size); err != nil {
 			// It works at its old size, and Run grows it as it fills.
 			im.log.Warn("storage: image not grown to the configured size", "image", im.cfg.Path, "err", err)
 		} else {
@@ -249,10 +236,8 @@ func (im *Image) canMake() error {
 	if !loopdev.Available() {
 		return fmt.Errorf("%w: no loop devices (/dev/loop-control)", errors.ErrUnsupported)
 	}
-	for _, t := range []string{"mkfs.btrfs", "mount"} {
-		if _, err := loopdev.Tool(t); err != nil {
-			return fmt.Errorf("%w: %v (Debian: btrfs-progs, mount)", errors.ErrUnsupported, err)
-		}
+	if _, err := loopdev.Tool("mkfs.btrfs"); err != nil {
+		return fmt.Errorf("%w: %v (Debian: btrfs-progs)", errors.ErrUnsupported, err)
 	}
 	ents, err := os.ReadDir(im.cfg.Dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -272,7 +257,7 @@ func (im *Image) create(ctx context.Context) error {
 	}
 	size := im.cfg.Size
 	if size == 0 {
-		host, err := im.statfs(filepath.Dir(im.cfg.Path))
+		host, err := statfs(filepath.Dir(im.cfg.Path))
 		if err != nil {
 			return fmt.Errorf("storage image: %w", err)
 		}
@@ -328,19 +313,19 @@ func (im *Image) detachStale(ctx context.Context, mounts []loopdev.Mount) error 
 	return nil
 }
 
-func (im *Image) mount(ctx context.Context) error {
-	bin, err := loopdev.Tool("mount")
+func (im *Image) mount() error {
+	dev, err := loopdev.Attach(im.cfg.Path, true)
 	if err != nil {
 		return fmt.Errorf("storage image: %w", err)
 	}
+	defer dev.Close() // detaches it unless mounted
 	// discard=async: space btrfs frees goes back to the host as holes in
 	// the image. noatime: a read would otherwise write metadata that
 	// snapshots then hold apart.
-	out, err := exec.CommandContext(ctx, bin, "-t", "btrfs", "-o", "loop,noatime,nosuid,nodev,discard=async",
-		im.cfg.Path, im.cfg.Dir).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("storage image: mount %s at %s: %v: %s", im.cfg.Path, im.cfg.Dir, err, strings.TrimSpace(string(out)))
+	if err := unix.Mount(dev.Name(), im.cfg.Dir, "btrfs", unix.MS_NOATIME|unix.MS_NOSUID|unix.MS_NODEV, "discard=async"); err != nil {
+		return fmt.Errorf("storage image: mount %s (%s) at %s: %w", im.cfg.Path, dev.Name(), im.cfg.Dir, err)
 	}
+	im.dev = dev.Name()
 	return nil
 }
 
@@ -374,11 +359,11 @@ func (im *Image) grow(ctx context.Context, to int64) error {
 func (im *Image) Check(ctx context.Context) error {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	in, err := im.statfs(im.cfg.Dir)
+	in, err := statfs(im.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("storage image: %w", err)
 	}
-	host, err := im.statfs(filepath.Dir(im.cfg.Path))
+	host, err := statfs(filepath.Dir(im.cfg.Path))
 	if err != nil {
 		return fmt.Errorf("storage image: %w", err)
 	}
@@ -394,7 +379,7 @@ func (im *Image) Check(ctx context.Context) error {
 		return nil
 	}
 	im.cannot = false
-	if err := im.growStep(ctx, to); err != nil {
+	if err := im.grow(ctx, to); err != nil {
 		return err
 	}
 	im.log.Info("storage: image grown", "image", im.cfg.Path, "from", size, "to", to, "free_before", free, "host_free", hostFree)
@@ -420,11 +405,15 @@ func (im *Image) Run(ctx context.Context) {
 	}
 }
 
-// Close unmounts the image. It retries while the file system is busy
-// (processes still exiting) until ctx ends, and then leaves it mounted
-// with an error: the kernel refuses to unmount what something still uses,
-// and the next Open takes the mount as it finds it.
+// Close unmounts the image, unless a process works in it (Postgres
+// servers left running for the next Grove): it then returns an error
+// wrapping unix.EBUSY at once, and the next Open takes the mount as it
+// finds it. Otherwise it retries while the kernel finds the file system
+// busy (processes still exiting) until ctx ends.
 func (im *Image) Close(ctx context.Context) error {
+	if pid := workingIn(im.cfg.Dir); pid != 0 {
+		return fmt.Errorf("storage image: %s: process %d works in it: %w", im.cfg.Dir, pid, unix.EBUSY)
+	}
 	for {
 		err := unix.Unmount(im.cfg.Dir, 0)
 		if err == nil {
@@ -447,6 +436,22 @@ func (im *Image) Close(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// workingIn returns a process whose working directory is under dir (a
+// Postgres server's is its data directory), or 0.
+func workingIn(dir string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
+			return pid
+		}
+	}
+	return 0
 }
 
 func statfs(path string) (unix.Statfs_t, error) {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +98,7 @@ func needImage(t *testing.T) {
 	if !loopdev.Available() {
 		t.Skip("no loop devices (/dev/loop-control)")
 	}
-	for _, name := range []string{"mkfs.btrfs", "mount", "losetup"} {
+	for _, name := range []string{"mkfs.btrfs", "losetup"} {
 		if _, err := loopdev.Tool(name); err != nil {
 			t.Skipf("%v (Debian: btrfs-progs, mount)", err)
 		}
@@ -171,6 +173,14 @@ func TestImage(t *testing.T) {
 	if st.Size != storage.MinImageSize || st.Blocks*512 > storage.MinImageSize/8 || st.Mode&0o777 != 0o600 {
 		t.Errorf("image: size %d, allocated %d, mode %o; want %d, sparse, 0600", st.Size, st.Blocks*512, st.Mode&0o777, storage.MinImageSize)
 	}
+	// Direct I/O spares the page cache a second copy and makes fsync as
+	// cheap as on the host; autoclear detaches the device at the unmount.
+	for attr, want := range map[string]string{"dio": "1", "autoclear": "1"} {
+		b, err := os.ReadFile(filepath.Join(loopdev.SysBlock, filepath.Base(im.Device()), "loop", attr))
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s of %s: %q, %v; want %s", attr, im.Device(), b, err, want)
+		}
+	}
 	if fi, err := os.Stat(im.Dir()); err != nil || fi.Mode().Perm() != 0o711 {
 		t.Errorf("volumes root: %v, %v; want 0711", fi.Mode(), err)
 	}
@@ -210,6 +220,19 @@ func TestImage(t *testing.T) {
 		t.Errorf("Close of a busy image = %v, mounted %v; want EBUSY, mounted", err, mounted(t, again.Dir()))
 	}
 	f.Close()
+	// A server working in it (left running for the next Grove) keeps it
+	// mounted without a wait.
+	sleep := exec.Command("sleep", "60")
+	sleep.Dir = d.Path("a")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err = again.Close(t.Context())
+	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), strconv.Itoa(sleep.Process.Pid)) || !mounted(t, again.Dir()) {
+		t.Errorf("Close with a process working in the image = %v, mounted %v; want EBUSY naming pid %d, mounted", err, mounted(t, again.Dir()), sleep.Process.Pid)
+	}
+	_ = sleep.Process.Kill()
+	_ = sleep.Wait()
 	closeImage(t, again)
 }
 
