@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,9 +49,13 @@ var proxyProfile = flag.String("proxy-cpuprofile", "",
 //	TMPDIR=/dev/shm go test -run '^$' -bench ProxyLatency -benchtime 1x ./bench/
 //	(add -args -proxy-cpuprofile /tmp/proxy.pprof for a profile; go tool pprof -top)
 func BenchmarkProxyLatency(b *testing.B) {
-	debugAddr := grovetest.FreeAddr(b)
-	g := startOnBtrfs(b, 4096, false, "--allow-plaintext", "--cgroups=false", "--autoscale=false",
-		"--debug-addr", debugAddr)
+	flags := []string{"--allow-plaintext", "--cgroups=false", "--autoscale=false"}
+	var debugAddr string
+	if *proxyProfile != "" {
+		debugAddr = grovetest.FreeAddr(b)
+		flags = append(flags, "--debug-addr", debugAddr)
+	}
+	g := startOnBtrfs(b, 4096, false, flags...)
 	floor := newBareFloor(b, g, g.OrgID("sponsored")) // suspended
 	cp := floor.project
 	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
@@ -70,7 +75,8 @@ func BenchmarkProxyLatency(b *testing.B) {
 	suspend(b, g, path, floor.opts.DataDir)
 	twin := newTwin(b, floor, g.DataDir)
 	straight := fmt.Sprintf("host=127.0.0.1 port=%s user=%s password=%s dbname=%s sslmode=disable", twin.port, role, password, db)
-	bouncer := twin.startPgBouncer(b, db, role, password)
+	bouncer, bouncerPid := twin.startPgBouncer(b, db, role, password)
+	grovePid := processOf(b, g.DataDir)
 	// Keep the endpoint awake: a client stays connected for the whole run.
 	keep, err := pgx.Connect(b.Context(), viaProxy)
 	if err != nil {
@@ -81,10 +87,14 @@ func BenchmarkProxyLatency(b *testing.B) {
 	pgbench(b, viaProxy, warm...)
 	pgbench(b, straight, warm...)
 
-	one := []string{"-S", "-n", "-c", "1", "-T", "3"}
-	eight := []string{"-S", "-n", "-c", "8", "-j", "2", "-T", "3"}
+	const runSeconds = 3
+	one := []string{"-S", "-n", "-c", "1", "-T", strconv.Itoa(runSeconds)}
+	eight := []string{"-S", "-n", "-c", "8", "-j", "2", "-T", strconv.Itoa(runSeconds)}
 	var added, addedPlain, ratio []float64
 	var sum struct{ proxy1, plain1, straight1, proxy8, bouncer8 float64 }
+	// CPU time per query, summed over the rounds: unlike latency, it
+	// hardly moves with the machine's load.
+	var cpu struct{ proxy1, proxy8, bouncer8 time.Duration }
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < 11; r++ {
@@ -94,16 +104,23 @@ func BenchmarkProxyLatency(b *testing.B) {
 				if r == 0 && i == 0 && *proxyProfile != "" {
 					prof = startCPUProfile(b, debugAddr, 3)
 				}
+				c0 := cpuTime(b, grovePid)
 				proxy1 = pgbench(b, viaProxy, one...)
+				c1 := cpuTime(b, grovePid)
 				if prof != nil {
 					prof.save(b, *proxyProfile)
 				}
 				plain1 = pgbench(b, plainProxy, one...)
+				c2 := cpuTime(b, grovePid)
 				proxy8 = pgbench(b, viaProxy, eight...)
+				cpu.proxy1 += c1 - c0
+				cpu.proxy8 += cpuTime(b, grovePid) - c2
 			}
 			twinRuns := func() {
 				straight1 = pgbench(b, straight, one...)
+				c0 := cpuTime(b, bouncerPid)
 				bouncer8 = pgbench(b, bouncer, eight...)
+				cpu.bouncer8 += cpuTime(b, bouncerPid) - c0
 			}
 			if r%2 == 0 {
 				proxyRuns()
@@ -130,6 +147,44 @@ func BenchmarkProxyLatency(b *testing.B) {
 	b.ReportMetric(sum.proxy1/n, "proxy1_tps")
 	b.ReportMetric(sum.proxy8/n, "proxy8_tps")
 	b.ReportMetric(sum.bouncer8/n, "pgbouncer8_tps")
+	perQuery := func(d time.Duration, tps float64) float64 { return float64(d.Microseconds()) / (tps * runSeconds) } // tps: the rounds' sum
+	b.ReportMetric(perQuery(cpu.proxy1, sum.proxy1), "proxy1_cpu_us_per_query")
+	b.ReportMetric(perQuery(cpu.proxy8, sum.proxy8), "proxy8_cpu_us_per_query")
+	b.ReportMetric(perQuery(cpu.bouncer8, sum.bouncer8), "pgbouncer8_cpu_us_per_query")
+}
+
+// processOf finds the grove serving dataDir.
+func processOf(b *testing.B, dataDir string) int {
+	b.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(raw), "\x00")
+		if len(args) > 1 && args[1] == "serve" && slices.Contains(args, dataDir) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	b.Fatalf("no grove serve process for %s", dataDir)
+	return 0
+}
+
+// cpuTime is the user and system time a process has used, all its threads.
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command, which may hold spaces, in parentheses;
+	// utime and stime are the 14th and 15th, in clock ticks (100 a second).
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func median(xs []float64) float64 {
@@ -212,8 +267,8 @@ func (s *twin) write(b *testing.B, name, body string) {
 // startPgBouncer runs PgBouncer as the project's OS identity in front of
 // the server's Unix socket (which only that identity reaches), TLS towards
 // clients with the proxy's certificate, and returns a connection string to
-// it.
-func (s *twin) startPgBouncer(b *testing.B, db, role, password string) string {
+// it and its pid.
+func (s *twin) startPgBouncer(b *testing.B, db, role, password string) (dsn string, pid int) {
 	b.Helper()
 	bin, err := pooler.Find(b.Context())
 	if err != nil {
@@ -244,11 +299,11 @@ pidfile = %[5]s/pgbouncer.pid
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	dsn := fmt.Sprintf("host=127.0.0.1 port=%s user=%s password=%s dbname=%s sslmode=require", port, role, password, db)
+	dsn = fmt.Sprintf("host=127.0.0.1 port=%s user=%s password=%s dbname=%s sslmode=require", port, role, password, db)
 	grovetest.WaitFor(b, "PgBouncer answering", func() bool {
 		return firstQuery(b.Context(), dsn+" connect_timeout=1") == nil
 	})
-	return dsn
+	return dsn, cmd.Process.Pid
 }
 
 // cpuProfile is a CPU profile of grove being taken over its debug listener.
