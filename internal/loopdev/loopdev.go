@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -216,6 +217,53 @@ func Attach(file string, directIO bool) (*os.File, error) {
 		// Another process took the device between the two calls.
 	}
 	return nil, fmt.Errorf("attach %s: every free loop device was taken by others", file)
+}
+
+// Unmount unmounts the file system at dir, which is on a loop device over
+// image. It retries while the kernel finds it busy (processes still
+// exiting) until ctx ends, and then detaches any loop device still on
+// image (autoclear detaches one by itself).
+func Unmount(ctx context.Context, dir, image string) error {
+	for {
+		err := unix.Unmount(dir, 0)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EBUSY) || ctx.Err() != nil {
+			return fmt.Errorf("unmount %s: %w", dir, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	devs, _ := Backing(SysBlock, image)
+	for _, dev := range devs {
+		if err := Detach(ctx, dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DetachStale detaches the loop devices left on image without a mount (by
+// a process killed between attaching and mounting) and returns them. It
+// fails if image is mounted anywhere: a second mount of its file system
+// through another device would corrupt it.
+func DetachStale(ctx context.Context, image string, mounts []Mount) ([]string, error) {
+	devs, err := Backing(SysBlock, image)
+	if err != nil {
+		return nil, nil // no sysfs: nothing to find
+	}
+	for _, dev := range devs {
+		if ms := MountsOf(mounts, dev); len(ms) > 0 {
+			return nil, fmt.Errorf("%s is mounted at %s (%s); unmount it first: a second mount would corrupt it", image, ms[0].Point, dev)
+		}
+		if err := Detach(ctx, dev); err != nil {
+			return nil, err
+		}
+	}
+	return devs, nil
 }
 
 // SetCapacity makes the loop device dev take the current size of its

@@ -235,26 +235,8 @@ func (r *Reserve) Image() string { return r.image }
 // retries while the file system is busy (processes of the cluster still
 // exiting) until ctx ends.
 func (r *Reserve) Close(ctx context.Context) error {
-	for {
-		err := unix.Unmount(r.dir, 0)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EBUSY) || ctx.Err() != nil {
-			return fmt.Errorf("reserve: unmount %s: %w", r.dir, err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	// mount -o loop detaches its device at the umount (autoclear); one
-	// attached otherwise is detached here.
-	devs, _ := loopdev.Backing(loopdev.SysBlock, r.image)
-	for _, dev := range devs {
-		if err := loopdev.Detach(ctx, dev); err != nil {
-			return fmt.Errorf("reserve: %w", err)
-		}
+	if err := loopdev.Unmount(ctx, r.dir, r.image); err != nil {
+		return fmt.Errorf("reserve: %w", err)
 	}
 	return nil
 }
@@ -390,17 +372,11 @@ func (r *Reserve) allocate(path string) error {
 // detachStale detaches loop devices left attached to the image without a
 // mount, and refuses to go on if the image is mounted anywhere.
 func (r *Reserve) detachStale(ctx context.Context, mounts []loopdev.Mount) error {
-	devs, err := loopdev.Backing(loopdev.SysBlock, r.image)
+	devs, err := loopdev.DetachStale(ctx, r.image, mounts)
 	if err != nil {
-		return nil // no sysfs: nothing to find
+		return fmt.Errorf("reserve: %w", err)
 	}
 	for _, dev := range devs {
-		if ms := loopdev.MountsOf(mounts, dev); len(ms) > 0 {
-			return fmt.Errorf("reserve: %s is mounted at %s (%s); unmount it first: a second mount would corrupt it", r.image, ms[0].Point, dev)
-		}
-		if err := loopdev.Detach(ctx, dev); err != nil {
-			return fmt.Errorf("reserve: %w", err)
-		}
 		r.log.Info("reserve: detached a stale loop device", "device", dev, "image", r.image)
 	}
 	return nil

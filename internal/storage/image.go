@@ -297,17 +297,11 @@ func (im *Image) create(ctx context.Context) error {
 // detachStale detaches loop devices left attached to the image without a
 // mount, and refuses to go on if the image is mounted anywhere else.
 func (im *Image) detachStale(ctx context.Context, mounts []loopdev.Mount) error {
-	devs, err := loopdev.Backing(loopdev.SysBlock, im.cfg.Path)
+	devs, err := loopdev.DetachStale(ctx, im.cfg.Path, mounts)
 	if err != nil {
-		return nil // no sysfs: nothing to find
+		return fmt.Errorf("storage image: %w", err)
 	}
 	for _, dev := range devs {
-		if ms := loopdev.MountsOf(mounts, dev); len(ms) > 0 {
-			return fmt.Errorf("storage image: %s is mounted at %s (%s); unmount it first", im.cfg.Path, ms[0].Point, dev)
-		}
-		if err := loopdev.Detach(ctx, dev); err != nil {
-			return fmt.Errorf("storage image: %w", err)
-		}
 		im.log.Info("storage: detached a stale loop device", "device", dev, "image", im.cfg.Path)
 	}
 	return nil
@@ -414,26 +408,8 @@ func (im *Image) Close(ctx context.Context) error {
 	if pid := workingIn(im.cfg.Dir); pid != 0 {
 		return fmt.Errorf("storage image: %s: process %d works in it: %w", im.cfg.Dir, pid, unix.EBUSY)
 	}
-	for {
-		err := unix.Unmount(im.cfg.Dir, 0)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EBUSY) || ctx.Err() != nil {
-			return fmt.Errorf("storage image: unmount %s: %w", im.cfg.Dir, err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	// mount -o loop detaches its device at the unmount (autoclear); one
-	// attached otherwise is detached here.
-	devs, _ := loopdev.Backing(loopdev.SysBlock, im.cfg.Path)
-	for _, dev := range devs {
-		if err := loopdev.Detach(ctx, dev); err != nil {
-			return fmt.Errorf("storage image: %w", err)
-		}
+	if err := loopdev.Unmount(ctx, im.cfg.Dir, im.cfg.Path); err != nil {
+		return fmt.Errorf("storage image: %w", err)
 	}
 	return nil
 }
