@@ -1,6 +1,7 @@
 package loopdev
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -89,5 +90,59 @@ func TestBacking(t *testing.T) {
 	}
 	if _, err := Backing(filepath.Join(root, "missing"), "/x"); err == nil {
 		t.Error("Backing of a missing sysfs did not fail")
+	}
+}
+
+// TestAttach: a file attached to a loop device reads through it, with
+// direct I/O where its file system takes it (tmpfs may not: then without),
+// and the device detaches itself at its last close.
+func TestAttach(t *testing.T) {
+	if testing.Short() {
+		t.Skip("attaches loop devices; skipped with -short")
+	}
+	if os.Geteuid() != 0 || !Available() {
+		t.Skip("attaching a loop device needs root and /dev/loop-control")
+	}
+	dirs := []string{t.TempDir()}
+	if shm, err := os.MkdirTemp("/dev/shm", "loopdev"); err == nil {
+		t.Cleanup(func() { os.RemoveAll(shm) })
+		dirs = append(dirs, shm)
+	}
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
+			img := filepath.Join(dir, "img")
+			data := strings.Repeat("grove", 1<<20/5)
+			if err := os.WriteFile(img, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(img, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			dev, err := Attach(img, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sys := filepath.Join(SysBlock, filepath.Base(dev.Name()), "loop")
+			autoclear, _ := os.ReadFile(filepath.Join(sys, "autoclear"))
+			dio, _ := os.ReadFile(filepath.Join(sys, "dio"))
+			t.Logf("%s on %s: dio %s", img, dev.Name(), strings.TrimSpace(string(dio)))
+			if strings.TrimSpace(string(autoclear)) != "1" {
+				t.Errorf("autoclear %q, want 1", autoclear)
+			}
+			if devs, err := Backing(SysBlock, img); err != nil || len(devs) != 1 || devs[0] != dev.Name() {
+				t.Errorf("Backing = %v, %v; want [%s]", devs, err, dev.Name())
+			}
+			buf := make([]byte, 10)
+			if _, err := dev.ReadAt(buf, 0); err != nil || string(buf) != data[:10] {
+				t.Errorf("read through %s: %q, %v", dev.Name(), buf, err)
+			}
+			dev.Close()
+			if devs, _ := Backing(SysBlock, img); len(devs) != 0 {
+				t.Errorf("still attached after the last close: %v", devs)
+				for _, d := range devs {
+					_ = Detach(context.Background(), d)
+				}
+			}
+		})
 	}
 }
