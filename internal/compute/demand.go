@@ -61,6 +61,15 @@ func poolTarget(floor, ceiling int, level float64) int {
 	return max(floor, min(ceiling, want))
 }
 
+// poolKeep is the most warm servers a major keeps before stopping one: a
+// quarter and one above its target. Creates at a steady pace move the
+// level up by one at each Take and down by as much between two; without
+// the margin the pool would stop a server and start another at every
+// Take.
+func poolKeep(floor, ceiling int, level float64) int {
+	return poolTarget(floor, ceiling, 1.25*level+1)
+}
+
 // defaultPoolMax is the ceiling of warm servers per major when
 // Config.PoolMax is 0: those of an idle pool fit in 1/32 of the host's
 // memory (32 on 24 GiB, 5 on 4 GiB), and never below the floor.
@@ -68,12 +77,14 @@ func defaultPoolMax(memoryBytes int64, floor int) int {
 	return max(floor, int(memoryBytes/32/warmServerBytes))
 }
 
-// poolTargetLocked is major's target now: PoolMax is shared by every
+// poolTargetLocked is major's target now, and keep the most warm servers
+// it keeps before stopping one (poolKeep). PoolMax is shared by every
 // major, so one major alone in demand gets what the others' floors leave.
 // Called with m.mu held.
-func (m *Manager) poolTargetLocked(major int) int {
+func (m *Manager) poolTargetLocked(major int) (target, keep int) {
 	ceiling := m.cfg.PoolMax - (len(m.installs)-1)*m.cfg.PoolSize
-	return poolTarget(m.cfg.PoolSize, ceiling, m.fillBack[major].demand.levelAt(m.demandNowLocked(), m.cfg.PoolDemandLife))
+	level := m.fillBack[major].demand.levelAt(m.demandNowLocked(), m.cfg.PoolDemandLife)
+	return poolTarget(m.cfg.PoolSize, ceiling, level), poolKeep(m.cfg.PoolSize, ceiling, level)
 }
 
 // countDemandLocked counts a Take of major, or a create that found its pool
@@ -104,13 +115,13 @@ func (m *Manager) roomLocked() bool {
 }
 
 // shrinkLocked stops one warm instance of major when its pool holds more
-// than target, preferring one not of the size Takes ask for, else the
+// than keep, preferring one not of the size Takes ask for, else the
 // oldest. Not right after a Take: the Take may be the first of a burst the
 // decayed demand does not show yet. Called with m.mu held.
-func (m *Manager) shrinkLocked(ctx context.Context, wg *sync.WaitGroup, major, target int, now time.Time) {
+func (m *Manager) shrinkLocked(ctx context.Context, wg *sync.WaitGroup, major, keep int, now time.Time) {
 	pool := m.pool[major]
 	fs := m.fillBack[major]
-	if len(pool) <= target || now.Before(fs.quietUntil) {
+	if len(pool) <= keep || now.Before(fs.quietUntil) {
 		return
 	}
 	pick := 0
@@ -135,6 +146,6 @@ func (m *Manager) shrinkLocked(ctx context.Context, wg *sync.WaitGroup, major, t
 		m.mu.Lock()
 		delete(m.warming, in)
 		m.mu.Unlock()
-		m.log.Debug("warm instance stopped: demand fell", "version", major, "volume", in.volumeID, "target", target)
+		m.log.Debug("warm instance stopped: demand fell", "version", major, "volume", in.volumeID, "keep", keep)
 	}()
 }

@@ -32,6 +32,31 @@ func TestPoolTarget(t *testing.T) {
 	}
 }
 
+func TestPoolKeep(t *testing.T) {
+	tests := []struct {
+		name           string
+		floor, ceiling int
+		level          float64
+		want           int
+	}{
+		{"idle shrinks to the floor", 1, 32, 0, 1},
+		{"a decayed burst shrinks to the floor", 1, 32, 0.3, 1},
+		{"one take keeps two", 1, 32, 1, 2},
+		{"steady creates keep a margin", 1, 32, 16, 21},
+		{"bounded by the ceiling", 1, 32, 30, 32},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := poolKeep(tc.floor, tc.ceiling, tc.level); got != tc.want {
+				t.Errorf("poolKeep(%d, %d, %v) = %d, want %d", tc.floor, tc.ceiling, tc.level, got, tc.want)
+			}
+			if target := poolTarget(tc.floor, tc.ceiling, tc.level); target > tc.want {
+				t.Errorf("target %d above keep %d", target, tc.want)
+			}
+		})
+	}
+}
+
 func TestDemandDecay(t *testing.T) {
 	life := time.Minute
 	t0 := time.Unix(1_700_000_000, 0)

@@ -135,8 +135,8 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		m.pool[major] = live
 		m.rewarm(ctx, wg, major)
-		target := m.poolTargetLocked(major)
-		m.shrinkLocked(ctx, wg, major, target, now)
+		target, keep := m.poolTargetLocked(major)
+		m.shrinkLocked(ctx, wg, major, keep, now)
 		for {
 			fs := m.fillBack[major]
 			have := len(m.pool[major]) + fs.filling

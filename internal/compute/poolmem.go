@@ -23,7 +23,8 @@ func (m *Manager) WarmPool() PoolStats {
 	if m.cfg.PoolSize >= 0 {
 		floors := 0
 		for major := range m.installs {
-			st.Target += m.poolTargetLocked(major)
+			target, _ := m.poolTargetLocked(major)
+			st.Target += target
 			floors += m.cfg.PoolSize
 		}
 		// Majors in demand together share PoolMax (roomLocked).
