@@ -194,7 +194,9 @@ func BenchmarkCreateMany(b *testing.B) {
 // no process. Creates are paced so that each takes a warm instance (its
 // compute runs, then suspends): the costlier of the two create paths.
 func BenchmarkDiskPerProject(b *testing.B) {
-	g := startOnBtrfs(b, 4096, true)
+	// The warm pool stays at one per version (--pool-max: the floors), as
+	// the figure counts the processes besides it.
+	g := startOnBtrfs(b, 4096, true, "--pool-max", "4")
 	org := g.OrgID("sponsored")
 	const n = 20
 	b.ResetTimer()
