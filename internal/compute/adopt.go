@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/grovedb/grove/internal/cgroup"
 	"github.com/grovedb/grove/internal/pgconf"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/storage"
@@ -89,60 +92,51 @@ func (m *Manager) socketOwners() map[string]socketOwner {
 	return out
 }
 
-// adoptServer takes over the server running on spec.VolumeID as compute
-// spec.ID, or says why it does not qualify (see Adoption).
-func (m *Manager) adoptServer(ctx context.Context, spec Spec) (*Instance, error) {
+// adoptInto takes over the server running on spec.VolumeID as compute
+// spec.ID, whose placeholder in is, or says why it does not qualify (see
+// Adoption); the server then stays running.
+func (m *Manager) adoptInto(ctx context.Context, in *Instance, spec Spec) error {
 	if err := spec.validate(true); err != nil {
-		return nil, err
+		return err
 	}
 	if spec.Standby != nil {
 		// Its limits follow the primary's at its launch: it restarts on a
 		// fresh copy instead.
-		return nil, fmt.Errorf("compute %s: a standby is not adopted", spec.ID)
+		return fmt.Errorf("compute %s: a standby is not adopted", spec.ID)
 	}
 	install, err := m.install(spec.Major)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	in := m.newInstance(spec.ID, spec, spec.VolumeID, install)
-	user, err := m.runningIdentity(in.dataDir)
+	spec.Major = install.Major
+	dataDir := m.cfg.Volumes.Path(spec.VolumeID)
+	user, err := m.runningIdentity(dataDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cu, settings, err := m.runningSize(in.dataDir, in.spec)
+	cu, settings, err := m.runningSize(dataDir, spec)
 	if err != nil {
-		return nil, err
-	}
-	srv, err := pgrun.Adopt(ctx, pgrun.Options{Install: install, User: user, DataDir: in.dataDir, SocketDir: m.sockDir(spec.ID)})
-	if err != nil {
-		return nil, err
-	}
-	fail := func(err error) (*Instance, error) {
-		// It stays running: the caller stops it as it stops any server not adopted.
-		return nil, err
-	}
-	in.user, in.srv, in.settings, in.cu = user, srv, settings, cu
-	conn, err := in.Conn(ctx, "postgres")
-	if err != nil {
-		return fail(err)
+		return err
 	}
 	var recovering bool
-	err = conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering)
-	_ = conn.Close(context.WithoutCancel(ctx))
+	srv, err := pgrun.Adopt(ctx, pgrun.Options{Install: install, User: user, DataDir: dataDir, SocketDir: m.sockDir(spec.ID)},
+		func(ctx context.Context, conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering)
+		})
 	if err != nil {
-		return fail(fmt.Errorf("compute %s: %w", spec.ID, err))
+		return err
 	}
 	if recovering {
-		return fail(fmt.Errorf("compute %s: in recovery", spec.ID))
+		return fmt.Errorf("compute %s: in recovery", spec.ID)
 	}
+	var g cgroup.Group
 	if m.cfg.Cgroups != nil {
-		g, err := m.cfg.Cgroups.Group(in.volumeID)
-		if err != nil {
-			return fail(fmt.Errorf("compute %s: cgroup: %w", spec.ID, err))
+		if g, err = m.cfg.Cgroups.Group(spec.VolumeID); err != nil {
+			return fmt.Errorf("compute %s: cgroup: %w", spec.ID, err)
 		}
 		procs, err := g.Procs()
 		if err != nil || !slices.Contains(procs, srv.Pid()) {
-			return fail(fmt.Errorf("compute %s: postmaster %d is not in its cgroup %s (%v)", spec.ID, srv.Pid(), g.Name(), err))
+			return fmt.Errorf("compute %s: postmaster %d is not in its cgroup %s (%v)", spec.ID, srv.Pid(), g.Name(), err)
 		}
 		// Children forked while it was moved in are not yet.
 		if err := m.adopt(g, srv.Pid()); err == nil {
@@ -151,24 +145,21 @@ func (m *Manager) adoptServer(ctx context.Context, spec Spec) (*Instance, error)
 		if err != nil {
 			m.log.Warn("adopted compute's cgroup limits not applied", "compute", spec.ID, "err", err)
 		}
-		in.cgroup = g
 	}
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return fail(ErrClosed)
-	}
-	if _, ok := m.byID[spec.ID]; ok {
-		return fail(fmt.Errorf("adopt compute %s: %w", spec.ID, ErrExists))
-	}
 	in.mu.Lock()
+	defer in.mu.Unlock()
+	if m.closed || in.stopping || m.byID[spec.ID] != in {
+		return fmt.Errorf("adopt compute %s: %w", spec.ID, ErrClosed)
+	}
+	in.install, in.spec, in.settings = install, spec, settings
+	in.user, in.srv, in.cgroup, in.cu = user, srv, g, cu
 	in.startedAt, in.idleSince = now, now
 	in.setState(StateActive, nil)
 	m.superviseLocked(in)
-	in.mu.Unlock()
-	m.byID[spec.ID] = in
-	return in, nil
+	return nil
 }
 
 // runningIdentity is the OS identity a server on dataDir must run as to
@@ -224,36 +215,81 @@ func sizeSteps(lo, hi float64) []float64 {
 	return out
 }
 
-// adoptAll adopts, in parallel, the server on each volume of specs
-// (volume → the spec of the endpoint that runs on it). It returns the
-// adopted computes' ids and the volumes whose server was not adopted.
-func (m *Manager) adoptAll(ctx context.Context, specs map[string]Spec) (adopted map[string]bool, refused []string) {
-	adopted = map[string]bool{}
+// adoptAll adopts, in the background and in parallel, the server on each
+// volume of places (volume → the placeholder of the compute whose socket
+// folder it serves, registered in StateStarting; a Start of it runs its
+// adoption at once, ahead of the others, or waits for it).
+// A server expect does not want, or that does not qualify, is stopped
+// (unless the manager Leaves) and its volume deleted when drop accepts it;
+// its placeholder fails, so that a Start waiting on it starts afresh.
+// The servers of left, not adopted at all, are stopped with them, once
+// the adoptions are done: those come first.
+func (m *Manager) adoptAll(places map[string]*Instance, left []leftServer, expect Expect, drop func(vol string) bool) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxParallelAdopts)
-	for vol, spec := range specs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			in, err := m.adoptServer(actx, spec)
-			cancel()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				m.log.Info("reconcile: not adopted; stopping it", "compute", spec.ID, "volume", vol, "reason", err)
-				refused = append(refused, vol)
-				return
-			}
-			adopted[in.ID()] = true
-			m.emit(Event{Kind: EventAdopted, ID: spec.ID, VolumeID: vol})
+	n := 0
+	adopt := func(vol string, in *Instance) {
+		defer func() {
+			m.mu.Lock()
+			delete(m.adopting, in)
+			m.mu.Unlock()
 		}()
+		ctx, cancel := context.WithTimeout(m.life, 10*time.Second)
+		defer cancel()
+		spec, ok := expect(ctx, in.id)
+		var err error
+		switch {
+		case !ok || spec.ID != in.id || spec.VolumeID != vol:
+			err = errors.New("its endpoint runs no compute on this volume")
+		default:
+			err = m.adoptInto(ctx, in, spec)
+		}
+		if err == nil {
+			m.emit(Event{Kind: EventAdopted, ID: in.id, VolumeID: vol})
+			mu.Lock()
+			n++
+			mu.Unlock()
+			return
+		}
+		m.log.Info("reconcile: not adopted; stopping it", "compute", in.id, "volume", vol, "reason", err)
+		m.mu.Lock()
+		if m.byID[in.id] == in {
+			delete(m.byID, in.id)
+		}
+		m.mu.Unlock()
+		in.mu.Lock()
+		in.setState(StateFailed, fmt.Errorf("not adopted: %w", err))
+		in.mu.Unlock()
+		mu.Lock()
+		left = append(left, leftServer{dir: in.dataDir, pid: pgrun.Running(in.dataDir), vol: vol})
+		mu.Unlock()
 	}
-	wg.Wait()
-	return adopted, refused
+	runs := map[string]func(){}
+	m.mu.Lock()
+	for vol, in := range places {
+		runs[vol] = sync.OnceFunc(func() { adopt(vol, in) })
+		m.adopting[in] = runs[vol]
+	}
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxParallelAdopts)
+		for _, run := range runs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				run() // done already when a Start of it came first
+			}()
+		}
+		wg.Wait()
+		if len(places) > 0 {
+			m.log.Info("reconcile: adopted the computes an earlier Grove left running", "adopted", n, "not_adopted", len(left))
+		}
+		m.stopLeft(left, drop)
+	}()
 }
 
 // leftServer is a server found running that is not adopted.
@@ -267,6 +303,11 @@ type leftServer struct {
 // adopted, then deletes each volume drop accepts. It runs in the
 // background, owned by the manager.
 func (m *Manager) stopLeft(left []leftServer, drop func(vol string) bool) {
+	select {
+	case <-m.leaving: // they stay for the next Grove, as the adopted ones do
+		return
+	default:
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

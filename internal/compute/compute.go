@@ -277,6 +277,9 @@ type Manager struct {
 	poke     chan struct{}
 	// leaving is closed by Leave: supervisors return, their servers running.
 	leaving chan struct{}
+	// adopting holds the adoption of each compute registered by Reconcile
+	// and not yet adopted (adopt.go), which a Start of it runs at once.
+	adopting map[*Instance]func()
 
 	mu       sync.Mutex
 	closed   bool
@@ -319,6 +322,7 @@ func New(cfg Config) (*Manager, error) {
 		installs: map[int]pgversion.Install{},
 		poke:     make(chan struct{}, 1),
 		leaving:  make(chan struct{}),
+		adopting: map[*Instance]func(){},
 		byID:     map[string]*Instance{},
 		pool:     map[int][]*Instance{},
 		fillBack: map[int]fillState{},

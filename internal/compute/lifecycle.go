@@ -400,6 +400,12 @@ func (m *Manager) start(ctx context.Context, spec Spec) (*Instance, error) {
 				return in, nil
 			}
 			in.mu.Unlock()
+			if adopt := m.adopting[in]; adopt != nil {
+				// Left running by an earlier Grove: adopt it now (adopt.go).
+				m.mu.Unlock()
+				adopt()
+				continue
+			}
 			if st != StateFailed {
 				m.mu.Unlock()
 				select {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pgversion"
 )
 
 // Expect says which compute should run on a volume found with a server:
@@ -17,7 +19,9 @@ type Expect func(ctx context.Context, id string) (Spec, bool)
 
 // Reconcile runs once at start, before Run. It adopts the servers an
 // earlier Grove left running that are what expect says should run there
-// (adopt.go), and stops the others in the background. It deletes every
+// (adopt.go), and stops the others, both in the background: until its
+// adoption ends, such a compute is registered as starting, and a Start of
+// it waits. It deletes every
 // volume that is not a template, the archiver's, or one keep accepts, and
 // that no adopted compute runs on (untaken pool volumes were never
 // recorded, so keep rejects them too): at once when no server runs on it,
@@ -47,7 +51,7 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 		return !isTemplate(v) && (keep == nil || !keep(v)) && (m.cfg.Archive == nil || !m.cfg.Archive.Owns(v))
 	}
 	owners := m.socketOwners()
-	specs := map[string]Spec{}
+	places := map[string]*Instance{}
 	var left []leftServer
 	listed := map[string]bool{}
 	for _, v := range vols {
@@ -63,11 +67,12 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			}
 			continue
 		}
-		if o, ok := owners[dir]; ok && expect != nil {
-			if spec, ok := expect(ctx, o.id); ok && spec.ID == o.id && spec.VolumeID == v {
-				specs[v] = spec
-				continue
-			}
+		if o, ok := owners[dir]; ok && expect != nil && !ids[o.id] && !strings.HasPrefix(o.id, warmPrefix) {
+			// A placeholder until adopted, so that a Start of the endpoint
+			// meanwhile waits for the adoption instead of stopping it.
+			in := m.newInstance(o.id, Spec{}, v, pgversion.Install{})
+			places[v], ids[o.id] = in, true
+			continue
 		}
 		left = append(left, leftServer{dir: dir, pid: pid, vol: v})
 	}
@@ -78,14 +83,15 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			left = append(left, leftServer{dir: dir, pid: o.pid})
 		}
 	}
-	adopted, refused := m.adoptAll(ctx, specs)
-	for _, v := range refused {
-		dir := filepath.Clean(m.cfg.Volumes.Path(v))
-		left = append(left, leftServer{dir: dir, pid: pgrun.Running(dir), vol: v})
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
 	}
-	for id := range adopted {
-		ids[id] = true
+	for _, in := range places {
+		m.byID[in.id] = in
 	}
+	m.mu.Unlock()
 	if entries, err := os.ReadDir(m.cfg.RunDir); err == nil {
 		for _, e := range entries {
 			if !ids[e.Name()] {
@@ -93,9 +99,9 @@ func (m *Manager) Reconcile(ctx context.Context, keep func(volumeID string) bool
 			}
 		}
 	}
-	if len(left) > 0 || len(adopted) > 0 {
-		m.log.Info("reconcile: servers left running by an earlier Grove", "adopted", len(adopted), "stopping", len(left))
+	if len(left) > 0 || len(places) > 0 {
+		m.log.Info("reconcile: servers left running by an earlier Grove", "adopting", len(places), "stopping", len(left))
 	}
-	m.stopLeft(left, drop)
+	m.adoptAll(places, left, expect, drop)
 	return nil
 }

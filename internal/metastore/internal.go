@@ -48,7 +48,7 @@ func StartInternal(ctx context.Context, in Internal) (*pgrun.Server, string, err
 	// A cluster an earlier Grove left running (killed, or leaving its
 	// servers to the next) is adopted when it runs as this one would: a
 	// restart answers without waiting for its shutdown and start.
-	srv, err := pgrun.Adopt(ctx, opts)
+	srv, err := pgrun.Adopt(ctx, opts, nil)
 	if err == nil {
 		if err := pgrun.WriteHBA(in.DataDir, in.User, nil); err != nil {
 			return nil, "", fmt.Errorf("metadata cluster: %w", err)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,11 +57,12 @@ func Running(dataDir string) int {
 // Adopt takes over the postmaster running on opts.DataDir, which must run
 // opts.Install's postgres with every one of opts.Settings, as opts.User,
 // be ready, and accept a connection of AdminRole on the socket in
-// opts.SocketDir (checked within a few seconds). It returns ErrNoServer
+// opts.SocketDir (checked within a few seconds), on which check, when
+// set, runs too (one connection serves both). It returns ErrNoServer
 // when none runs and an error wrapping ErrMismatch when one runs that does
 // not qualify; the caller stops that one. Stop, Kill, Done and Pid work on
 // the result as on a started server; ExitErr only says that it exited.
-func Adopt(ctx context.Context, opts Options) (*Server, error) {
+func Adopt(ctx context.Context, opts Options, check func(context.Context, *pgx.Conn) error) (*Server, error) {
 	pid := Running(opts.DataDir)
 	if pid == 0 {
 		return nil, ErrNoServer
@@ -86,11 +88,16 @@ func Adopt(ctx context.Context, opts Options) (*Server, error) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := s.Connect(cctx, "postgres")
+	if err == nil && check != nil {
+		err = check(cctx, conn)
+	}
+	if conn != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+	}
 	if err != nil {
 		w.close()
 		return nil, fmt.Errorf("adopt postgres %d on %s: %w: %v", pid, opts.DataDir, ErrMismatch, err)
 	}
-	_ = conn.Close(context.WithoutCancel(ctx))
 	return s, nil
 }
 

@@ -39,11 +39,11 @@ func TestAdopt(t *testing.T) {
 
 	other := opts
 	other.Settings = map[string]string{"work_mem": "16MB"}
-	if _, err := pgrun.Adopt(t.Context(), other); !errors.Is(err, pgrun.ErrMismatch) {
+	if _, err := pgrun.Adopt(t.Context(), other, nil); !errors.Is(err, pgrun.ErrMismatch) {
 		t.Fatalf("Adopt with other settings: %v, want ErrMismatch", err)
 	}
 
-	got, err := pgrun.Adopt(t.Context(), opts)
+	got, err := pgrun.Adopt(t.Context(), opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestAdopt(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the server did not exit when its adopter stopped it")
 	}
-	if _, err := pgrun.Adopt(context.Background(), opts); !errors.Is(err, pgrun.ErrNoServer) {
+	if _, err := pgrun.Adopt(context.Background(), opts, nil); !errors.Is(err, pgrun.ErrNoServer) {
 		t.Fatalf("Adopt of a stopped server: %v, want ErrNoServer", err)
 	}
 }
