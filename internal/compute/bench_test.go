@@ -22,9 +22,10 @@ func firstQuery(b testing.TB, in *compute.Instance) {
 	}
 }
 
-// BenchmarkTakeWarm: Take from a full warm pool → first query.
+// BenchmarkTakeWarm: Take from a full warm pool → first query. The pool
+// stays at one instance (PoolMax), which each iteration waits for.
 func BenchmarkTakeWarm(b *testing.B) {
-	e := newEnv(b, func(c *compute.Config) { c.PoolSize = 1 })
+	e := newEnv(b, func(c *compute.Config) { c.PoolSize, c.PoolMax = 1, 1 })
 	e.run(b)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
