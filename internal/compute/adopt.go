@@ -139,7 +139,8 @@ func (m *Manager) adoptInto(ctx context.Context, in *Instance, spec Spec) error 
 			return fmt.Errorf("compute %s: postmaster %d is not in its cgroup %s (%v)", spec.ID, srv.Pid(), g.Name(), err)
 		}
 		// Children forked while it was moved in are not yet.
-		if err := m.adopt(g, srv.Pid()); err == nil {
+		err = m.adopt(g, srv.Pid())
+		if err == nil {
 			err = g.SetLimits(m.limitsFor(cu))
 		}
 		if err != nil {
@@ -354,50 +355,10 @@ func (m *Manager) deleteUnowned(ctx context.Context, v string) {
 // again); starts and restarts under way are abandoned, their volumes
 // left for the next start. It waits for the manager's goroutines.
 func (m *Manager) Leave(ctx context.Context) error {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return nil
+	n := len(m.List())
+	err := m.shut(ctx, true)
+	if n > 0 {
+		m.log.Info("computes left running for the next Grove to adopt", "count", n)
 	}
-	m.closed = true
-	var pooled, running []*Instance
-	for _, p := range m.pool {
-		pooled = append(pooled, p...)
-	}
-	for _, in := range m.byID {
-		running = append(running, in)
-	}
-	m.pool = map[int][]*Instance{}
-	m.mu.Unlock()
-	close(m.leaving)
-	m.stopLife()
-	var wg sync.WaitGroup
-	errs := make([]error, len(pooled))
-	for i, in := range pooled {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = m.stop(ctx, in, false)
-			_ = os.RemoveAll(m.sockDir(in.ID()))
-			m.dropVolume(ctx, in.volumeID)
-		}()
-	}
-	for _, in := range running {
-		in.dropSpare()
-	}
-	wg.Wait()
-	done := make(chan struct{})
-	go func() {
-		m.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("leave compute manager: %w", ctx.Err()))
-	}
-	if len(running) > 0 {
-		m.log.Info("computes left running for the next Grove to adopt", "count", len(running))
-	}
-	return errors.Join(errs...)
+	return err
 }

@@ -583,7 +583,11 @@ func (m *Manager) resize(ctx context.Context, in *Instance, s pgconf.Settings) e
 
 // Close stops every compute (fast shutdown), deletes the untaken pool
 // volumes and waits for the manager's goroutines.
-func (m *Manager) Close(ctx context.Context) error {
+func (m *Manager) Close(ctx context.Context) error { return m.shut(ctx, false) }
+
+// shut is Close, or with leave Leave (adopt.go): the running computes are
+// left running, their supervisors ended.
+func (m *Manager) shut(ctx context.Context, leave bool) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -599,6 +603,13 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 	m.pool = map[int][]*Instance{}
 	m.mu.Unlock()
+	if leave {
+		close(m.leaving)
+		for _, in := range all {
+			in.dropSpare()
+		}
+		all = nil
+	}
 	m.stopLife()
 
 	var wg sync.WaitGroup
