@@ -42,9 +42,11 @@
 // RestartPolicy.MaxCrashes crashes within the window the compute is marked
 // StateFailed with the cause; a later Start tries again.
 //
-// Reconcile, at start-up before Run, stops postmasters an earlier Grove left
-// running (found through postmaster.pid) and deletes volumes nobody records.
-// Close stops every server and deletes the untaken pool volumes.
+// Reconcile, at start-up before Run, adopts the postmasters an earlier Grove
+// left running that are what their endpoint would run now, stops the others
+// (both in the background, adopt.go) and deletes volumes nobody records.
+// Close stops every server and deletes the untaken pool volumes; Leave (an
+// upgrade) leaves the running computes for the next Grove to adopt.
 //
 // Archiving: with Config.Archive set (internal/history), every read-write
 // compute, warm instances included (archive_mode needs a restart, and a
