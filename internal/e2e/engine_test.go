@@ -141,7 +141,7 @@ func TestSuspendWakeAndCrash(t *testing.T) {
 	// A restart of grove keeps everything.
 	g.Stop()
 	if pids := grovetest.PostgresPids(g.DataDir); len(pids) != 0 {
-		t.Fatalf("postgres processes left after SIGTERM: %v", pids)
+		t.Fatalf("postgres processes left after a stop (SIGINT): %v", pids)
 	}
 	g.Start()
 	if out, err := grovetest.Psql(t, uri, "select k from kv"); err != nil || out != "42" {
