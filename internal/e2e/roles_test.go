@@ -315,9 +315,13 @@ func TestRolesAndDatabasesSuspended(t *testing.T) {
 	if err := rolesExec(t, e.uri("app_user", e.ownerPassword, "keep"), "create table kept as select 7 as v"); err != nil {
 		t.Fatalf("data in keep: %v", err)
 	}
-	if _, err := e.c.SuspendEndpoint(ctx, e.project, e.endpoint); err != nil {
+	sus, err := e.c.SuspendEndpoint(ctx, e.project, e.endpoint)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The answer may come before the suspend ends (as Neon's does): its
+	// operation says when.
+	waitOps(t, e.c, e.project, sus.Operations)
 	if st := e.state(); st != "idle" {
 		t.Fatalf("endpoint %s after suspend", st)
 	}
