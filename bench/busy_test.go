@@ -31,8 +31,8 @@ func BenchmarkBranchBusyParent(b *testing.B) {
 			all = append(all, bt.total)
 			if j == 0 {
 				firsts = append(firsts, bt.total)
-				b.Logf("first branch: api %v, first query %v, compute start %v", bt.api, bt.total, bt.compute)
 			}
+			b.Logf("branch %d: api %v, first query %v, compute start %v", j+1, bt.api, bt.total, bt.compute)
 		}
 	}
 	percentiles(b, "busy_branch_to_query", all)
