@@ -49,7 +49,7 @@ func (m *Manager) raiseReplay(in *Instance, l pgconf.ReplayLimits) {
 func (m *Manager) raiseFromError(in *Instance, le *pgrun.LimitsError) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.spec.replay.Max(in.settings.ReplayLimits()).Covers(le.Need) {
+	if in.settings.ReplayLimits().Covers(le.Need) { // the settings hold spec.replay already
 		return false
 	}
 	in.spec.replay = in.spec.replay.Max(le.Need)

@@ -200,19 +200,20 @@ func (s Settings) ReplayLimits() ReplayLimits {
 
 // Raise sets each of s's replay limits to at least l's.
 func (s *Settings) Raise(l ReplayLimits) {
-	s.MaxConnections = max(s.MaxConnections, l.MaxConnections)
-	s.MaxWorkerProcesses = max(s.MaxWorkerProcesses, l.MaxWorkerProcesses)
-	s.MaxWALSenders = max(s.MaxWALSenders, l.MaxWALSenders)
-	s.MaxPreparedTransactions = max(s.MaxPreparedTransactions, l.MaxPreparedTransactions)
-	s.MaxLocksPerTransaction = max(s.MaxLocksPerTransaction, l.MaxLocksPerTransaction)
+	m := s.ReplayLimits().Max(l)
+	s.MaxConnections, s.MaxWorkerProcesses, s.MaxWALSenders = m.MaxConnections, m.MaxWorkerProcesses, m.MaxWALSenders
+	s.MaxPreparedTransactions, s.MaxLocksPerTransaction = m.MaxPreparedTransactions, m.MaxLocksPerTransaction
 }
 
 // Max returns the larger of l and o, limit by limit.
 func (l ReplayLimits) Max(o ReplayLimits) ReplayLimits {
-	s := Settings{}
-	s.Raise(l)
-	s.Raise(o)
-	return s.ReplayLimits()
+	return ReplayLimits{
+		MaxConnections:          max(l.MaxConnections, o.MaxConnections),
+		MaxWorkerProcesses:      max(l.MaxWorkerProcesses, o.MaxWorkerProcesses),
+		MaxWALSenders:           max(l.MaxWALSenders, o.MaxWALSenders),
+		MaxPreparedTransactions: max(l.MaxPreparedTransactions, o.MaxPreparedTransactions),
+		MaxLocksPerTransaction:  max(l.MaxLocksPerTransaction, o.MaxLocksPerTransaction),
+	}
 }
 
 // Covers reports whether every limit of l is at least o's.
