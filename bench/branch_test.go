@@ -156,6 +156,12 @@ type branchTiming struct {
 	endpointID                                string
 }
 
+func (bt branchTiming) String() string {
+	return fmt.Sprintf("api %v, first query %v (clone %v, history %v, gap %v, compute start %v)",
+		bt.api.Round(time.Millisecond), bt.total.Round(time.Millisecond), bt.clone.Round(time.Millisecond),
+		bt.history.Round(time.Millisecond), bt.gap.Round(time.Millisecond), bt.compute.Round(time.Millisecond))
+}
+
 // branchOnce creates a branch of p's default branch with a read-write
 // endpoint and times it up to the first query answered on the branch
 // through the proxy; the branch is deleted afterwards, untimed.

@@ -304,6 +304,11 @@ func (s Settings) Params() []Param {
 		// compute; compressing them keeps each clone's exclusive disk small.
 		{"wal_compression", "on", false},
 		{"wal_recycle", "off", false},
+		// A backend writing a bulk load evicts its own pages; asking the
+		// kernel to write them back as it goes (as the checkpointer and
+		// the background writer do by default) leaves the next checkpoint,
+		// which a branch of a busy compute waits for, little to sync.
+		{"backend_flush_after", "256kB", false},
 		{"min_wal_size", size(s.MinWALSize), false},
 		{"max_wal_size", size(s.MaxWALSize), false},
 		{"archive_mode", onOff(s.ArchiveMode), true},
