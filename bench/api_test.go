@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,6 +144,11 @@ func BenchmarkProjectCreateBurst(b *testing.B) {
 	b.StopTimer()
 	settlePool(b, g)
 	servers, mem := poolGauges(b, g)
+	// What the idle warm servers cost the machine's CPU.
+	cpu0, wall0 := cpuBusy(b), time.Now()
+	time.Sleep(10 * time.Second)
+	idleCPU := float64(cpuBusy(b)-cpu0) / float64(time.Since(wall0)) / float64(runtime.NumCPU())
+	b.ReportMetric(100*idleCPU, "idle_cpu_pct")
 	percentiles(b, "idle_burst", idle)
 	percentiles(b, "paced", paced)
 	percentiles(b, "burst1", burst)
@@ -164,7 +171,9 @@ func createBurst(b *testing.B, g *grovetest.Grove, org string, clients, n int, p
 	b.Helper()
 	ctx := b.Context()
 	ds := make([]time.Duration, n)
+	apis := make([]time.Duration, n)
 	ids := make([]string, n)
+	cpu0, wall0 := cpuBusy(b), time.Now()
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Add(1)
@@ -177,6 +186,7 @@ func createBurst(b *testing.B, g *grovetest.Grove, org string, clients, n int, p
 					b.Errorf("create project: %d %s", st, raw)
 					return
 				}
+				apis[i] = time.Since(start)
 				if err := firstQuery(ctx, cp.ConnectionURIs[0].ConnectionURI); err != nil {
 					b.Error(err)
 					return
@@ -191,6 +201,9 @@ func createBurst(b *testing.B, g *grovetest.Grove, org string, clients, n int, p
 	if b.Failed() {
 		b.FailNow()
 	}
+	cpu, wall := cpuBusy(b)-cpu0, time.Since(wall0)
+	b.Logf("%d clients, pause %v: the API call p50 %v of create → first query p50 %v; machine CPU %v a create (%.0f %% busy)",
+		clients, pause, p50(apis), p50(ds), cpu/time.Duration(n), 100*float64(cpu)/float64(wall)/float64(runtime.NumCPU()))
 	// The projects' computes would run on for their suspend timeout and
 	// weigh on the next phase: delete them, outside the measurement.
 	for _, id := range ids {
@@ -199,6 +212,26 @@ func createBurst(b *testing.B, g *grovetest.Grove, org string, clients, n int, p
 		}
 	}
 	return ds
+}
+
+// cpuBusy is the CPU time the whole machine has spent outside idle and
+// iowait since boot (/proc/stat).
+func cpuBusy(b *testing.B) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(strings.SplitN(string(raw), "\n", 2)[0])
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // settlePool waits, up to 20 s, for the warm pool to reach what recent

@@ -118,7 +118,7 @@ type Archiver interface {
 const MaxRunDirLen = 107 - 1 - maxIDLen - len("/.s.PGSQL.5432")
 
 const (
-	fillQuiet        = 100 * time.Millisecond
+	fillQuiet        = 400 * time.Millisecond
 	maxParallelFills = 2
 	maxIDLen         = 40
 	templatePrefix   = "tmpl-"
@@ -303,9 +303,9 @@ type fillState struct {
 	// of this major, so that a platform creating projects of one size gets
 	// warm instances that need no restart (0 → the configured pool size).
 	minCU, maxCU float64
-	// quietUntil delays refills briefly after a Take, so that starting a
-	// warm instance does not compete for the CPU with the new compute's
-	// set-up and its first client.
+	// quietUntil delays refills after a Take, so that starting a warm
+	// instance does not compete for the CPU with the new compute's set-up,
+	// its first client and the next creates of a burst (pool.go).
 	quietUntil time.Time
 	// demand counts recent Takes, which size the pool (demand.go).
 	demand demand

@@ -143,10 +143,12 @@ func (m *Manager) fillPools(ctx context.Context, wg *sync.WaitGroup) {
 			if fs.filling >= maxParallelFills || have >= target || now.Before(fs.next) {
 				break
 			}
-			// Right after a Take, a fill would compete for the CPU with the
-			// new compute's set-up and its first client: wait, unless the
-			// pool is running low (a burst), which is worse.
-			if len(m.pool[major]) > 0 && now.Before(fs.quietUntil) && 2*len(m.pool[major]) >= target {
+			// A fill (a Postgres start: a dozen processes forked) competes
+			// for the CPU with the creates it serves. Each Take postpones
+			// fills by fillQuiet, so a burst is served from the pool and
+			// refilled after it, until the pool is down to a quarter of
+			// its target: then running dry would cost more.
+			if len(m.pool[major]) > 0 && now.Before(fs.quietUntil) && 4*len(m.pool[major]) >= target {
 				break
 			}
 			if have >= m.cfg.PoolSize && !m.roomLocked() {
