@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/grovedb/grove/internal/cgroup"
 	"github.com/grovedb/grove/internal/pgconf"
 )
@@ -338,19 +340,16 @@ var procTreeCache struct {
 }
 
 // CacheHits reads the compute's shared-buffer hits and reads (all
-// databases) with a short-lived connection of the platform's superuser,
-// which the idle timer does not count.
+// databases) on the platform's admin connection, which the idle timer
+// does not count.
 func (m *Manager) CacheHits(ctx context.Context, id string) (hit, read int64, err error) {
 	in, ok := m.Get(id)
 	if !ok || in.State() != StateActive {
 		return 0, 0, fmt.Errorf("cache hits of compute %s: %w", id, ErrNotRunning)
 	}
-	conn, err := in.Conn(ctx, "postgres")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	err = conn.QueryRow(ctx, "SELECT coalesce(sum(blks_hit), 0)::bigint, coalesce(sum(blks_read), 0)::bigint FROM pg_stat_database").Scan(&hit, &read)
+	err = in.Admin(ctx, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT coalesce(sum(blks_hit), 0)::bigint, coalesce(sum(blks_read), 0)::bigint FROM pg_stat_database").Scan(&hit, &read)
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("cache hits of compute %s: %w", id, err)
 	}

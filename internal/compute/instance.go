@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/grovedb/grove/internal/cgroup"
 	"github.com/grovedb/grove/internal/pgconf"
@@ -54,9 +56,12 @@ type Instance struct {
 	stopCh    chan struct{} // closed when stopping is set
 	supDone   chan struct{} // closed when the supervisor exits; nil before it starts
 	idleQueue bool          // Run has queued an idle suspend
-	// spare is an admin connection to "postgres" opened while the instance
-	// was warm, so that the first Exec after a Take skips a backend start.
-	spare *pgx.Conn
+	// spare is the admin connection to "postgres" that Admin keeps
+	// between uses (opened already while the instance is warm), so that
+	// Grove's own statements do not each start a backend; adminSem
+	// admits one user of it at a time.
+	spare    *pgx.Conn
+	adminSem chan struct{}
 	// cgroup holds the running server's processes (nil: no enforcement)
 	// and cu is its current size (cgroups.go).
 	cgroup cgroup.Group
@@ -70,6 +75,23 @@ func (in *Instance) takeSpare() *pgx.Conn {
 	c := in.spare
 	in.spare = nil
 	return c
+}
+
+// putSpare keeps conn for the next Admin, unless the server is stopping
+// or conn is not idle.
+func (in *Instance) putSpare(conn *pgx.Conn) {
+	in.mu.Lock()
+	keep := in.state == StateActive && !in.stopping && in.spare == nil &&
+		!conn.IsClosed() && conn.PgConn().TxStatus() == 'I'
+	if keep {
+		in.spare = conn
+	}
+	in.mu.Unlock()
+	if !keep {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(ctx)
+	}
 }
 
 // dropSpare closes the warm admin connection (before a stop).
@@ -94,6 +116,7 @@ func (m *Manager) newInstance(id string, spec Spec, volumeID string, install pgv
 		state:    StateStarting,
 		changed:  make(chan struct{}),
 		stopCh:   make(chan struct{}),
+		adminSem: make(chan struct{}, 1),
 	}
 }
 
@@ -193,21 +216,64 @@ func (in *Instance) Conn(ctx context.Context, db string) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// Exec runs SQL (simple protocol, several statements allowed) as the superuser.
-func (in *Instance) Exec(ctx context.Context, db, sql string) error {
-	conn := (*pgx.Conn)(nil)
-	if db == "postgres" {
-		conn = in.takeSpare()
+// Admin runs f on an admin connection to "postgres" that is kept open
+// between calls. A backend start is a fork of the postmaster and its
+// exit, the dominant CPU cost of a small query (~20 ms of CPU on a
+// virtual machine whose page tables are costly), and Grove queries every
+// running compute every few seconds (sizes, cache hits, checkpoints).
+// f must leave the session as it found it: outside a transaction, no
+// settings changed. A call made while another uses the connection gets
+// a connection of its own rather than waiting behind a long statement.
+func (in *Instance) Admin(ctx context.Context, f func(*pgx.Conn) error) error {
+	select {
+	case in.adminSem <- struct{}{}:
+	default:
+		conn, err := in.Conn(ctx, "postgres")
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		return f(conn)
 	}
-	if conn == nil || conn.IsClosed() {
+	defer func() { <-in.adminSem }()
+	conn := in.takeSpare()
+	kept := conn != nil && !conn.IsClosed()
+	if !kept {
 		var err error
-		if conn, err = in.Conn(ctx, db); err != nil {
+		if conn, err = in.Conn(ctx, "postgres"); err != nil {
 			return err
 		}
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
-		return fmt.Errorf("compute %s: %w", in.ID(), err)
+	err := f(conn)
+	var pgErr *pgconn.PgError
+	if err != nil && kept && !errors.As(err, &pgErr) && ctx.Err() == nil {
+		// The kept connection died with a server that restarted since:
+		// once more on a new one.
+		_ = conn.Close(context.WithoutCancel(ctx))
+		if conn, err = in.Conn(ctx, "postgres"); err != nil {
+			return err
+		}
+		err = f(conn)
 	}
-	return nil
+	in.putSpare(conn)
+	return err
+}
+
+// Exec runs SQL (simple protocol, several statements allowed) as the superuser.
+func (in *Instance) Exec(ctx context.Context, db, sql string) error {
+	run := func(conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return fmt.Errorf("compute %s: %w", in.ID(), err)
+		}
+		return nil
+	}
+	if db == "postgres" {
+		return in.Admin(ctx, run)
+	}
+	conn, err := in.Conn(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return run(conn)
 }

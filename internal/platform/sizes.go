@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/grovedb/grove/internal/compute"
 )
 
@@ -80,13 +82,10 @@ func (p *Platform) sample(ctx context.Context, in *compute.Instance, every time.
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := in.Conn(ctx, "postgres")
-	if err != nil {
-		return every
-	}
 	var size, pos int64
-	err = conn.QueryRow(ctx, sampleSQL).Scan(&size, &pos)
-	conn.Close(context.WithoutCancel(ctx))
+	err := in.Admin(ctx, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, sampleSQL).Scan(&size, &pos)
+	})
 	if err != nil {
 		p.log.Debug("sample compute", "compute", in.ID(), "err", err)
 		return every
