@@ -144,6 +144,9 @@ func BenchmarkProjectCreateBurst(b *testing.B) {
 	b.StopTimer()
 	settlePool(b, g)
 	servers, mem := poolGauges(b, g)
+	if dump := os.Getenv("GROVE_BENCH_LOG"); dump != "" {
+		_ = os.WriteFile(dump, []byte(g.Logs()), 0o644)
+	}
 	// What the idle warm servers cost the machine's CPU.
 	cpu0, wall0 := cpuBusy(b), time.Now()
 	time.Sleep(10 * time.Second)
@@ -200,6 +203,14 @@ func createBurst(b *testing.B, g *grovetest.Grove, org string, clients, n int, p
 	wg.Wait()
 	if b.Failed() {
 		b.FailNow()
+	}
+	slow := make([]int, n)
+	for i := range slow {
+		slow[i] = i
+	}
+	sort.Slice(slow, func(i, j int) bool { return ds[slow[i]] > ds[slow[j]] })
+	for _, i := range slow[:3] {
+		b.Logf("slow: create %d of %s: API %v, first query %v", i, ids[i], apis[i], ds[i])
 	}
 	cpu, wall := cpuBusy(b)-cpu0, time.Since(wall0)
 	b.Logf("%d clients, pause %v: the API call p50 %v of create → first query p50 %v; machine CPU %v a create (%.0f %% busy)",
