@@ -90,7 +90,7 @@ func BenchmarkProxyLatency(b *testing.B) {
 	const runSeconds = 3
 	one := []string{"-S", "-n", "-c", "1", "-T", strconv.Itoa(runSeconds)}
 	eight := []string{"-S", "-n", "-c", "8", "-j", "2", "-T", strconv.Itoa(runSeconds)}
-	var added, addedPlain, ratio []float64
+	var added, addedPlain, addedBouncer, ratio []float64
 	var sum struct{ proxy1, plain1, straight1, proxy8, bouncer8 float64 }
 	// CPU time per query, summed over the rounds: unlike latency, it
 	// hardly moves with the machine's load.
@@ -98,7 +98,7 @@ func BenchmarkProxyLatency(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < 11; r++ {
-			var proxy1, plain1, straight1, proxy8, bouncer8 float64
+			var proxy1, plain1, straight1, bouncer1, proxy8, bouncer8 float64
 			proxyRuns := func() {
 				var prof *cpuProfile
 				if r == 0 && i == 0 && *proxyProfile != "" {
@@ -118,6 +118,7 @@ func BenchmarkProxyLatency(b *testing.B) {
 			}
 			twinRuns := func() {
 				straight1 = pgbench(b, straight, one...)
+				bouncer1 = pgbench(b, bouncer, one...)
 				c0 := cpuTime(b, bouncerPid)
 				bouncer8 = pgbench(b, bouncer, eight...)
 				cpu.bouncer8 += cpuTime(b, bouncerPid) - c0
@@ -132,16 +133,18 @@ func BenchmarkProxyLatency(b *testing.B) {
 			us := func(tps float64) float64 { return 1e6 / tps }
 			added = append(added, us(proxy1)-us(straight1))
 			addedPlain = append(addedPlain, us(plain1)-us(straight1))
+			addedBouncer = append(addedBouncer, us(bouncer1)-us(straight1))
 			ratio = append(ratio, proxy8/bouncer8)
 			sum.proxy1, sum.plain1, sum.straight1 = sum.proxy1+proxy1, sum.plain1+plain1, sum.straight1+straight1
 			sum.proxy8, sum.bouncer8 = sum.proxy8+proxy8, sum.bouncer8+bouncer8
-			b.Logf("round %2d: one client: proxy TLS %4.0f tps, plain %4.0f, straight TCP %4.0f: %+6.1f µs (plain %+6.1f); eight clients: proxy TLS %5.0f tps, PgBouncer TLS %5.0f: %.2f ×",
-				r, proxy1, plain1, straight1, added[len(added)-1], addedPlain[len(addedPlain)-1], proxy8, bouncer8, ratio[len(ratio)-1])
+			b.Logf("round %2d: one client: proxy TLS %4.0f tps, plain %4.0f, straight TCP %4.0f: %+6.1f µs (plain %+6.1f, PgBouncer TLS %+6.1f); eight clients: proxy TLS %5.0f tps, PgBouncer TLS %5.0f: %.2f ×",
+				r, proxy1, plain1, straight1, added[len(added)-1], addedPlain[len(addedPlain)-1], addedBouncer[len(addedBouncer)-1], proxy8, bouncer8, ratio[len(ratio)-1])
 		}
 	}
 	n := float64(len(added))
 	b.ReportMetric(median(added), "added_us_median")
 	b.ReportMetric(median(addedPlain), "added_plain_us_median")
+	b.ReportMetric(median(addedBouncer), "pgbouncer_added_us_median")
 	b.ReportMetric(median(ratio), "proxy8_over_pgbouncer8_median")
 	b.ReportMetric(sum.straight1/n, "straight1_tps")
 	b.ReportMetric(sum.proxy1/n, "proxy1_tps")
