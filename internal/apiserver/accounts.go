@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -123,7 +122,7 @@ func createdKey(k platform.CreatedKey) apitypes.ApiKeyCreateResponse {
 	return apitypes.ApiKeyCreateResponse{ID: k.ID, Key: k.Secret, Name: k.Name, CreatedAt: at(k.CreatedAt), CreatedBy: k.CreatedBy.String()}
 }
 
-func listedKey(k metastore.KeyListing) apitypes.ApiKeysListResponseItem {
+func listedKey(k platform.KeyListing) apitypes.ApiKeysListResponseItem {
 	out := apitypes.ApiKeysListResponseItem{ID: k.ID, Name: k.Name, CreatedAt: at(k.CreatedAt),
 		CreatedBy: apitypes.ApiKeyCreatorData{ID: k.CreatedBy.String(), Name: k.CreatorName}}
 	if k.LastUsedAt != nil {
@@ -133,7 +132,7 @@ func listedKey(k metastore.KeyListing) apitypes.ApiKeysListResponseItem {
 	return out
 }
 
-func revokedKey(k metastore.KeyListing) apitypes.ApiKeyRevokeResponse {
+func revokedKey(k platform.KeyListing) apitypes.ApiKeyRevokeResponse {
 	l := listedKey(k)
 	return apitypes.ApiKeyRevokeResponse{ID: k.ID, Name: k.Name, CreatedAt: l.CreatedAt, CreatedBy: l.CreatedBy.ID,
 		LastUsedAt: l.LastUsedAt, Revoked: k.Revoked}
@@ -226,7 +225,7 @@ func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, pr platform.Prin
 	return nil
 }
 
-func member(m metastore.MemberWithUser) apitypes.Member {
+func member(m platform.MemberWithUser) apitypes.Member {
 	joined := at(m.JoinedAt)
 	return apitypes.Member{ID: m.ID.String(), UserID: m.UserID.String(), OrgID: m.OrgID, Role: m.Role, JoinedAt: &joined}
 }

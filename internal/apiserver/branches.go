@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -130,7 +129,7 @@ func (s *Server) listBranchEndpoints(w http.ResponseWriter, r *http.Request, pr 
 
 // fullBranch is a branch with what branching records: its point of origin,
 // init source, expiry and restore links.
-func fullBranch(b metastore.Branch, state, pending string) apitypes.Branch {
+func fullBranch(b platform.Branch, state, pending string) apitypes.Branch {
 	out := branch(b, state)
 	out.PendingState = apitypes.BranchState(pending)
 	out.ParentLSN = b.ParentLSN

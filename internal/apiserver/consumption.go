@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -127,7 +126,7 @@ func period(t time.Time) (start, end time.Time, past bool) {
 
 // v1Periods groups v1 timeframes (points of one owner, oldest first) into
 // billing periods.
-func v1Periods(owner, plan, granularity string, pts []metastore.ConsumptionPoint, metrics []string) apitypes.List[apitypes.ConsumptionHistoryPerPeriod] {
+func v1Periods(owner, plan, granularity string, pts []platform.ConsumptionPoint, metrics []string) apitypes.List[apitypes.ConsumptionHistoryPerPeriod] {
 	out := apitypes.List[apitypes.ConsumptionHistoryPerPeriod]{}
 	for _, pt := range pts {
 		start, end, past := period(pt.Start)
@@ -191,8 +190,8 @@ func v1MetricsParam(r *http.Request) ([]string, error) {
 }
 
 // byProject splits points ordered by project into a map.
-func byProject(pts []metastore.ConsumptionPoint) map[string][]metastore.ConsumptionPoint {
-	out := map[string][]metastore.ConsumptionPoint{}
+func byProject(pts []platform.ConsumptionPoint) map[string][]platform.ConsumptionPoint {
+	out := map[string][]platform.ConsumptionPoint{}
 	for _, pt := range pts {
 		out[pt.ProjectID] = append(out[pt.ProjectID], pt)
 	}
@@ -233,12 +232,12 @@ func (s *Server) consumptionAccount(w http.ResponseWriter, r *http.Request, pr p
 	if err != nil {
 		return err
 	}
-	sum := map[time.Time]*metastore.ConsumptionPoint{}
+	sum := map[time.Time]*platform.ConsumptionPoint{}
 	var starts []time.Time
 	for _, pt := range page.Points {
 		a := sum[pt.Start]
 		if a == nil {
-			a = &metastore.ConsumptionPoint{Start: pt.Start}
+			a = &platform.ConsumptionPoint{Start: pt.Start}
 			sum[pt.Start] = a
 			starts = append(starts, pt.Start)
 		}
@@ -250,7 +249,7 @@ func (s *Server) consumptionAccount(w http.ResponseWriter, r *http.Request, pr p
 		a.StorageByteHours += pt.StorageByteHours
 	}
 	slices.SortFunc(starts, time.Time.Compare)
-	agg := make([]metastore.ConsumptionPoint, len(starts))
+	agg := make([]platform.ConsumptionPoint, len(starts))
 	for i, t := range starts {
 		agg[i] = *sum[t]
 	}
@@ -269,7 +268,7 @@ func (s *Server) consumptionAccount(w http.ResponseWriter, r *http.Request, pr p
 // v2Values turns a timeframe's usage into the requested v2 metrics, leaving
 // out those without usage. Storage is in byte-months: byte-hours over the
 // hours of the timeframe's month.
-func v2Values(pt metastore.ConsumptionPoint, root bool, metrics []string) apitypes.List[apitypes.ConsumptionMetricValue] {
+func v2Values(pt platform.ConsumptionPoint, root bool, metrics []string) apitypes.List[apitypes.ConsumptionMetricValue] {
 	ps, pe, _ := period(pt.Start)
 	monthHours := pe.Sub(ps).Hours()
 	out := apitypes.List[apitypes.ConsumptionMetricValue]{}
@@ -299,7 +298,7 @@ func v2Values(pt metastore.ConsumptionPoint, root bool, metrics []string) apityp
 // v2Periods groups per-branch points (one owner's, ordered by branch then
 // time) into billing periods of timeframes; the metrics of a timeframe sum
 // its branches'. Timeframes without usage are left out.
-func v2Periods(owner, plan, granularity string, pts []metastore.ConsumptionPoint, roots map[string]bool, metrics []string) apitypes.List[apitypes.ConsumptionHistoryPerPeriodV2] {
+func v2Periods(owner, plan, granularity string, pts []platform.ConsumptionPoint, roots map[string]bool, metrics []string) apitypes.List[apitypes.ConsumptionHistoryPerPeriodV2] {
 	vals := map[time.Time]map[string]int64{}
 	var starts []time.Time
 	for _, pt := range pts {
@@ -394,7 +393,7 @@ func (s *Server) consumptionBranchesV2(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	pts := map[string][]metastore.ConsumptionPoint{}
+	pts := map[string][]platform.ConsumptionPoint{}
 	for _, pt := range page.Points {
 		pts[pt.BranchID] = append(pts[pt.BranchID], pt)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -15,7 +14,7 @@ func at(t time.Time) apitypes.Time { return apitypes.NewTime(t) }
 // neverActive is what Neon reports as last_active of a never-used endpoint.
 var neverActive = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func (s *Server) project(p metastore.Project) apitypes.Project {
+func (s *Server) project(p platform.Project) apitypes.Project {
 	out := apitypes.Project{
 		ID: p.ID, PlatformID: "aws", RegionID: p.RegionID, Name: p.Name,
 		Provisioner: apitypes.Provisioner(p.Provisioner), PgVersion: p.PGVersion,
@@ -33,7 +32,7 @@ func (s *Server) project(p metastore.Project) apitypes.Project {
 	return out
 }
 
-func (s *Server) projectListItem(p metastore.Project) apitypes.ProjectListItem {
+func (s *Server) projectListItem(p platform.Project) apitypes.ProjectListItem {
 	h := int32(p.HistoryRetentionSeconds)
 	return apitypes.ProjectListItem{
 		ID: p.ID, PlatformID: "aws", RegionID: p.RegionID, Name: p.Name,
@@ -76,7 +75,7 @@ func projectSettings(raw json.RawMessage) *apitypes.ProjectSettings {
 	return &st
 }
 
-func branch(b metastore.Branch, state string) apitypes.Branch {
+func branch(b platform.Branch, state string) apitypes.Branch {
 	primary := b.IsDefault
 	out := apitypes.Branch{
 		ID: b.ID, ProjectID: b.ProjectID, Name: b.Name, CurrentState: apitypes.BranchState(state),
@@ -92,7 +91,7 @@ func branch(b metastore.Branch, state string) apitypes.Branch {
 
 // branchAnnotation is the annotation GET branch carries; Grove keeps none
 // yet, so its value is empty.
-func branchAnnotation(b metastore.Branch) apitypes.AnnotationData {
+func branchAnnotation(b platform.Branch) apitypes.AnnotationData {
 	return apitypes.AnnotationData{Object: apitypes.AnnotationObject{Type: "console/branch", ID: b.ID},
 		Value: map[string]string{}}
 }
@@ -135,18 +134,18 @@ func endpoint(e platform.EndpointView) apitypes.Endpoint {
 	return out
 }
 
-func role(r metastore.Role, password string) apitypes.Role {
+func role(r platform.Role, password string) apitypes.Role {
 	f := r.Protected
 	return apitypes.Role{BranchID: r.BranchID, Name: r.Name, Password: password, Protected: &f,
 		AuthenticationMethod: "password", CreatedAt: at(r.CreatedAt), UpdatedAt: at(r.UpdatedAt)}
 }
 
-func database(d metastore.Database) apitypes.Database {
+func database(d platform.Database) apitypes.Database {
 	return apitypes.Database{ID: d.ID, BranchID: d.BranchID, Name: d.Name, OwnerName: d.OwnerName,
 		CreatedAt: at(d.CreatedAt), UpdatedAt: at(d.UpdatedAt)}
 }
 
-func operation(o metastore.Operation) apitypes.Operation {
+func operation(o platform.Operation) apitypes.Operation {
 	return apitypes.Operation{
 		ID: o.ID.String(), ProjectID: o.ProjectID, BranchID: o.BranchID, EndpointID: o.EndpointID,
 		Action: apitypes.OperationAction(o.Action), Status: apitypes.OperationStatus(o.Status), Error: o.Error,
@@ -155,7 +154,7 @@ func operation(o metastore.Operation) apitypes.Operation {
 	}
 }
 
-func operations(ops []metastore.Operation) apitypes.List[apitypes.Operation] {
+func operations(ops []platform.Operation) apitypes.List[apitypes.Operation] {
 	out := make(apitypes.List[apitypes.Operation], len(ops))
 	for i, o := range ops {
 		out[i] = operation(o)
@@ -163,7 +162,7 @@ func operations(ops []metastore.Operation) apitypes.List[apitypes.Operation] {
 	return out
 }
 
-func organization(o metastore.Org) apitypes.Organization {
+func organization(o platform.Org) apitypes.Organization {
 	return apitypes.Organization{ID: o.ID, Name: o.Name, Handle: o.Handle, Plan: o.Plan,
 		CreatedAt: at(o.CreatedAt), ManagedBy: "console", UpdatedAt: at(o.UpdatedAt)}
 }

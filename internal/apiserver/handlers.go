@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -101,7 +100,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 		return err
 	}
 	q := r.URL.Query()
-	var projects []metastore.Project
+	var projects []platform.Project
 	// Deleted projects are purged at once: none is ever recoverable.
 	if !recoverable {
 		projects, err = s.p.ListProjects(r.Context(), pr, platform.ListProjectsInput{
@@ -203,7 +202,7 @@ func sizeLimitFields(quota int64) (mib, bytes int64) {
 
 // ownedProject is s.project with the owner's id and, when full, the
 // owner's details (GET /projects/{id} only, as Neon).
-func (s *Server) ownedProject(ctx context.Context, p metastore.Project, full bool) (apitypes.Project, error) {
+func (s *Server) ownedProject(ctx context.Context, p platform.Project, full bool) (apitypes.Project, error) {
 	out := s.project(p)
 	u, o, err := s.p.ProjectOwner(ctx, p)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -24,7 +23,7 @@ func (s *Server) roleRoutes() {
 }
 
 // apiRole is a role on the wire; password only where Neon shows it.
-func apiRole(r metastore.Role, password string) apitypes.Role {
+func apiRole(r platform.Role, password string) apitypes.Role {
 	out := role(r, password)
 	if r.Verifier == "" {
 		out.AuthenticationMethod = "no_login"

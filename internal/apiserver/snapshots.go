@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -55,7 +54,7 @@ func (s *Server) setBackupSchedule(w http.ResponseWriter, r *http.Request, pr pl
 	return nil
 }
 
-func snapshot(sn metastore.Snapshot) apitypes.Snapshot {
+func snapshot(sn platform.Snapshot) apitypes.Snapshot {
 	out := apitypes.Snapshot{ID: sn.ID, Name: sn.Name, CreatedAt: at(sn.CreatedAt), LSN: sn.LSN,
 		SourceBranchID: sn.SourceBranchID, Manual: sn.Manual, FullSize: sn.FullSize}
 	if sn.Timestamp != nil {
