@@ -348,12 +348,7 @@ func serve(ctx context.Context, args []string) error {
 	// Retention is each project's history_retention_seconds, read through
 	// the platform, which is made after the history manager.
 	var platRef atomic.Pointer[platform.Platform]
-	retention := func(volumeID string) time.Duration {
-		if p := platRef.Load(); p != nil {
-			return p.VolumeRetention(volumeID)
-		}
-		return 30 * 24 * time.Hour
-	}
+	retention := platform.HistoryRetention(store, log.With("component", "platform"))
 	hist, err := history.New(history.Config{
 		Dir: filepath.Join(cfg.DataDir, "archive"), Volumes: driver, Installs: installs,
 		RunDir: runDir + "-hist", Retention: retention,
@@ -438,11 +433,12 @@ func serve(ctx context.Context, args []string) error {
 	computes, err = compute.New(compute.Config{
 		Installs: installs, User: osUser, Identities: identities, Volumes: driver, RunDir: runDir, LogDir: logDir,
 		PoolSize: cfg.PoolSize, PoolMax: cfg.PoolMax, MaxActive: cfg.MaxActive, Host: host, Logger: log.With("component", "compute"),
-		Archive: hist, OnEvent: func(e compute.Event) { stopPooler(e); meterEvent(e) }, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
+		Archive: hist, Cgroups: cgroups, CUMemoryBytes: cfg.CUMemory,
 	})
 	if err != nil {
 		return err
 	}
+	computes.Subscribe(func(e compute.Event) { stopPooler(e); meterEvent(e) })
 	hist.SetComputes(computes)
 	cgDesc := "none (limits not enforced)"
 	if cgroups != nil {
@@ -458,10 +454,28 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	pgAdvertise := advertised(cfg.PGAddr)
+	var px *proxy.Proxy
+	var meterCfg *metering.Config
+	sampleEvery := time.Duration(0)
+	if cfg.Metering {
+		sampleEvery = cfg.MeteringInterval
+		meterCfg = &metering.Config{
+			Interval: cfg.MeteringInterval, Bucket: cfg.MeteringBucket,
+			Transfer: func() map[string]int64 {
+				st := px.Stats()
+				out := make(map[string]int64, len(st))
+				for id, s := range st {
+					out[id] = s.BytesOut
+				}
+				return out
+			},
+			Logger: log.With("component", "metering"),
+		}
+	}
 	plat, err := platform.New(platform.Config{
 		Store: store, Computes: computes, Volumes: driver, Installs: installs, Sealer: sealer,
 		ProxyAddr: pgAdvertise, Domain: cfg.Domain, Logger: log.With("component", "platform"),
-		History: hist,
+		History: hist, Metering: meterCfg, SampleInterval: sampleEvery,
 	})
 	if err != nil {
 		return err
@@ -491,7 +505,6 @@ func serve(ctx context.Context, args []string) error {
 	defer cancelRun()
 	computeDone := make(chan error, 1)
 	go func() { computeDone <- computes.Run(runCtx) }()
-	go plat.RunExpiry(runCtx, 0)
 	histDone := make(chan struct{})
 	go func() { hist.Run(runCtx); close(histDone) }()
 	defer func() {
@@ -540,7 +553,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("proxy certificate: %w", err)
 	}
-	px, err := proxy.New(proxy.Config{
+	px, err = proxy.New(proxy.Config{
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Domain:  cfg.Domain,
 		Backend: backend{p: plat, computes: computes, poolers: poolers},
@@ -551,41 +564,14 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// --- consumption metering ---
-	if cfg.Metering {
-		m, err := metering.New(metering.Config{
-			Interval: cfg.MeteringInterval, Bucket: cfg.MeteringBucket,
-			Active: plat.ActiveComputes, Sink: plat.RecordUsage,
-			Transfer: func() map[string]int64 {
-				st := px.Stats()
-				out := make(map[string]int64, len(st))
-				for id, s := range st {
-					out[id] = s.BytesOut
-				}
-				return out
-			},
-			Logger: log.With("component", "metering"),
-		})
-		if err != nil {
-			return err
-		}
-		plat.AttachMeter(m)
-		meterDone := make(chan struct{})
-		go func() { m.Run(runCtx); close(meterDone) }()
-		go plat.EnforceQuotas(runCtx)
-		defer func() { cancelRun(); <-meterDone }() // the last flush, before the store closes
+	if m := plat.Meter(); m != nil {
 		log.Info("metering: on", "interval", m.Interval(), "bucket", m.Bucket())
 	} else {
 		log.Info("metering: off (--metering=false): no consumption is recorded and quotas are not enforced")
 	}
-	// --- end consumption metering ---
-	// Logical sizes, and WAL positions for the meter, read from running
-	// computes as often as usage is stored.
-	sampleEvery := time.Duration(0)
-	if cfg.Metering {
-		sampleEvery = cfg.MeteringInterval
-	}
-	go plat.RunSamples(runCtx, sampleEvery)
+	platDone := make(chan struct{})
+	go func() { _ = plat.Run(runCtx); close(platDone) }()
+	defer func() { cancelRun(); <-platDone }() // the meter's last flush, before the store closes
 	pgLn, err := net.Listen("tcp", cfg.PGAddr)
 	if err != nil {
 		return fmt.Errorf("proxy: %w", err)

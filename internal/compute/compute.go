@@ -78,9 +78,6 @@ type Config struct {
 	IdleCheckInterval time.Duration
 	Restart           RestartPolicy // zero → DefaultRestartPolicy
 	Logger            *slog.Logger  // nil → discard
-	// OnEvent, when set, is called for every lifecycle event, from the
-	// manager's goroutines and without its locks held; it must not block.
-	OnEvent func(Event)
 	// Archive, when set, keeps the history of every read-write compute's
 	// volume (internal/history): computes run with archive_mode on and its
 	// archive_command, warm instances included, and Reconcile leaves the
@@ -291,6 +288,8 @@ type Manager struct {
 	warming map[*Instance]bool
 	// demandSkew moves the clock of the pools' demand (demand.go) on.
 	demandSkew time.Duration
+
+	events handlers // Subscribe (events.go)
 }
 
 type fillState struct {
@@ -371,9 +370,7 @@ func (m *Manager) emit(e Event) {
 	} else {
 		m.log.Info("compute "+string(e.Kind), attrs...)
 	}
-	if m.cfg.OnEvent != nil {
-		m.cfg.OnEvent(e)
-	}
+	m.events.call(e)
 }
 
 func (m *Manager) install(major int) (pgversion.Install, error) {

@@ -69,7 +69,7 @@
 // after. Locks are never held across a process start or stop. The manager
 // owns its goroutines: supervisors end at Suspend or Close, Run's pool fills
 // and idle suspends end before Run returns, and Close waits for all of them.
-// Lifecycle events go to Config.OnEvent and the logger.
+// Lifecycle events go to the logger and to the handlers of Subscribe.
 //
 // # Gaps
 //

@@ -214,7 +214,6 @@ func newEnv(t testing.TB, opts ...func(*compute.Config)) *env {
 		Host:              pgconf.Host{MemoryBytes: 24 << 30, CPUs: 2},
 		IdleCheckInterval: 10 * time.Millisecond,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnEvent:           events.add,
 	}
 	if ids := pgtest.Identities(t); ids != nil {
 		cfg.Identities = ids
@@ -226,6 +225,7 @@ func newEnv(t testing.TB, opts ...func(*compute.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.Subscribe(events.add)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

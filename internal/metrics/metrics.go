@@ -139,8 +139,8 @@ func (m *Metrics) ObserveAPI(route, method string, status int, d time.Duration) 
 // RateLimited counts a request refused by the limit named.
 func (m *Metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
 
-// ComputeEvent counts a compute lifecycle event; set it as (or call it
-// from) the compute manager's OnEvent. Events of warm instances, which
+// ComputeEvent counts a compute lifecycle event; subscribe it to the
+// compute manager's events (compute.Manager.Subscribe). Events of warm instances, which
 // serve no endpoint yet, are not counted.
 func (m *Metrics) ComputeEvent(e compute.Event) {
 	if !strings.HasPrefix(e.ID, "ep-") {

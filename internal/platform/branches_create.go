@@ -618,26 +618,6 @@ func (p *Platform) removeBranch(ctx context.Context, b metastore.Branch, eps []m
 	return nil
 }
 
-// RunExpiry deletes expired branches and snapshots, and takes the
-// scheduled snapshots that are due (schedules.go), until ctx ends, as
-// Neon's background jobs: not to the second, about every interval.
-func (p *Platform) RunExpiry(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = 10 * time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		p.expire(ctx)
-		p.takeScheduled(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 func (p *Platform) expire(ctx context.Context) {
 	branches, err := p.store.ExpiredBranches(ctx, now())
 	if err != nil {

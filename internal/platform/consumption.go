@@ -26,16 +26,6 @@ type usageState struct {
 	limited map[string]bool                    // volume → writes refused for its size (sizelimits.go)
 }
 
-// AttachMeter makes m the meter of the platform's computes: RecordUsage is
-// its sink, ActiveComputes its Active and MeterEvent takes the compute
-// manager's events to it. Without a meter nothing is metered and project
-// totals stay 0.
-func (p *Platform) AttachMeter(m *metering.Meter) {
-	p.usage.mu.Lock()
-	defer p.usage.mu.Unlock()
-	p.usage.meter = m
-}
-
 func (p *Platform) meter() *metering.Meter {
 	p.usage.mu.Lock()
 	defer p.usage.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"time"
 
@@ -193,19 +194,23 @@ func (p *Platform) forgetHistory(ctx context.Context, volumeID string) {
 // maxRetention is the longest history any plan keeps (Neon: 30 days).
 const maxRetention = 30 * 24 * time.Hour
 
-// VolumeRetention is how long a volume's history is kept: its project's
-// history_retention_seconds. A volume no live branch owns (a deleted
-// branch's, until the history manager forgets it) or an unreadable store
-// keeps the longest window, so that a metadata hiccup never prunes.
-func (p *Platform) VolumeRetention(volumeID string) time.Duration {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	sec, err := p.store.VolumeRetention(ctx, volumeID)
-	if err != nil {
-		if !errors.Is(err, metastore.ErrNotFound) {
-			p.log.Warn("history retention: keeping the longest window", "volume", volumeID, "err", err)
+// HistoryRetention returns how long a volume's history is kept: its
+// project's history_retention_seconds. A volume no live branch owns (a
+// deleted branch's, until the history manager forgets it) or an unreadable
+// store keeps the longest window, so that a metadata hiccup never prunes.
+// It reads the store alone, so that the history manager, which the
+// platform needs, can be made before it.
+func HistoryRetention(store *metastore.Store, log *slog.Logger) func(volumeID string) time.Duration {
+	return func(volumeID string) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sec, err := store.VolumeRetention(ctx, volumeID)
+		if err != nil {
+			if !errors.Is(err, metastore.ErrNotFound) {
+				log.Warn("history retention: keeping the longest window", "volume", volumeID, "err", err)
+			}
+			return maxRetention
 		}
-		return maxRetention
+		return time.Duration(sec) * time.Second
 	}
-	return time.Duration(sec) * time.Second
 }

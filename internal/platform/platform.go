@@ -19,6 +19,7 @@ import (
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/pgversion"
 )
 
@@ -79,6 +80,17 @@ type Config struct {
 	// OpBudget is how long a mutation waits for its work before answering
 	// with running operations (DefaultOpBudget when zero).
 	OpBudget time.Duration
+	// Metering, when set, configures the meter of the platform's computes:
+	// New fills its Active (ActiveComputes) and Sink (RecordUsage), and
+	// MeterEvent books the compute manager's events to it. Nil: nothing is
+	// metered, quotas are not enforced and project totals stay 0.
+	Metering *metering.Config
+	// ScheduleInterval is how often Run deletes what expired and takes the
+	// scheduled snapshots due (10 s when zero).
+	ScheduleInterval time.Duration
+	// SampleInterval is how often Run reads running computes' sizes and WAL
+	// positions (DefaultSampleInterval when zero).
+	SampleInterval time.Duration
 }
 
 // Platform implements Grove's operations.
@@ -104,8 +116,24 @@ func New(cfg Config) (*Platform, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Platform{cfg: cfg, store: cfg.Store, log: cfg.Logger}, nil
+	if cfg.ScheduleInterval <= 0 {
+		cfg.ScheduleInterval = 10 * time.Second
+	}
+	p := &Platform{cfg: cfg, store: cfg.Store, log: cfg.Logger}
+	if cfg.Metering != nil {
+		mc := *cfg.Metering
+		mc.Active, mc.Sink = p.ActiveComputes, p.RecordUsage
+		m, err := metering.New(mc)
+		if err != nil {
+			return nil, fmt.Errorf("platform: %w", err)
+		}
+		p.usage.meter = m
+	}
+	return p, nil
 }
+
+// Meter is the platform's meter; nil without Config.Metering.
+func (p *Platform) Meter() *metering.Meter { return p.meter() }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 

@@ -230,3 +230,21 @@ func (p *Platform) takeScheduledOne(ctx context.Context, s metastore.BackupSched
 	}
 	return err
 }
+
+// runSchedules runs the platform's scheduled work until ctx ends, as
+// Neon's background jobs: not to the second, about every interval
+// (Config.ScheduleInterval). It deletes expired branches and snapshots and
+// takes the scheduled snapshots that are due.
+func (p *Platform) runSchedules(ctx context.Context) {
+	t := time.NewTicker(p.cfg.ScheduleInterval)
+	defer t.Stop()
+	for {
+		p.expire(ctx)
+		p.takeScheduled(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
