@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -101,7 +102,7 @@ func decodeKey(r *http.Request, org bool) (platform.KeyInput, error) {
 	}
 	in := platform.KeyInput{Name: *req.KeyName}
 	if org && req.ProjectID != nil {
-		if !platform.ResourceIDRe.MatchString(*req.ProjectID) {
+		if !ids.ValidResource(*req.ProjectID) {
 			return platform.KeyInput{}, badRequest(prefix + "project_id (string: no regex match: ^[a-z0-9-]{1,60}$)")
 		}
 		in.ProjectID = *req.ProjectID

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -69,7 +70,7 @@ func resolveOrg(pr Principal, orgID string) (string, error) {
 			return pr.OrgIDs[0], nil
 		}
 		return "", newErr(KindInvalid, "org_id is required, you can find it on your organization settings page")
-	case !ResourceIDRe.MatchString(orgID) || !pr.CanOrg(orgID):
+	case !ids.ValidResource(orgID) || !pr.CanOrg(orgID):
 		return "", newErr(KindNotFound, "organization not found")
 	}
 	return orgID, nil
@@ -199,10 +200,10 @@ func (p *Platform) Bootstrap(ctx context.Context, persistKey func(key string) er
 	t := now()
 	u := metastore.User{ID: uuid.New(), Email: "admin@grove.local", Name: "admin", CreatedAt: t}
 	orgs := []metastore.Org{
-		{ID: NewOrgID(), Name: "sponsored", Handle: "sponsored", Plan: "free", CreatedAt: t},
-		{ID: NewOrgID(), Name: "paid", Handle: "paid", Plan: "paid", CreatedAt: t.Add(time.Microsecond)},
+		{ID: ids.NewOrg(), Name: "sponsored", Handle: "sponsored", Plan: "free", CreatedAt: t},
+		{ID: ids.NewOrg(), Name: "paid", Handle: "paid", Plan: "paid", CreatedAt: t.Add(time.Microsecond)},
 	}
-	key := NewAPIKey()
+	key := ids.NewAPIKey()
 	if err := persistKey(key); err != nil {
 		return BootstrapResult{}, fmt.Errorf("save admin API key: %w", err)
 	}

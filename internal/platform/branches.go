@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -119,7 +120,7 @@ func (p *Platform) GetBranch(ctx context.Context, pr Principal, projectID, branc
 	if err != nil {
 		return metastore.Branch{}, err
 	}
-	if !ResourceIDRe.MatchString(branchID) {
+	if !ids.ValidResource(branchID) {
 		return metastore.Branch{}, notFound("branch")
 	}
 	b, err := p.store.GetBranch(ctx, proj.ID, branchID)

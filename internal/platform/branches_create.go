@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/scram"
 )
@@ -34,8 +35,6 @@ func (l *rwLocks) get(key string) *sync.RWMutex {
 // replacing a branch's volume hold the write lock. Volume ids are random,
 // so one registry serves every Platform of a process.
 var volumeLocks rwLocks
-
-func newVolumeID() string { return "vol-" + randString(lowerAlnum, 16) }
 
 // readWriteEndpoint returns the branch's read-write endpoint, if any.
 func (p *Platform) readWriteEndpoint(ctx context.Context, branchID string) (*metastore.Endpoint, error) {
@@ -101,7 +100,7 @@ func (p *Platform) waitSettled(ctx context.Context, endpointID string) (*compute
 // volume on a throwaway compute, keeping schema and sequences, as a
 // schema-only branch is made before any client gets in.
 func (p *Platform) truncateUserTables(ctx context.Context, volumeID string, major int) error {
-	id := "init-" + randString(lowerAlnum, 16)
+	id := "init-" + ids.LowerAlnum(16)
 	inst, err := p.cfg.Computes.Start(ctx, compute.Spec{ID: id, VolumeID: volumeID, Major: major, MinCU: 0.25, MaxCU: 0.25,
 		SuspendTimeout: -1})
 	if err != nil {
@@ -284,7 +283,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 	}
 
 	b := metastore.Branch{
-		ID: NewBranchID(), ProjectID: proj.ID, Name: in.Name, Protected: protected, VolumeID: newVolumeID(),
+		ID: ids.NewBranch(), ProjectID: proj.ID, Name: in.Name, Protected: protected, VolumeID: ids.NewVolume(),
 		CreatedAt: t, UpdatedAt: t, InitSource: in.InitSource, ParentID: &parent.ID,
 	}
 	if in.Name == "" {
@@ -459,7 +458,7 @@ func (p *Platform) childConfig(ctx context.Context, proj metastore.Project, pare
 			continue
 		}
 		if parent.Protected {
-			pw := NewPassword()
+			pw := ids.NewPassword()
 			v, err := scram.NewVerifier(pw)
 			if err != nil {
 				return cfg, nil, err
@@ -531,7 +530,7 @@ func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) (
 		}
 		t := now()
 		out = append(out, metastore.Endpoint{
-			ID: NewEndpointID(), ProjectID: proj.ID, Type: e.Type, RegionID: proj.RegionID,
+			ID: ids.NewEndpoint(), ProjectID: proj.ID, Type: e.Type, RegionID: proj.RegionID,
 			MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: settings,
 			Disabled: e.Disabled != nil && *e.Disabled, Provisioner: e.Provisioner,
 			PasswordlessAccess: e.PasswordlessAccess == nil || *e.PasswordlessAccess, CreatedAt: t, UpdatedAt: t,
@@ -548,7 +547,7 @@ func (p *Platform) DeleteBranch(ctx context.Context, pr Principal, projectID, br
 	if err != nil {
 		return metastore.Branch{}, nil, false, err
 	}
-	if !ResourceIDRe.MatchString(branchID) {
+	if !ids.ValidResource(branchID) {
 		return metastore.Branch{}, nil, true, nil
 	}
 	b, err = p.store.GetBranch(ctx, proj.ID, branchID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
 )
@@ -316,7 +317,7 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr Principal, in Cons
 	}
 	orgs := pr.OrgIDs
 	if in.OrgID != "" {
-		if !ResourceIDRe.MatchString(in.OrgID) || !pr.CanOrg(in.OrgID) {
+		if !ids.ValidResource(in.OrgID) || !pr.CanOrg(in.OrgID) {
 			return page, newErr(KindNotFound, "organization %s not found", in.OrgID)
 		}
 		orgs = []string{in.OrgID}
@@ -389,15 +390,15 @@ func (p *Platform) consumptionProjects(ctx context.Context, pr Principal, orgs [
 		return p.store.ListProjects(ctx, metastore.ProjectFilter{OrgIDs: orgs, ProjectID: pr.ProjectID,
 			After: in.Cursor, Limit: in.Limit})
 	}
-	ids := slices.Clone(in.ProjectIDs)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	want := slices.Clone(in.ProjectIDs)
+	slices.Sort(want)
+	want = slices.Compact(want)
 	var out []metastore.Project
-	for _, id := range ids {
+	for _, id := range want {
 		if !in.ByBranch && id <= in.Cursor {
 			continue
 		}
-		if !ResourceIDRe.MatchString(id) {
+		if !ids.ValidResource(id) {
 			return nil, newErr(KindInvalid, "invalid project id %q", id)
 		}
 		pj, err := p.store.GetProject(ctx, id)

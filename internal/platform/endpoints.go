@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/scram"
 )
@@ -390,7 +391,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if in.BranchID == "" {
 		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.branch_id is required")
 	}
-	if !ResourceIDRe.MatchString(in.BranchID) {
+	if !ids.ValidResource(in.BranchID) {
 		return EndpointView{}, nil, notFound("branch")
 	}
 	branch, err := p.store.GetBranch(ctx, proj.ID, in.BranchID)
@@ -449,7 +450,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	}
 	t := now()
 	ep := metastore.Endpoint{
-		ID: NewEndpointID(), ProjectID: proj.ID, BranchID: branch.ID, Type: in.Type, RegionID: proj.RegionID,
+		ID: ids.NewEndpoint(), ProjectID: proj.ID, BranchID: branch.ID, Type: in.Type, RegionID: proj.RegionID,
 		MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: settings,
 		Disabled: in.Disabled != nil && *in.Disabled, Name: in.Name, Provisioner: in.Provisioner,
 		PasswordlessAccess: in.PasswordlessAccess == nil || *in.PasswordlessAccess, CreatedAt: t, UpdatedAt: t,
@@ -582,7 +583,7 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, 
 	}
 	moved := in.BranchID != "" && in.BranchID != old.BranchID
 	if moved {
-		if !ResourceIDRe.MatchString(in.BranchID) {
+		if !ids.ValidResource(in.BranchID) {
 			return EndpointView{}, nil, notFound("branch")
 		}
 		b, err := p.store.GetBranch(ctx, projectID, in.BranchID)
@@ -674,7 +675,7 @@ func (p *Platform) DeleteEndpoint(ctx context.Context, pr Principal, projectID, 
 	if err != nil {
 		return EndpointView{}, nil, false, err
 	}
-	if !ResourceIDRe.MatchString(endpointID) {
+	if !ids.ValidResource(endpointID) {
 		return EndpointView{}, nil, true, nil
 	}
 	e, err := p.store.GetEndpoint(ctx, proj.ID, endpointID)

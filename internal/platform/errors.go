@@ -2,57 +2,36 @@ package platform
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/grovedb/grove/internal/errkind"
 )
 
 // Kind classifies a domain error; the API server maps it to a status code.
-type Kind int
+// The rule packages beside the platform (plans, usage) return the same
+// errors, so the kinds live in errkind.
+type Kind = errkind.Kind
 
 const (
-	KindInternal      Kind = iota
-	KindInvalid            // 400: the request is malformed or out of range
-	KindUnauthorized       // 401
-	KindForbidden          // 403
-	KindNotFound           // 404
-	KindConflict           // 409
-	KindUnprocessable      // 422
-	KindLocked             // 423: a conflicting operation is running
-	KindUnavailable        // 503
-	KindPrecondition       // 412: e.g. reveal_password while passwords are not stored
-	KindNotAcceptable      // 406: e.g. a consumption range outside its granularity's window
+	KindInternal      = errkind.Internal
+	KindInvalid       = errkind.Invalid
+	KindUnauthorized  = errkind.Unauthorized
+	KindForbidden     = errkind.Forbidden
+	KindNotFound      = errkind.NotFound
+	KindConflict      = errkind.Conflict
+	KindUnprocessable = errkind.Unprocessable
+	KindLocked        = errkind.Locked
+	KindUnavailable   = errkind.Unavailable
+	KindPrecondition  = errkind.Precondition
+	KindNotAcceptable = errkind.NotAcceptable
 )
 
 // Error is a domain error with a message fit for the caller.
-type Error struct {
-	Kind Kind
-	Msg  string
-	Err  error // cause, logged, never shown
-	// Code is Neon's machine-readable code (e.g. PROJECTS_LIMIT_EXCEEDED),
-	// empty for most errors (plans).
-	Code string
-}
+type Error = errkind.Error
 
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-func newErr(k Kind, format string, args ...any) *Error {
-	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
-}
+func newErr(k Kind, format string, args ...any) *Error { return errkind.New(k, format, args...) }
 
 // KindOf returns the kind of err (KindInternal for foreign errors).
-func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return KindInternal
-}
+func KindOf(err error) Kind { return errkind.Of(err) }
 
 // Message returns the caller-facing message of err.
 func Message(err error) string {

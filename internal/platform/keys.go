@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -96,7 +97,7 @@ const (
 // as at Neon, only a personal key of an org admin creates org-wide keys;
 // any member creates project-scoped ones.
 func (p *Platform) checkOrgKeys(ctx context.Context, pr Principal, orgID string, need orgAccess) error {
-	if !ResourceIDRe.MatchString(orgID) || !pr.CanOrg(orgID) {
+	if !ids.ValidResource(orgID) || !pr.CanOrg(orgID) {
 		return notFound("organization")
 	}
 	if pr.ProjectID != "" {
@@ -172,7 +173,7 @@ func (p *Platform) RevokeOrgKey(ctx context.Context, pr Principal, orgID string,
 }
 
 func (p *Platform) createKey(ctx context.Context, k metastore.APIKey) (CreatedKey, error) {
-	secret := NewAPIKey()
+	secret := ids.NewAPIKey()
 	k.CreatedAt = now()
 	k, err := p.store.CreateKey(ctx, k, HashKey(secret))
 	if err != nil {
@@ -183,7 +184,7 @@ func (p *Platform) createKey(ctx context.Context, k metastore.APIKey) (CreatedKe
 
 // GetOrg returns an org the caller reaches.
 func (p *Platform) GetOrg(ctx context.Context, pr Principal, orgID string) (metastore.Org, error) {
-	if !ResourceIDRe.MatchString(orgID) || !pr.CanOrg(orgID) {
+	if !ids.ValidResource(orgID) || !pr.CanOrg(orgID) {
 		return metastore.Org{}, notFound("organization")
 	}
 	o, err := p.store.GetOrg(ctx, orgID)

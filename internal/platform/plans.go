@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -259,7 +260,7 @@ func setIf[T any](dst, v *T) {
 // validPlan checks a plan's limits against each other and Neon's rules.
 func validPlan(pl Plan) error {
 	switch {
-	case !ResourceIDRe.MatchString(pl.Name):
+	case !ids.ValidResource(pl.Name):
 		return newErr(KindInvalid, "plan name %q must be lower-case letters, digits and dashes", pl.Name)
 	case pl.ProjectsPerOrg < 0:
 		return newErr(KindInvalid, "projects_per_org must not be negative")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
@@ -223,11 +224,11 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	defer cancel()
 	t := now()
 	begin := time.Now()
-	projectID, branchID, endpointID := NewProjectID(), NewBranchID(), NewEndpointID()
+	projectID, branchID, endpointID := ids.NewProject(), ids.NewBranch(), ids.NewEndpoint()
 	if in.Name == "" {
 		in.Name = projectID
 	}
-	password := NewPassword()
+	password := ids.NewPassword()
 	verifier, err := scram.NewVerifier(password)
 	if err != nil {
 		return CreatedProject{}, fmt.Errorf("create project: %w", err)
@@ -329,7 +330,7 @@ func (p *Platform) abandon(ctx context.Context, endpointID, volumeID string, cau
 // run it again). It is one statement, so one commit. The dollar-quote tag is
 // random so that no name can end the block.
 func setupSQL(role, verifier, db string, major int) string {
-	tag := "$g" + randString(lowerAlnum, 16) + "$"
+	tag := "$g" + ids.LowerAlnum(16) + "$"
 	return `DO ` + tag + ` BEGIN
 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ` + quoteLiteral(role) + `) THEN
   EXECUTE format('CREATE ROLE %I WITH LOGIN ` + pgrun.TenantRoleOptions(major) + ` PASSWORD %L', ` + quoteLiteral(role) + `, ` + quoteLiteral(verifier) + `);
@@ -383,7 +384,7 @@ func (p *Platform) endpointView(e metastore.Endpoint) EndpointView {
 
 // GetProject returns a project the caller reaches.
 func (p *Platform) GetProject(ctx context.Context, pr Principal, id string) (metastore.Project, error) {
-	if !ResourceIDRe.MatchString(id) {
+	if !ids.ValidResource(id) {
 		return metastore.Project{}, notFound("project")
 	}
 	proj, err := p.store.GetProject(ctx, id)

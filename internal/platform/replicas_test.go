@@ -4,13 +4,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
 func TestReplicaVolume(t *testing.T) {
-	for _, id := range []string{"ep-cool-rain-a1b2c3d4", NewEndpointID()} {
+	for _, id := range []string{"ep-cool-rain-a1b2c3d4", ids.NewEndpoint()} {
 		v := replicaVolume(id)
-		if v != "ro-"+id || len(v) > 63 || v == newVolumeID() {
+		if v != "ro-"+id || len(v) > 63 || v == ids.NewVolume() {
 			t.Errorf("replicaVolume(%q) = %q", id, v)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -42,7 +43,7 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, b
 	if in.SourceBranchID == "" {
 		return metastore.Branch{}, nil, newErr(KindInvalid, "invalid request: decode application/json: invalid: source_branch_id (field required)")
 	}
-	if !ResourceIDRe.MatchString(in.SourceBranchID) {
+	if !ids.ValidResource(in.SourceBranchID) {
 		return metastore.Branch{}, nil, notFound("source branch")
 	}
 	source, err := p.store.GetBranch(ctx, proj.ID, in.SourceBranchID)
@@ -106,14 +107,14 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, b
 
 	t := now()
 	next := target
-	next.VolumeID, next.UpdatedAt, next.LastResetAt = newVolumeID(), t, &t
+	next.VolumeID, next.UpdatedAt, next.LastResetAt = ids.NewVolume(), t, &t
 	if next.TTLIntervalSeconds != nil {
 		e := t.Add(time.Duration(*next.TTLIntervalSeconds) * time.Second)
 		next.ExpiresAt = &e
 	}
 	var backup *metastore.Branch
 	if in.PreserveUnderName != "" {
-		backup = &metastore.Branch{ID: NewBranchID(), ProjectID: proj.ID, ParentID: target.ParentID,
+		backup = &metastore.Branch{ID: ids.NewBranch(), ProjectID: proj.ID, ParentID: target.ParentID,
 			Name: in.PreserveUnderName, VolumeID: target.VolumeID, InitSource: target.InitSource,
 			ParentLSN: target.ParentLSN, ParentTimestamp: target.ParentTimestamp, CreatedAt: t, UpdatedAt: t}
 		if target.ParentID != nil {
@@ -236,7 +237,7 @@ func (p *Platform) RestoreSnapshot(ctx context.Context, pr Principal, projectID,
 	if in.TargetBranchID == "" {
 		in.TargetBranchID = sn.SourceBranchID
 	}
-	if !ResourceIDRe.MatchString(in.TargetBranchID) {
+	if !ids.ValidResource(in.TargetBranchID) {
 		return RestoredSnapshot{}, notFound("target branch")
 	}
 	target, err := p.store.GetBranch(ctx, proj.ID, in.TargetBranchID)
@@ -253,7 +254,7 @@ func (p *Platform) RestoreSnapshot(ctx context.Context, pr Principal, projectID,
 	cfg := sn.Config
 	keepPasswords(&cfg, own)
 	t := now()
-	b := metastore.Branch{ID: NewBranchID(), ProjectID: proj.ID, Name: in.Name, VolumeID: newVolumeID(), SetupPending: true,
+	b := metastore.Branch{ID: ids.NewBranch(), ProjectID: proj.ID, Name: in.Name, VolumeID: ids.NewVolume(), SetupPending: true,
 		CreatedAt: t, UpdatedAt: t, InitSource: "parent-data", ParentTimestamp: sn.Timestamp, ParentLSN: sn.LSN,
 		RestoreStatus: "restored", RestoredFrom: sn.ID, RestoredAs: target.ID}
 	if b.Name == "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/scram"
@@ -34,7 +35,7 @@ func (p *Platform) roleTarget(ctx context.Context, pr Principal, projectID, bran
 	if err != nil {
 		return roleTarget{}, err
 	}
-	if !ResourceIDRe.MatchString(branchID) {
+	if !ids.ValidResource(branchID) {
 		return roleTarget{}, notFound("branch")
 	}
 	branches, err := p.store.ProjectBranches(ctx, proj.ID)
@@ -304,7 +305,7 @@ func (p *Platform) GetRole(ctx context.Context, pr Principal, projectID, branchI
 // newRoleSecret makes a password and its SCRAM verifier as a project
 // create does, and seals the password when the project stores passwords.
 func (p *Platform) newRoleSecret(proj metastore.Project) (password, verifier string, sealed []byte, err error) {
-	password = NewPassword()
+	password = ids.NewPassword()
 	v, err := scram.NewVerifier(password)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("make password verifier: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -211,8 +212,8 @@ func (p *Platform) takeScheduledOne(ctx context.Context, s metastore.BackupSched
 		return err
 	}
 	t := now()
-	sn := metastore.Snapshot{ID: NewSnapshotID(), ProjectID: b.ProjectID, SourceBranchID: b.ID,
-		Name: fmt.Sprintf("%s %s %s", b.Name, it.Frequency, slot.Format(time.RFC3339)), VolumeID: newVolumeID(),
+	sn := metastore.Snapshot{ID: ids.NewSnapshot(), ProjectID: b.ProjectID, SourceBranchID: b.ID,
+		Name: fmt.Sprintf("%s %s %s", b.Name, it.Frequency, slot.Format(time.RFC3339)), VolumeID: ids.NewVolume(),
 		Schedule: it.Frequency, Config: cfg, CreatedAt: t, UpdatedAt: t, Timestamp: &t}
 	if first {
 		// Neon sizes the first scheduled snapshot in full and the later

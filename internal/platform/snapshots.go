@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -68,8 +69,8 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 	if err != nil {
 		return metastore.Snapshot{}, nil, err
 	}
-	sn := metastore.Snapshot{ID: NewSnapshotID(), ProjectID: proj.ID, SourceBranchID: b.ID, Name: in.Name,
-		VolumeID: newVolumeID(), Manual: true, Config: cfg, CreatedAt: t, UpdatedAt: t, Timestamp: &t,
+	sn := metastore.Snapshot{ID: ids.NewSnapshot(), ProjectID: proj.ID, SourceBranchID: b.ID, Name: in.Name,
+		VolumeID: ids.NewVolume(), Manual: true, Config: cfg, CreatedAt: t, UpdatedAt: t, Timestamp: &t,
 		// Neon reports a manual snapshot's full logical size; the branch's
 		// last measured one stands in (absent: not measured yet).
 		FullSize: b.LogicalSize}
@@ -176,7 +177,7 @@ func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *met
 		// A plain copy of a running data directory is not consistent: copy
 		// it through the compute first, then snapshot the copy.
 		if _, running := p.cfg.Computes.Get(ep.ID); running {
-			tmp := newVolumeID()
+			tmp := ids.NewVolume()
 			if err := p.copyHead(ctx, b, tmp); err != nil {
 				return &Error{Kind: KindUnavailable, Msg: "could not copy the branch's data", Err: err}
 			}
@@ -218,7 +219,7 @@ func (p *Platform) GetSnapshot(ctx context.Context, pr Principal, projectID, sna
 	if err != nil {
 		return metastore.Snapshot{}, err
 	}
-	if !ResourceIDRe.MatchString(snapshotID) {
+	if !ids.ValidResource(snapshotID) {
 		return metastore.Snapshot{}, notFound("snapshot")
 	}
 	sn, err := p.store.GetSnapshot(ctx, proj.ID, snapshotID)
@@ -301,9 +302,6 @@ func (p *Platform) cloneSnapshot(ctx context.Context, sn metastore.Snapshot, dst
 	}
 	return nil
 }
-
-// NewSnapshotID returns a snapshot id in Neon's form, snap-<adj>-<noun>-<8>.
-func NewSnapshotID() string { return "snap-" + words() + "-" + randString(lowerAlnum, 8) }
 
 // purgeSnapshots deletes the volumes of a deleted project's snapshots.
 func (p *Platform) purgeSnapshots(ctx context.Context, projectID string) error {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -64,7 +65,7 @@ func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrg
 	if err := validTransfer(in); err != nil {
 		return err
 	}
-	if !ResourceIDRe.MatchString(sourceOrgID) || !pr.CanOrg(sourceOrgID) {
+	if !ids.ValidResource(sourceOrgID) || !pr.CanOrg(sourceOrgID) {
 		return newErr(KindNotFound, "organization %s not found", sourceOrgID)
 	}
 	if !pr.CanOrg(in.DestinationOrgID) {
@@ -116,13 +117,13 @@ func validTransfer(in TransferInput) error {
 	switch {
 	case in.DestinationOrgID == "":
 		return newErr(KindInvalid, "destination_org_id is required")
-	case !ResourceIDRe.MatchString(in.DestinationOrgID):
+	case !ids.ValidResource(in.DestinationOrgID):
 		return newErr(KindInvalid, "destination_org_id %q is not a valid organization id", in.DestinationOrgID)
 	case len(in.ProjectIDs) == 0 || len(in.ProjectIDs) > MaxTransferProjects:
 		return newErr(KindInvalid, "project_ids must list 1 to %d projects, got %d", MaxTransferProjects, len(in.ProjectIDs))
 	}
 	for _, id := range in.ProjectIDs {
-		if !ResourceIDRe.MatchString(id) {
+		if !ids.ValidResource(id) {
 			return newErr(KindInvalid, "project_ids: %q is not a valid project id", id)
 		}
 	}

@@ -1,4 +1,6 @@
-package platform
+// Package ids makes the ids and secrets Grove hands out, in the shapes
+// Neon's clients parse, and checks the shape of ids given back.
+package ids
 
 import (
 	"crypto/rand"
@@ -48,6 +50,9 @@ func randInt(n int) int {
 	return int(v.Int64())
 }
 
+// LowerAlnum returns n random lowercase letters and digits.
+func LowerAlnum(n int) string { return randString(lowerAlnum, n) }
+
 func randString(alphabet string, n int) string {
 	b := make([]byte, n)
 	for i := range b {
@@ -60,17 +65,24 @@ func words() string {
 	return adjectives[randInt(len(adjectives))] + "-" + nouns[randInt(len(nouns))]
 }
 
-// NewProjectID returns an id like cold-bonus-61650555.
-func NewProjectID() string { return words() + "-" + randString(digits, 8) }
+// NewProject returns a project id like cold-bonus-61650555.
+func NewProject() string { return words() + "-" + randString(digits, 8) }
 
-// NewBranchID returns an id like br-raspy-sound-a54diuwm.
-func NewBranchID() string { return "br-" + words() + "-" + randString(lowerAlnum, 8) }
+// NewBranch returns a branch id like br-raspy-sound-a54diuwm.
+func NewBranch() string { return "br-" + words() + "-" + randString(lowerAlnum, 8) }
 
-// NewEndpointID returns an id like ep-delicate-glitter-a53ow19g.
-func NewEndpointID() string { return "ep-" + words() + "-" + randString(lowerAlnum, 8) }
+// NewEndpoint returns an endpoint id like ep-delicate-glitter-a53ow19g.
+func NewEndpoint() string { return "ep-" + words() + "-" + randString(lowerAlnum, 8) }
 
-// NewOrgID returns an id like org-royal-sun-91776391.
-func NewOrgID() string { return "org-" + words() + "-" + randString(digits, 8) }
+// NewOrg returns an org id like org-royal-sun-91776391.
+func NewOrg() string { return "org-" + words() + "-" + randString(digits, 8) }
+
+// NewSnapshot returns a snapshot id like snap-misty-lake-x1y2z3w4.
+func NewSnapshot() string { return "snap-" + words() + "-" + randString(lowerAlnum, 8) }
+
+// NewVolume returns a storage volume id: volumes are Grove's own, so they
+// need no words.
+func NewVolume() string { return "vol-" + randString(lowerAlnum, 16) }
 
 // NewPassword returns a role password in Neon's shape: npg_ and 12 alphanumerics.
 func NewPassword() string { return "npg_" + randString(mixedAlnum, 12) }
@@ -79,14 +91,18 @@ func NewPassword() string { return "npg_" + randString(mixedAlnum, 12) }
 func NewAPIKey() string { return "napi_" + randString(lowerAlnum, 64) }
 
 var (
-	projectIDRe  = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9]{6,8}$`)
-	endpointIDRe = regexp.MustCompile(`^ep-[a-z]+-[a-z]+-[a-z0-9]{6,8}$`)
-	// ResourceIDRe is the spec's pattern for ids in paths.
-	ResourceIDRe = regexp.MustCompile(`^[a-z0-9-]{1,60}$`)
+	projectRe  = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9]{6,8}$`)
+	endpointRe = regexp.MustCompile(`^ep-[a-z]+-[a-z]+-[a-z0-9]{6,8}$`)
+	// resourceRe is the spec's pattern for ids in paths.
+	resourceRe = regexp.MustCompile(`^[a-z0-9-]{1,60}$`)
 )
 
-// ValidEndpointID reports whether id has the shape of an endpoint id.
-func ValidEndpointID(id string) bool { return endpointIDRe.MatchString(id) }
+// ValidEndpoint reports whether id has the shape of an endpoint id.
+func ValidEndpoint(id string) bool { return endpointRe.MatchString(id) }
 
-// ValidProjectID reports whether id has the shape of a project id.
-func ValidProjectID(id string) bool { return projectIDRe.MatchString(id) }
+// ValidProject reports whether id has the shape of a project id.
+func ValidProject(id string) bool { return projectRe.MatchString(id) }
+
+// ValidResource reports whether id matches the spec's pattern for ids in
+// paths; an id that does not can name nothing.
+func ValidResource(id string) bool { return resourceRe.MatchString(id) }

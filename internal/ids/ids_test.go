@@ -1,4 +1,4 @@
-package platform
+package ids
 
 import (
 	"regexp"
@@ -11,10 +11,12 @@ func TestIDShapes(t *testing.T) {
 		gen  func() string
 		re   string
 	}{
-		{"project", NewProjectID, `^[a-z]+-[a-z]+-[0-9]{8}$`},
-		{"branch", NewBranchID, `^br-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
-		{"endpoint", NewEndpointID, `^ep-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
-		{"org", NewOrgID, `^org-[a-z]+-[a-z]+-[0-9]{8}$`},
+		{"project", NewProject, `^[a-z]+-[a-z]+-[0-9]{8}$`},
+		{"branch", NewBranch, `^br-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
+		{"endpoint", NewEndpoint, `^ep-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
+		{"org", NewOrg, `^org-[a-z]+-[a-z]+-[0-9]{8}$`},
+		{"snapshot", NewSnapshot, `^snap-[a-z]+-[a-z]+-[a-z0-9]{8}$`},
+		{"volume", NewVolume, `^vol-[a-z0-9]{16}$`},
 		{"password", NewPassword, `^npg_[A-Za-z0-9]{12}$`},
 		{"api key", NewAPIKey, `^napi_[a-z0-9]{64}$`},
 	}
@@ -37,7 +39,10 @@ func TestIDShapes(t *testing.T) {
 			}
 		})
 	}
-	if !ValidEndpointID(NewEndpointID()) || ValidEndpointID("ep-x") {
-		t.Fatal("ValidEndpointID disagrees with NewEndpointID")
+	if !ValidEndpoint(NewEndpoint()) || ValidEndpoint("ep-x") {
+		t.Fatal("ValidEndpoint disagrees with NewEndpoint")
+	}
+	if !ValidProject(NewProject()) || !ValidResource(NewBranch()) || ValidResource("Br_1") {
+		t.Fatal("ValidProject or ValidResource disagrees with the generators")
 	}
 }
