@@ -9,6 +9,7 @@ import (
 
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/plans"
 )
 
 // BranchListInput selects a page of a project's branches, as Neon's
@@ -219,7 +220,7 @@ func (p *Platform) checkProtect(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
-	return checkPlanProtected(pl, protectedCount(branches))
+	return plans.CheckProtected(pl, branches)
 }
 
 // SetDefaultBranch makes a branch the project's default.

@@ -11,6 +11,7 @@ import (
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/scram"
 )
 
@@ -265,10 +266,10 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 		return CreatedBranch{}, err
 	}
 	if len(branches) >= pl.BranchesPerProject {
-		return CreatedBranch{}, errBranchesLimit(pl.BranchesPerProject, len(branches))
+		return CreatedBranch{}, plans.BranchesLimitError(pl.BranchesPerProject, len(branches))
 	}
 	if protected {
-		if err := checkPlanProtected(pl, protectedCount(branches)); err != nil {
+		if err := plans.CheckProtected(pl, branches); err != nil {
 			return CreatedBranch{}, err
 		}
 	}
@@ -277,7 +278,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 			Msg: fmt.Sprintf("ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", pl.RootBranches)}
 	}
 	for _, e := range eps {
-		if err := checkPlanEndpoint(pl, e.MinCU, e.MaxCU, e.SuspendTimeoutSeconds); err != nil {
+		if err := plans.CheckEndpoint(pl, e.MinCU, e.MaxCU, e.SuspendTimeoutSeconds); err != nil {
 			return CreatedBranch{}, err
 		}
 	}
@@ -483,7 +484,7 @@ func (p *Platform) childConfig(ctx context.Context, proj metastore.Project, pare
 // returns their records (BranchID still to be set).
 func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) ([]metastore.Endpoint, error) {
 	var out []metastore.Endpoint
-	d := parseEndpointDefaults(proj.DefaultEndpointSettings)
+	d := plans.ParseEndpointDefaults(proj.DefaultEndpointSettings)
 	for i, e := range in {
 		switch e.Type {
 		case "":
@@ -510,7 +511,7 @@ func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) (
 		if d.MaxCU != nil {
 			maxCU = *d.MaxCU
 		}
-		minCU, maxCU, err := resolveCU(minCU, maxCU, e.MinCU, e.MaxCU)
+		minCU, maxCU, err := plans.ResolveCU(minCU, maxCU, e.MinCU, e.MaxCU)
 		if err != nil {
 			return nil, err
 		}
@@ -521,7 +522,7 @@ func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) (
 		if e.SuspendTimeoutSeconds != nil {
 			suspend = *e.SuspendTimeoutSeconds
 		}
-		if err := validSuspend(suspend); err != nil {
+		if err := plans.ValidSuspend(suspend); err != nil {
 			return nil, err
 		}
 		settings, err := endpointSettings(e.Settings, d.PgSettings)

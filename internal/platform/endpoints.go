@@ -12,6 +12,7 @@ import (
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/scram"
 )
 
@@ -410,7 +411,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if len(in.Name) > 64 {
 		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.name must be at most 64 characters")
 	}
-	d := parseEndpointDefaults(proj.DefaultEndpointSettings)
+	d := plans.ParseEndpointDefaults(proj.DefaultEndpointSettings)
 	minCU, maxCU := 0.25, 0.25
 	if d.MinCU != nil {
 		minCU, maxCU = *d.MinCU, *d.MinCU
@@ -418,7 +419,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if d.MaxCU != nil {
 		maxCU = *d.MaxCU
 	}
-	minCU, maxCU, err = resolveCU(minCU, maxCU, in.MinCU, in.MaxCU)
+	minCU, maxCU, err = plans.ResolveCU(minCU, maxCU, in.MinCU, in.MaxCU)
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
@@ -429,10 +430,10 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID s
 	if in.SuspendTimeoutSeconds != nil {
 		suspend = *in.SuspendTimeoutSeconds
 	}
-	if err := validSuspend(suspend); err != nil {
+	if err := plans.ValidSuspend(suspend); err != nil {
 		return EndpointView{}, nil, err
 	}
-	if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return checkPlanEndpoint(pl, minCU, maxCU, suspend) }); err != nil {
+	if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckEndpoint(pl, minCU, maxCU, suspend) }); err != nil {
 		return EndpointView{}, nil, err
 	}
 	settings, err := endpointSettings(in.Settings, d.PgSettings)
@@ -544,11 +545,11 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, 
 	if in.MaxCU != nil {
 		e.MaxCU = *in.MaxCU
 	}
-	if err := validCU(e.MinCU, e.MaxCU); err != nil {
+	if err := plans.ValidCU(e.MinCU, e.MaxCU); err != nil {
 		return EndpointView{}, nil, err
 	}
 	if in.SuspendTimeoutSeconds != nil {
-		if err := validSuspend(*in.SuspendTimeoutSeconds); err != nil {
+		if err := plans.ValidSuspend(*in.SuspendTimeoutSeconds); err != nil {
 			return EndpointView{}, nil, err
 		}
 		e.SuspendTimeoutSeconds = *in.SuspendTimeoutSeconds

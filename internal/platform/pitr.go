@@ -12,6 +12,7 @@ import (
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/plans"
 )
 
 // point is a point in a branch's history: an LSN or a time; zero is the head.
@@ -191,9 +192,6 @@ func (p *Platform) forgetHistory(ctx context.Context, volumeID string) {
 	}
 }
 
-// maxRetention is the longest history any plan keeps (Neon: 30 days).
-const maxRetention = 30 * 24 * time.Hour
-
 // HistoryRetention returns how long a volume's history is kept: its
 // project's history_retention_seconds. A volume no live branch owns (a
 // deleted branch's, until the history manager forgets it) or an unreadable
@@ -209,7 +207,7 @@ func HistoryRetention(store *metastore.Store, log *slog.Logger) func(volumeID st
 			if !errors.Is(err, metastore.ErrNotFound) {
 				log.Warn("history retention: keeping the longest window", "volume", volumeID, "err", err)
 			}
-			return maxRetention
+			return plans.MaxHistoryRetention
 		}
 		return time.Duration(sec) * time.Second
 	}

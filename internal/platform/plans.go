@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/plans"
 )
 
 // Plans are data (the plans table): each org names its plan, and every
@@ -18,8 +18,12 @@ import (
 // /api/v2/admin/plans/{name}, a Grove extension) changes one while Grove
 // runs.
 
-// Plan is an org plan's limits.
-type Plan = metastore.Plan
+// Plan is an org plan's limits; the rules on it live in package plans.
+type Plan = plans.Plan
+
+// PlanPatch changes a plan; nil fields stay as they are (a new plan starts
+// from the "free" plan's values).
+type PlanPatch = plans.Patch
 
 // planCacheTTL bounds how long a plan read from the store is used. Edits
 // through this process drop the cache at once; the TTL covers edits by
@@ -85,112 +89,6 @@ func (p *Platform) OrgPlan(ctx context.Context, pr Principal, orgID string) (Pla
 	return p.orgPlan(ctx, orgID)
 }
 
-// checkCU refuses an autoscaling range outside the plan's; validCU has
-// already applied Neon's general rules.
-func checkPlanCU(pl Plan, minCU, maxCU float64) error {
-	switch {
-	case minCU < pl.MinCU:
-		return newErr(KindInvalid, "autoscaling_limit_min_cu %v is below the minimum of %v CU on the %s plan", minCU, pl.MinCU, pl.Name)
-	case maxCU > pl.MaxCU:
-		return newErr(KindInvalid, "autoscaling_limit_max_cu %v exceeds the maximum of %v CU on the %s plan", maxCU, pl.MaxCU, pl.Name)
-	case maxCU-minCU > pl.MaxCUSpread:
-		return newErr(KindInvalid, "autoscaling_limit_max_cu - autoscaling_limit_min_cu must not exceed %v on the %s plan", pl.MaxCUSpread, pl.Name)
-	}
-	return nil
-}
-
-// checkPlanSuspend refuses a suspend timeout below the plan's minimum, and
-// "never" (-1) where the plan always scales to zero. 0 is the default
-// (300 s), which every seeded plan allows.
-func checkPlanSuspend(pl Plan, sec int64) error {
-	switch {
-	case sec == -1 && !pl.SuspendDisableAllowed:
-		return newErr(KindInvalid, "suspend_timeout_seconds -1 (never suspend) is not allowed on the %s plan; scale to zero cannot be disabled", pl.Name)
-	case sec == 0 && defaultSuspendSeconds < pl.MinSuspendTimeoutSeconds:
-		return newErr(KindInvalid, "suspend_timeout_seconds must be at least %d on the %s plan", pl.MinSuspendTimeoutSeconds, pl.Name)
-	case sec > 0 && sec < pl.MinSuspendTimeoutSeconds:
-		return newErr(KindInvalid, "suspend_timeout_seconds must be at least %d on the %s plan, got %d", pl.MinSuspendTimeoutSeconds, pl.Name, sec)
-	}
-	return nil
-}
-
-// checkPlanProtected refuses protecting one more branch of a project that
-// has n protected branches: Neon offers protection on paid plans only, up
-// to a number of branches per project.
-func checkPlanProtected(pl Plan, n int) error {
-	switch {
-	case pl.ProtectedBranches == 0:
-		return newErr(KindUnprocessable, "protected branches are not available on the %s plan", pl.Name)
-	case n >= pl.ProtectedBranches:
-		return newErr(KindUnprocessable, "the project has reached its limit of %d protected branches on the %s plan; unprotect a branch first", pl.ProtectedBranches, pl.Name)
-	}
-	return nil
-}
-
-// protectedCount counts the protected branches among branches.
-func protectedCount(branches []metastore.Branch) int {
-	n := 0
-	for _, b := range branches {
-		if b.Protected {
-			n++
-		}
-	}
-	return n
-}
-
-// defaultSuspendSeconds is what suspend_timeout_seconds 0 means (Neon's 300 s).
-const defaultSuspendSeconds = 300
-
-// checkPlanHistory refuses a history window above the plan's maximum.
-func checkPlanHistory(pl Plan, sec int) error {
-	if sec > pl.HistoryRetentionMaxSeconds {
-		return newErr(KindInvalid, "history_retention_seconds must be at most %d on the %s plan, got %d", pl.HistoryRetentionMaxSeconds, pl.Name, sec)
-	}
-	return nil
-}
-
-// checkPlanEndpoint checks an endpoint's size and suspend timeout.
-func checkPlanEndpoint(pl Plan, minCU, maxCU float64, suspend int64) error {
-	if err := checkPlanCU(pl, minCU, maxCU); err != nil {
-		return err
-	}
-	return checkPlanSuspend(pl, suspend)
-}
-
-// checkPlanDefaults checks a project's default endpoint settings.
-func checkPlanDefaults(pl Plan, d endpointDefaults) error {
-	if d.MinCU != nil || d.MaxCU != nil {
-		lo, hi := 0.25, 0.25
-		if d.MinCU != nil {
-			lo, hi = *d.MinCU, *d.MinCU
-		}
-		if d.MaxCU != nil {
-			hi = *d.MaxCU
-		}
-		if err := checkPlanCU(pl, lo, hi); err != nil {
-			return err
-		}
-	}
-	if d.Suspend != nil {
-		return checkPlanSuspend(pl, *d.Suspend)
-	}
-	return nil
-}
-
-// errProjectsLimit is Neon's answer to a project create over the org's
-// projects limit (422 PROJECTS_LIMIT_EXCEEDED, "user projects limit of 1
-// exceeded, got 1" as observed).
-func errProjectsLimit(limit, got int) error {
-	return &Error{Kind: KindUnprocessable, Code: "PROJECTS_LIMIT_EXCEEDED",
-		Msg: fmt.Sprintf("user projects limit of %d exceeded, got %d", limit, got)}
-}
-
-// errBranchesLimit is the same answer for a project's branches.
-func errBranchesLimit(limit, got int) error {
-	return &Error{Kind: KindUnprocessable, Code: "BRANCHES_LIMIT_EXCEEDED",
-		Msg: fmt.Sprintf("branches limit of %d exceeded, got %d", limit, got)}
-}
-
 // checkProjectsLimit refuses a new project in a full org.
 func (p *Platform) checkProjectsLimit(ctx context.Context, orgID string) error {
 	pl, err := p.orgPlan(ctx, orgID)
@@ -202,90 +100,7 @@ func (p *Platform) checkProjectsLimit(ctx context.Context, orgID string) error {
 		return err
 	}
 	if n >= pl.ProjectsPerOrg {
-		return errProjectsLimit(pl.ProjectsPerOrg, n)
-	}
-	return nil
-}
-
-// PlanPatch changes a plan; nil fields stay as they are (a new plan starts
-// from the "free" plan's values).
-type PlanPatch struct {
-	ProjectsPerOrg                 *int     `json:"projects_per_org,omitempty"`
-	BranchesPerProject             *int     `json:"branches_per_project,omitempty"`
-	RootBranches                   *int     `json:"root_branches,omitempty"`
-	MinCU                          *float64 `json:"min_cu,omitempty"`
-	MaxCU                          *float64 `json:"max_cu,omitempty"`
-	MaxCUSpread                    *float64 `json:"max_cu_spread,omitempty"`
-	MinSuspendTimeoutSeconds       *int64   `json:"min_suspend_timeout_seconds,omitempty"`
-	SuspendDisableAllowed          *bool    `json:"suspend_disable_allowed,omitempty"`
-	ManualSnapshots                *int     `json:"manual_snapshots,omitempty"`
-	ProtectedBranches              *int     `json:"protected_branches,omitempty"`
-	BackupSchedules                *bool    `json:"backup_schedules,omitempty"`
-	HistoryRetentionDefaultSeconds *int     `json:"history_retention_default_seconds,omitempty"`
-	HistoryRetentionMaxSeconds     *int     `json:"history_retention_max_seconds,omitempty"`
-	StorageQuotaBytes              *int64   `json:"storage_quota_bytes,omitempty"`
-	TransferQuotaBytes             *int64   `json:"transfer_quota_bytes,omitempty"`
-	ActiveTimeQuotaSeconds         *int64   `json:"active_time_quota_seconds,omitempty"`
-	ComputeTimeQuotaSeconds        *int64   `json:"compute_time_quota_seconds,omitempty"`
-}
-
-func (pp PlanPatch) apply(pl Plan) Plan {
-	setIf(&pl.ProjectsPerOrg, pp.ProjectsPerOrg)
-	setIf(&pl.BranchesPerProject, pp.BranchesPerProject)
-	setIf(&pl.RootBranches, pp.RootBranches)
-	setIf(&pl.MinCU, pp.MinCU)
-	setIf(&pl.MaxCU, pp.MaxCU)
-	setIf(&pl.MaxCUSpread, pp.MaxCUSpread)
-	setIf(&pl.MinSuspendTimeoutSeconds, pp.MinSuspendTimeoutSeconds)
-	setIf(&pl.SuspendDisableAllowed, pp.SuspendDisableAllowed)
-	setIf(&pl.ManualSnapshots, pp.ManualSnapshots)
-	setIf(&pl.ProtectedBranches, pp.ProtectedBranches)
-	setIf(&pl.BackupSchedules, pp.BackupSchedules)
-	setIf(&pl.HistoryRetentionDefaultSeconds, pp.HistoryRetentionDefaultSeconds)
-	setIf(&pl.HistoryRetentionMaxSeconds, pp.HistoryRetentionMaxSeconds)
-	setIf(&pl.StorageQuotaBytes, pp.StorageQuotaBytes)
-	setIf(&pl.TransferQuotaBytes, pp.TransferQuotaBytes)
-	setIf(&pl.ActiveTimeQuotaSeconds, pp.ActiveTimeQuotaSeconds)
-	setIf(&pl.ComputeTimeQuotaSeconds, pp.ComputeTimeQuotaSeconds)
-	return pl
-}
-
-// setIf sets *dst to *v when v is given.
-func setIf[T any](dst, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-// validPlan checks a plan's limits against each other and Neon's rules.
-func validPlan(pl Plan) error {
-	switch {
-	case !ids.ValidResource(pl.Name):
-		return newErr(KindInvalid, "plan name %q must be lower-case letters, digits and dashes", pl.Name)
-	case pl.ProjectsPerOrg < 0:
-		return newErr(KindInvalid, "projects_per_org must not be negative")
-	case pl.BranchesPerProject < 1 || pl.RootBranches < 1:
-		return newErr(KindInvalid, "branches_per_project and root_branches must be at least 1")
-	case pl.MaxCUSpread < 0 || pl.MaxCUSpread > 8:
-		return newErr(KindInvalid, "max_cu_spread must be between 0 and 8 (Neon's largest autoscaling range)")
-	case pl.MinSuspendTimeoutSeconds < 0 || pl.MinSuspendTimeoutSeconds > 604800:
-		return newErr(KindInvalid, "min_suspend_timeout_seconds must be between 0 and 604800")
-	case pl.ManualSnapshots < 0 || pl.ProtectedBranches < 0:
-		return newErr(KindInvalid, "manual_snapshots and protected_branches must not be negative")
-	case pl.HistoryRetentionDefaultSeconds < 0 || pl.HistoryRetentionMaxSeconds > 2592000 ||
-		pl.HistoryRetentionDefaultSeconds > pl.HistoryRetentionMaxSeconds:
-		return newErr(KindInvalid, "history retention must satisfy 0 <= history_retention_default_seconds <= history_retention_max_seconds <= 2592000")
-	case pl.StorageQuotaBytes < 0 || pl.TransferQuotaBytes < 0 || pl.ActiveTimeQuotaSeconds < 0 || pl.ComputeTimeQuotaSeconds < 0:
-		return newErr(KindInvalid, "quotas must not be negative (0 is unlimited)")
-	}
-	if err := validCU(pl.MinCU, pl.MinCU); err != nil {
-		return newErr(KindInvalid, "min_cu %v is not a valid compute size", pl.MinCU)
-	}
-	if err := validCU(pl.MaxCU, pl.MaxCU); err != nil {
-		return newErr(KindInvalid, "max_cu %v is not a valid compute size", pl.MaxCU)
-	}
-	if pl.MaxCU < pl.MinCU {
-		return newErr(KindInvalid, "max_cu must be at least min_cu")
+		return plans.ProjectsLimitError(pl.ProjectsPerOrg, n)
 	}
 	return nil
 }
@@ -332,8 +147,8 @@ func (p *Platform) setPlan(ctx context.Context, name string, pp PlanPatch) (Plan
 	if err != nil {
 		return Plan{}, err
 	}
-	pl := pp.apply(base)
-	if err := validPlan(pl); err != nil {
+	pl := pp.Apply(base)
+	if err := plans.Validate(pl); err != nil {
 		return Plan{}, err
 	}
 	out, err := p.store.UpsertPlan(ctx, pl)
@@ -387,12 +202,12 @@ func (p *Platform) checkEndpointPlan(ctx context.Context, e metastore.Endpoint, 
 	}
 	return p.checkProjectPlan(ctx, proj, func(pl Plan) error {
 		if size {
-			if err := checkPlanCU(pl, e.MinCU, e.MaxCU); err != nil {
+			if err := plans.CheckCU(pl, e.MinCU, e.MaxCU); err != nil {
 				return err
 			}
 		}
 		if suspend {
-			return checkPlanSuspend(pl, e.SuspendTimeoutSeconds)
+			return plans.CheckSuspend(pl, e.SuspendTimeoutSeconds)
 		}
 		return nil
 	})

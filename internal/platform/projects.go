@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/grovedb/grove/internal/storage"
 )
@@ -78,50 +78,6 @@ func validPGName(field, v string) error {
 	return nil
 }
 
-// validCU checks Neon's compute size rules for an autoscaling range.
-func validCU(min, max float64) error {
-	allowed := func(v float64) bool {
-		return v == 0.25 || v == 0.5 || (v >= 1 && v <= 56 && v == math.Trunc(v) && (v <= 16 || math.Mod(v, 2) == 0))
-	}
-	switch {
-	case !allowed(min):
-		return newErr(KindInvalid, "autoscaling_limit_min_cu %v is not a valid compute size (0.25, 0.5, or a whole number of CU)", min)
-	case !allowed(max):
-		return newErr(KindInvalid, "autoscaling_limit_max_cu %v is not a valid compute size (0.25, 0.5, or a whole number of CU)", max)
-	case max < min:
-		return newErr(KindInvalid, "autoscaling_limit_max_cu must be greater than or equal to autoscaling_limit_min_cu")
-	case min != max && max-min > 8:
-		return newErr(KindInvalid, "autoscaling_limit_max_cu - autoscaling_limit_min_cu must not exceed 8")
-	case min != max && max > 16:
-		return newErr(KindInvalid, "autoscaling_limit_max_cu must not exceed 16 when autoscaling")
-	case min != max && max > 10 && min < max/8:
-		return newErr(KindInvalid, "autoscaling_limit_min_cu must be at least autoscaling_limit_max_cu/8 when autoscaling_limit_max_cu exceeds 10")
-	}
-	return nil
-}
-
-// resolveCU applies requested limits over defaults: a min above the
-// default max raises the max with it, as Neon does. The result is checked.
-func resolveCU(minCU, maxCU float64, reqMin, reqMax *float64) (float64, float64, error) {
-	if reqMin != nil {
-		minCU = *reqMin
-		if reqMax == nil && maxCU < minCU {
-			maxCU = minCU
-		}
-	}
-	if reqMax != nil {
-		maxCU = *reqMax
-	}
-	return minCU, maxCU, validCU(minCU, maxCU)
-}
-
-func validSuspend(sec int64) error {
-	if sec == 0 || sec == -1 || (sec >= 60 && sec <= 604800) {
-		return nil
-	}
-	return newErr(KindInvalid, "suspend_timeout_seconds must be -1 (never), 0 (default) or between 60 and 604800, got %d", sec)
-}
-
 // setupCheckpointDelay is how long after a set-up of roles and databases
 // (a new project's, a branch's convergence) its compute checkpoints.
 const setupCheckpointDelay = time.Second
@@ -181,14 +137,14 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	case "postgres", "template0", "template1", "grove_spare":
 		return CreatedProject{}, newErr(KindInvalid, "branch.database_name %q is reserved", in.DatabaseName)
 	}
-	minCU, maxCU, err := resolveCU(0.25, 0.25, in.MinCU, in.MaxCU)
+	minCU, maxCU, err := plans.ResolveCU(0.25, 0.25, in.MinCU, in.MaxCU)
 	if err != nil {
 		return CreatedProject{}, err
 	}
 	var suspend int64
 	if in.SuspendTimeoutSeconds != nil {
 		suspend = *in.SuspendTimeoutSeconds
-		if err := validSuspend(suspend); err != nil {
+		if err := plans.ValidSuspend(suspend); err != nil {
 			return CreatedProject{}, err
 		}
 	}
@@ -200,14 +156,14 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	history := pl.HistoryRetentionDefaultSeconds
 	if in.HistoryRetentionSeconds != nil {
 		history = *in.HistoryRetentionSeconds
-		if history < 0 || history > 2592000 {
-			return CreatedProject{}, newErr(KindInvalid, "history_retention_seconds must be between 0 and 2592000")
+		if history < 0 || history > plans.MaxHistorySeconds {
+			return CreatedProject{}, newErr(KindInvalid, "history_retention_seconds must be between 0 and %d", plans.MaxHistorySeconds)
 		}
 	}
-	if err := checkPlanHistory(pl, history); err != nil {
+	if err := plans.CheckHistory(pl, history); err != nil {
 		return CreatedProject{}, err
 	}
-	if err := checkPlanEndpoint(pl, minCU, maxCU, suspend); err != nil {
+	if err := plans.CheckEndpoint(pl, minCU, maxCU, suspend); err != nil {
 		return CreatedProject{}, err
 	}
 	if err := p.checkProjectsLimit(ctx, orgID); err != nil {
@@ -519,11 +475,11 @@ func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, i
 	}
 	var ops []metastore.Operation
 	if h := in.HistoryRetentionSeconds; h != nil {
-		if *h < 0 || *h > 2592000 {
-			return metastore.Project{}, nil, newErr(KindInvalid, "project.history_retention_seconds must be between 0 and 2592000, got %d", *h)
+		if *h < 0 || *h > plans.MaxHistorySeconds {
+			return metastore.Project{}, nil, newErr(KindInvalid, "project.history_retention_seconds must be between 0 and %d, got %d", plans.MaxHistorySeconds, *h)
 		}
 		if *h != proj.HistoryRetentionSeconds {
-			if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return checkPlanHistory(pl, *h) }); err != nil {
+			if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckHistory(pl, *h) }); err != nil {
 				return metastore.Project{}, nil, err
 			}
 			ops = append(ops, newOp(proj.ID, "", "", "apply_storage_config"))
@@ -543,10 +499,10 @@ func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, i
 		if err != nil {
 			return metastore.Project{}, nil, newErr(KindInvalid, "project.default_endpoint_settings must be an object")
 		}
-		if err := validDefaultEndpointSettings(merged); err != nil {
+		if err := plans.ValidEndpointDefaults(merged); err != nil {
 			return metastore.Project{}, nil, err
 		}
-		if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return checkPlanDefaults(pl, parseEndpointDefaults(merged)) }); err != nil {
+		if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckDefaults(pl, plans.ParseEndpointDefaults(merged)) }); err != nil {
 			return metastore.Project{}, nil, err
 		}
 		proj.DefaultEndpointSettings = merged
@@ -584,47 +540,6 @@ func mergeObjects(base, patch json.RawMessage) (json.RawMessage, error) {
 		m[k] = v
 	}
 	return json.Marshal(m)
-}
-
-// endpointDefaults are the stored default_endpoint_settings that new
-// endpoints start from.
-type endpointDefaults struct {
-	MinCU      *float64          `json:"autoscaling_limit_min_cu"`
-	MaxCU      *float64          `json:"autoscaling_limit_max_cu"`
-	Suspend    *int64            `json:"suspend_timeout_seconds"`
-	PgSettings map[string]string `json:"pg_settings"`
-}
-
-func parseEndpointDefaults(raw json.RawMessage) endpointDefaults {
-	var d endpointDefaults
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &d)
-	}
-	return d
-}
-
-func validDefaultEndpointSettings(raw json.RawMessage) error {
-	var d endpointDefaults
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return newErr(KindInvalid, "project.default_endpoint_settings: %v", err)
-	}
-	if d.MinCU != nil || d.MaxCU != nil {
-		min, max := 0.25, 0.25
-		if d.MinCU != nil {
-			min = *d.MinCU
-			max = min
-		}
-		if d.MaxCU != nil {
-			max = *d.MaxCU
-		}
-		if err := validCU(min, max); err != nil {
-			return err
-		}
-	}
-	if d.Suspend != nil {
-		return validSuspend(*d.Suspend)
-	}
-	return nil
 }
 
 // validProjectSettings checks the parts of ProjectSettingsData with rules

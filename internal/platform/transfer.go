@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/plans"
 )
-
-// MaxTransferProjects is how many projects one transfer may move (Neon's
-// maxItems of project_ids).
-const MaxTransferProjects = 400
 
 // TransferInput is a project transfer request.
 type TransferInput struct {
@@ -21,27 +16,9 @@ type TransferInput struct {
 	ProjectIDs       []string
 }
 
-// Limit is one limit of the destination org that a transfer would break,
-// as Neon's LimitsUnsatisfiedResponse names them (projects_count,
-// subscription_type, project_region).
-type Limit struct {
-	Name, Expected, Actual string
-}
-
 // LimitsError refuses a transfer the destination's plan cannot take:
 // Neon's 406 with limits[].
-type LimitsError struct {
-	Limits []Limit
-}
-
-func (e *LimitsError) Error() string {
-	var b strings.Builder
-	b.WriteString("Transfer failed - the target organization has too many projects or its plan is incompatible with the source organization. Reduce projects or upgrade the organization.")
-	for _, l := range e.Limits {
-		fmt.Fprintf(&b, " %s: expected %s, actual %s.", l.Name, l.Expected, l.Actual)
-	}
-	return b.String()
-}
+type LimitsError = plans.LimitsError
 
 var errTransferKey = newErr(KindForbidden, "projects can be transferred between organizations only with a personal API key that is a member of both organizations")
 
@@ -62,7 +39,7 @@ func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrg
 	if !pr.Personal() {
 		return errTransferKey
 	}
-	if err := validTransfer(in); err != nil {
+	if err := plans.ValidTransfer(in.DestinationOrgID, in.ProjectIDs); err != nil {
 		return err
 	}
 	if !ids.ValidResource(sourceOrgID) || !pr.CanOrg(sourceOrgID) {
@@ -76,7 +53,7 @@ func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrg
 	}
 	res, err := p.store.TransferProjects(ctx, metastore.TransferProjects{
 		SourceOrgID: sourceOrgID, DestOrgID: in.DestinationOrgID, ProjectIDs: in.ProjectIDs,
-	}, transferCheck)
+	}, plans.CheckTransfer)
 	switch {
 	case errors.Is(err, metastore.ErrTransferBusy):
 		return errLocked
@@ -103,7 +80,7 @@ func (p *Platform) TransferMyProjects(ctx context.Context, pr Principal, in Tran
 	if !pr.Personal() {
 		return errTransferKey
 	}
-	if err := validTransfer(in); err != nil {
+	if err := plans.ValidTransfer(in.DestinationOrgID, in.ProjectIDs); err != nil {
 		return err
 	}
 	proj, err := p.GetProject(ctx, pr, in.ProjectIDs[0])
@@ -111,47 +88,4 @@ func (p *Platform) TransferMyProjects(ctx context.Context, pr Principal, in Tran
 		return newErr(KindNotFound, "project %s not found", in.ProjectIDs[0])
 	}
 	return p.TransferProjects(ctx, pr, proj.OrgID, in)
-}
-
-func validTransfer(in TransferInput) error {
-	switch {
-	case in.DestinationOrgID == "":
-		return newErr(KindInvalid, "destination_org_id is required")
-	case !ids.ValidResource(in.DestinationOrgID):
-		return newErr(KindInvalid, "destination_org_id %q is not a valid organization id", in.DestinationOrgID)
-	case len(in.ProjectIDs) == 0 || len(in.ProjectIDs) > MaxTransferProjects:
-		return newErr(KindInvalid, "project_ids must list 1 to %d projects, got %d", MaxTransferProjects, len(in.ProjectIDs))
-	}
-	for _, id := range in.ProjectIDs {
-		if !ids.ValidResource(id) {
-			return newErr(KindInvalid, "project_ids: %q is not a valid project id", id)
-		}
-	}
-	return nil
-}
-
-// transferCheck decides, with the orgs and projects locked, whether the
-// transfer may go on.
-func transferCheck(st metastore.TransferState) error {
-	if len(st.Missing) > 0 {
-		return newErr(KindNotFound, "project %s not found in organization %s", st.Missing[0], st.Source.ID)
-	}
-	var limits []Limit
-	if total := st.DestProjectCount + len(st.Projects); total > st.Plan.ProjectsPerOrg {
-		limits = append(limits, Limit{Name: "projects_count",
-			Expected: strconv.Itoa(st.Plan.ProjectsPerOrg), Actual: strconv.Itoa(total)})
-	}
-	for _, tp := range st.Projects {
-		if tp.Branches > st.Plan.BranchesPerProject || tp.RootBranches > st.Plan.RootBranches ||
-			tp.ManualSnapshots > st.Plan.ManualSnapshots || tp.ProtectedBranches > st.Plan.ProtectedBranches {
-			// Branches and snapshots are the user's data: the transfer
-			// does not delete them to fit, it asks for a larger plan.
-			limits = append(limits, Limit{Name: "subscription_type", Expected: st.SourcePlan.Name, Actual: st.Plan.Name})
-			break
-		}
-	}
-	if len(limits) > 0 {
-		return &LimitsError{Limits: limits}
-	}
-	return nil
 }
