@@ -50,6 +50,8 @@ var forbidden = map[string][]string{
 
 	// Pure rules beside the platform, shared by the platform and the API layer.
 	"internal/errkind": {mod + "internal/", "net/http"},
+	"internal/ids":     {mod + "internal/", "net/http"},
+	"internal/plans":   {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},
