@@ -44,6 +44,9 @@ type env struct {
 // npmClients returns ./.npm-clients, skipping the test when node or a client is missing.
 func npmClients(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs Neon's npm clients against grove; skipped with -short (the fast tier)")
+	}
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node not found; run `make setup` to install Node.js and the Neon clients")
 	}

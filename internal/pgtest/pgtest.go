@@ -29,9 +29,12 @@ var (
 	findErr  error
 )
 
-// Installs returns the installed Postgres versions or skips the test.
+// Installs returns the installed Postgres versions or skips the test. It
+// skips with -short too: the fast tier needs nothing installed, and must not
+// become slow because Postgres happens to be.
 func Installs(t testing.TB) []pgversion.Install {
 	t.Helper()
+	SkipShort(t, "needs PostgreSQL")
 	findOnce.Do(func() { installs, findErr = pgversion.Find(context.Background()) })
 	if findErr != nil {
 		t.Skipf("PostgreSQL not installed (run scripts/setup.sh): %v", findErr)
@@ -61,11 +64,22 @@ func Install(t testing.TB, major int) pgversion.Install {
 // User returns the OS user Postgres runs as, or skips the test.
 func User(t testing.TB) pgrun.User {
 	t.Helper()
+	SkipShort(t, "runs PostgreSQL as its own OS user")
 	u, err := pgrun.EnsureUser(OSUser)
 	if err != nil {
 		t.Skipf("no OS user for Postgres: %v", err)
 	}
 	return u
+}
+
+// SkipShort skips the test with -short, the fast tier, saying what it needs.
+// Every helper that needs something installed (Postgres, PgBouncer, btrfs,
+// Node.js clients) calls it, so that the fast tier stays fast wherever it runs.
+func SkipShort(t testing.TB, needs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s; skipped with -short (the fast tier)", needs)
+	}
 }
 
 // Dir returns a new temporary folder that the Postgres OS user can traverse
