@@ -27,6 +27,21 @@ func parseImageSize(v string) (int64, error) {
 	return n, err
 }
 
+// newStorage returns the volumes' driver, cleaned of what an interrupted
+// operation left, and the closer of what serves it (openStorage).
+func newStorage(ctx context.Context, cfg serveConfig, log *slog.Logger) (storage.Driver, closer, error) {
+	driver, stopStorage, err := openStorage(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: %w", err)
+	}
+	if err := driver.Cleanup(ctx); err != nil {
+		stopStorage()
+		return nil, nil, fmt.Errorf("storage: %w", err)
+	}
+	log.Info("storage: driver chosen", "driver", driver.Name(), "root", driver.Root(), "atomic_clone", driver.Atomic())
+	return driver, func(context.Context, bool) { stopStorage() }, nil
+}
+
 // openStorage returns the volumes' driver and a function that stops what
 // serves it. Without --storage-driver it probes the data dir; where that
 // finds only the copy driver (ext4), the volumes get a btrfs image of their

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/pooler"
+	"github.com/grovedb/grove/internal/proxy"
+)
+
+// newProxy returns the Postgres proxy and its listener (--pg-addr), served
+// by Serve; its closer closes the client connections.
+func newProxy(cfg serveConfig, plat *platform.Platform, computes *compute.Manager, poolers *pooler.Manager,
+	log *slog.Logger) (*proxy.Proxy, net.Listener, closer, error) {
+	var cert tls.Certificate
+	var err error
+	if cfg.TLSCert != "" {
+		cert, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	} else {
+		cert, err = proxy.LoadOrCreateCert(filepath.Join(cfg.DataDir, "tls"), cfg.Domain)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("proxy certificate: %w", err)
+	}
+	px, err := proxy.New(proxy.Config{
+		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Domain:  cfg.Domain,
+		Backend: backend{p: plat, computes: computes, poolers: poolers},
+		Logger:  log.With("component", "proxy"),
+
+		AllowPlaintext: cfg.AllowPlaintext,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.PGAddr)
+	if err != nil {
+		_ = px.Close()
+		return nil, nil, nil, fmt.Errorf("proxy: %w", err)
+	}
+	return px, ln, func(context.Context, bool) {
+		_ = ln.Close() // when Serve never ran
+		_ = px.Close()
+	}, nil
+}
