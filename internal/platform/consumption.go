@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
+	"github.com/grovedb/grove/internal/usage"
 )
 
 // usageState is the platform's side of metering: the meter, the owners of
@@ -158,19 +158,15 @@ func (p *Platform) RecordUsage(ctx context.Context, recs []metering.Record) erro
 }
 
 // Usage is consumption summed over the current billing period.
-type Usage struct {
-	ActiveSeconds, ComputeSeconds int64
-	WrittenBytes, TransferBytes   int64
-	StorageByteHours              int64
-	PeriodStart, PeriodEnd        time.Time
-}
+type Usage = usage.Usage
 
 // BillingPeriod is the calendar month (UTC) holding t, Neon's billing
-// period: a project is in one from its creation, before any usage is stored.
-func BillingPeriod(t time.Time) (start, end time.Time) {
-	y, m, _ := t.UTC().Date()
-	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC), time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
-}
+// period.
+var BillingPeriod = usage.BillingPeriod
+
+// PeriodID is a stable id of a project's (or branch's) billing period
+// starting at start.
+var PeriodID = usage.PeriodID
 
 func (p *Platform) bucketSeconds() float64 {
 	if m := p.meter(); m != nil {
@@ -187,25 +183,7 @@ func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranc
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]Usage{}
-	for _, pt := range pts {
-		k := pt.ProjectID
-		if byBranch {
-			k = pt.BranchID
-		}
-		u := out[k]
-		u.ActiveSeconds += int64(pt.ActiveSeconds)
-		u.ComputeSeconds += int64(pt.ComputeSeconds)
-		u.WrittenBytes += pt.WrittenBytes
-		u.TransferBytes += pt.TransferBytes
-		u.StorageByteHours += pt.StorageByteHours
-		out[k] = u
-	}
-	for k, u := range out {
-		u.PeriodStart, u.PeriodEnd = start, end
-		out[k] = u
-	}
-	return out, nil
+	return usage.Sum(pts, byBranch, start, end), nil
 }
 
 // ProjectUsage returns the current billing period's totals of each project
@@ -259,59 +237,11 @@ type ConsumptionPage struct {
 	Cursor   string                       // "" on an empty page
 }
 
-// Consumption history windows, as Neon's.
-var (
-	consumptionEpoch   = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	consumptionWindows = map[string]struct {
-		trunc  string
-		window time.Duration
-		round  func(time.Time) time.Time
-		next   func(time.Time) time.Time
-	}{
-		"hourly": {"hour", 168 * time.Hour, func(t time.Time) time.Time { return t.Truncate(time.Hour) },
-			func(t time.Time) time.Time { return t.Add(time.Hour) }},
-		"daily": {"day", 60 * 24 * time.Hour, func(t time.Time) time.Time { return t.Truncate(24 * time.Hour) },
-			func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
-		"monthly": {"month", 366 * 24 * time.Hour, func(t time.Time) time.Time {
-			y, m, _ := t.Date()
-			return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
-		}, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
-	}
-)
-
-// ConsumptionWindow checks a history range for a granularity and rounds it:
-// from down to its timeframe, to up to the end of its timeframe. A range
-// reaching further back than the granularity allows (hourly 168 hours,
-// daily 60 days, monthly a year) or before March 2024 is Neon's 406.
-func ConsumptionWindow(granularity string, from, to, now time.Time) (trunc string, rf, rt time.Time, err error) {
-	w, ok := consumptionWindows[granularity]
-	if !ok {
-		return "", rf, rt, newErr(KindInvalid, "invalid granularity %q: must be hourly, daily or monthly", granularity)
-	}
-	from, to, now = from.UTC(), to.UTC(), now.UTC()
-	if !to.After(from) {
-		return "", rf, rt, newErr(KindInvalid, "to must be after from")
-	}
-	rf = w.round(from)
-	rt = w.round(to)
-	if rt.Before(to) {
-		rt = w.next(rt)
-	}
-	if rf.Before(consumptionEpoch) {
-		return "", rf, rt, newErr(KindNotAcceptable, "consumption history is available from %s", consumptionEpoch.Format(time.RFC3339))
-	}
-	if rf.Before(w.round(now.Add(-w.window))) {
-		return "", rf, rt, newErr(KindNotAcceptable, "the from and to range is outside the boundaries of %s granularity: %s metrics are limited to the last %s",
-			granularity, granularity, map[string]string{"hourly": "168 hours", "daily": "60 days", "monthly": "year"}[granularity])
-	}
-	return w.trunc, rf, rt, nil
-}
-
 // ConsumptionHistory returns a page of consumption history. It reads stored
 // usage only: no compute is woken or queried.
 func (p *Platform) ConsumptionHistory(ctx context.Context, pr Principal, in ConsumptionInput) (ConsumptionPage, error) {
 	var page ConsumptionPage
-	trunc, from, to, err := ConsumptionWindow(in.Granularity, in.From, in.To, time.Now())
+	trunc, from, to, err := usage.Window(in.Granularity, in.From, in.To, time.Now())
 	if err != nil {
 		return page, err
 	}
@@ -354,7 +284,7 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr Principal, in Cons
 			page.Roots[b.ID] = b.Root
 		}
 		if in.ByBranch {
-			page.Branches = pageBranches(infos, in.BranchIDs, in.Cursor, in.Limit)
+			page.Branches = usage.PageBranches(infos, in.BranchIDs, in.Cursor, in.Limit)
 			q.BranchIDs = make([]string, len(page.Branches))
 			for i, b := range page.Branches {
 				q.BranchIDs[i] = b.ID
@@ -411,30 +341,4 @@ func (p *Platform) consumptionProjects(ctx context.Context, pr Principal, orgs [
 		}
 	}
 	return out, nil
-}
-
-// pageBranches filters branches (ordered by project then id) and returns
-// the page after cursor ("project/branch").
-func pageBranches(infos []metastore.BranchUsageInfo, filter []string, cursor string, limit int) []metastore.BranchUsageInfo {
-	var out []metastore.BranchUsageInfo
-	cp, cb, _ := strings.Cut(cursor, "/")
-	for _, b := range infos {
-		if len(filter) > 0 && !slices.Contains(filter, b.ID) {
-			continue
-		}
-		if cursor != "" && (b.ProjectID < cp || (b.ProjectID == cp && b.ID <= cb)) {
-			continue
-		}
-		out = append(out, b)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out
-}
-
-// PeriodID is a stable id of a project's (or branch's) billing period
-// starting at start.
-func PeriodID(owner string, start time.Time) string {
-	return uuidFrom(fmt.Sprintf("consumption-period/%s/%s", owner, start.UTC().Format("2006-01")))
 }

@@ -7,59 +7,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/usage"
 )
 
-// ErrQuotaExceeded is matched (errors.Is) by every *QuotaError.
-var ErrQuotaExceeded = errors.New("quota exceeded")
-
-// QuotaError says which quota of project.settings.quota a project (or, for
-// logical_size_bytes, a branch) exceeded. Its message is Neon's.
-type QuotaError struct {
-	Metric              string // the quota's key
-	ProjectID, BranchID string
-}
-
-func (e *QuotaError) Error() string {
-	const upgrade = " Upgrade your plan to increase limits."
-	switch e.Metric {
-	case "active_time_seconds", "compute_time_seconds":
-		return "Your account or project has exceeded the compute time quota." + upgrade
-	case "data_transfer_bytes":
-		return "Your project has exceeded the data transfer quota." + upgrade
-	case "written_data_bytes":
-		return "Your project has exceeded the written data quota." + upgrade
-	default:
-		return "Your branch has exceeded the logical size quota." + upgrade
-	}
-}
-
-// Is makes errors.Is(err, ErrQuotaExceeded) true.
-func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
-
-// projectQuota is project.settings.quota; 0 or absent is unlimited.
-type projectQuota struct {
-	ActiveTimeSeconds  int64 `json:"active_time_seconds"`
-	ComputeTimeSeconds int64 `json:"compute_time_seconds"`
-	WrittenDataBytes   int64 `json:"written_data_bytes"`
-	DataTransferBytes  int64 `json:"data_transfer_bytes"`
-	LogicalSizeBytes   int64 `json:"logical_size_bytes"`
-}
-
-// exceeded returns the first period quota u reaches, or "".
-func (q projectQuota) exceeded(u Usage) string {
-	switch {
-	case q.ActiveTimeSeconds > 0 && u.ActiveSeconds >= q.ActiveTimeSeconds:
-		return "active_time_seconds"
-	case q.ComputeTimeSeconds > 0 && u.ComputeSeconds >= q.ComputeTimeSeconds:
-		return "compute_time_seconds"
-	case q.WrittenDataBytes > 0 && u.WrittenBytes >= q.WrittenDataBytes:
-		return "written_data_bytes"
-	case q.DataTransferBytes > 0 && u.TransferBytes >= q.DataTransferBytes:
-		return "data_transfer_bytes"
-	}
-	return ""
-}
+// QuotaError says which quota a project (or a branch) exceeded.
+type QuotaError = usage.QuotaError
 
 // checkQuotas re-evaluates the quotas of the projects (every project with
 // a quota when ids is nil) against the current period's usage and the
@@ -70,10 +22,10 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*Q
 	if err != nil {
 		return nil, err
 	}
-	quotas := map[string]projectQuota{}
+	quotas := map[string]usage.Quota{}
 	var withQuota []string
 	for id, r := range raw {
-		var q projectQuota
+		var q usage.Quota
 		if err := json.Unmarshal(r, &q); err != nil {
 			continue // validated on write; an unreadable quota limits nothing
 		}
@@ -82,24 +34,15 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*Q
 	}
 	over := map[string]*QuotaError{} // project or branch id → exceeded
 	if len(withQuota) > 0 {
-		usage, err := p.ProjectUsage(ctx, withQuota)
+		period, err := p.ProjectUsage(ctx, withQuota)
 		if err != nil {
 			return nil, err
-		}
-		for id, q := range quotas {
-			if m := q.exceeded(usage[id]); m != "" {
-				over[id] = &QuotaError{Metric: m, ProjectID: id}
-			}
 		}
 		infos, err := p.store.BranchUsageInfos(ctx, withQuota)
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range infos {
-			if q := quotas[b.ProjectID]; q.LogicalSizeBytes > 0 && b.LogicalSize >= q.LogicalSizeBytes {
-				over[b.ID] = &QuotaError{Metric: "logical_size_bytes", ProjectID: b.ProjectID, BranchID: b.ID}
-			}
-		}
+		over = usage.Over(quotas, period, infos)
 	}
 	fresh := map[string]*QuotaError{}
 	p.usage.mu.Lock()
@@ -198,7 +141,3 @@ func quotaError(err error) error {
 	}
 	return err
 }
-
-var periodNamespace = uuid.MustParse("5b1f0c3e-2f7a-4c8e-9a61-6f0d2b9c7e41")
-
-func uuidFrom(s string) string { return uuid.NewSHA1(periodNamespace, []byte(s)).String() }

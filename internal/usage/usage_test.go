@@ -1,0 +1,125 @@
+package usage
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/grovedb/grove/internal/errkind"
+	"github.com/grovedb/grove/internal/metastore"
+)
+
+func TestWindow(t *testing.T) {
+	now := time.Date(2026, 5, 20, 15, 30, 0, 0, time.UTC)
+	d := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		gran, from, to string
+		trunc          string
+		rf, rt         string
+		kind           errkind.Kind // 0: no error
+	}{
+		{"hourly", "2026-05-20T10:15:00Z", "2026-05-20T12:00:00Z", "hour", "2026-05-20T10:00:00Z", "2026-05-20T12:00:00Z", 0},
+		{"hourly", "2026-05-20T10:15:00Z", "2026-05-20T12:01:00Z", "hour", "2026-05-20T10:00:00Z", "2026-05-20T13:00:00Z", 0},
+		{"hourly", "2026-05-13T15:00:00Z", "2026-05-20T12:00:00Z", "hour", "2026-05-13T15:00:00Z", "2026-05-20T12:00:00Z", 0},
+		{"hourly", "2026-05-13T14:00:00Z", "2026-05-20T12:00:00Z", "", "", "", errkind.NotAcceptable},
+		{"daily", "2026-03-21T08:00:00Z", "2026-05-20T08:00:00Z", "day", "2026-03-21T00:00:00Z", "2026-05-21T00:00:00Z", 0},
+		{"daily", "2026-03-20T00:00:00Z", "2026-05-20T00:00:00Z", "", "", "", errkind.NotAcceptable},
+		{"monthly", "2025-06-10T00:00:00Z", "2026-05-20T00:00:00Z", "month", "2025-06-01T00:00:00Z", "2026-06-01T00:00:00Z", 0},
+		{"monthly", "2025-04-01T00:00:00Z", "2026-05-20T00:00:00Z", "", "", "", errkind.NotAcceptable},
+		{"monthly", "2024-02-01T00:00:00Z", "2024-05-01T00:00:00Z", "", "", "", errkind.NotAcceptable},
+		{"weekly", "2026-05-20T10:00:00Z", "2026-05-20T12:00:00Z", "", "", "", errkind.Invalid},
+		{"hourly", "2026-05-20T12:00:00Z", "2026-05-20T12:00:00Z", "", "", "", errkind.Invalid},
+		{"hourly", "2026-05-20T13:00:00Z", "2026-05-20T12:00:00Z", "", "", "", errkind.Invalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.gran+" "+tc.from+" "+tc.to, func(t *testing.T) {
+			trunc, rf, rt, err := Window(tc.gran, d(tc.from), d(tc.to), now)
+			if tc.kind != 0 {
+				var e *errkind.Error
+				if !errors.As(err, &e) || e.Kind != tc.kind {
+					t.Fatalf("err = %v, want kind %d", err, tc.kind)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if trunc != tc.trunc || !rf.Equal(d(tc.rf)) || !rt.Equal(d(tc.rt)) {
+				t.Errorf("= %s %s %s, want %s %s %s", trunc, rf, rt, tc.trunc, tc.rf, tc.rt)
+			}
+		})
+	}
+}
+
+func TestQuotaExceeded(t *testing.T) {
+	u := Usage{ActiveSeconds: 100, ComputeSeconds: 25, WrittenBytes: 1 << 20, TransferBytes: 5000}
+	tests := []struct {
+		q    Quota
+		want string
+	}{
+		{Quota{}, ""},
+		{Quota{ActiveTimeSeconds: 101, DataTransferBytes: 5001}, ""},
+		{Quota{ActiveTimeSeconds: 100}, "active_time_seconds"},
+		{Quota{ComputeTimeSeconds: 20}, "compute_time_seconds"},
+		{Quota{WrittenDataBytes: 1 << 20}, "written_data_bytes"},
+		{Quota{DataTransferBytes: 4000, LogicalSizeBytes: 1}, "data_transfer_bytes"},
+	}
+	for _, tc := range tests {
+		if got := tc.q.Exceeded(u); got != tc.want {
+			t.Errorf("%+v: exceeded = %q, want %q", tc.q, got, tc.want)
+		}
+	}
+	if err := (&QuotaError{Metric: "data_transfer_bytes"}); !errors.Is(err, ErrQuotaExceeded) {
+		t.Error("a QuotaError is not ErrQuotaExceeded")
+	}
+}
+
+func TestOver(t *testing.T) {
+	quotas := map[string]Quota{"p1": {ActiveTimeSeconds: 100}, "p2": {LogicalSizeBytes: 10}}
+	period := map[string]Usage{"p1": {ActiveSeconds: 100}, "p2": {ActiveSeconds: 1000}}
+	branches := []metastore.BranchUsageInfo{
+		{ID: "b1", ProjectID: "p2", LogicalSize: 10},
+		{ID: "b2", ProjectID: "p2", LogicalSize: 9},
+		{ID: "b3", ProjectID: "p1", LogicalSize: 1 << 30},
+	}
+	got := Over(quotas, period, branches)
+	want := map[string]QuotaError{
+		"p1": {Metric: "active_time_seconds", ProjectID: "p1"},
+		"b1": {Metric: "logical_size_bytes", ProjectID: "p2", BranchID: "b1"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Over = %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if g := got[k]; g == nil || *g != w {
+			t.Errorf("Over[%s] = %+v, want %+v", k, g, w)
+		}
+	}
+}
+
+func TestSumAndPeriod(t *testing.T) {
+	start, end := BillingPeriod(time.Date(2026, 5, 20, 15, 30, 0, 0, time.FixedZone("x", 3600)))
+	if !start.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("BillingPeriod = %s, %s", start, end)
+	}
+	pts := []metastore.ConsumptionPoint{
+		{ProjectID: "p", BranchID: "a", ActiveSeconds: 10, WrittenBytes: 1},
+		{ProjectID: "p", BranchID: "b", ActiveSeconds: 5, TransferBytes: 2},
+	}
+	if got := Sum(pts, false, start, end)["p"]; got.ActiveSeconds != 15 || got.WrittenBytes != 1 || got.TransferBytes != 2 || !got.PeriodEnd.Equal(end) {
+		t.Errorf("by project: %+v", got)
+	}
+	if got := Sum(pts, true, start, end); len(got) != 2 || got["b"].ActiveSeconds != 5 {
+		t.Errorf("by branch: %+v", got)
+	}
+	if PeriodID("p", start) != PeriodID("p", start.Add(time.Hour)) || PeriodID("p", start) == PeriodID("p", end) {
+		t.Error("PeriodID is not one id per owner and month")
+	}
+}
