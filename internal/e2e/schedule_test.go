@@ -3,11 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestBackupSchedule: a root branch's backup schedule on a paid plan is
@@ -92,8 +95,8 @@ func TestBackupSchedule(t *testing.T) {
 	if scheduled.ExpiresAt.IsZero() || time.Until(scheduled.ExpiresAt.Time) < time.Hour || scheduled.FullSize != nil && *scheduled.FullSize < 0 {
 		t.Errorf("scheduled snapshot: %+v, want it to expire in about two hours", scheduled)
 	}
-	// One snapshot per slot: the next checks take no other.
-	time.Sleep(12 * time.Second)
+	// One snapshot per slot: the next round takes no other.
+	waitScheduleRound(t, g, meta, id, main)
 	var list apitypes.SnapshotsResponse
 	g.API("GET", "/projects/"+id+"/snapshots", nil, &list)
 	n := 0
@@ -128,5 +131,33 @@ func TestBackupSchedule(t *testing.T) {
 	}
 	if s := get(); len(s.Schedule) != 0 {
 		t.Errorf("schedule after turning it off: %+v", s)
+	}
+}
+
+// waitScheduleRound waits until the platform's scheduled work has run one
+// whole round that began after the call. Each round first deletes what
+// expired: a manual snapshot of the branch made to expire now is gone once a
+// round has begun, and a second one, made after, once the next begins, which
+// is after the first round's scheduled snapshots were taken.
+func waitScheduleRound(t *testing.T, g *grovetest.Grove, meta *pgx.Conn, projectID, branchID string) {
+	t.Helper()
+	for i := range 2 {
+		var made struct {
+			Snapshot apitypes.Snapshot `json:"snapshot"`
+		}
+		name := fmt.Sprintf("round-marker-%d", i)
+		if st, raw := apiUnlocked(t, g, "POST", "/projects/"+projectID+"/branches/"+branchID+"/snapshot?name="+name, nil, &made); st != 200 {
+			t.Fatalf("marker snapshot: %d %s", st, raw)
+		}
+		if _, err := meta.Exec(t.Context(), `UPDATE snapshots SET expires_at = now() WHERE id = $1`, made.Snapshot.ID); err != nil {
+			t.Fatal(err)
+		}
+		grovetest.WaitFor(t, "a scheduled round to expire "+name, func() bool {
+			var list apitypes.SnapshotsResponse
+			if st, _ := g.API("GET", "/projects/"+projectID+"/snapshots", nil, &list); st != 200 {
+				return false
+			}
+			return !slices.ContainsFunc(list.Snapshots, func(sn apitypes.Snapshot) bool { return sn.ID == made.Snapshot.ID })
+		})
 	}
 }
