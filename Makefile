@@ -1,5 +1,6 @@
 # Grove: `make run` installs what is missing, builds and starts grove serve;
-# `make test` installs what is missing and runs every test suite.
+# `make test` installs what is missing and runs every test suite (the full
+# tier); `make test-short` runs the fast tier.
 GO ?= go
 ARGS ?=
 
@@ -25,6 +26,8 @@ test: setup
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
+# The fast tier: under a minute, nothing installed; tests needing Postgres,
+# PgBouncer, btrfs or the npm clients skip.
 test-short:
 	$(GO) test -short ./...
 
