@@ -49,9 +49,13 @@ var forbidden = map[string][]string{
 	"internal/proxy/proxymetrics": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
 
 	// Pure rules beside the platform, shared by the platform and the API layer.
-	"internal/errkind": {mod + "internal/", "net/http"},
-	"internal/ids":     {mod + "internal/", "net/http"},
-	"internal/plans":   {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
+	"internal/errkind":    {mod + "internal/", "net/http"},
+	"internal/ids":        {mod + "internal/", "net/http"},
+	"internal/plans":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
+	"internal/usage":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
+	"internal/computesql": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/metastore", "net/http"},
+	// Shared by the platform and the proxy, so it knows neither.
+	"internal/reserved": {mod + "internal/platform", mod + "internal/proxy", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},
