@@ -50,9 +50,9 @@ type ctlNamed struct {
 	OwnerName string `json:"owner_name"`
 }
 
-// TestNeonctl drives Neon's CLI through the project lifecycle: every command
-// the issue names, against a grove whose endpoints have DNS names (as
-// neonctl builds connection strings from the endpoint's host).
+// TestNeonctl drives Neon's CLI through the project lifecycle, command by
+// command, against a grove whose endpoints have DNS names (as neonctl
+// builds connection strings from the endpoint's host).
 func TestNeonctl(t *testing.T) {
 	e := start(t, "--domain", "grove.test")
 

@@ -377,7 +377,7 @@ func (g *Grove) OrgID(name string) string {
 	return ""
 }
 
-// SeedBody is the issue's seed request, exactly as written.
+// SeedBody is the README's Quickstart create request, exactly as written.
 func SeedBody(orgID string) string {
 	return `{"project":{"name":"user123-app","org_id":"` + orgID + `","branch":{"name":"main","role_name":"app_user","database_name":"app_db"},"default_endpoint_settings":{"autoscaling_limit_min_cu":0.25,"autoscaling_limit_max_cu":1,"suspend_timeout_seconds":300},"pg_version":17,"region_id":"aws-us-east-2"}}`
 }
