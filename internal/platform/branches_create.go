@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"
@@ -116,7 +117,7 @@ func (p *Platform) truncateUserTables(ctx context.Context, volumeID string, majo
 	if err != nil {
 		return err
 	}
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate`)
+	rows, err := conn.Query(ctx, computesql.ConnectableDatabases)
 	if err != nil {
 		conn.Close(ctx)
 		return err
@@ -134,28 +135,12 @@ func (p *Platform) truncateUserTables(ctx context.Context, volumeID string, majo
 	rows.Close()
 	conn.Close(ctx)
 	for _, db := range dbs {
-		if err := inst.Exec(ctx, db, truncateSQL); err != nil {
+		if err := inst.Exec(ctx, db, computesql.TruncateUserTables); err != nil {
 			return fmt.Errorf("empty the tables of database %q: %w", db, err)
 		}
 	}
 	return nil
 }
-
-// truncateSQL empties every ordinary and partitioned table outside the
-// system schemas, except extensions' own tables, in one TRUNCATE (so that
-// foreign keys between them do not matter). Sequences keep their values.
-const truncateSQL = `DO $grove$
-DECLARE tables text;
-BEGIN
-  SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ') INTO tables
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
-  IF tables IS NOT NULL THEN
-    EXECUTE 'TRUNCATE ' || tables;
-  END IF;
-END $grove$`
 
 // BranchCreateInput is a branch create request; zero values mean "not given".
 type BranchCreateInput struct {

@@ -11,11 +11,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
-	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/grovedb/grove/internal/plans"
+	"github.com/grovedb/grove/internal/reserved"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/grovedb/grove/internal/storage"
 )
@@ -60,16 +61,6 @@ type CreatedProject struct {
 	// SizeLimit is the org plan's storage quota: each branch's limit (0: none).
 	SizeLimit int64
 }
-
-// reservedRoles are the platform's own; users cannot create or log in as them.
-var reservedRoles = map[string]bool{
-	pgrun.AdminRole: true, "neon_superuser": true, "neon_service": true, "zenith_admin": true,
-	pgrun.ReplicationRole: true, pgrun.PoolerRole: true,
-	"postgres": true, "public": true, "none": true, "current_user": true, "session_user": true,
-}
-
-// IsReservedRole reports whether a role name belongs to the platform.
-func IsReservedRole(name string) bool { return reservedRoles[name] || strings.HasPrefix(name, "pg_") }
 
 func validPGName(field, v string) error {
 	if v == "" || len(v) > 63 || strings.ContainsRune(v, 0) {
@@ -130,11 +121,10 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	if err := validPGName("branch.role_name", in.RoleName); err != nil {
 		return CreatedProject{}, err
 	}
-	if IsReservedRole(in.RoleName) {
+	if reserved.Role(in.RoleName) {
 		return CreatedProject{}, newErr(KindInvalid, "branch.role_name %q is reserved", in.RoleName)
 	}
-	switch in.DatabaseName {
-	case "postgres", "template0", "template1", "grove_spare":
+	if reserved.Database(in.DatabaseName) {
 		return CreatedProject{}, newErr(KindInvalid, "branch.database_name %q is reserved", in.DatabaseName)
 	}
 	minCU, maxCU, err := plans.ResolveCU(0.25, 0.25, in.MinCU, in.MaxCU)
@@ -211,7 +201,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 			return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not start a compute for the project", Err: err}
 		}
 		volumeID = inst.VolumeID()
-		if err := inst.Exec(ctx, "postgres", setupSQL(in.RoleName, verifier.String(), in.DatabaseName, in.PGVersion)); err != nil {
+		if err := inst.Exec(ctx, "postgres", computesql.Setup(in.RoleName, verifier.String(), in.DatabaseName, in.PGVersion)); err != nil {
 			return CreatedProject{}, p.abandon(ctx, endpointID, volumeID, fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
 		}
 		// The set-up touched some fifty catalog files: a checkpoint once
@@ -280,25 +270,6 @@ func (p *Platform) abandon(ctx context.Context, endpointID, volumeID string, cau
 	}
 	return cause
 }
-
-// setupSQL makes a project's owner role and database from the warm
-// cluster's spare database, idempotently (a first start after a crash may
-// run it again). It is one statement, so one commit. The dollar-quote tag is
-// random so that no name can end the block.
-func setupSQL(role, verifier, db string, major int) string {
-	tag := "$g" + ids.LowerAlnum(16) + "$"
-	return `DO ` + tag + ` BEGIN
-IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ` + quoteLiteral(role) + `) THEN
-  EXECUTE format('CREATE ROLE %I WITH LOGIN ` + pgrun.TenantRoleOptions(major) + ` PASSWORD %L', ` + quoteLiteral(role) + `, ` + quoteLiteral(verifier) + `);
-END IF;
-IF NOT EXISTS (SELECT FROM pg_database WHERE datname = ` + quoteLiteral(db) + `) THEN
-  EXECUTE format('ALTER DATABASE grove_spare RENAME TO %I', ` + quoteLiteral(db) + `);
-END IF;
-EXECUTE format('ALTER DATABASE %I OWNER TO %I', ` + quoteLiteral(db) + `, ` + quoteLiteral(role) + `);
-END ` + tag
-}
-
-func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 func (p *Platform) view(e metastore.Endpoint, active bool) EndpointView {
 	v := EndpointView{Endpoint: e, Host: p.EndpointHost(e.ID, e.RegionID), ProxyHost: p.ProxyHost(e.RegionID),

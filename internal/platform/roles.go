@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/reserved"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -124,20 +126,11 @@ func (p *Platform) applyIfRunning(ctx context.Context, endpointID string) error 
 	return nil
 }
 
-// reservedDatabase reports whether a database name belongs to the platform.
-func reservedDatabase(name string) bool {
-	switch name {
-	case "postgres", "template0", "template1", "grove_spare":
-		return true
-	}
-	return false
-}
-
 func validDatabaseName(field, name string) error {
 	if err := validPGName(field, name); err != nil {
 		return err
 	}
-	if reservedDatabase(name) {
+	if reserved.Database(name) {
 		return newErr(KindInvalid, "%s %q is reserved", field, name)
 	}
 	return nil
@@ -147,7 +140,7 @@ func validRoleName(field, name string) error {
 	if err := validPGName(field, name); err != nil {
 		return err
 	}
-	if IsReservedRole(name) {
+	if reserved.Role(name) {
 		return newErr(KindInvalid, "%s %q is reserved", field, name)
 	}
 	return nil
@@ -506,13 +499,9 @@ type pgDatabase struct {
 	connectable bool
 }
 
-// spareDatabase is the template cluster's empty database that a project's
-// first database is renamed from.
-const spareDatabase = "grove_spare"
-
 func (c *pgCluster) read(ctx context.Context) error {
 	c.roles, c.dbs = map[string]pgRole{}, map[string]pgDatabase{}
-	rows, err := c.conn.Query(ctx, `SELECT rolname, coalesce(rolpassword, ''), rolcanlogin FROM pg_authid`)
+	rows, err := c.conn.Query(ctx, computesql.Roles)
 	if err != nil {
 		return err
 	}
@@ -528,7 +517,7 @@ func (c *pgCluster) read(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = c.conn.Query(ctx, `SELECT datname, pg_get_userbyid(datdba), datallowconn AND NOT datistemplate FROM pg_database`)
+	rows, err = c.conn.Query(ctx, computesql.Databases)
 	if err != nil {
 		return err
 	}
@@ -549,18 +538,14 @@ func (c *pgCluster) exec(ctx context.Context, sql string, args ...any) error {
 	return err
 }
 
-func pgIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
-
 func (c *pgCluster) ensureRole(ctx context.Context, r metastore.Role) error {
 	login := r.Verifier != ""
 	cur, ok := c.roles[r.Name]
 	switch {
-	case !ok && login:
-		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH LOGIN `+pgrun.TenantRoleOptions(c.inst.Major())+` PASSWORD `+quoteLiteral(r.Verifier))
 	case !ok:
-		return c.exec(ctx, `CREATE ROLE `+pgIdent(r.Name)+` WITH NOLOGIN `+pgrun.TenantRoleOptions(c.inst.Major()))
+		return c.exec(ctx, computesql.CreateRole(r.Name, r.Verifier, c.inst.Major()))
 	case login && (cur.secret != r.Verifier || !cur.canLogin):
-		return c.exec(ctx, `ALTER ROLE `+pgIdent(r.Name)+` WITH LOGIN PASSWORD `+quoteLiteral(r.Verifier))
+		return c.exec(ctx, computesql.SetPassword(r.Name, r.Verifier))
 	}
 	return nil
 }
@@ -568,14 +553,14 @@ func (c *pgCluster) ensureRole(ctx context.Context, r metastore.Role) error {
 func (c *pgCluster) ensureDatabase(ctx context.Context, d metastore.Database) error {
 	cur, ok := c.dbs[d.Name]
 	if !ok {
-		if spare, has := c.dbs[spareDatabase]; has {
-			if err := c.exec(ctx, `ALTER DATABASE `+pgIdent(spareDatabase)+` RENAME TO `+pgIdent(d.Name)); err != nil {
+		if spare, has := c.dbs[reserved.SpareDatabase]; has {
+			if err := c.exec(ctx, computesql.RenameDatabase(reserved.SpareDatabase, d.Name)); err != nil {
 				return err
 			}
-			delete(c.dbs, spareDatabase)
+			delete(c.dbs, reserved.SpareDatabase)
 			cur = spare
 		} else {
-			if err := c.exec(ctx, `CREATE DATABASE `+pgIdent(d.Name)+` OWNER `+pgIdent(d.OwnerName)); err != nil {
+			if err := c.exec(ctx, computesql.CreateDatabase(d.Name, d.OwnerName)); err != nil {
 				return err
 			}
 			cur = pgDatabase{owner: d.OwnerName, connectable: true}
@@ -583,7 +568,7 @@ func (c *pgCluster) ensureDatabase(ctx context.Context, d metastore.Database) er
 		c.dbs[d.Name] = cur
 	}
 	if cur.owner != d.OwnerName {
-		if err := c.exec(ctx, `ALTER DATABASE `+pgIdent(d.Name)+` OWNER TO `+pgIdent(d.OwnerName)); err != nil {
+		if err := c.exec(ctx, computesql.SetDatabaseOwner(d.Name, d.OwnerName)); err != nil {
 			return err
 		}
 		cur.owner = d.OwnerName
@@ -596,7 +581,7 @@ func (c *pgCluster) dropDatabase(ctx context.Context, name string) error {
 	if _, ok := c.dbs[name]; !ok {
 		return nil
 	}
-	if err := c.exec(ctx, `DROP DATABASE IF EXISTS `+pgIdent(name)+` WITH (FORCE)`); err != nil {
+	if err := c.exec(ctx, computesql.DropDatabase(name)); err != nil {
 		return err
 	}
 	delete(c.dbs, name)
@@ -612,10 +597,10 @@ func (c *pgCluster) renameDatabase(ctx context.Context, from, to string) error {
 	}
 	var err error
 	for try := 0; try < 5; try++ {
-		if err = c.exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+		if err = c.exec(ctx, computesql.EndDatabaseSessions, from); err != nil {
 			return err
 		}
-		err = c.exec(ctx, `ALTER DATABASE `+pgIdent(from)+` RENAME TO `+pgIdent(to))
+		err = c.exec(ctx, computesql.RenameDatabase(from, to))
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "55006" { // object_in_use: a session came back
 			break
@@ -637,7 +622,7 @@ func (c *pgCluster) dropRole(ctx context.Context, name string) error {
 	if _, ok := c.roles[name]; !ok {
 		return nil
 	}
-	if err := c.exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, name); err != nil {
+	if err := c.exec(ctx, computesql.EndRoleSessions, name); err != nil {
 		return err
 	}
 	for db, d := range c.dbs {
@@ -648,8 +633,7 @@ func (c *pgCluster) dropRole(ctx context.Context, name string) error {
 		if to == name {
 			to = pgrun.AdminRole
 		}
-		sql := `REASSIGN OWNED BY ` + pgIdent(name) + ` TO ` + pgIdent(to) + `; DROP OWNED BY ` + pgIdent(name)
-		if err := c.inst.Exec(ctx, db, sql); err != nil {
+		if err := c.inst.Exec(ctx, db, computesql.DisownRole(name, to)); err != nil {
 			return fmt.Errorf("in database %q: %w", db, err)
 		}
 		if d.owner == name {
@@ -657,7 +641,7 @@ func (c *pgCluster) dropRole(ctx context.Context, name string) error {
 			c.dbs[db] = d
 		}
 	}
-	if err := c.exec(ctx, `DROP ROLE IF EXISTS `+pgIdent(name)); err != nil {
+	if err := c.exec(ctx, computesql.DropRole(name)); err != nil {
 		return err
 	}
 	delete(c.roles, name)

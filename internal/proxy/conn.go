@@ -18,6 +18,7 @@ import (
 
 	"github.com/grovedb/grove/internal/proxy/authlimit"
 	"github.com/grovedb/grove/internal/proxy/route"
+	"github.com/grovedb/grove/internal/reserved"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -226,7 +227,7 @@ func (b *bufferedConn) Read(p []byte) (int, error) {
 
 // isReserved reports roles that may not log in through the proxy.
 func (p *Proxy) isReserved(role string) bool {
-	return p.reserved[role] || strings.HasPrefix(role, "pg_")
+	return p.reserved[role] || reserved.SystemRole(role)
 }
 
 // session authenticates the client, connects it to its compute and splices.

@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/grovedb/grove/internal/pgrun"
 	"github.com/grovedb/grove/internal/proxy/authlimit"
+	"github.com/grovedb/grove/internal/reserved"
 	"github.com/grovedb/grove/internal/scram"
 )
 
@@ -30,7 +30,7 @@ const (
 
 // DefaultReservedRoles cannot log in through the proxy: the platform's own
 // superuser and helper roles, and the roles Neon keeps for itself.
-var DefaultReservedRoles = []string{pgrun.AdminRole, pgrun.ReplicationRole, pgrun.PoolerRole, "neon_superuser", "neon_service", "zenith_admin"}
+var DefaultReservedRoles = reserved.PlatformRoles
 
 // Config configures a Proxy.
 type Config struct {
