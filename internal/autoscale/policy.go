@@ -18,6 +18,8 @@ package autoscale
 import (
 	"math"
 	"time"
+
+	"github.com/grovedb/grove/internal/pgconf"
 )
 
 // Steps are the sizes an autoscaled compute takes (Neon's allowed sizes up
@@ -42,7 +44,7 @@ type Policy struct {
 	// DownAfter is how long every goal must stay below the size before a
 	// scale-down (30 s), and how long a new size is kept at least.
 	DownAfter time.Duration
-	// CUMemoryBytes is one CU's RAM (4 GiB).
+	// CUMemoryBytes is one CU's RAM (0: pgconf.DefaultCUMemoryBytes).
 	CUMemoryBytes int64
 }
 
@@ -67,7 +69,7 @@ func (p Policy) WithDefaults() Policy {
 		p.DownAfter = 30 * time.Second
 	}
 	if p.CUMemoryBytes <= 0 {
-		p.CUMemoryBytes = 4 << 30
+		p.CUMemoryBytes = pgconf.DefaultCUMemoryBytes
 	}
 	return p
 }

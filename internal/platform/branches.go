@@ -12,6 +12,10 @@ import (
 	"github.com/grovedb/grove/internal/plans"
 )
 
+// maxName is the longest name (in bytes) of a project, branch or snapshot
+// that Neon accepts.
+const maxName = 256
+
 // BranchListInput selects a page of a project's branches, as Neon's
 // GET /projects/{id}/branches: sort_by name, created_at or updated_at
 // (default updated_at), sort_order asc or desc (default desc), an opaque
@@ -143,8 +147,8 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr Principal, projectID, br
 		return metastore.Branch{}, nil, err
 	}
 	if in.Name != nil {
-		if *in.Name == "" || len(*in.Name) > 256 {
-			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.name must be 1 to 256 characters")
+		if *in.Name == "" || len(*in.Name) > maxName {
+			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.name must be 1 to %d characters", maxName)
 		}
 		b.Name = *in.Name
 	}

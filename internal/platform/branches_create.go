@@ -218,8 +218,8 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 	default:
 		return CreatedBranch{}, newErr(KindInvalid, "branch.init_source %q is not supported; use parent-data or schema-only", in.InitSource)
 	}
-	if len(in.Name) > 256 {
-		return CreatedBranch{}, newErr(KindInvalid, "branch.name must be at most 256 characters")
+	if len(in.Name) > maxName {
+		return CreatedBranch{}, newErr(KindInvalid, "branch.name must be at most %d characters", maxName)
 	}
 	if in.ParentLSN != "" && in.ParentTimestamp != nil {
 		return CreatedBranch{}, newErr(KindInvalid, "branch.parent_lsn and branch.parent_timestamp are mutually exclusive")

@@ -101,13 +101,13 @@ func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectIn
 	default:
 		return CreatedProject{}, newErr(KindInvalid, "provisioner %q is not one of k8s-pod, k8s-neonvm, serverless-platform", in.Provisioner)
 	}
-	if len(in.Name) > 256 {
-		return CreatedProject{}, newErr(KindInvalid, "name must be at most 256 characters")
+	if len(in.Name) > maxName {
+		return CreatedProject{}, newErr(KindInvalid, "name must be at most %d characters", maxName)
 	}
 	if in.BranchName == "" {
 		in.BranchName = "main"
-	} else if len(in.BranchName) > 256 {
-		return CreatedProject{}, newErr(KindInvalid, "branch.name must be at most 256 characters")
+	} else if len(in.BranchName) > maxName {
+		return CreatedProject{}, newErr(KindInvalid, "branch.name must be at most %d characters", maxName)
 	}
 	if in.DatabaseName == "" {
 		in.DatabaseName = "neondb"
@@ -439,8 +439,8 @@ func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, i
 		return metastore.Project{}, nil, err
 	}
 	if in.Name != nil {
-		if *in.Name == "" || len(*in.Name) > 256 {
-			return metastore.Project{}, nil, newErr(KindInvalid, "project.name must be 1 to 256 characters")
+		if *in.Name == "" || len(*in.Name) > maxName {
+			return metastore.Project{}, nil, newErr(KindInvalid, "project.name must be 1 to %d characters", maxName)
 		}
 		proj.Name = *in.Name
 	}

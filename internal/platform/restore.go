@@ -71,8 +71,8 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, b
 		return metastore.Branch{}, nil, newErr(KindInvalid, "protected branch %s cannot be reset from its parent", target.ID)
 	case !pt.zero() && (source.RestoreStatus == "restored" || target.RestoreStatus == "restored"):
 		return metastore.Branch{}, nil, errSnapshotRestoreOngoing
-	case len(in.PreserveUnderName) > 256:
-		return metastore.Branch{}, nil, newErr(KindInvalid, "preserve_under_name must be at most 256 characters")
+	case len(in.PreserveUnderName) > maxName:
+		return metastore.Branch{}, nil, newErr(KindInvalid, "preserve_under_name must be at most %d characters", maxName)
 	}
 	cfg, err := p.store.BranchConfigOf(ctx, source.ID)
 	if err != nil {
@@ -244,8 +244,8 @@ func (p *Platform) RestoreSnapshot(ctx context.Context, pr Principal, projectID,
 	if err != nil {
 		return RestoredSnapshot{}, wrapStore("target branch", err)
 	}
-	if len(in.Name) > 256 {
-		return RestoredSnapshot{}, newErr(KindInvalid, "name must be at most 256 characters")
+	if len(in.Name) > maxName {
+		return RestoredSnapshot{}, newErr(KindInvalid, "name must be at most %d characters", maxName)
 	}
 	own, err := p.store.BranchConfigOf(ctx, target.ID)
 	if err != nil {
@@ -392,8 +392,8 @@ func (p *Platform) FinalizeRestore(ctx context.Context, pr Principal, projectID,
 	default:
 		return nil, newErr(KindInvalid, "branch %s was not created by a snapshot restore", b.ID)
 	}
-	if len(name) > 256 {
-		return nil, newErr(KindInvalid, "name must be at most 256 characters")
+	if len(name) > maxName {
+		return nil, newErr(KindInvalid, "name must be at most %d characters", maxName)
 	}
 	target, err := p.store.GetBranch(ctx, b.ProjectID, b.RestoredAs)
 	if errors.Is(err, metastore.ErrNotFound) {

@@ -45,8 +45,8 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(t) {
 		return metastore.Snapshot{}, nil, newErr(KindInvalid, "expires_at must be in the future")
 	}
-	if len(in.Name) > 256 {
-		return metastore.Snapshot{}, nil, newErr(KindInvalid, "name must be at most 256 characters")
+	if len(in.Name) > maxName {
+		return metastore.Snapshot{}, nil, newErr(KindInvalid, "name must be at most %d characters", maxName)
 	}
 	pl, err := p.projectPlan(ctx, proj) // plans.go
 	if err != nil {
@@ -241,8 +241,8 @@ func (p *Platform) UpdateSnapshot(ctx context.Context, pr Principal, projectID, 
 		return metastore.Snapshot{}, err
 	}
 	if in.Name != nil {
-		if *in.Name == "" || len(*in.Name) > 256 {
-			return metastore.Snapshot{}, newErr(KindInvalid, "snapshot.name must be 1 to 256 characters")
+		if *in.Name == "" || len(*in.Name) > maxName {
+			return metastore.Snapshot{}, newErr(KindInvalid, "snapshot.name must be 1 to %d characters", maxName)
 		}
 		sn.Name = *in.Name
 	}
