@@ -54,6 +54,8 @@ var forbidden = map[string][]string{
 	"internal/plans":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	"internal/usage":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	"internal/computesql": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/metastore", "net/http"},
+	// Applies a branch's roles and databases to a compute for the platform.
+	"internal/rolesync": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/proxy", "net/http"},
 	// Shared by the platform and the proxy, so it knows neither.
 	"internal/reserved": {mod + "internal/platform", mod + "internal/proxy", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 
