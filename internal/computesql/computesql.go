@@ -50,6 +50,13 @@ const Databases = `SELECT datname, pg_get_userbyid(datdba), datallowconn AND NOT
 // connect to.
 const ConnectableDatabases = `SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate`
 
+// Sample reads, in one round trip, a compute's logical size (the databases
+// a user sees: Grove's spare database and the templates are not the
+// branch's data) and its WAL position.
+const Sample = `SELECT (SELECT coalesce(sum(pg_database_size(oid)), 0) FROM pg_database
+		WHERE datname NOT IN ('template0', 'template1', '` + reserved.SpareDatabase + `'))::bigint,
+	pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`
+
 // CreateRole makes a tenant role of a Postgres major version; a role
 // without a verifier cannot log in.
 func CreateRole(name, verifier string, major int) string {

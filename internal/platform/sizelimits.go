@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/sizelimit"
 )
 
@@ -119,7 +120,7 @@ func (p *Platform) eachDatabase(ctx context.Context, in *compute.Instance, f fun
 	if err != nil {
 		return err
 	}
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate`)
+	rows, err := conn.Query(ctx, computesql.ConnectableDatabases)
 	var dbs []string
 	if err == nil {
 		dbs, err = pgx.CollectRows(rows, pgx.RowTo[string])

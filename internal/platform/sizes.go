@@ -7,17 +7,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/computesql"
 )
 
 // DefaultSampleInterval is how often RunSamples reads running computes.
 const DefaultSampleInterval = 30 * time.Second
-
-// sampleSQL reads, in one round trip, a compute's logical size (the
-// databases a user sees: Grove's spare database and the templates are not
-// the branch's data) and its WAL position.
-const sampleSQL = `SELECT (SELECT coalesce(sum(pg_database_size(oid)), 0) FROM pg_database
-		WHERE datname NOT IN ('template0', 'template1', 'grove_spare'))::bigint,
-	pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`
 
 // RunSamples reads every running read-write compute every interval
 // (DefaultSampleInterval when zero) on one connection: its logical size,
@@ -84,7 +78,7 @@ func (p *Platform) sample(ctx context.Context, in *compute.Instance, every time.
 	defer cancel()
 	var size, pos int64
 	err := in.Admin(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, sampleSQL).Scan(&size, &pos)
+		return conn.QueryRow(ctx, computesql.Sample).Scan(&size, &pos)
 	})
 	if err != nil {
 		p.log.Debug("sample compute", "compute", in.ID(), "err", err)
