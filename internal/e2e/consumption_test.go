@@ -49,8 +49,7 @@ func TestConsumption(t *testing.T) {
 		t.Fatalf("size the endpoint: %d %s", st, raw)
 	}
 	// What the project's creation used is the baseline, once stored.
-	time.Sleep(2 * meterInterval)
-	before := project(t, c, id)
+	before := settledUsage(t, c, id)
 
 	// The scripted workload: start, read 100 kB rows for ~30 s, suspend.
 	const active = 30 * time.Second
@@ -70,8 +69,7 @@ func TestConsumption(t *testing.T) {
 		after = project(t, c, id)
 		return float64(after.ActiveTimeSeconds-before.ActiveTimeSeconds) >= 0.9*ran
 	})
-	time.Sleep(meterInterval + time.Second) // one more flush: nothing must be added
-	after = project(t, c, id)
+	after = settledUsage(t, c, id) // later flushes add nothing more, or the checks below see it
 	within := func(what string, got, want float64) {
 		t.Helper()
 		if math.Abs(got-want) > 0.05*want {
@@ -230,6 +228,29 @@ func consumptionBadParams(t *testing.T, g *grovetest.Grove, orgID, projectID str
 			t.Errorf("GET %s: error without a message: %s", tc.path, raw)
 		}
 	}
+}
+
+// settledUsage polls the project until its usage has not changed for longer
+// than a metering flush, so that what its suspended compute used is stored
+// and no later flush adds to it, and returns it.
+func settledUsage(t *testing.T, c *client.Client, id string) apitypes.Project {
+	t.Helper()
+	type usage struct{ active, compute, transfer, written int64 }
+	of := func(p apitypes.Project) usage {
+		return usage{p.ActiveTimeSeconds, p.ComputeTimeSeconds, p.DataTransferBytes, p.WrittenDataBytes}
+	}
+	last := project(t, c, id)
+	since := time.Now()
+	grovetest.WaitFor(t, "the project's usage to settle", func() bool {
+		time.Sleep(meterInterval / 8) // polls a few times a flush, not at WaitFor's pace
+		p := project(t, c, id)
+		if of(p) != of(last) {
+			last, since = p, time.Now()
+			return false
+		}
+		return time.Since(since) > meterInterval+time.Second
+	})
+	return last
 }
 
 func project(t *testing.T, c *client.Client, id string) apitypes.Project {
