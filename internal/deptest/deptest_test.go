@@ -51,6 +51,8 @@ var forbidden = map[string][]string{
 	// Pure rules beside the platform, shared by the platform and the API layer.
 	"internal/errkind":    {mod + "internal/", "net/http"},
 	"internal/ids":        {mod + "internal/", "net/http"},
+	// Encrypts role passwords at rest for the platform.
+	"internal/sealer": {mod + "internal/", "net/http"},
 	"internal/plans":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	"internal/usage":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	"internal/computesql": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/metastore", "net/http"},
@@ -165,6 +167,27 @@ func TestDependencies(t *testing.T) {
 						t.Errorf("%s imports %s", name, imp)
 					}
 				}
+			}
+		})
+	}
+}
+
+func TestMatches(t *testing.T) {
+	bad := []string{mod + "internal/", "net"}
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{mod + "internal/platform", true}, // under a prefix ending in "/"
+		{mod + "internal", false},         // the prefix's own parent
+		{"net", true},                     // exact
+		{"net/http", false},               // an exact entry forbids no sub-package
+		{mod + "apitypes", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := matches(tc.path, bad); got != tc.want {
+				t.Errorf("matches(%q) = %v, want %v", tc.path, got, tc.want)
 			}
 		})
 	}
