@@ -49,10 +49,10 @@ var forbidden = map[string][]string{
 	"internal/proxy/proxymetrics": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
 
 	// Pure rules beside the platform, shared by the platform and the API layer.
-	"internal/errkind":    {mod + "internal/", "net/http"},
-	"internal/ids":        {mod + "internal/", "net/http"},
+	"internal/errkind": {mod + "internal/", "net/http"},
+	"internal/ids":     {mod + "internal/", "net/http"},
 	// Encrypts role passwords at rest for the platform.
-	"internal/sealer": {mod + "internal/", "net/http"},
+	"internal/sealer":     {mod + "internal/", "net/http"},
 	"internal/plans":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	"internal/usage":      {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	"internal/computesql": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/metastore", "net/http"},
