@@ -13,6 +13,7 @@ import (
 	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/proxy"
+	"github.com/grovedb/grove/internal/sealer"
 	"github.com/grovedb/grove/internal/storage"
 )
 
@@ -21,12 +22,12 @@ import (
 // earlier Grove left running. Its background work starts with Run.
 func newPlatform(ctx context.Context, cfg serveConfig, m machine, store *metastore.Store, computes *compute.Manager,
 	driver storage.Driver, hist *history.Manager, traffic *egress, log *slog.Logger) (*platform.Platform, error) {
-	sealer, err := platform.LoadOrCreateSealer(filepath.Join(cfg.DataDir, "secret.key"))
+	seal, err := sealer.LoadOrCreate(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
 		return nil, err
 	}
 	pc := platform.Config{
-		Store: store, Computes: computes, Volumes: driver, Installs: m.installs, Sealer: sealer,
+		Store: store, Computes: computes, Volumes: driver, Installs: m.installs, Sealer: seal,
 		ProxyAddr: advertised(cfg.PGAddr), Domain: cfg.Domain, Logger: log.With("component", "platform"),
 		History: hist,
 	}
