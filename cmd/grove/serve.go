@@ -25,6 +25,8 @@ func serve(ctx context.Context, args []string) error {
 	sigs := make(chan os.Signal, 1) // read once ctx ends (terminated)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	// Each closer is added before its constructor's error is checked: a
+	// constructor that fails returns the closer of what it made, or nil.
 	var stop closers
 	leave := false
 	defer func() {
