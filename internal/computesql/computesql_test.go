@@ -52,7 +52,7 @@ func TestSetup(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, sql)
 		}
 	}
-	if Setup("a", "v", "d", 16) == Setup("a", "v", "d", 16) {
+	if first, second := Setup("a", "v", "d", 16), Setup("a", "v", "d", 16); first == second {
 		t.Error("the dollar-quote tag does not change between calls")
 	}
 }
