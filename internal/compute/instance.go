@@ -180,6 +180,14 @@ func (in *Instance) State() State {
 	return in.state
 }
 
+// StateChange is the compute's lifecycle state and a channel closed at
+// its next change, for callers that wait for a state rather than poll.
+func (in *Instance) StateChange() (State, <-chan struct{}) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.state, in.changed
+}
+
 // Err is why the compute failed (StateFailed), or the last crash.
 func (in *Instance) Err() error {
 	in.mu.Lock()

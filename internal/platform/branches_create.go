@@ -80,23 +80,34 @@ func (p *Platform) copyHead(ctx context.Context, b metastore.Branch, dst string)
 // waitSettled returns an endpoint's compute once it is active, or false
 // when none runs; a compute between states (a crash restart) is waited for.
 func (p *Platform) waitSettled(ctx context.Context, endpointID string) (*compute.Instance, bool) {
-	for i := 0; ; i++ {
+	giveUp := time.NewTimer(settleWait)
+	defer giveUp.Stop()
+	for {
 		inst, ok := p.cfg.Computes.Get(endpointID)
 		if !ok {
 			return nil, false
 		}
-		switch inst.State() {
+		st, changed := inst.StateChange()
+		switch st {
 		case compute.StateActive:
 			return inst, true
 		case compute.StateFailed, compute.StateSuspended:
 			return nil, false
 		}
-		if i > 300 || ctx.Err() != nil {
+		select {
+		case <-changed:
+		case <-ctx.Done():
 			return inst, true // CloneRunning reports it
+		case <-giveUp.C:
+			return inst, true
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// settleWait bounds how long a branch or a replica waits for a compute
+// between states (a crash restart, a suspend) before it reports what it
+// found.
+const settleWait = 30 * time.Second
 
 // truncateUserTables empties every user table of every database of a
 // volume on a throwaway compute, keeping schema and sequences, as a

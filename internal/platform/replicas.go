@@ -42,19 +42,28 @@ func (p *Platform) startReplica(ctx context.Context, r metastore.EndpointRoute) 
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	vol := replicaVolume(id)
-	for i := 0; ; i++ {
+	giveUp := time.NewTimer(settleWait)
+	defer giveUp.Stop()
+	for {
 		inst, ok := p.cfg.Computes.Get(id)
-		if !ok || inst.State() == compute.StateFailed {
+		if !ok {
 			break
 		}
-		if inst.State() != compute.StateSuspending {
+		st, changed := inst.StateChange()
+		if st == compute.StateFailed {
+			break
+		}
+		if st != compute.StateSuspending {
 			return p.cfg.Computes.Start(ctx, inst.Spec()) // running, or starting on its copy
 		}
 		// Suspending: its copy goes with it; make a new one once it is gone.
-		if i > 600 || ctx.Err() != nil {
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("replica %s: still suspending: %w", id, ctx.Err())
+		case <-giveUp.C:
 			return nil, fmt.Errorf("replica %s: still suspending", id)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	b, err := p.store.GetBranch(ctx, r.Endpoint.ProjectID, r.Endpoint.BranchID)
 	if err != nil {
