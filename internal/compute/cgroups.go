@@ -230,14 +230,13 @@ func (m *Manager) SetCU(ctx context.Context, id string, cu float64) error {
 // applyRange brings the current size into a new range after a Resize. A
 // failure is logged, not returned: the resize itself succeeded, and the
 // autoscaler applies the size again at its next sample.
-func (m *Manager) applyRange(ctx context.Context, in *Instance) error {
+func (m *Manager) applyRange(ctx context.Context, in *Instance) {
 	if in.State() != StateActive {
-		return nil
+		return
 	}
 	if err := m.SetCU(ctx, in.ID(), in.CU()); err != nil {
 		m.log.Warn("apply size after resize", "compute", in.ID(), "err", err)
 	}
-	return nil
 }
 
 // Scalable is a running compute the autoscaler may resize.
