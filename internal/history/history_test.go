@@ -474,8 +474,12 @@ func testAutomatic(t *testing.T, e *env) {
 	s, _ = h.Snapshots(vol)
 	n := len(s)
 	// WAL bytes written, not LSNs: a segment switch (archive_timeout)
-	// moves the LSN to the next segment without writing it.
+	// moves the LSN to the next segment without writing it. exec runs on
+	// the compute's kept admin session, whose statistics reach
+	// pg_stat_wal at most once a second unless flushed: flush them first,
+	// or the table's load would count with the reads.
 	walBytes := func() int64 {
+		exec(t, src, "SELECT pg_stat_force_next_flush()")
 		n, _ := strconv.ParseInt(queryString(t, src, "SELECT wal_bytes::text FROM pg_stat_wal"), 10, 64)
 		return n
 	}
