@@ -151,7 +151,7 @@ func BenchmarkProjectCreateBurst(b *testing.B) {
 	cpu0, wall0 := cpuBusy(b), time.Now()
 	time.Sleep(10 * time.Second)
 	idleCPU := float64(cpuBusy(b)-cpu0) / float64(time.Since(wall0)) / float64(runtime.NumCPU())
-	b.ReportMetric(100*idleCPU, "idle_cpu_pct")
+	metric(b, 100*idleCPU, "idle_cpu_pct")
 	percentiles(b, "idle_burst", idle)
 	percentiles(b, "paced", paced)
 	percentiles(b, "burst1", burst)
@@ -160,10 +160,10 @@ func BenchmarkProjectCreateBurst(b *testing.B) {
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 		return float64(ds[(len(ds)-1)/2])
 	}
-	b.ReportMetric(p50(burst)/p50(paced), "burst1_over_paced")
-	b.ReportMetric(p50(four)/p50(paced), "burst4_over_paced")
-	b.ReportMetric(servers, "warm_servers")
-	b.ReportMetric(mem/(1<<20), "warm_MiB")
+	metric(b, p50(burst)/p50(paced), "burst1_over_paced")
+	metric(b, p50(four)/p50(paced), "burst4_over_paced")
+	metric(b, servers, "warm_servers")
+	metric(b, mem/(1<<20), "warm_MiB")
 	b.Logf("after the bursts: %.0f warm servers holding %.1f MiB PSS (%.1f MiB each)", servers, mem/(1<<20), mem/(1<<20)/max(servers, 1))
 }
 

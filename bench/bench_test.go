@@ -74,8 +74,8 @@ func percentiles(b *testing.B, name string, ds []time.Duration) {
 		i := int(q * float64(len(ds)-1))
 		return float64(ds[i].Microseconds()) / 1000
 	}
-	b.ReportMetric(at(0.5), name+"_p50_ms")
-	b.ReportMetric(at(0.99), name+"_p99_ms")
+	metric(b, at(0.5), name+"_p50_ms")
+	metric(b, at(0.99), name+"_p99_ms")
 	b.Logf("%s over %d runs: p50 %.1f ms, p99 %.1f ms, max %.1f ms", name, len(ds), at(0.5), at(0.99), at(1))
 }
 
@@ -138,7 +138,7 @@ func BenchmarkColdStart(b *testing.B) {
 	percentiles(b, "bare_floor", floor)
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	sort.Slice(floor, func(i, j int) bool { return floor[i] < floor[j] })
-	b.ReportMetric(float64(ds[len(ds)/2])/float64(floor[len(floor)/2]), "cold_over_floor")
+	metric(b, float64(ds[len(ds)/2])/float64(floor[len(floor)/2]), "cold_over_floor")
 }
 
 // BenchmarkCreateMany creates 1,000 projects back to back, from four
@@ -175,7 +175,7 @@ func BenchmarkCreateMany(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	close(uris)
-	b.ReportMetric(float64(n)/elapsed.Seconds(), "projects_per_s")
+	metric(b, float64(n)/elapsed.Seconds(), "projects_per_s")
 	failed := 0
 	for u := range uris {
 		if err := firstQuery(ctx, u); err != nil {
@@ -183,7 +183,7 @@ func BenchmarkCreateMany(b *testing.B) {
 			b.Logf("unreachable: %v", err)
 		}
 	}
-	b.ReportMetric(float64(failed), "unreachable")
+	metric(b, float64(failed), "unreachable")
 	if failed > 0 {
 		b.Errorf("%d of %d projects unreachable", failed, n)
 	}
@@ -214,17 +214,17 @@ func BenchmarkDiskPerProject(b *testing.B) {
 	}
 	b.StopTimer()
 	// Only the warm pool (one per installed version) and the metadata cluster run.
-	b.ReportMetric(float64(len(grovetest.PostgresPids(g.DataDir))), "postmasters_running")
+	metric(b, float64(len(grovetest.PostgresPids(g.DataDir))), "postmasters_running")
 	// A clean stop deletes the warm pool's volumes: what is left are the projects'.
 	g.Stop()
 	vols, excl := diskExclusive(b, g)
 	if vols != n {
 		b.Fatalf("%d volumes for %d projects", vols, n)
 	}
-	b.ReportMetric(excl/float64(vols)/1024, "exclusive_KiB_per_project")
+	metric(b, excl/float64(vols)/1024, "exclusive_KiB_per_project")
 	// The WAL archive's files are reflinks of pg_wal's: their apparent size
 	// is an upper bound of what they add.
-	b.ReportMetric(float64(archiveApparent(g))/float64(vols)/1024, "archive_apparent_KiB_per_project")
+	metric(b, float64(archiveApparent(g))/float64(vols)/1024, "archive_apparent_KiB_per_project")
 }
 
 // diskExclusive counts the vol-* volumes and sums the btrfs exclusive bytes

@@ -243,7 +243,7 @@ func BenchmarkBranchCreate(b *testing.B) {
 		bt := branchOnce(b, g, p)
 		b.Logf("%s: first branch: api %v, first query %v", p.name, bt.api, bt.total)
 		if p == big {
-			b.ReportMetric(float64(bt.total.Microseconds())/1000, "first_branch_after_load_ms")
+			metric(b, float64(bt.total.Microseconds())/1000, "first_branch_after_load_ms")
 			if testing.Verbose() {
 				b.Logf("Postgres log of the first branch after the load:\n%s", computeLog(g, bt.endpointID))
 			}
@@ -284,8 +284,8 @@ func BenchmarkBranchCreate(b *testing.B) {
 			b.Logf("%s: Postgres log of the last branch:\n%s", name, computeLog(g, rs[len(rs)-1].endpointID))
 		}
 	}
-	b.ReportMetric(ratioOfP50(total["1GiB"], total["empty"]), "big_over_empty")
-	b.ReportMetric(ratioOfP50(total["1GiB_fresh"], total["empty"]), "fresh_over_empty")
+	metric(b, ratioOfP50(total["1GiB"], total["empty"]), "big_over_empty")
+	metric(b, ratioOfP50(total["1GiB_fresh"], total["empty"]), "fresh_over_empty")
 }
 
 // adminExec runs sql as the superuser on an endpoint's running compute,
@@ -342,7 +342,7 @@ func BenchmarkSnapshotCreate(b *testing.B) {
 	for _, p := range parents {
 		percentiles(b, "snapshot_"+p.name, ds[p.name])
 	}
-	b.ReportMetric(ratioOfP50(ds["1GiB"], ds["empty"]), "big_over_empty")
+	metric(b, ratioOfP50(ds["1GiB"], ds["empty"]), "big_over_empty")
 }
 
 // BenchmarkFinalizeRestore measures the checkpoint rollback of agent

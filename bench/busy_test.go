@@ -46,9 +46,9 @@ func BenchmarkBranchBusyParent(b *testing.B) {
 			b.Logf("busy, branch %d: %s", j+1, bt)
 		}
 	}
-	b.ReportMetric(float64(p50(busy))/float64(p50(rest)), "busy_over_rest")
+	metric(b, float64(p50(busy))/float64(p50(rest)), "busy_over_rest")
 	percentiles(b, "rest_branch_to_query", rest)
 	percentiles(b, "busy_branch_to_query", busy)
-	b.ReportMetric(float64(p50(firsts).Microseconds())/1000, "first_branch_ms")
-	b.ReportMetric(float64(p50(loads).Microseconds())/1000, "load_500MB_ms")
+	metric(b, float64(p50(firsts).Microseconds())/1000, "first_branch_ms")
+	metric(b, float64(p50(loads).Microseconds())/1000, "load_500MB_ms")
 }

@@ -44,8 +44,8 @@ func BenchmarkCheckpoints(b *testing.B) {
 	p.keep.Close(b.Context())
 	apiUnlocked(b, g, "POST", path, nil, nil, 200)
 	after := projectExclusive(b, g, 2)
-	b.ReportMetric(float64(after-before)/(1<<20), "exclusive_MiB_per_100_checkpoints")
-	b.ReportMetric(float64(archiveApparent(g)-archBefore)/(1<<20), "archive_apparent_MiB")
+	metric(b, float64(after-before)/(1<<20), "exclusive_MiB_per_100_checkpoints")
+	metric(b, float64(archiveApparent(g)-archBefore)/(1<<20), "archive_apparent_MiB")
 	b.Logf("project exclusive %.2f MiB before, %.2f MiB after %d checkpoints", float64(before)/(1<<20), float64(after)/(1<<20), steps)
 }
 

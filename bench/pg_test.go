@@ -166,11 +166,11 @@ func BenchmarkPgbenchSelect(b *testing.B) {
 		viaProxy = pgbench(b, uri, args...)
 		plain = pgbench(b, plainURI, args...)
 	}
-	b.ReportMetric(straight, "direct_tps")
-	b.ReportMetric(viaProxy, "proxy_tls_tps")
-	b.ReportMetric(plain, "proxy_plain_tps")
-	b.ReportMetric(viaProxy/straight, "tls_over_direct")
-	b.ReportMetric(plain/straight, "plain_over_direct")
+	metric(b, straight, "direct_tps")
+	metric(b, viaProxy, "proxy_tls_tps")
+	metric(b, plain, "proxy_plain_tps")
+	metric(b, viaProxy/straight, "tls_over_direct")
+	metric(b, plain/straight, "plain_over_direct")
 }
 
 // BenchmarkPgbenchHops measures what one extra hop costs on this machine,
@@ -215,9 +215,9 @@ func BenchmarkPgbenchHops(b *testing.B) {
 		t = pgbench(b, tcp, args...)
 		pb = pgbench(b, bouncer, args...)
 	}
-	b.ReportMetric(u, "unix_tps")
-	b.ReportMetric(t/u, "tcp_over_unix")
-	b.ReportMetric(pb/u, "pgbouncer_over_unix")
+	metric(b, u, "unix_tps")
+	metric(b, t/u, "tcp_over_unix")
+	metric(b, pb/u, "pgbouncer_over_unix")
 }
 
 // startPgBouncer runs Debian's PgBouncer as the Postgres OS user in front of

@@ -46,7 +46,7 @@ func BenchmarkPooledPgbench(b *testing.B) {
 		directTPS = pgbench(b, direct, "-n", "-S", "-c", "20", "-j", "2", "-T", "15")
 		pooledTPS = pgbench(b, pooled, "-n", "-S", "-c", "200", "-j", "2", "-T", "15")
 	}
-	b.ReportMetric(directTPS, "direct20_tps")
-	b.ReportMetric(pooledTPS, "pooled200_tps")
-	b.ReportMetric(pooledTPS/directTPS, "pooled_over_direct")
+	metric(b, directTPS, "direct20_tps")
+	metric(b, pooledTPS, "pooled200_tps")
+	metric(b, pooledTPS/directTPS, "pooled_over_direct")
 }

@@ -142,18 +142,18 @@ func BenchmarkProxyLatency(b *testing.B) {
 		}
 	}
 	n := float64(len(added))
-	b.ReportMetric(median(added), "added_us_median")
-	b.ReportMetric(median(addedPlain), "added_plain_us_median")
-	b.ReportMetric(median(addedBouncer), "pgbouncer_added_us_median")
-	b.ReportMetric(median(ratio), "proxy8_over_pgbouncer8_median")
-	b.ReportMetric(sum.straight1/n, "straight1_tps")
-	b.ReportMetric(sum.proxy1/n, "proxy1_tps")
-	b.ReportMetric(sum.proxy8/n, "proxy8_tps")
-	b.ReportMetric(sum.bouncer8/n, "pgbouncer8_tps")
+	metric(b, median(added), "added_us_median")
+	metric(b, median(addedPlain), "added_plain_us_median")
+	metric(b, median(addedBouncer), "pgbouncer_added_us_median")
+	metric(b, median(ratio), "proxy8_over_pgbouncer8_median")
+	metric(b, sum.straight1/n, "straight1_tps")
+	metric(b, sum.proxy1/n, "proxy1_tps")
+	metric(b, sum.proxy8/n, "proxy8_tps")
+	metric(b, sum.bouncer8/n, "pgbouncer8_tps")
 	perQuery := func(d time.Duration, tps float64) float64 { return float64(d.Microseconds()) / (tps * runSeconds) } // tps: the rounds' sum
-	b.ReportMetric(perQuery(cpu.proxy1, sum.proxy1), "proxy1_cpu_us_per_query")
-	b.ReportMetric(perQuery(cpu.proxy8, sum.proxy8), "proxy8_cpu_us_per_query")
-	b.ReportMetric(perQuery(cpu.bouncer8, sum.bouncer8), "pgbouncer8_cpu_us_per_query")
+	metric(b, perQuery(cpu.proxy1, sum.proxy1), "proxy1_cpu_us_per_query")
+	metric(b, perQuery(cpu.proxy8, sum.proxy8), "proxy8_cpu_us_per_query")
+	metric(b, perQuery(cpu.bouncer8, sum.bouncer8), "pgbouncer8_cpu_us_per_query")
 }
 
 // processOf finds the grove serving dataDir.

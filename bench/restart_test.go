@@ -99,9 +99,9 @@ func BenchmarkRestartAdopt(b *testing.B) {
 		before = after
 	}
 	b.StopTimer()
-	b.ReportMetric(maxOf(apiS), "api_answering_s")
-	b.ReportMetric(maxOf(proxyS), "proxy_answering_s")
-	b.ReportMetric(float64(adopted), "adopted_computes")
+	metric(b, maxOf(apiS), "api_answering_s")
+	metric(b, maxOf(proxyS), "proxy_answering_s")
+	metric(b, float64(adopted), "adopted_computes")
 	b.Logf("kill -9 with %d computes → API answering %.2f s, proxy answering %.2f s; %d of %d computes adopted", n, maxOf(apiS), maxOf(proxyS), adopted, n)
 }
 

@@ -82,5 +82,5 @@ func BenchmarkTransfer400(b *testing.B) {
 	for _, d := range ds {
 		total += d
 	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(len(ds)), "ms/transfer400")
+	metric(b, float64(total.Milliseconds())/float64(len(ds)), "ms/transfer400")
 }
