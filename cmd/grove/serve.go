@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/grovedb/grove/internal/proxy"
 )
 
 // serve runs the platform until a signal: it builds the components in
@@ -104,13 +108,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	log.Info("listeners", "api", "http://"+api.Addr()+"/api/v2", "proxy", pgLn.Addr().String(),
-		"data_plane", "http://"+dp.Addr(), "domain", cfg.Domain)
-	errc := make(chan error, 3) // the first listener to fail stops Grove
-	go func() { errc <- px.Serve(ctx, pgLn) }()
-	go func() { errc <- api.Serve() }()
-	go func() { errc <- dp.Serve() }()
-	log.Info("grove: ready")
+	errc := listen(ctx, cfg, log, px, pgLn, api, dp)
 	select {
 	case <-ctx.Done():
 	case err = <-errc: // a listener failed; or the signal's end of the proxy's Serve won the race
@@ -129,4 +127,17 @@ func terminated(sigs <-chan os.Signal) bool {
 	case <-time.After(100 * time.Millisecond): // ended otherwise
 		return false
 	}
+}
+
+// listen serves the proxy, the API and the data plane; the channel gets
+// the first listener's end, which stops Grove.
+func listen(ctx context.Context, cfg serveConfig, log *slog.Logger, px *proxy.Proxy, pgLn net.Listener, api *httpServer, dp *dataPlane) <-chan error {
+	log.Info("listeners", "api", "http://"+api.Addr()+"/api/v2", "proxy", pgLn.Addr().String(),
+		"data_plane", "http://"+dp.Addr(), "domain", cfg.Domain)
+	errc := make(chan error, 3)
+	go func() { errc <- px.Serve(ctx, pgLn) }()
+	go func() { errc <- api.Serve() }()
+	go func() { errc <- dp.Serve() }()
+	log.Info("grove: ready")
+	return errc
 }
