@@ -11,6 +11,7 @@ import (
 	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/scram"
+	"github.com/grovedb/grove/internal/usage"
 )
 
 // backend adapts the platform to the proxy's Backend, translating the
@@ -59,7 +60,7 @@ func (b backend) ConnClosed(endpointID string, bytesIn, bytesOut int64) {
 }
 
 func proxyErr(endpointID string, err error) error {
-	var qe *platform.QuotaError
+	var qe *usage.QuotaError
 	switch {
 	case err == nil:
 		return nil

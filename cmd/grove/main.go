@@ -20,7 +20,7 @@ func main() {
 	}
 }
 
-const usage = `usage: grove <command> [flags]
+const usageText = `usage: grove <command> [flags]
 
 commands:
   serve     run the platform: control API, Postgres proxy, computes, storage
@@ -28,7 +28,7 @@ commands:
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		return errors.New(usageText)
 	}
 	switch args[0] {
 	case "serve":
@@ -37,10 +37,10 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println("grove", version)
 		return nil
 	case "-h", "--help", "help":
-		fmt.Println(usage)
+		fmt.Println(usageText)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+		return fmt.Errorf("unknown command %q\n%s", args[0], usageText)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/usage"
 )
 
 func (s *Server) consumptionRoutes() {
@@ -131,7 +132,7 @@ func v1Periods(owner, plan, granularity string, pts []platform.ConsumptionPoint,
 	for _, pt := range pts {
 		start, end, past := period(pt.Start)
 		if len(out) == 0 || !out[len(out)-1].PeriodStart.Equal(start) {
-			pe := apitypes.ConsumptionHistoryPerPeriod{PeriodID: platform.PeriodID(owner, start), PeriodPlan: plan,
+			pe := apitypes.ConsumptionHistoryPerPeriod{PeriodID: usage.PeriodID(owner, start), PeriodPlan: plan,
 				PeriodStart: at(start), Consumption: apitypes.List[apitypes.ConsumptionHistoryPerTimeframe]{}}
 			if past {
 				pe.PeriodEnd = at(end)
@@ -315,7 +316,7 @@ func v2Periods(owner, plan, granularity string, pts []platform.ConsumptionPoint,
 	for _, t := range starts {
 		start, end, past := period(t)
 		if len(out) == 0 || !out[len(out)-1].PeriodStart.Equal(start) {
-			pe := apitypes.ConsumptionHistoryPerPeriodV2{PeriodID: platform.PeriodID(owner, start), PeriodPlan: plan,
+			pe := apitypes.ConsumptionHistoryPerPeriodV2{PeriodID: usage.PeriodID(owner, start), PeriodPlan: plan,
 				PeriodStart: at(start), Consumption: apitypes.List[apitypes.ConsumptionHistoryPerTimeframeV2]{}}
 			if past {
 				pe.PeriodEnd = at(end)

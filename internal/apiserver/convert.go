@@ -7,6 +7,7 @@ import (
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/usage"
 )
 
 func at(t time.Time) apitypes.Time { return apitypes.NewTime(t) }
@@ -27,7 +28,7 @@ func (s *Server) project(p platform.Project) apitypes.Project {
 	}
 	// Neon's create, update and delete answers carry the zero time here;
 	// the period is known from creation on, so every answer carries it.
-	start, end := platform.BillingPeriod(time.Now())
+	start, end := usage.BillingPeriod(time.Now())
 	out.ConsumptionPeriodStart, out.ConsumptionPeriodEnd = at(start), at(end)
 	return out
 }

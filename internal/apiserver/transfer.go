@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/platform"
 )
 
@@ -57,7 +58,7 @@ func (s *Server) transferMyProjects(w http.ResponseWriter, r *http.Request, pr p
 // transferred answers a transfer: 200 {} or Neon's 406 with limits[]
 // alone (Neon's schema declares no other property).
 func (s *Server) transferred(w http.ResponseWriter, r *http.Request, err error) error {
-	var le *platform.LimitsError
+	var le *plans.LimitsError
 	if errors.As(err, &le) {
 		s.log.Info("transfer refused", "request_id", requestID(r), "reason", le.Error())
 		var out apitypes.LimitsUnsatisfiedResponse

@@ -23,7 +23,7 @@ type usageState struct {
 	owners  map[string]metastore.EndpointOwner // endpoint → project and branch
 	lsn     map[string]int64                   // volume → WAL position last sampled (sizes.go)
 	size    map[string]int64                   // volume → logical size last recorded
-	blocked map[string]*QuotaError             // project or branch id → quota exceeded
+	blocked map[string]*usage.QuotaError       // project or branch id → quota exceeded
 	limited map[string]bool                    // volume → writes refused for its size (sizelimits.go)
 }
 
@@ -160,14 +160,6 @@ func (p *Platform) RecordUsage(ctx context.Context, recs []metering.Record) erro
 // Usage is consumption summed over the current billing period.
 type Usage = usage.Usage
 
-// BillingPeriod is the calendar month (UTC) holding t, Neon's billing
-// period.
-var BillingPeriod = usage.BillingPeriod
-
-// PeriodID is a stable id of a project's (or branch's) billing period
-// starting at start.
-var PeriodID = usage.PeriodID
-
 func (p *Platform) bucketSeconds() float64 {
 	if m := p.meter(); m != nil {
 		return m.Bucket().Seconds()
@@ -177,7 +169,7 @@ func (p *Platform) bucketSeconds() float64 {
 
 // periodUsage sums the current period per project, or per branch.
 func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranch bool) (map[string]Usage, error) {
-	start, end := BillingPeriod(time.Now())
+	start, end := usage.BillingPeriod(time.Now())
 	pts, err := p.store.Consumption(ctx, metastore.ConsumptionQuery{ProjectIDs: projectIDs, ByBranch: byBranch,
 		From: start, To: end, Trunc: "month", BucketSeconds: p.bucketSeconds()})
 	if err != nil {
@@ -195,7 +187,7 @@ func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[s
 	if err != nil {
 		return nil, err
 	}
-	start, end := BillingPeriod(time.Now())
+	start, end := usage.BillingPeriod(time.Now())
 	for _, id := range projectIDs {
 		if _, ok := out[id]; !ok {
 			out[id] = Usage{PeriodStart: start, PeriodEnd: end}

@@ -21,6 +21,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/sealer"
 )
 
 // Computes is what the platform needs from the compute manager.
@@ -68,7 +69,7 @@ type Config struct {
 	Computes Computes
 	Volumes  Volumes
 	Installs []pgversion.Install
-	Sealer   *Sealer
+	Sealer   *sealer.Sealer
 	// ProxyAddr is the proxy's advertised host:port for connection strings.
 	ProxyAddr string
 	// Domain, when set, gives endpoints DNS names routed by SNI.

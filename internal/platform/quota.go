@@ -10,14 +10,11 @@ import (
 	"github.com/grovedb/grove/internal/usage"
 )
 
-// QuotaError says which quota a project (or a branch) exceeded.
-type QuotaError = usage.QuotaError
-
 // checkQuotas re-evaluates the quotas of the projects (every project with
 // a quota when ids is nil) against the current period's usage and the
 // branches' logical sizes, records which projects and branches are over,
 // and returns those newly over.
-func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*QuotaError, error) {
+func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*usage.QuotaError, error) {
 	raw, err := p.store.ProjectQuotas(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -32,7 +29,7 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*Q
 		quotas[id] = q
 		withQuota = append(withQuota, id)
 	}
-	over := map[string]*QuotaError{} // project or branch id → exceeded
+	over := map[string]*usage.QuotaError{} // project or branch id → exceeded
 	if len(withQuota) > 0 {
 		period, err := p.ProjectUsage(ctx, withQuota)
 		if err != nil {
@@ -44,11 +41,11 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*Q
 		}
 		over = usage.Over(quotas, period, infos)
 	}
-	fresh := map[string]*QuotaError{}
+	fresh := map[string]*usage.QuotaError{}
 	p.usage.mu.Lock()
 	defer p.usage.mu.Unlock()
 	if p.usage.blocked == nil {
-		p.usage.blocked = map[string]*QuotaError{}
+		p.usage.blocked = map[string]*usage.QuotaError{}
 	}
 	for k, qe := range p.usage.blocked {
 		if ids == nil || slices.Contains(ids, qe.ProjectID) {
@@ -135,7 +132,7 @@ func (p *Platform) quotaBlock(ctx context.Context, projectID, branchID string) e
 // quotaError is quotaBlock's error as the API's: Neon refuses to start a
 // compute over quota.
 func quotaError(err error) error {
-	var qe *QuotaError
+	var qe *usage.QuotaError
 	if errors.As(err, &qe) {
 		return &Error{Kind: KindForbidden, Msg: qe.Error(), Err: qe}
 	}

@@ -16,17 +16,13 @@ type TransferInput struct {
 	ProjectIDs       []string
 }
 
-// LimitsError refuses a transfer the destination's plan cannot take:
-// Neon's 406 with limits[].
-type LimitsError = plans.LimitsError
-
 var errTransferKey = newErr(KindForbidden, "projects can be transferred between organizations only with a personal API key that is a member of both organizations")
 
 // TransferProjects moves up to 400 projects from one org to another, all
 // or none, in one metadata transaction. It needs a personal key of a
 // member of both orgs (organization and project-scoped keys get 403). A
 // project missing from the source org fails the whole transfer, as does a
-// destination whose plan cannot take the projects (LimitsError: too many
+// destination whose plan cannot take the projects (plans.LimitsError: too many
 // projects for its projects_per_org, or projects with more branches or
 // manual snapshots than it allows). The destination plan's limits are
 // applied in the same transaction: endpoint sizes above its range and
@@ -60,7 +56,7 @@ func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrg
 	case errors.Is(err, metastore.ErrNotFound):
 		return newErr(KindNotFound, "organization not found")
 	case err != nil:
-		var le *LimitsError
+		var le *plans.LimitsError
 		var pe *Error
 		if errors.As(err, &le) || errors.As(err, &pe) {
 			return err
