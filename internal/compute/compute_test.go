@@ -306,7 +306,13 @@ func TestCrashRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go busy.Exec(context.Background(), "select pg_sleep(60)")
+	// A pgx connection is not safe for concurrent use: only the goroutine
+	// touches it until it has returned.
+	busyDone := make(chan struct{})
+	go func() {
+		defer close(busyDone)
+		busy.Exec(context.Background(), "select pg_sleep(60)")
+	}()
 	for crash := 1; crash <= 2; crash++ {
 		old := in.Pid()
 		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
@@ -324,6 +330,7 @@ func TestCrashRestart(t *testing.T) {
 			t.Fatalf("after crash %d: %q, %v", crash, v, err)
 		}
 	}
+	<-busyDone
 	busy.Close(context.Background())
 	// Events follow the state change by a moment.
 	waitFor(t, "restarted events", func() bool { return e.events.count("ep-crash", compute.EventRestarted) >= 2 })
