@@ -7,6 +7,7 @@ import (
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/schedule"
 )
 
 // snapshotRoutes registers snapshots and their restore.
@@ -43,9 +44,9 @@ func (s *Server) setBackupSchedule(w http.ResponseWriter, r *http.Request, pr pl
 	if body.Schedule == nil {
 		return badRequest("invalid request: decode application/json: invalid: schedule (field required)")
 	}
-	items := make([]platform.ScheduleItem, 0, len(*body.Schedule))
+	items := make([]schedule.Item, 0, len(*body.Schedule))
 	for _, it := range *body.Schedule {
-		items = append(items, platform.ScheduleItem(it))
+		items = append(items, schedule.Item(it))
 	}
 	if err := s.p.SetBackupSchedule(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), items); err != nil {
 		return err

@@ -62,6 +62,8 @@ var forbidden = map[string][]string{
 	"internal/reserved": {mod + "internal/platform", mod + "internal/proxy", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// Checks and merges projects' JSON settings for the platform.
 	"internal/settings": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
+	// The arithmetic of backup schedules, shared by the platform and the API layer.
+	"internal/schedule": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},
