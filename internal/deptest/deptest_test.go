@@ -64,6 +64,8 @@ var forbidden = map[string][]string{
 	"internal/settings": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// The arithmetic of backup schedules, shared by the platform and the API layer.
 	"internal/schedule": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
+	// Checks requested points in a branch's history for the platform.
+	"internal/pitr": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
 
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},

@@ -12,6 +12,7 @@ import (
 	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pitr"
 	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/scram"
 )
@@ -248,7 +249,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 			return CreatedBranch{}, err
 		}
 	}
-	pt, err := p.parsePoint(proj, *parent, in.ParentLSN, in.ParentTimestamp, "branch.parent_lsn", "branch.parent_timestamp")
+	pt, err := pitr.Parse(proj, *parent, in.ParentLSN, in.ParentTimestamp, "branch.parent_lsn", "branch.parent_timestamp", now())
 	if err != nil {
 		return CreatedBranch{}, err
 	}
@@ -325,7 +326,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 		// child's login roles get new passwords; data from a past point may
 		// lack roles made since. Only then does the child's first start
 		// converge.
-		b.SetupPending = !pt.zero() || fresh.Protected || fresh.SetupPending
+		b.SetupPending = !pt.Zero() || fresh.Protected || fresh.SetupPending
 		if in.InitSource == "parent-data" {
 			b.LogicalSize = fresh.LogicalSize // until its own compute is measured
 		}
@@ -387,12 +388,12 @@ func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID str
 
 // makeBranchData fills b's volume from the parent at pt (the head when
 // pt is zero), emptied for a schema-only branch; b's parent point is set.
-func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch, rw *metastore.Endpoint) error {
-	if !pt.zero() && rw != nil && b.InitSource == "parent-data" && p.cfg.History != nil {
+func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt pitr.Point, b *metastore.Branch, rw *metastore.Endpoint) error {
+	if !pt.Zero() && rw != nil && b.InitSource == "parent-data" && p.cfg.History != nil {
 		// Its compute's history starts once it runs (history.Run).
 		return p.recoverInCompute(ctx, proj, parent, pt, b, *rw)
 	}
-	if pt.zero() {
+	if pt.Zero() {
 		if err := p.copyHead(ctx, parent, b.VolumeID); err != nil {
 			return &Error{Kind: KindUnavailable, Msg: "could not copy the parent branch's data", Err: err}
 		}
@@ -403,7 +404,7 @@ func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, p
 		if err != nil {
 			return err
 		}
-		b.ParentLSN, b.ParentTimestamp = res.lsn, res.at
+		b.ParentLSN, b.ParentTimestamp = res.LSN, res.At
 	}
 	if b.InitSource == "schema-only" {
 		if err := p.truncateUserTables(ctx, b.VolumeID, proj.PGVersion); err != nil {

@@ -3,94 +3,35 @@ package platform
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
-	"github.com/grovedb/grove/internal/pgrun"
+	"github.com/grovedb/grove/internal/pitr"
 	"github.com/grovedb/grove/internal/plans"
 )
 
-// point is a point in a branch's history: an LSN or a time; zero is the head.
-type point struct {
-	lsn string
-	at  *time.Time
-}
-
-func (pt point) zero() bool { return pt.lsn == "" && pt.at == nil }
-
-// pointResult is where a materialised point landed.
-type pointResult struct {
-	lsn string
-	at  *time.Time
-}
-
-var lsnRe = regexp.MustCompile(`^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$`)
-
-// parsePoint checks a requested point of b's history: an LSN in Postgres'
-// form, or a time after the branch was created and within the project's
-// history_retention_seconds (Neon's restore window).
-func (p *Platform) parsePoint(proj metastore.Project, b metastore.Branch, lsn string, at *time.Time, lsnField, tsField string) (point, error) {
-	switch {
-	case lsn != "" && at != nil:
-		return point{}, newErr(KindInvalid, "%s and %s are mutually exclusive", lsnField, tsField)
-	case lsn != "":
-		if !lsnRe.MatchString(lsn) {
-			return point{}, newErr(KindInvalid, "%s %q is not an LSN (for example 0/1A2B3C4)", lsnField, lsn)
-		}
-		if proj.HistoryRetentionSeconds == 0 {
-			return point{}, errNoHistory(proj)
-		}
-		return point{lsn: lsn}, nil
-	case at != nil:
-		t := at.UTC()
-		n := now()
-		if t.After(n) {
-			return point{}, newErr(KindInvalid, "%s %s is in the future", tsField, t.Format(time.RFC3339))
-		}
-		if proj.HistoryRetentionSeconds == 0 {
-			return point{}, errNoHistory(proj)
-		}
-		from := n.Add(-time.Duration(proj.HistoryRetentionSeconds) * time.Second)
-		if b.CreatedAt.After(from) {
-			from = b.CreatedAt
-		}
-		if t.Before(from) {
-			return point{}, newErr(KindInvalid, "%s %s is outside the branch's history: it must be between %s and now (the project keeps %d seconds of history)",
-				tsField, t.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano), proj.HistoryRetentionSeconds)
-		}
-		return point{at: &t}, nil
-	}
-	return point{}, nil
-}
-
-func errNoHistory(proj metastore.Project) error {
-	return newErr(KindInvalid, "project %s keeps no history (history_retention_seconds is 0): restore to a point in time is disabled", proj.ID)
-}
-
 // materialize makes dst the state of b's volume at pt, through the history
-// manager; a point outside what it keeps is Neon's 400.
-func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt point, dst string) (pointResult, error) {
+// manager; a point outside what it keeps is Neon's 400 (pitr.RecoveryError).
+func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt pitr.Point, dst string) (pitr.Point, error) {
 	h := p.cfg.History
 	if h == nil {
-		return pointResult{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time needs the history manager, which this Grove runs without"}
+		return pitr.Point{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time needs the history manager, which this Grove runs without"}
 	}
 	src, err := p.historySource(ctx, b)
 	if err != nil {
-		return pointResult{}, err
+		return pitr.Point{}, err
 	}
-	res, err := h.Materialize(ctx, src, pt.history(), dst)
+	res, err := h.Materialize(ctx, src, pt.History(), dst)
 	if err != nil {
-		return pointResult{}, pointErr(err, b, pt)
+		return pitr.Point{}, pitr.RecoveryError(err, b.ID, pt)
 	}
-	out := pointResult{lsn: res.LSN}
+	out := pitr.Point{LSN: res.LSN}
 	if !res.Time.IsZero() {
 		t := res.Time.UTC()
-		out.at = &t
+		out.At = &t
 	}
 	return out, nil
 }
@@ -111,33 +52,12 @@ func (p *Platform) historySource(ctx context.Context, b metastore.Branch) (histo
 	return src, nil
 }
 
-func (pt point) history() history.Point {
-	hp := history.Point{LSN: pt.lsn}
-	if pt.at != nil {
-		hp.Time = *pt.at
-	}
-	return hp
-}
-
-// pointErr is the API's error for a failed recovery of b to pt: Neon's 400
-// for a point outside what the history keeps.
-func pointErr(err error, b metastore.Branch, pt point) error {
-	if errors.Is(err, history.ErrOutsideWindow) || errors.Is(err, pgrun.ErrBeforeConsistent) {
-		what := pt.lsn
-		if pt.at != nil {
-			what = pt.at.Format(time.RFC3339Nano)
-		}
-		return &Error{Kind: KindInvalid, Msg: fmt.Sprintf("%s is outside the history of branch %s kept for restore", what, b.ID), Err: err}
-	}
-	return &Error{Kind: KindUnavailable, Msg: "could not restore the branch's history to that point", Err: err}
-}
-
 // recoverInCompute makes b's volume the parent's state at pt through b's
 // read-write endpoint e: a clone of the parent's snapshot before pt that
 // the endpoint's compute recovers to pt, answering once promoted, while
 // the replay's pages are written in the background (history.PrepareRecovery).
 // b's parent point is set from where the recovery stopped.
-func (p *Platform) recoverInCompute(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt point, b *metastore.Branch, e metastore.Endpoint) error {
+func (p *Platform) recoverInCompute(ctx context.Context, proj metastore.Project, parent metastore.Branch, pt pitr.Point, b *metastore.Branch, e metastore.Endpoint) error {
 	h := p.cfg.History
 	begin := time.Now()
 	defer func() { p.log.Debug("branch recovered in its compute", "branch", b.ID, "took", time.Since(begin)) }()
@@ -145,9 +65,9 @@ func (p *Platform) recoverInCompute(ctx context.Context, proj metastore.Project,
 	if err != nil {
 		return err
 	}
-	rec, err := h.PrepareRecovery(ctx, src, pt.history(), b.VolumeID)
+	rec, err := h.PrepareRecovery(ctx, src, pt.History(), b.VolumeID)
 	if err != nil {
-		return pointErr(err, parent, pt)
+		return pitr.RecoveryError(err, parent.ID, pt)
 	}
 	defer rec.Release()
 	spec := p.spec(e, b.VolumeID, proj.PGVersion)
@@ -163,7 +83,7 @@ func (p *Platform) recoverInCompute(ctx context.Context, proj metastore.Project,
 	}
 	p.dropVolume(ctx, b.VolumeID)
 	p.forgetHistory(ctx, b.VolumeID)
-	return pointErr(err, parent, pt)
+	return pitr.RecoveryError(err, parent.ID, pt)
 }
 
 // lastReplayed is the commit time of the last transaction a recovery

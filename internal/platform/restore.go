@@ -7,6 +7,7 @@ import (
 
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pitr"
 )
 
 // A restore replaces what a branch serves while its endpoints keep their
@@ -50,18 +51,18 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, b
 	if err != nil {
 		return metastore.Branch{}, nil, wrapStore("source branch", err)
 	}
-	pt, err := p.parsePoint(proj, source, in.SourceLSN, in.SourceTimestamp, "source_lsn", "source_timestamp")
+	pt, err := pitr.Parse(proj, source, in.SourceLSN, in.SourceTimestamp, "source_lsn", "source_timestamp", now())
 	if err != nil {
 		return metastore.Branch{}, nil, err
 	}
 	self := source.ID == target.ID
-	toParent := target.ParentID != nil && *target.ParentID == source.ID && pt.zero()
+	toParent := target.ParentID != nil && *target.ParentID == source.ID && pt.Zero()
 	children, err := p.store.BranchChildren(ctx, proj.ID, target.ID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
 	}
 	switch {
-	case self && pt.zero():
+	case self && pt.Zero():
 		return metastore.Branch{}, nil, newErr(KindInvalid, "restoring branch %s to its own history needs source_timestamp or source_lsn", target.ID)
 	case self && in.PreserveUnderName == "":
 		return metastore.Branch{}, nil, newErr(KindInvalid, "restoring branch %s to its own history needs preserve_under_name", target.ID)
@@ -69,7 +70,7 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, b
 		return metastore.Branch{}, nil, newErr(KindInvalid, "branch %s has child branches: preserve_under_name is required, and the children move to the preserved branch", target.ID)
 	case toParent && target.Protected:
 		return metastore.Branch{}, nil, newErr(KindInvalid, "protected branch %s cannot be reset from its parent", target.ID)
-	case !pt.zero() && (source.RestoreStatus == "restored" || target.RestoreStatus == "restored"):
+	case !pt.Zero() && (source.RestoreStatus == "restored" || target.RestoreStatus == "restored"):
 		return metastore.Branch{}, nil, errSnapshotRestoreOngoing
 	case len(in.PreserveUnderName) > maxName:
 		return metastore.Branch{}, nil, newErr(KindInvalid, "preserve_under_name must be at most %d characters", maxName)
@@ -125,15 +126,15 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, b
 	written := make(chan error, 1)
 	ops, err = p.mutate(ctx, proj.ID, ops, func(ctx context.Context) error {
 		var err error
-		if pt.zero() {
+		if pt.Zero() {
 			err = p.copyHead(ctx, source, next.VolumeID)
 			if err != nil {
 				err = &Error{Kind: KindUnavailable, Msg: "could not copy the source branch's data", Err: err}
 			}
 		} else {
-			var res pointResult
+			var res pitr.Point
 			if res, err = p.materialize(ctx, source, pt, next.VolumeID); err == nil && self {
-				next.ParentLSN, next.ParentTimestamp = res.lsn, res.at
+				next.ParentLSN, next.ParentTimestamp = res.LSN, res.At
 			}
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pitr"
 	"github.com/grovedb/grove/internal/schedule"
 )
 
@@ -138,7 +139,7 @@ func (p *Platform) takeScheduledOne(ctx context.Context, s metastore.BackupSched
 		e := t.Add(time.Duration(*it.RetentionSeconds) * time.Second).Truncate(time.Second)
 		sn.ExpiresAt = &e
 	}
-	_, _, err = p.takeSnapshot(ctx, b, point{}, sn)
+	_, _, err = p.takeSnapshot(ctx, b, pitr.Point{}, sn)
 	if err == nil {
 		p.log.Info("scheduled snapshot", "branch", b.ID, "project", b.ProjectID, "frequency", it.Frequency, "snapshot", sn.ID)
 	}

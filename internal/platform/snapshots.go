@@ -10,6 +10,7 @@ import (
 
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pitr"
 )
 
 // A snapshot is a read-only volume copied from a root branch at its head
@@ -37,7 +38,7 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 	if b.ParentID != nil {
 		return metastore.Snapshot{}, nil, newErr(KindInvalid, "snapshots can be created only from root branches; branch %s has a parent", b.ID)
 	}
-	pt, err := p.parsePoint(proj, b, in.LSN, in.Timestamp, "lsn", "timestamp")
+	pt, err := pitr.Parse(proj, b, in.LSN, in.Timestamp, "lsn", "timestamp", now())
 	if err != nil {
 		return metastore.Snapshot{}, nil, err
 	}
@@ -86,7 +87,7 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, 
 
 // takeSnapshot fills sn's volume from b at pt and records it, as one
 // create_branch operation of b's project.
-func (p *Platform) takeSnapshot(ctx context.Context, b metastore.Branch, pt point, sn metastore.Snapshot) (metastore.Snapshot, []metastore.Operation, error) {
+func (p *Platform) takeSnapshot(ctx context.Context, b metastore.Branch, pt pitr.Point, sn metastore.Snapshot) (metastore.Snapshot, []metastore.Operation, error) {
 	var out metastore.Snapshot
 	done := make(chan error, 1)
 	ops, err := p.mutate(ctx, b.ProjectID, []metastore.Operation{newOp(b.ProjectID, b.ID, "", "create_branch")}, func(ctx context.Context) error {
@@ -110,26 +111,26 @@ func (p *Platform) takeSnapshot(ctx context.Context, b metastore.Branch, pt poin
 }
 
 // snapshotData fills sn's volume from b at pt (the head when zero).
-func (p *Platform) snapshotData(ctx context.Context, b metastore.Branch, pt point, sn *metastore.Snapshot) error {
-	if pt.at != nil {
+func (p *Platform) snapshotData(ctx context.Context, b metastore.Branch, pt pitr.Point, sn *metastore.Snapshot) error {
+	if pt.At != nil {
 		// Neon's clients send timestamp=now with every checkpoint. When
 		// nothing committed after that time, the head is the state at it:
 		// a storage snapshot, not a recovery. The check comes after the
 		// snapshot, so a commit racing it sends us to the recovery.
 		if err := p.snapshotHead(ctx, b, sn); err == nil {
-			if p.quietSince(ctx, b, *pt.at) {
-				sn.Timestamp = pt.at
+			if p.quietSince(ctx, b, *pt.At) {
+				sn.Timestamp = pt.At
 				return nil
 			}
 			p.dropVolume(ctx, sn.VolumeID)
 		}
 	}
-	if !pt.zero() {
+	if !pt.Zero() {
 		res, err := p.materialize(ctx, b, pt, sn.VolumeID)
 		if err != nil {
 			return err
 		}
-		sn.LSN, sn.Timestamp = res.lsn, res.at
+		sn.LSN, sn.Timestamp = res.LSN, res.At
 		return nil
 	}
 	return p.snapshotHead(ctx, b, sn)
