@@ -4,18 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/grovedb/grove/internal/compute"
-	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/sizelimit"
-)
-
-// Intervals between two measurements of a compute whose project has a
-// size limit: past half of it (or over it) a write burst has less room.
-const (
-	limitedSampleInterval = 5 * time.Second
-	nearLimitInterval     = 2 * time.Second
 )
 
 // computeSizeLimit is the size limit of the branch a compute runs.
@@ -40,7 +30,7 @@ func (p *Platform) computeSizeLimit(ctx context.Context, in *compute.Instance) (
 }
 
 // holdSizeLimit holds a running compute measured at size to its branch's
-// limit: over it, writes are refused in every database (sizelimit.Apply,
+// limit: over it, writes are refused in every database (sizelimit.Hold,
 // again at each measurement, so that tables and databases made since are
 // covered); back under it, they are allowed again. Entering and leaving
 // are logged once each. It returns when the compute should be measured
@@ -62,16 +52,11 @@ func (p *Platform) holdSizeLimit(ctx context.Context, in *compute.Instance, size
 	// A volume first seen (since Grove started) may hold the guard of an
 	// earlier run: Lift looks before it removes anything.
 	if !over && !was && known {
-		return nextSample(limit, size, every)
+		return sizelimit.NextSample(limit, size, every)
 	}
-	if err := p.eachDatabase(ctx, in, func(conn *pgx.Conn) error {
-		if over {
-			return sizelimit.Apply(ctx, conn, limit)
-		}
-		return sizelimit.Lift(ctx, conn)
-	}); err != nil {
+	if err := sizelimit.Hold(ctx, in, limit, over); err != nil {
 		p.log.Warn("size limit", "compute", in.ID(), "over", over, "err", err)
-		return nearLimitInterval // tried again soon
+		return sizelimit.NearInterval // tried again soon
 	}
 	p.usage.mu.Lock()
 	p.usage.limited[vol] = over
@@ -82,20 +67,7 @@ func (p *Platform) holdSizeLimit(ctx context.Context, in *compute.Instance, size
 	case !over && was:
 		p.log.Info("branch back under its size limit: writes allowed", "compute", in.ID(), "volume", vol, "size", size, "limit", limit)
 	}
-	return nextSample(limit, size, every)
-}
-
-// nextSample is how long to wait before measuring a branch of size
-// against its limit again (0: none), every at most.
-func nextSample(limit, size int64, every time.Duration) time.Duration {
-	switch {
-	case limit == 0:
-		return every
-	case size >= limit/2:
-		return min(every, nearLimitInterval)
-	default:
-		return min(every, limitedSampleInterval)
-	}
+	return sizelimit.NextSample(limit, size, every)
 }
 
 // BranchesOverSizeLimit is the number of running branches whose writes
@@ -111,40 +83,4 @@ func (p *Platform) BranchesOverSizeLimit() int {
 		}
 	}
 	return n
-}
-
-// eachDatabase runs f on an admin connection to each database of in that
-// accepts connections.
-func (p *Platform) eachDatabase(ctx context.Context, in *compute.Instance, f func(*pgx.Conn) error) error {
-	conn, err := in.Conn(ctx, "postgres")
-	if err != nil {
-		return err
-	}
-	rows, err := conn.Query(ctx, computesql.ConnectableDatabases)
-	var dbs []string
-	if err == nil {
-		dbs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
-	if err == nil {
-		err = f(conn)
-	}
-	conn.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return err
-	}
-	for _, db := range dbs {
-		if db == "postgres" {
-			continue
-		}
-		c, err := in.Conn(ctx, db)
-		if err != nil {
-			return err
-		}
-		err = f(c)
-		c.Close(context.WithoutCancel(ctx))
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

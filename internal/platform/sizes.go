@@ -8,6 +8,7 @@ import (
 
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
+	"github.com/grovedb/grove/internal/sizelimit"
 )
 
 // DefaultSampleInterval is how often RunSamples reads running computes.
@@ -45,7 +46,7 @@ func (p *Platform) RunSamples(ctx context.Context, interval time.Duration) {
 			next, ok := due[in.ID()]
 			if !ok {
 				// First seen: read within a few seconds, then on its own schedule.
-				due[in.ID()] = now.Add(min(interval, limitedSampleInterval))
+				due[in.ID()] = now.Add(min(interval, sizelimit.LimitedInterval))
 				continue
 			}
 			if now.Before(next) {

@@ -26,7 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/grovedb/grove/internal/computesql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -159,4 +161,77 @@ func Lift(ctx context.Context, conn *pgx.Conn) error {
 func IsLimitError(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == SQLState
+}
+
+// Intervals between two measurements of a compute whose project has a
+// size limit: past half of it (or over it) a write burst has less room.
+const (
+	LimitedInterval = 5 * time.Second
+	NearInterval    = 2 * time.Second
+)
+
+// NextSample is how long to wait before measuring a branch of size
+// against its limit again (0: none), every at most.
+func NextSample(limit, size int64, every time.Duration) time.Duration {
+	switch {
+	case limit == 0:
+		return every
+	case size >= limit/2:
+		return min(every, NearInterval)
+	default:
+		return min(every, LimitedInterval)
+	}
+}
+
+// Conns opens admin connections to a cluster's databases (a running
+// compute).
+type Conns interface {
+	Conn(ctx context.Context, db string) (*pgx.Conn, error)
+}
+
+// Hold applies the limit (over) or lifts it (Apply, Lift) in every
+// database of a cluster that accepts connections.
+func Hold(ctx context.Context, c Conns, limitBytes int64, over bool) error {
+	return eachDatabase(ctx, c, func(conn *pgx.Conn) error {
+		if over {
+			return Apply(ctx, conn, limitBytes)
+		}
+		return Lift(ctx, conn)
+	})
+}
+
+// eachDatabase runs f on an admin connection to each database of c that
+// accepts connections.
+func eachDatabase(ctx context.Context, c Conns, f func(*pgx.Conn) error) error {
+	conn, err := c.Conn(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, computesql.ConnectableDatabases)
+	var dbs []string
+	if err == nil {
+		dbs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err == nil {
+		err = f(conn)
+	}
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	for _, db := range dbs {
+		if db == "postgres" {
+			continue
+		}
+		c, err := c.Conn(ctx, db)
+		if err != nil {
+			return err
+		}
+		err = f(c)
+		c.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -101,5 +102,73 @@ func TestApplyLift(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNextSample(t *testing.T) {
+	const every = 30 * time.Second
+	for _, tc := range []struct {
+		name        string
+		limit, size int64
+		want        time.Duration
+	}{
+		{"no limit", 0, 1 << 40, every},
+		{"far from the limit", 512 << 20, 10 << 20, sizelimit.LimitedInterval},
+		{"past half", 512 << 20, 300 << 20, sizelimit.NearInterval},
+		{"over", 512 << 20, 600 << 20, sizelimit.NearInterval},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sizelimit.NextSample(tc.limit, tc.size, every); got != tc.want {
+				t.Fatalf("NextSample = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got := sizelimit.NextSample(512<<20, 600<<20, time.Second); got != time.Second {
+		t.Fatalf("a shorter sampling interval wins: %v", got)
+	}
+}
+
+// connsFunc opens connections to a test server's databases.
+type connsFunc func(ctx context.Context, db string) (*pgx.Conn, error)
+
+func (f connsFunc) Conn(ctx context.Context, db string) (*pgx.Conn, error) { return f(ctx, db) }
+
+// TestHold: the guard goes on in every database that accepts connections,
+// and comes off in each again.
+func TestHold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	srv := pgtest.Start(t)
+	for _, db := range []string{"a", "b"} {
+		srv.Exec(t, "postgres", "CREATE DATABASE "+db)
+		srv.Exec(t, db, `CREATE TABLE t(id int)`)
+	}
+	srv.Exec(t, "postgres", `CREATE DATABASE closed ALLOW_CONNECTIONS false`)
+	ctx := t.Context()
+	c := connsFunc(srv.Connect)
+	guarded := func(db string) bool {
+		t.Helper()
+		var n int
+		if err := srv.Conn(t, db).QueryRow(ctx, `SELECT count(*) FROM pg_event_trigger WHERE evtname = $1`, sizelimit.Name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	if err := sizelimit.Hold(ctx, c, 1<<20, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{"postgres", "a", "b"} {
+		if !guarded(db) {
+			t.Errorf("database %s: no guard past the limit", db)
+		}
+	}
+	if err := sizelimit.Hold(ctx, c, 1<<20, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{"postgres", "a", "b"} {
+		if guarded(db) {
+			t.Errorf("database %s: guard left once under the limit", db)
+		}
 	}
 }
