@@ -1,26 +1,64 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+
+	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/proxy/authlimit"
+	"github.com/grovedb/grove/internal/sqlhttp"
 )
 
-// dataPlane is the data-plane HTTP listener (--http-addr): the data-plane
-// services (SQL over HTTP, the Data API, Auth) mount their handlers on Mux.
-// A request no handler takes gets the Data API's "not enabled" answer.
+// dataPlane is the data-plane HTTP listener (--http-addr): SQL over HTTP
+// at /sql, and the data-plane services (the Data API, Auth) mount their
+// handlers on Mux. A request no handler takes gets the Data API's "not
+// enabled" answer.
 type dataPlane struct {
 	*httpServer
 	Mux *http.ServeMux
+	SQL *sqlhttp.Handler
 }
 
-func newDataPlane(cfg serveConfig) (*dataPlane, closer, error) {
-	d := &dataPlane{Mux: http.NewServeMux()}
-	srv, err := listenHTTP(cfg.HTTPAddr, http.HandlerFunc(d.serveHTTP))
+// newDataPlane returns the data plane; its closer lets requests in flight
+// finish, then closes the connections SQL over HTTP keeps to computes.
+func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, limiter *authlimit.Limiter,
+	log *slog.Logger) (*dataPlane, closer, error) {
+	sql, err := sqlhttp.New(sqlhttp.Config{
+		Backend: be, Domain: cfg.Domain, AuthLimiter: limiter, Logger: log.With("component", "sqlhttp"),
+		MaxConns: func(id string) int {
+			// As Neon's pooler: 90 % of the compute's connections.
+			if in, ok := computes.Get(id); ok {
+				return in.Settings().MaxConnections * 9 / 10
+			}
+			return 0
+		},
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("data plane: %w", err)
 	}
+	// A stopped compute's pooled connections are dead: close them at once.
+	unsubscribe := computes.Subscribe(func(e compute.Event) {
+		switch e.Kind {
+		case compute.EventSuspended, compute.EventCrashed, compute.EventFailed:
+			sql.Drop(e.ID)
+		}
+	})
+	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql}
+	d.Mux.Handle("/sql", sql)
+	srv, err := listenHTTP(cfg.HTTPAddr, http.HandlerFunc(d.serveHTTP))
+	if err != nil {
+		unsubscribe()
+		_ = sql.Close()
+		return nil, nil, fmt.Errorf("data plane: %w", err)
+	}
 	d.httpServer = srv
-	return d, srv.shutdown, nil
+	return d, func(ctx context.Context, leave bool) {
+		srv.shutdown(ctx, leave)
+		unsubscribe()
+		_ = sql.Close()
+	}, nil
 }
 
 func (d *dataPlane) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -32,3 +70,6 @@ func (d *dataPlane) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotFound)
 	_, _ = w.Write([]byte(`{"message":"the Data API is not enabled on this endpoint"}`))
 }
+
+// egressSources are the data plane's bytes out per endpoint, for the meter.
+func (d *dataPlane) egress() map[string]int64 { return d.SQL.Egress() }

@@ -8,16 +8,13 @@ import (
 	"net"
 	"path/filepath"
 
-	"github.com/grovedb/grove/internal/compute"
-	"github.com/grovedb/grove/internal/platform"
-	"github.com/grovedb/grove/internal/pooler"
 	"github.com/grovedb/grove/internal/proxy"
+	"github.com/grovedb/grove/internal/proxy/authlimit"
 )
 
 // newProxy returns the Postgres proxy and its listener (--pg-addr), served
 // by Serve; its closer closes the client connections.
-func newProxy(cfg serveConfig, plat *platform.Platform, computes *compute.Manager, poolers *pooler.Manager,
-	log *slog.Logger) (*proxy.Proxy, net.Listener, closer, error) {
+func newProxy(cfg serveConfig, be backend, limiter *authlimit.Limiter, log *slog.Logger) (*proxy.Proxy, net.Listener, closer, error) {
 	var cert tls.Certificate
 	var err error
 	if cfg.TLSCert != "" {
@@ -29,10 +26,11 @@ func newProxy(cfg serveConfig, plat *platform.Platform, computes *compute.Manage
 		return nil, nil, nil, fmt.Errorf("proxy certificate: %w", err)
 	}
 	px, err := proxy.New(proxy.Config{
-		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		Domain:  cfg.Domain,
-		Backend: backend{p: plat, computes: computes, poolers: poolers},
-		Logger:  log.With("component", "proxy"),
+		TLS:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Domain:      cfg.Domain,
+		Backend:     be,
+		AuthLimiter: limiter,
+		Logger:      log.With("component", "proxy"),
 
 		AllowPlaintext: cfg.AllowPlaintext,
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/proxy"
+	"github.com/grovedb/grove/internal/proxy/authlimit"
 )
 
 // serve runs the platform until a signal: it builds the components in
@@ -85,21 +86,26 @@ func serve(ctx context.Context, args []string) error {
 	if stop.add(c); err != nil {
 		return err
 	}
-	px, pgLn, c, err := newProxy(cfg, plat, computes, poolers, log)
+	limiter, err := authlimit.New(authlimit.Config{}) // one budget for the proxy and SQL over HTTP
+	if err != nil {
+		return err
+	}
+	be := backend{p: plat, computes: computes, poolers: poolers}
+	px, pgLn, c, err := newProxy(cfg, be, limiter, log)
 	if stop.add(c); err != nil {
 		return err
 	}
-	traffic.px = px
+	dp, c, err := newDataPlane(cfg, be, computes, limiter, log)
+	if stop.add(c); err != nil {
+		return err
+	}
+	traffic.sources = []func() map[string]int64{proxyEgress(px), dp.egress}
 	stop.add(runPlatform(ctx, plat, log))
 	met, c, err := newMetrics(cfg, computes, store, px, scaling, driver, disk, plat, log)
 	if stop.add(c); err != nil {
 		return err
 	}
 	api, c, err := newAPI(cfg, plat, met, log)
-	if stop.add(c); err != nil {
-		return err
-	}
-	dp, c, err := newDataPlane(cfg)
 	if stop.add(c); err != nil {
 		return err
 	}

@@ -1,0 +1,279 @@
+package sqlhttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// query is one statement of a request.
+type query struct {
+	Query     string            `json:"query"`
+	Params    []json.RawMessage `json:"params"`
+	ArrayMode *bool             `json:"arrayMode"`
+}
+
+// payload is a request body: one query, or a batch run as one transaction.
+type payload struct {
+	queries []query
+	batch   bool
+}
+
+// readPayload reads and parses the body, bounded by limit; it returns the
+// body's length for metering.
+func readPayload(w http.ResponseWriter, r *http.Request, limit int) (payload, int, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return payload{}, 0, &httpError{Status: http.StatusRequestEntityTooLarge,
+				Message: fmt.Sprintf("request is too large (max is %d bytes)", limit)}
+		}
+		return payload{}, 0, userErrorf("could not read the HTTP request body: %v", err)
+	}
+	pl, err := parsePayload(body)
+	if err != nil {
+		return payload{}, len(body), userErrorf("could not parse the HTTP request body: %v", err)
+	}
+	return pl, len(body), nil
+}
+
+// parsePayload accepts what Neon's proxy does: an object with "query"
+// (and optional "params", "arrayMode"), else one with "queries".
+func parsePayload(body []byte) (payload, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return payload{}, err
+	}
+	if _, ok := raw["query"]; ok {
+		q, err := parseQuery(raw)
+		return payload{queries: []query{q}}, err
+	}
+	if rq, ok := raw["queries"]; ok {
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(rq, &list); err != nil {
+			return payload{}, fmt.Errorf("queries: %w", err)
+		}
+		pl := payload{batch: true, queries: make([]query, 0, len(list))}
+		for i, m := range list {
+			if _, ok := m["query"]; !ok {
+				return payload{}, fmt.Errorf("queries[%d]: missing field `query`", i)
+			}
+			q, err := parseQuery(m)
+			if err != nil {
+				return payload{}, fmt.Errorf("queries[%d]: %w", i, err)
+			}
+			pl.queries = append(pl.queries, q)
+		}
+		return pl, nil
+	}
+	return payload{}, errors.New("data did not match any variant of untagged enum Payload")
+}
+
+func parseQuery(m map[string]json.RawMessage) (query, error) {
+	var q query
+	if err := json.Unmarshal(m["query"], &q.Query); err != nil {
+		return q, fmt.Errorf("query: %w", err)
+	}
+	if p, ok := m["params"]; ok && !bytes.Equal(bytes.TrimSpace(p), []byte("null")) {
+		if err := json.Unmarshal(p, &q.Params); err != nil {
+			return q, fmt.Errorf("params: %w", err)
+		}
+	}
+	if a, ok := m["arrayMode"]; ok && !bytes.Equal(bytes.TrimSpace(a), []byte("null")) {
+		var v bool
+		if err := json.Unmarshal(a, &v); err != nil {
+			return q, fmt.Errorf("arrayMode: %w", err)
+		}
+		q.ArrayMode = &v
+	}
+	return q, nil
+}
+
+// errTooLarge is the 507 of a response over the limit.
+func errTooLarge(limit int) error {
+	return &httpError{Status: http.StatusInsufficientStorage, Message: fmt.Sprintf("response is too large (max is %d bytes)", limit)}
+}
+
+// run executes the payload on pc and returns the response body. A batch
+// runs in one transaction, committed when every statement succeeded and
+// rolled back at the first error.
+func (h *Handler) run(ctx context.Context, pc *pgconn.PgConn, pl payload, o options) ([]byte, error) {
+	budget := h.cfg.MaxResponseBytes
+	if !pl.batch {
+		return runOne(ctx, pc, nil, pl.queries[0], o, budget)
+	}
+	begin := "BEGIN"
+	if o.isolation != "" {
+		begin += " ISOLATION LEVEL " + o.isolation
+	}
+	if o.readOnly {
+		begin += " READ ONLY"
+	}
+	if o.deferrable {
+		begin += " DEFERRABLE"
+	}
+	if err := simple(ctx, pc, begin); err != nil {
+		return nil, err
+	}
+	b := []byte(`{"results":[`)
+	for i, q := range pl.queries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = runOne(ctx, pc, b, q, o, budget); err != nil {
+			if pc.TxStatus() != 'I' && !pc.IsClosed() {
+				if rerr := simple(ctx, pc, "ROLLBACK"); rerr != nil {
+					return nil, errors.Join(err, rerr)
+				}
+			}
+			return nil, err
+		}
+	}
+	if err := simple(ctx, pc, "COMMIT"); err != nil {
+		return nil, err
+	}
+	return append(b, "]}"...), nil
+}
+
+func simple(ctx context.Context, pc *pgconn.PgConn, sql string) error {
+	_, err := pc.Exec(ctx, sql).ReadAll()
+	return err
+}
+
+// runOne runs one statement with the extended protocol (so one statement
+// only, parameters as text) and appends its result, in node-postgres'
+// shape, to b. The response may hold at most budget bytes.
+func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options, budget int) ([]byte, error) {
+	params, err := paramsText(q.Params)
+	if err != nil {
+		return nil, userErrorf("could not parse the HTTP request body: %v", err)
+	}
+	arrayMode := o.arrayMode
+	if q.ArrayMode != nil {
+		arrayMode = *q.ArrayMode
+	}
+	rr := pc.ExecParams(ctx, q.Query, params, nil, nil, nil)
+	fds := rr.FieldDescriptions()
+	b = append(b, `{"fields":[`...)
+	for i, f := range fds {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, []byte(f.Name))
+		b = append(b, `,"dataTypeID":`...)
+		b = strconv.AppendUint(b, uint64(f.DataTypeOID), 10)
+		b = append(b, `,"tableID":`...)
+		b = strconv.AppendUint(b, uint64(f.TableOID), 10)
+		b = append(b, `,"columnID":`...)
+		b = strconv.AppendUint(b, uint64(f.TableAttributeNumber), 10)
+		b = append(b, `,"dataTypeSize":`...)
+		b = strconv.AppendInt(b, int64(f.DataTypeSize), 10)
+		b = append(b, `,"dataTypeModifier":`...)
+		b = strconv.AppendInt(b, int64(f.TypeModifier), 10)
+		b = append(b, `,"format":"text"}`...)
+	}
+	b = append(b, `],"rows":[`...)
+	var convErr error
+	for n := 0; rr.NextRow(); n++ {
+		if convErr != nil {
+			continue // drain
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		if b, convErr = appendRow(b, fds, rr.Values(), o.rawText, arrayMode); convErr != nil {
+			continue
+		}
+		if len(b) > budget {
+			// Stop here: the connection is closed rather than drained.
+			return nil, errTooLarge(budget)
+		}
+	}
+	tag, err := rr.Close()
+	if err != nil {
+		return nil, err
+	}
+	if convErr != nil {
+		return nil, fmt.Errorf("convert row: %w", convErr)
+	}
+	cmd, count := parseCommandTag(tag.String())
+	b = append(b, `],"command":`...)
+	b = appendJSONString(b, []byte(cmd))
+	b = append(b, `,"rowCount":`...)
+	if count < 0 {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, count, 10)
+	}
+	b = append(b, `,"rowAsArray":`...)
+	b = strconv.AppendBool(b, arrayMode)
+	b = append(b, '}')
+	if len(b) > budget {
+		return nil, errTooLarge(budget)
+	}
+	return b, nil
+}
+
+func appendRow(b []byte, fds []pgconn.FieldDescription, vals [][]byte, raw, arrayMode bool) ([]byte, error) {
+	if arrayMode {
+		b = append(b, '[')
+	} else {
+		b = append(b, '{')
+	}
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if !arrayMode {
+			b = appendJSONString(b, []byte(fds[i].Name))
+			b = append(b, ':')
+		}
+		switch {
+		case v == nil:
+			b = append(b, "null"...)
+		case raw:
+			b = appendJSONString(b, v)
+		default:
+			var err error
+			if b, err = appendValue(b, v, fds[i].DataTypeOID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if arrayMode {
+		return append(b, ']'), nil
+	}
+	return append(b, '}'), nil
+}
+
+// parseCommandTag splits a command tag into the command and its row count
+// (-1 when it has none), as node-postgres does: INSERT's count is its
+// second number.
+func parseCommandTag(tag string) (string, int64) {
+	name, rest, ok := strings.Cut(tag, " ")
+	if !ok {
+		return tag, -1
+	}
+	if name == "INSERT" {
+		_, rest, ok = strings.Cut(rest, " ")
+		if !ok {
+			return name, -1
+		}
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil {
+		return name, -1
+	}
+	return name, n
+}
