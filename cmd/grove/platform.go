@@ -44,7 +44,7 @@ func newPlatform(ctx context.Context, cfg serveConfig, m machine, store *metasto
 	}
 	computes.Subscribe(plat.MeterEvent)
 	keyFile := adminKeyFile(cfg)
-	boot, err := plat.Bootstrap(ctx, func(key string) error {
+	boot, err := plat.Accounts().Bootstrap(ctx, func(key string) error {
 		return os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
 	})
 	if err != nil {

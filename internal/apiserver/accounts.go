@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/platform"
@@ -27,7 +29,7 @@ func (s *Server) accountRoutes() {
 	s.handle("DELETE /organizations/{org_id}/api_keys/{key_id}", s.revokeOrgKey)
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) me(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	u, err := s.p.Me(r.Context(), pr)
 	if err != nil {
 		return err
@@ -42,8 +44,8 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, pr platform.Principa
 	return nil
 }
 
-func (s *Server) myOrgs(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	orgs, err := s.p.Orgs(r.Context(), pr)
+func (s *Server) myOrgs(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
+	orgs, err := s.p.Accounts().Orgs(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -55,7 +57,7 @@ func (s *Server) myOrgs(w http.ResponseWriter, r *http.Request, pr platform.Prin
 	return nil
 }
 
-func (s *Server) regions(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) regions(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	type region struct {
 		RegionID string `json:"region_id"`
 		Name     string `json:"name"`
@@ -73,7 +75,7 @@ func (s *Server) regions(w http.ResponseWriter, r *http.Request, pr platform.Pri
 	return nil
 }
 
-func (s *Server) authDetails(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) authDetails(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	id, method := pr.AuthDetails()
 	writeJSON(w, http.StatusOK, apitypes.AuthDetailsResponse{AccountID: id, AuthMethod: method})
 	return nil
@@ -87,23 +89,23 @@ type keyRequest struct {
 	ProjectID *string `json:"project_id"`
 }
 
-func decodeKey(r *http.Request, org bool) (platform.KeyInput, error) {
+func decodeKey(r *http.Request, org bool) (accounts.KeyInput, error) {
 	var req keyRequest
 	if err := decode(r, &req, false); err != nil {
-		return platform.KeyInput{}, err
+		return accounts.KeyInput{}, err
 	}
 	const prefix = "invalid request: decode application/json: invalid: "
 	switch {
 	case req.KeyName == nil:
-		return platform.KeyInput{}, badRequest(prefix + "key_name (field required)")
-	case utf8.RuneCountInString(*req.KeyName) > platform.MaxKeyName:
-		return platform.KeyInput{}, badRequest(prefix+"key_name (string: len %d greater than maximum %d)",
-			utf8.RuneCountInString(*req.KeyName), platform.MaxKeyName)
+		return accounts.KeyInput{}, badRequest(prefix + "key_name (field required)")
+	case utf8.RuneCountInString(*req.KeyName) > accounts.MaxKeyName:
+		return accounts.KeyInput{}, badRequest(prefix+"key_name (string: len %d greater than maximum %d)",
+			utf8.RuneCountInString(*req.KeyName), accounts.MaxKeyName)
 	}
-	in := platform.KeyInput{Name: *req.KeyName}
+	in := accounts.KeyInput{Name: *req.KeyName}
 	if org && req.ProjectID != nil {
 		if !ids.ValidResource(*req.ProjectID) {
-			return platform.KeyInput{}, badRequest(prefix + "project_id (string: no regex match: ^[a-z0-9-]{1,60}$)")
+			return accounts.KeyInput{}, badRequest(prefix + "project_id (string: no regex match: ^[a-z0-9-]{1,60}$)")
 		}
 		in.ProjectID = *req.ProjectID
 	}
@@ -119,7 +121,7 @@ func keyID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func createdKey(k platform.CreatedKey) apitypes.ApiKeyCreateResponse {
+func createdKey(k accounts.CreatedKey) apitypes.ApiKeyCreateResponse {
 	return apitypes.ApiKeyCreateResponse{ID: k.ID, Key: k.Secret, Name: k.Name, CreatedAt: at(k.CreatedAt), CreatedBy: k.CreatedBy.String()}
 }
 
@@ -139,8 +141,8 @@ func revokedKey(k platform.KeyListing) apitypes.ApiKeyRevokeResponse {
 		LastUsedAt: l.LastUsedAt, Revoked: k.Revoked}
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	keys, err := s.p.ListPersonalKeys(r.Context(), pr)
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
+	keys, err := s.p.Accounts().ListPersonalKeys(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -152,12 +154,12 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, pr platform.Pr
 	return nil
 }
 
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, err := decodeKey(r, false)
 	if err != nil {
 		return err
 	}
-	k, err := s.p.CreatePersonalKey(r.Context(), pr, in)
+	k, err := s.p.Accounts().CreatePersonalKey(r.Context(), pr, in)
 	if err != nil {
 		return err
 	}
@@ -165,12 +167,12 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, pr platform.P
 	return nil
 }
 
-func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	id, err := keyID(r)
 	if err != nil {
 		return err
 	}
-	k, err := s.p.RevokePersonalKey(r.Context(), pr, id)
+	k, err := s.p.Accounts().RevokePersonalKey(r.Context(), pr, id)
 	if err != nil {
 		return err
 	}
@@ -178,8 +180,8 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, pr platform.P
 	return nil
 }
 
-func (s *Server) listOrgKeys(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	keys, err := s.p.ListOrgKeys(r.Context(), pr, r.PathValue("org_id"))
+func (s *Server) listOrgKeys(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
+	keys, err := s.p.Accounts().ListOrgKeys(r.Context(), pr, r.PathValue("org_id"))
 	if err != nil {
 		return err
 	}
@@ -191,7 +193,7 @@ func (s *Server) listOrgKeys(w http.ResponseWriter, r *http.Request, pr platform
 	return nil
 }
 
-func (s *Server) createOrgKey(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createOrgKey(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, err := decodeKey(r, true)
 	if err != nil {
 		return err
@@ -204,12 +206,12 @@ func (s *Server) createOrgKey(w http.ResponseWriter, r *http.Request, pr platfor
 	return nil
 }
 
-func (s *Server) revokeOrgKey(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) revokeOrgKey(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	id, err := keyID(r)
 	if err != nil {
 		return err
 	}
-	k, err := s.p.RevokeOrgKey(r.Context(), pr, r.PathValue("org_id"), id)
+	k, err := s.p.Accounts().RevokeOrgKey(r.Context(), pr, r.PathValue("org_id"), id)
 	if err != nil {
 		return err
 	}
@@ -217,8 +219,8 @@ func (s *Server) revokeOrgKey(w http.ResponseWriter, r *http.Request, pr platfor
 	return nil
 }
 
-func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	o, err := s.p.GetOrg(r.Context(), pr, r.PathValue("org_id"))
+func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
+	o, err := s.p.Accounts().GetOrg(r.Context(), pr, r.PathValue("org_id"))
 	if err != nil {
 		return err
 	}
@@ -231,9 +233,9 @@ func member(m platform.MemberWithUser) apitypes.Member {
 	return apitypes.Member{ID: m.ID.String(), UserID: m.UserID.String(), OrgID: m.OrgID, Role: m.Role, JoinedAt: &joined}
 }
 
-func (s *Server) orgMembers(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) orgMembers(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	q := r.URL.Query()
-	in := platform.MembersInput{SortBy: q.Get("sort_by"), SortOrder: q.Get("sort_order"), Cursor: q.Get("cursor")}
+	in := accounts.MembersInput{SortBy: q.Get("sort_by"), SortOrder: q.Get("sort_order"), Cursor: q.Get("cursor")}
 	const prefix = "invalid request: decode params: query: "
 	switch in.SortBy {
 	case "", "email", "role", "joined_at":
@@ -253,7 +255,7 @@ func (s *Server) orgMembers(w http.ResponseWriter, r *http.Request, pr platform.
 		return badRequest(prefix+"limit: int %d is not between 1 and 500", limit)
 	}
 	in.Limit = limit
-	page, err := s.p.OrgMembers(r.Context(), pr, r.PathValue("org_id"), in)
+	page, err := s.p.Accounts().OrgMembers(r.Context(), pr, r.PathValue("org_id"), in)
 	if err != nil {
 		return err
 	}
@@ -266,8 +268,8 @@ func (s *Server) orgMembers(w http.ResponseWriter, r *http.Request, pr platform.
 	return nil
 }
 
-func (s *Server) orgMember(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
-	m, err := s.p.OrgMember(r.Context(), pr, r.PathValue("org_id"), r.PathValue("member_id"))
+func (s *Server) orgMember(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
+	m, err := s.p.Accounts().OrgMember(r.Context(), pr, r.PathValue("org_id"), r.PathValue("member_id"))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
 )
@@ -24,7 +26,7 @@ func (s *Server) branchRoutes() {
 	s.handle("GET /projects/{project_id}/branches/{branch_id}/endpoints", s.listBranchEndpoints)
 }
 
-func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	limit, err := queryInt(r, "limit", 0)
 	if err != nil {
 		return err
@@ -57,7 +59,7 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr platfor
 	return nil
 }
 
-func (s *Server) countBranches(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) countBranches(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	n, err := s.p.CountBranches(r.Context(), pr, r.PathValue("project_id"), r.URL.Query().Get("search"))
 	if err != nil {
 		return err
@@ -66,7 +68,7 @@ func (s *Server) countBranches(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	b, err := s.p.GetBranch(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
 	if err != nil {
 		return err
@@ -79,7 +81,7 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr platform.P
 	return nil
 }
 
-func (s *Server) updateBranch(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) updateBranch(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Branch *struct {
 			Name      *string         `json:"name"`
@@ -105,7 +107,7 @@ func (s *Server) updateBranch(w http.ResponseWriter, r *http.Request, pr platfor
 	return nil
 }
 
-func (s *Server) setDefaultBranch(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) setDefaultBranch(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	b, ops, err := s.p.SetDefaultBranch(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
 	if err != nil {
 		return err
@@ -114,7 +116,7 @@ func (s *Server) setDefaultBranch(w http.ResponseWriter, r *http.Request, pr pla
 	return nil
 }
 
-func (s *Server) listBranchEndpoints(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listBranchEndpoints(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	views, err := s.p.BranchEndpoints(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
 	if err != nil {
 		return err
@@ -152,7 +154,7 @@ func fullBranch(b platform.Branch, state, pending string) apitypes.Branch {
 	return out
 }
 
-func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req apitypes.BranchCreateRequest
 	if err := decode(r, &req, true); err != nil {
 		return err
@@ -211,7 +213,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr platfor
 	return nil
 }
 
-func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	if _, err := queryBool(r, "hard_delete"); err != nil {
 		return err
 	}
@@ -228,7 +230,7 @@ func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request, pr platfor
 	return nil
 }
 
-func (s *Server) restoreBranch(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) restoreBranch(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req apitypes.BranchRestoreRequest
 	if err := decode(r, &req, false); err != nil {
 		return err
@@ -249,7 +251,7 @@ func (s *Server) restoreBranch(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) finalizeRestore(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) finalizeRestore(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req apitypes.FinalizeRestoreRequest
 	if err := decode(r, &req, true); err != nil {
 		return err

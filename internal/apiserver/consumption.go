@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/usage"
@@ -199,7 +201,7 @@ func byProject(pts []platform.ConsumptionPoint) map[string][]platform.Consumptio
 	return out
 }
 
-func (s *Server) consumptionProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) consumptionProjects(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, metrics, err := v1Params(r)
 	if err != nil {
 		return err
@@ -223,7 +225,7 @@ func (s *Server) consumptionProjects(w http.ResponseWriter, r *http.Request, pr 
 
 // consumptionAccount is the legacy account-wide history: every project of
 // org_id (or of the caller's orgs) summed per timeframe.
-func (s *Server) consumptionAccount(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) consumptionAccount(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, metrics, err := v1Params(r)
 	if err != nil {
 		return err
@@ -354,7 +356,7 @@ func v2Input(r *http.Request, defLimit, maxLimit int, allowed []string) (platfor
 	return in, metrics, nil
 }
 
-func (s *Server) consumptionProjectsV2(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) consumptionProjectsV2(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, metrics, err := v2Input(r, 10, 100, v2Project)
 	if err != nil {
 		return err
@@ -377,7 +379,7 @@ func (s *Server) consumptionProjectsV2(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (s *Server) consumptionBranchesV2(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) consumptionBranchesV2(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, metrics, err := v2Input(r, 100, 1000, v2Branch)
 	if err != nil {
 		return err

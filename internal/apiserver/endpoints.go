@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
 )
@@ -22,7 +24,7 @@ func (s *Server) endpointRoutes() {
 	s.mux.Handle("GET /api/v2/projects/{project_id}/endpoints/{endpoint_id}/compute", s.authed(s.endpointCompute))
 }
 
-func (s *Server) endpointCompute(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) endpointCompute(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	e, err := s.p.GetEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		return err
@@ -36,7 +38,7 @@ func (s *Server) endpointCompute(w http.ResponseWriter, r *http.Request, pr plat
 	return nil
 }
 
-func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
 	if err != nil {
 		return err
@@ -53,7 +55,7 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	v, err := s.p.GetEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		return err
@@ -62,7 +64,7 @@ func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, pr platform
 	return nil
 }
 
-func (s *Server) startEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) startEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	v, ops, err := s.p.StartEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		return err
@@ -71,7 +73,7 @@ func (s *Server) startEndpoint(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) suspendEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) suspendEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	v, ops, err := s.p.SuspendEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		return err
@@ -80,7 +82,7 @@ func (s *Server) suspendEndpoint(w http.ResponseWriter, r *http.Request, pr plat
 	return nil
 }
 
-func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Endpoint *struct {
 			apitypes.EndpointCreate
@@ -128,7 +130,7 @@ func endpointSettingsBody(raw json.RawMessage) (json.RawMessage, error) {
 	return raw, nil
 }
 
-func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Endpoint *struct {
 			apitypes.EndpointUpdate
@@ -160,7 +162,7 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	v, ops, gone, err := s.p.DeleteEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		return err
@@ -173,7 +175,7 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) restartEndpoint(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) restartEndpoint(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	v, ops, err := s.p.RestartEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
@@ -23,7 +25,7 @@ func (s *Server) projectRoutes() {
 	s.handle("GET /projects/{project_id}/operations/{operation_id}", s.getOperation)
 }
 
-func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Project *apitypes.ProjectCreate `json:"project"`
 	}
@@ -87,7 +89,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	limit, err := queryInt(r, "limit", 10)
 	if err != nil {
 		return err
@@ -146,7 +148,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, pr platfor
 // permissions. Grove shares projects only through organization membership,
 // which GET /projects lists, so none is ever shared this way; neonctl calls
 // this after listing the caller's own projects.
-func (s *Server) listSharedProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listSharedProjects(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	limit, err := queryInt(r, "limit", 10)
 	if err != nil {
 		return err
@@ -161,7 +163,7 @@ func (s *Server) listSharedProjects(w http.ResponseWriter, r *http.Request, pr p
 	return nil
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	p, err := s.p.GetProject(r.Context(), pr, r.PathValue("project_id"))
 	if err != nil {
 		return err
@@ -220,7 +222,7 @@ func (s *Server) ownedProject(ctx context.Context, p platform.Project, full bool
 	return out, nil
 }
 
-func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Project *struct {
 			Name                    *string         `json:"name"`
@@ -272,7 +274,7 @@ func nonNull(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	p, err := s.p.DeleteProject(r.Context(), pr, r.PathValue("project_id"))
 	if err != nil {
 		return err
@@ -286,7 +288,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) connectionURI(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) connectionURI(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	q := r.URL.Query()
 	pooled, err := queryBool(r, "pooled")
 	if err != nil {
@@ -303,7 +305,7 @@ func (s *Server) connectionURI(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	limit, err := queryInt(r, "limit", 10)
 	if err != nil {
 		return err
@@ -331,7 +333,7 @@ func (s *Server) listOperations(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) getOperation(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getOperation(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	id, err := uuid.Parse(r.PathValue("operation_id"))
 	if err != nil {
 		return badRequest("invalid request: operation_id %q is not a UUID", r.PathValue("operation_id"))

@@ -86,7 +86,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusForbidden, "metrics are served to the admin API key only")
 		return
 	}
-	if _, err := s.p.Authenticate(r.Context(), secret); err != nil {
+	if _, err := s.p.Accounts().Authenticate(r.Context(), secret); err != nil {
 		s.fail(w, r, err) // revoked since
 		return
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/accounts"
 )
 
 // RateLimit configures the API's rate limits, Neon's by default: 700
@@ -244,7 +244,7 @@ func (s *Server) limitKey(pattern string, h handler) handler {
 	if s.limits == nil || (s.limits.key.off() && s.limits.route.off()) {
 		return h
 	}
-	return func(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 		if wait, which := s.limits.allow(strconv.FormatInt(pr.KeyID, 10), pattern); wait > 0 {
 			s.tooMany(w, r, wait, which)
 			return nil

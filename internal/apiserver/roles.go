@@ -3,6 +3,8 @@ package apiserver
 import (
 	"net/http"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
 )
@@ -31,7 +33,7 @@ func apiRole(r platform.Role, password string) apitypes.Role {
 	return out
 }
 
-func (s *Server) listDatabases(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listDatabases(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	dbs, err := s.p.ListDatabases(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
 	if err != nil {
 		return err
@@ -44,7 +46,7 @@ func (s *Server) listDatabases(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) getDatabase(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getDatabase(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	d, err := s.p.GetDatabase(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), r.PathValue("database_name"))
 	if err != nil {
 		return err
@@ -53,7 +55,7 @@ func (s *Server) getDatabase(w http.ResponseWriter, r *http.Request, pr platform
 	return nil
 }
 
-func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Database *struct {
 			Name      *string `json:"name"`
@@ -80,7 +82,7 @@ func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) updateDatabase(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) updateDatabase(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Database *apitypes.DatabaseUpdate `json:"database"`
 	}
@@ -99,7 +101,7 @@ func (s *Server) updateDatabase(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) deleteDatabase(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) deleteDatabase(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	d, ops, found, err := s.p.DeleteDatabase(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), r.PathValue("database_name"))
 	if err != nil {
 		return err
@@ -112,7 +114,7 @@ func (s *Server) deleteDatabase(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	roles, err := s.p.ListRoles(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
 	if err != nil {
 		return err
@@ -125,7 +127,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, pr platform.P
 	return nil
 }
 
-func (s *Server) getRole(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getRole(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	ro, err := s.p.GetRole(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), r.PathValue("role_name"))
 	if err != nil {
 		return err
@@ -134,7 +136,7 @@ func (s *Server) getRole(w http.ResponseWriter, r *http.Request, pr platform.Pri
 	return nil
 }
 
-func (s *Server) createRole(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createRole(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Role *struct {
 			Name    *string `json:"name"`
@@ -159,7 +161,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request, pr platform.
 	return nil
 }
 
-func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	ro, ops, found, err := s.p.DeleteRole(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), r.PathValue("role_name"))
 	if err != nil {
 		return err
@@ -172,7 +174,7 @@ func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request, pr platform.
 	return nil
 }
 
-func (s *Server) resetRolePassword(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) resetRolePassword(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	ro, password, ops, err := s.p.ResetRolePassword(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), r.PathValue("role_name"))
 	if err != nil {
 		return err
@@ -181,7 +183,7 @@ func (s *Server) resetRolePassword(w http.ResponseWriter, r *http.Request, pr pl
 	return nil
 }
 
-func (s *Server) revealRolePassword(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) revealRolePassword(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	password, err := s.p.RevealRolePassword(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"), r.PathValue("role_name"))
 	if err != nil {
 		return err

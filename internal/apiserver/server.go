@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/metrics"
@@ -58,7 +60,7 @@ func New(cfg Config) *Server {
 	return s
 }
 
-type handler func(w http.ResponseWriter, r *http.Request, pr platform.Principal) error
+type handler func(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error
 
 func (s *Server) handle(pattern string, h handler) {
 	method, path, _ := strings.Cut(pattern, " ")
@@ -127,7 +129,7 @@ func (s *Server) authed(h handler) http.Handler {
 			s.writeError(w, r, http.StatusUnauthorized, "authentication required")
 			return
 		}
-		pr, err := s.p.Authenticate(r.Context(), strings.TrimSpace(secret))
+		pr, err := s.p.Accounts().Authenticate(r.Context(), strings.TrimSpace(secret))
 		if err == nil {
 			err = h(w, r, pr)
 		}

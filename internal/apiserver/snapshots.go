@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/schedule"
@@ -21,7 +23,7 @@ func (s *Server) snapshotRoutes() {
 	s.handle("PUT /projects/{project_id}/branches/{branch_id}/backup_schedule", s.setBackupSchedule)
 }
 
-func (s *Server) getBackupSchedule(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) getBackupSchedule(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	items, err := s.p.BackupSchedule(r.Context(), pr, r.PathValue("project_id"), r.PathValue("branch_id"))
 	if err != nil {
 		return err
@@ -34,7 +36,7 @@ func (s *Server) getBackupSchedule(w http.ResponseWriter, r *http.Request, pr pl
 	return nil
 }
 
-func (s *Server) setBackupSchedule(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) setBackupSchedule(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var body struct {
 		Schedule *[]apitypes.BackupScheduleItem `json:"schedule"`
 	}
@@ -80,7 +82,7 @@ func queryTime(r *http.Request, name string) (*time.Time, error) {
 	return &t, nil
 }
 
-func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var body apitypes.SnapshotCreateRequest
 	if err := decode(r, &body, true); err != nil {
 		return err
@@ -116,7 +118,7 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	snaps, err := s.p.ListSnapshots(r.Context(), pr, r.PathValue("project_id"))
 	if err != nil {
 		return err
@@ -129,7 +131,7 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, pr platfo
 	return nil
 }
 
-func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req struct {
 		Snapshot *struct {
 			Name      *string         `json:"name"`
@@ -162,7 +164,7 @@ func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	ops, err := s.p.DeleteSnapshot(r.Context(), pr, r.PathValue("project_id"), r.PathValue("snapshot_id"))
 	if err != nil {
 		return err
@@ -171,7 +173,7 @@ func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request, pr platf
 	return nil
 }
 
-func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req apitypes.SnapshotRestoreRequest
 	if err := decode(r, &req, true); err != nil {
 		return err

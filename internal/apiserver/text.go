@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/accounts"
 )
 
 // The endings of the messages of requests refused by refuseBadText.
@@ -33,7 +33,7 @@ func refuseBadText(pattern string, h handler) handler {
 	for _, m := range pathParamRE.FindAllStringSubmatch(path, -1) {
 		params = append(params, m[1])
 	}
-	return func(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 		if err := checkText(r, params); err != nil {
 			return err
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/accounts"
 )
 
 // TestRefuseBadText: strings Postgres cannot store as text are refused
@@ -42,7 +42,7 @@ func TestRefuseBadText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var sawBody *string
-			h := refuseBadText(pattern, func(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+			h := refuseBadText(pattern, func(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 				b, err := io.ReadAll(r.Body)
 				if err != nil {
 					t.Fatal(err)
@@ -54,7 +54,7 @@ func TestRefuseBadText(t *testing.T) {
 			var err error
 			mux := http.NewServeMux()
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-				err = h(w, r, platform.Principal{})
+				err = h(w, r, accounts.Principal{})
 			})
 			var body io.Reader
 			if tt.body != "" {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/platform"
@@ -39,7 +41,7 @@ func decodeTransfer(r *http.Request) (platform.TransferInput, error) {
 	return platform.TransferInput{DestinationOrgID: *req.DestinationOrgID, ProjectIDs: req.ProjectIDs}, nil
 }
 
-func (s *Server) transferProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) transferProjects(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, err := decodeTransfer(r)
 	if err != nil {
 		return err
@@ -47,7 +49,7 @@ func (s *Server) transferProjects(w http.ResponseWriter, r *http.Request, pr pla
 	return s.transferred(w, r, s.p.TransferProjects(r.Context(), pr, r.PathValue("source_org_id"), in))
 }
 
-func (s *Server) transferMyProjects(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) transferMyProjects(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	in, err := decodeTransfer(r)
 	if err != nil {
 		return err
@@ -88,7 +90,7 @@ func planOut(p platform.Plan) apitypes.Plan {
 	}
 }
 
-func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	plans, err := s.p.ListPlans(r.Context(), pr)
 	if err != nil {
 		return err
@@ -101,7 +103,7 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, pr platform.P
 	return nil
 }
 
-func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, pr platform.Principal) error {
+func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, pr accounts.Principal) error {
 	var req apitypes.PlanUpdateRequest
 	if err := decode(r, &req, false); err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"
@@ -44,7 +46,7 @@ type branchCursor struct {
 const maxBranchPage = 10000
 
 // ListBranches returns a page of a project's branches.
-func (p *Platform) ListBranches(ctx context.Context, pr Principal, projectID string, in BranchListInput) (BranchPage, error) {
+func (p *Platform) ListBranches(ctx context.Context, pr accounts.Principal, projectID string, in BranchListInput) (BranchPage, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return BranchPage{}, err
@@ -111,7 +113,7 @@ func (p *Platform) ListBranches(ctx context.Context, pr Principal, projectID str
 }
 
 // CountBranches counts a project's branches whose name or id contains search.
-func (p *Platform) CountBranches(ctx context.Context, pr Principal, projectID, search string) (int, error) {
+func (p *Platform) CountBranches(ctx context.Context, pr accounts.Principal, projectID, search string) (int, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return 0, err
@@ -120,7 +122,7 @@ func (p *Platform) CountBranches(ctx context.Context, pr Principal, projectID, s
 }
 
 // GetBranch returns a branch of a project the caller reaches.
-func (p *Platform) GetBranch(ctx context.Context, pr Principal, projectID, branchID string) (metastore.Branch, error) {
+func (p *Platform) GetBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string) (metastore.Branch, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return metastore.Branch{}, err
@@ -141,7 +143,7 @@ type BranchUpdate struct {
 }
 
 // UpdateBranch renames a branch or changes its protection.
-func (p *Platform) UpdateBranch(ctx context.Context, pr Principal, projectID, branchID string, in BranchUpdate) (metastore.Branch, []metastore.Operation, error) {
+func (p *Platform) UpdateBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string, in BranchUpdate) (metastore.Branch, []metastore.Operation, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
@@ -228,7 +230,7 @@ func (p *Platform) checkProtect(ctx context.Context, projectID string) error {
 }
 
 // SetDefaultBranch makes a branch the project's default.
-func (p *Platform) SetDefaultBranch(ctx context.Context, pr Principal, projectID, branchID string) (metastore.Branch, []metastore.Operation, error) {
+func (p *Platform) SetDefaultBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string) (metastore.Branch, []metastore.Operation, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
@@ -252,7 +254,7 @@ func (p *Platform) SetDefaultBranch(ctx context.Context, pr Principal, projectID
 }
 
 // BranchEndpoints returns a branch's endpoints with their runtime state.
-func (p *Platform) BranchEndpoints(ctx context.Context, pr Principal, projectID, branchID string) ([]EndpointView, error) {
+func (p *Platform) BranchEndpoints(ctx context.Context, pr accounts.Principal, projectID, branchID string) ([]EndpointView, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/ids"
@@ -200,7 +202,7 @@ func checkExpiry(t time.Time, at time.Time) error {
 // parent_id, at the parent's head or a point in its history, with the
 // parent's data or (schema-only) its schema alone, and starts the
 // requested endpoints on it.
-func (p *Platform) CreateBranch(ctx context.Context, pr Principal, projectID string, in BranchCreateInput) (CreatedBranch, error) {
+func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, projectID string, in BranchCreateInput) (CreatedBranch, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return CreatedBranch{}, err
@@ -540,7 +542,7 @@ func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) (
 // DeleteBranch deletes a branch with Neon's rules: not the default branch,
 // not one with children, not a protected one. Its computes stop and its
 // volume is deleted. gone reports a branch that does not exist (Neon's 204).
-func (p *Platform) DeleteBranch(ctx context.Context, pr Principal, projectID, branchID string) (b metastore.Branch, ops []metastore.Operation, gone bool, err error) {
+func (p *Platform) DeleteBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string) (b metastore.Branch, ops []metastore.Operation, gone bool, err error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return metastore.Branch{}, nil, false, err

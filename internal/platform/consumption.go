@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
@@ -231,7 +233,7 @@ type ConsumptionPage struct {
 
 // ConsumptionHistory returns a page of consumption history. It reads stored
 // usage only: no compute is woken or queried.
-func (p *Platform) ConsumptionHistory(ctx context.Context, pr Principal, in ConsumptionInput) (ConsumptionPage, error) {
+func (p *Platform) ConsumptionHistory(ctx context.Context, pr accounts.Principal, in ConsumptionInput) (ConsumptionPage, error) {
 	var page ConsumptionPage
 	trunc, from, to, err := usage.Window(in.Granularity, in.From, in.To, time.Now())
 	if err != nil {
@@ -304,7 +306,7 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr Principal, in Cons
 // listed ones the caller reaches (unknown ids are left out), or a page of
 // the orgs' projects by id. Branch pages take every listed project and
 // page their branches instead.
-func (p *Platform) consumptionProjects(ctx context.Context, pr Principal, orgs []string, in ConsumptionInput) ([]metastore.Project, error) {
+func (p *Platform) consumptionProjects(ctx context.Context, pr accounts.Principal, orgs []string, in ConsumptionInput) ([]metastore.Project, error) {
 	if len(in.ProjectIDs) == 0 {
 		if in.ByBranch {
 			return nil, newErr(KindInvalid, "project_ids is required")

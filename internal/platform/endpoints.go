@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/ids"
@@ -17,7 +19,7 @@ import (
 )
 
 // GetEndpoint returns an endpoint of a project the caller reaches.
-func (p *Platform) GetEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, error) {
+func (p *Platform) GetEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string) (EndpointView, error) {
 	if _, err := p.GetProject(ctx, pr, projectID); err != nil {
 		return EndpointView{}, err
 	}
@@ -29,7 +31,7 @@ func (p *Platform) GetEndpoint(ctx context.Context, pr Principal, projectID, end
 }
 
 // StartEndpoint starts (wakes) an endpoint.
-func (p *Platform) StartEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) StartEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
 	if _, err := p.GetEndpoint(ctx, pr, projectID, endpointID); err != nil {
 		return EndpointView{}, nil, err
 	}
@@ -77,7 +79,7 @@ func (p *Platform) inTransition(endpointID string) bool {
 // SuspendEndpoint suspends an endpoint: an idle one stays idle (200, as
 // Neon's), one between states is Neon's 423. last_active becomes the
 // moment the compute stopped.
-func (p *Platform) SuspendEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) SuspendEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
 	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
 	if err != nil {
 		return EndpointView{}, nil, err
@@ -111,7 +113,7 @@ type ConnectionURIInput struct {
 }
 
 // ProjectConnectionURI builds a connection string with the role's stored password.
-func (p *Platform) ProjectConnectionURI(ctx context.Context, pr Principal, projectID string, in ConnectionURIInput) (string, error) {
+func (p *Platform) ProjectConnectionURI(ctx context.Context, pr accounts.Principal, projectID string, in ConnectionURIInput) (string, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return "", err
@@ -334,7 +336,7 @@ func (p *Platform) touch(endpointID string) {
 }
 
 // Operations returns a page of a project's operations, newest first.
-func (p *Platform) Operations(ctx context.Context, pr Principal, projectID string, before *time.Time, limit int) ([]metastore.Operation, error) {
+func (p *Platform) Operations(ctx context.Context, pr accounts.Principal, projectID string, before *time.Time, limit int) ([]metastore.Operation, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return nil, err
@@ -343,7 +345,7 @@ func (p *Platform) Operations(ctx context.Context, pr Principal, projectID strin
 }
 
 // Operation returns one operation of a project.
-func (p *Platform) Operation(ctx context.Context, pr Principal, projectID string, id uuid.UUID) (metastore.Operation, error) {
+func (p *Platform) Operation(ctx context.Context, pr accounts.Principal, projectID string, id uuid.UUID) (metastore.Operation, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return metastore.Operation{}, err
@@ -377,7 +379,7 @@ func validProvisioner(p string) error {
 // the branch's endpoint was deleted, a new one finds the same databases.
 // A branch has at most one read_write endpoint and any number of
 // read_only ones (read replicas, replicas.go).
-func (p *Platform) CreateEndpoint(ctx context.Context, pr Principal, projectID string, in EndpointInput) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, projectID string, in EndpointInput) (EndpointView, []metastore.Operation, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return EndpointView{}, nil, err
@@ -532,7 +534,7 @@ type EndpointUpdate struct {
 // another branch restarts it there and disabling suspends it; an idle
 // endpoint only changes its record, as Neon's (no operations). A new
 // suspend_timeout_seconds applies from the compute's next start.
-func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, endpointID string, in EndpointUpdate) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) UpdateEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string, in EndpointUpdate) (EndpointView, []metastore.Operation, error) {
 	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
 	if err != nil {
 		return EndpointView{}, nil, err
@@ -671,7 +673,7 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr Principal, projectID, 
 
 // DeleteEndpoint stops an endpoint's compute and removes it; the branch and
 // its data stay. gone reports an endpoint that does not exist (Neon's 204).
-func (p *Platform) DeleteEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (v EndpointView, ops []metastore.Operation, gone bool, err error) {
+func (p *Platform) DeleteEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string) (v EndpointView, ops []metastore.Operation, gone bool, err error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return EndpointView{}, nil, false, err
@@ -713,7 +715,7 @@ func (p *Platform) DeleteEndpoint(ctx context.Context, pr Principal, projectID, 
 }
 
 // RestartEndpoint suspends an endpoint's compute and starts it again.
-func (p *Platform) RestartEndpoint(ctx context.Context, pr Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) RestartEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string) (EndpointView, []metastore.Operation, error) {
 	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
 	if err != nil {
 		return EndpointView{}, nil, err

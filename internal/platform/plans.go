@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"
 )
@@ -35,7 +37,6 @@ type planCache struct {
 	mu     sync.Mutex
 	plans  map[string]Plan
 	loaded time.Time
-	admin  string // the admin user's id, once known
 }
 
 func (c *planCache) invalidate() {
@@ -82,7 +83,7 @@ func (p *Platform) projectPlan(ctx context.Context, proj metastore.Project) (Pla
 }
 
 // OrgPlan returns the plan of an org the caller reaches.
-func (p *Platform) OrgPlan(ctx context.Context, pr Principal, orgID string) (Plan, error) {
+func (p *Platform) OrgPlan(ctx context.Context, pr accounts.Principal, orgID string) (Plan, error) {
 	if !pr.CanOrg(orgID) {
 		return Plan{}, newErr(KindNotFound, "organization not found")
 	}
@@ -122,7 +123,7 @@ func (p *Platform) ApplyPlans(ctx context.Context, patches map[string]PlanPatch)
 
 // SetPlan changes (or creates) a plan; only the admin's personal key may.
 // The change applies to the next check, without a restart.
-func (p *Platform) SetPlan(ctx context.Context, pr Principal, name string, pp PlanPatch) (Plan, error) {
+func (p *Platform) SetPlan(ctx context.Context, pr accounts.Principal, name string, pp PlanPatch) (Plan, error) {
 	if err := p.checkAdmin(ctx, pr); err != nil {
 		return Plan{}, err
 	}
@@ -130,7 +131,7 @@ func (p *Platform) SetPlan(ctx context.Context, pr Principal, name string, pp Pl
 }
 
 // ListPlans returns every plan to the admin.
-func (p *Platform) ListPlans(ctx context.Context, pr Principal) ([]Plan, error) {
+func (p *Platform) ListPlans(ctx context.Context, pr accounts.Principal) ([]Plan, error) {
 	if err := p.checkAdmin(ctx, pr); err != nil {
 		return nil, err
 	}
@@ -161,24 +162,12 @@ func (p *Platform) setPlan(ctx context.Context, name string, pp PlanPatch) (Plan
 
 // checkAdmin admits the personal keys of the admin (the user made at the
 // first start) only.
-func (p *Platform) checkAdmin(ctx context.Context, pr Principal) error {
-	if !pr.Personal() {
-		return newErr(KindForbidden, "plans can be changed only with the admin's personal API key")
+func (p *Platform) checkAdmin(ctx context.Context, pr accounts.Principal) error {
+	admin, err := p.accounts.IsAdmin(ctx, pr)
+	if err != nil {
+		return err
 	}
-	p.plans.mu.Lock()
-	admin := p.plans.admin
-	p.plans.mu.Unlock()
-	if admin == "" {
-		id, err := p.store.FirstUser(ctx)
-		if err != nil {
-			return err
-		}
-		admin = id.String()
-		p.plans.mu.Lock()
-		p.plans.admin = admin
-		p.plans.mu.Unlock()
-	}
-	if pr.UserID.String() != admin {
+	if !admin {
 		return newErr(KindForbidden, "plans can be changed only with the admin's personal API key")
 	}
 	return nil

@@ -1,9 +1,13 @@
 package platform
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/grovedb/grove/internal/accounts"
+)
 
 func TestTransferNeedsPersonalKey(t *testing.T) {
-	if err := (&Platform{}).TransferProjects(t.Context(), Principal{KeyKind: "org", OrgIDs: []string{"org-a"}}, "org-a",
+	if err := (&Platform{}).TransferProjects(t.Context(), accounts.Principal{KeyKind: "org", OrgIDs: []string{"org-a"}}, "org-a",
 		TransferInput{DestinationOrgID: "org-b", ProjectIDs: []string{"proj-a"}}); KindOf(err) != KindForbidden {
 		t.Errorf("org key: %v, want 403", err)
 	}

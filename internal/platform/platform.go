@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
@@ -96,14 +97,15 @@ type Config struct {
 
 // Platform implements Grove's operations.
 type Platform struct {
-	cfg   Config
-	store *metastore.Store
-	log   *slog.Logger
-	act   activity
-	setup sync.Map   // branch id → *sync.Mutex serialising its pending set-up
-	plans planCache  // plans.go
-	usage usageState // metering and quotas: consumption.go, quota.go
-	bg    sync.WaitGroup
+	cfg      Config
+	store    *metastore.Store
+	accounts *accounts.Accounts
+	log      *slog.Logger
+	act      activity
+	setup    sync.Map   // branch id → *sync.Mutex serialising its pending set-up
+	plans    planCache  // plans.go
+	usage    usageState // metering and quotas: consumption.go, quota.go
+	bg       sync.WaitGroup
 }
 
 // New returns a Platform.
@@ -120,7 +122,7 @@ func New(cfg Config) (*Platform, error) {
 	if cfg.ScheduleInterval <= 0 {
 		cfg.ScheduleInterval = 10 * time.Second
 	}
-	p := &Platform{cfg: cfg, store: cfg.Store, log: cfg.Logger}
+	p := &Platform{cfg: cfg, store: cfg.Store, accounts: accounts.New(cfg.Store), log: cfg.Logger}
 	if cfg.Metering != nil {
 		mc := *cfg.Metering
 		mc.Active, mc.Sink = p.ActiveComputes, p.RecordUsage

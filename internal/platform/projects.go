@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
@@ -78,8 +80,8 @@ const setupCheckpointDelay = time.Second
 // happens first on a warm instance; one metadata transaction then makes the
 // project exist. A crash before that commit leaves only an unreferenced
 // volume, which reconciliation deletes; after it, the project is whole.
-func (p *Platform) CreateProject(ctx context.Context, pr Principal, in ProjectInput) (CreatedProject, error) {
-	orgID, err := resolveOrg(pr, in.OrgID)
+func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in ProjectInput) (CreatedProject, error) {
+	orgID, err := accounts.ResolveOrg(pr, in.OrgID)
 	if err != nil {
 		return CreatedProject{}, err
 	}
@@ -310,7 +312,7 @@ func (p *Platform) endpointView(e metastore.Endpoint) EndpointView {
 }
 
 // GetProject returns a project the caller reaches.
-func (p *Platform) GetProject(ctx context.Context, pr Principal, id string) (metastore.Project, error) {
+func (p *Platform) GetProject(ctx context.Context, pr accounts.Principal, id string) (metastore.Project, error) {
 	if !ids.ValidResource(id) {
 		return metastore.Project{}, notFound("project")
 	}
@@ -333,7 +335,7 @@ type ListProjectsInput struct {
 }
 
 // ListProjects returns one page of the caller's projects, ordered by id.
-func (p *Platform) ListProjects(ctx context.Context, pr Principal, in ListProjectsInput) ([]metastore.Project, error) {
+func (p *Platform) ListProjects(ctx context.Context, pr accounts.Principal, in ListProjectsInput) ([]metastore.Project, error) {
 	if in.Limit < 1 || in.Limit > 400 {
 		return nil, newErr(KindInvalid, "limit must be between 1 and 400")
 	}
@@ -352,7 +354,7 @@ func (p *Platform) ListProjects(ctx context.Context, pr Principal, in ListProjec
 // DeleteProject stops the project's computes, deletes its volumes and its
 // metadata. It is first marked deleted so that a crash midway is finished
 // by reconciliation.
-func (p *Platform) DeleteProject(ctx context.Context, pr Principal, id string) (metastore.Project, error) {
+func (p *Platform) DeleteProject(ctx context.Context, pr accounts.Principal, id string) (metastore.Project, error) {
 	if _, err := p.GetProject(ctx, pr, id); err != nil {
 		return metastore.Project{}, err
 	}
@@ -433,7 +435,7 @@ type ProjectUpdate struct {
 // UpdateProject changes a project's name, settings, default endpoint
 // settings or history retention. A retention change is Neon's
 // apply_storage_config operation; the others run none.
-func (p *Platform) UpdateProject(ctx context.Context, pr Principal, id string, in ProjectUpdate) (metastore.Project, []metastore.Operation, error) {
+func (p *Platform) UpdateProject(ctx context.Context, pr accounts.Principal, id string, in ProjectUpdate) (metastore.Project, []metastore.Operation, error) {
 	proj, err := p.GetProject(ctx, pr, id)
 	if err != nil {
 		return metastore.Project{}, nil, err

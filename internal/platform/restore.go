@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"
@@ -32,7 +34,7 @@ var errSnapshotRestoreOngoing = newErr(KindInvalid, "restore from snapshot on ta
 // of its own or another branch's history, as Neon's branch restore: with
 // preserve_under_name the previous state becomes a backup branch that
 // takes the branch's children (and becomes its parent when it had one).
-func (p *Platform) RestoreBranch(ctx context.Context, pr Principal, projectID, branchID string, in BranchRestoreInput) (metastore.Branch, []metastore.Operation, error) {
+func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string, in BranchRestoreInput) (metastore.Branch, []metastore.Operation, error) {
 	target, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
@@ -226,7 +228,7 @@ type RestoredSnapshot struct {
 // takes the target branch's place at once (see FinalizeRestore); without,
 // it is a preview with its own read-write endpoint and connection string,
 // the target untouched.
-func (p *Platform) RestoreSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string, in SnapshotRestoreInput) (RestoredSnapshot, error) {
+func (p *Platform) RestoreSnapshot(ctx context.Context, pr accounts.Principal, projectID, snapshotID string, in SnapshotRestoreInput) (RestoredSnapshot, error) {
 	sn, err := p.GetSnapshot(ctx, pr, projectID, snapshotID)
 	if err != nil {
 		return RestoredSnapshot{}, err
@@ -381,7 +383,7 @@ func (p *Platform) finalize(ctx context.Context, restored, target metastore.Bran
 // FinalizeRestore makes a branch restored from a snapshot (as a preview)
 // take the place of the branch it was restored for; name is the replaced
 // branch's new name (default "<name> (old)").
-func (p *Platform) FinalizeRestore(ctx context.Context, pr Principal, projectID, branchID, name string) ([]metastore.Operation, error) {
+func (p *Platform) FinalizeRestore(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) ([]metastore.Operation, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return nil, err

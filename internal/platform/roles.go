@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
@@ -28,7 +30,7 @@ type roleTarget struct {
 	ep      *metastore.Endpoint
 }
 
-func (p *Platform) roleTarget(ctx context.Context, pr Principal, projectID, branchID string) (roleTarget, error) {
+func (p *Platform) roleTarget(ctx context.Context, pr accounts.Principal, projectID, branchID string) (roleTarget, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return roleTarget{}, err
@@ -64,7 +66,7 @@ func (p *Platform) roleTarget(ctx context.Context, pr Principal, projectID, bran
 
 // forChange is roleTarget for a mutation, which needs the branch's
 // read-write endpoint as Neon does (412 without one).
-func (p *Platform) forChange(ctx context.Context, pr Principal, projectID, branchID, what string) (roleTarget, error) {
+func (p *Platform) forChange(ctx context.Context, pr accounts.Principal, projectID, branchID, what string) (roleTarget, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err == nil && t.ep == nil {
 		err = newErr(KindPrecondition, "create a read-write endpoint to manage %s on this branch", what)
@@ -164,7 +166,7 @@ func (p *Platform) ownerExists(ctx context.Context, branchID, owner string) erro
 }
 
 // ListDatabases returns the databases of a branch.
-func (p *Platform) ListDatabases(ctx context.Context, pr Principal, projectID, branchID string) ([]metastore.Database, error) {
+func (p *Platform) ListDatabases(ctx context.Context, pr accounts.Principal, projectID, branchID string) ([]metastore.Database, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return nil, err
@@ -173,7 +175,7 @@ func (p *Platform) ListDatabases(ctx context.Context, pr Principal, projectID, b
 }
 
 // GetDatabase returns a database of a branch.
-func (p *Platform) GetDatabase(ctx context.Context, pr Principal, projectID, branchID, name string) (metastore.Database, error) {
+func (p *Platform) GetDatabase(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) (metastore.Database, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Database{}, err
@@ -183,7 +185,7 @@ func (p *Platform) GetDatabase(ctx context.Context, pr Principal, projectID, bra
 }
 
 // CreateDatabase makes a database owned by a role of the branch.
-func (p *Platform) CreateDatabase(ctx context.Context, pr Principal, projectID, branchID, name, owner string) (metastore.Database, []metastore.Operation, error) {
+func (p *Platform) CreateDatabase(ctx context.Context, pr accounts.Principal, projectID, branchID, name, owner string) (metastore.Database, []metastore.Operation, error) {
 	if err := validDatabaseName("database.name", name); err != nil {
 		return metastore.Database{}, nil, err
 	}
@@ -212,7 +214,7 @@ func (p *Platform) CreateDatabase(ctx context.Context, pr Principal, projectID, 
 
 // UpdateDatabase renames a database and/or gives it another owner; empty
 // fields are left unchanged.
-func (p *Platform) UpdateDatabase(ctx context.Context, pr Principal, projectID, branchID, name, newName, newOwner string) (metastore.Database, []metastore.Operation, error) {
+func (p *Platform) UpdateDatabase(ctx context.Context, pr accounts.Principal, projectID, branchID, name, newName, newOwner string) (metastore.Database, []metastore.Operation, error) {
 	if newName != "" {
 		if err := validDatabaseName("database.name", newName); err != nil {
 			return metastore.Database{}, nil, err
@@ -251,7 +253,7 @@ func (p *Platform) UpdateDatabase(ctx context.Context, pr Principal, projectID, 
 
 // DeleteDatabase drops a database; found is false when there was none (Neon
 // answers 204 then).
-func (p *Platform) DeleteDatabase(ctx context.Context, pr Principal, projectID, branchID, name string) (d metastore.Database, ops []metastore.Operation, found bool, err error) {
+func (p *Platform) DeleteDatabase(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) (d metastore.Database, ops []metastore.Operation, found bool, err error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return d, nil, false, err
@@ -273,7 +275,7 @@ func (p *Platform) DeleteDatabase(ctx context.Context, pr Principal, projectID, 
 }
 
 // ListRoles returns the roles of a branch.
-func (p *Platform) ListRoles(ctx context.Context, pr Principal, projectID, branchID string) ([]metastore.Role, error) {
+func (p *Platform) ListRoles(ctx context.Context, pr accounts.Principal, projectID, branchID string) ([]metastore.Role, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return nil, err
@@ -282,7 +284,7 @@ func (p *Platform) ListRoles(ctx context.Context, pr Principal, projectID, branc
 }
 
 // GetRole returns a role of a branch.
-func (p *Platform) GetRole(ctx context.Context, pr Principal, projectID, branchID, name string) (metastore.Role, error) {
+func (p *Platform) GetRole(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) (metastore.Role, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Role{}, err
@@ -307,7 +309,7 @@ func (p *Platform) newRoleSecret(proj metastore.Project) (password, verifier str
 
 // CreateRole makes a role of a branch; it returns the role's password (""
 // for a role that cannot log in).
-func (p *Platform) CreateRole(ctx context.Context, pr Principal, projectID, branchID, name string, noLogin bool) (metastore.Role, string, []metastore.Operation, error) {
+func (p *Platform) CreateRole(ctx context.Context, pr accounts.Principal, projectID, branchID, name string, noLogin bool) (metastore.Role, string, []metastore.Operation, error) {
 	if err := validRoleName("role.name", name); err != nil {
 		return metastore.Role{}, "", nil, err
 	}
@@ -338,7 +340,7 @@ func (p *Platform) CreateRole(ctx context.Context, pr Principal, projectID, bran
 // DeleteRole drops a role that owns no database of the branch (Neon refuses
 // otherwise); its objects in each database go to that database's owner.
 // found is false when there was no such role (Neon answers 204 then).
-func (p *Platform) DeleteRole(ctx context.Context, pr Principal, projectID, branchID, name string) (r metastore.Role, ops []metastore.Operation, found bool, err error) {
+func (p *Platform) DeleteRole(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) (r metastore.Role, ops []metastore.Operation, found bool, err error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return r, nil, false, err
@@ -370,7 +372,7 @@ func (p *Platform) DeleteRole(ctx context.Context, pr Principal, projectID, bran
 
 // ResetRolePassword gives a role a new password; the proxy accepts it (and
 // no longer the old one) as soon as the metadata records it.
-func (p *Platform) ResetRolePassword(ctx context.Context, pr Principal, projectID, branchID, name string) (metastore.Role, string, []metastore.Operation, error) {
+func (p *Platform) ResetRolePassword(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) (metastore.Role, string, []metastore.Operation, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Role{}, "", nil, err
@@ -399,7 +401,7 @@ func (p *Platform) ResetRolePassword(ctx context.Context, pr Principal, projectI
 
 // RevealRolePassword returns a role's stored password: 404 for an unknown
 // role, 412 when the project does not store passwords.
-func (p *Platform) RevealRolePassword(ctx context.Context, pr Principal, projectID, branchID, name string) (string, error) {
+func (p *Platform) RevealRolePassword(ctx context.Context, pr accounts.Principal, projectID, branchID, name string) (string, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err != nil {
 		return "", err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"
@@ -14,7 +16,7 @@ import (
 )
 
 // BackupSchedule returns a branch's backup schedule (empty when none).
-func (p *Platform) BackupSchedule(ctx context.Context, pr Principal, projectID, branchID string) ([]schedule.Item, error) {
+func (p *Platform) BackupSchedule(ctx context.Context, pr accounts.Principal, projectID, branchID string) ([]schedule.Item, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return nil, err
@@ -35,7 +37,7 @@ func (p *Platform) BackupSchedule(ctx context.Context, pr Principal, projectID, 
 
 // SetBackupSchedule replaces a root branch's backup schedule; an empty one
 // turns scheduled snapshots off. Neon offers schedules on paid plans.
-func (p *Platform) SetBackupSchedule(ctx context.Context, pr Principal, projectID, branchID string, items []schedule.Item) error {
+func (p *Platform) SetBackupSchedule(ctx context.Context, pr accounts.Principal, projectID, branchID string, items []schedule.Item) error {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"
@@ -26,7 +28,7 @@ type SnapshotInput struct {
 }
 
 // CreateSnapshot snapshots a root branch now or at a point of its history.
-func (p *Platform) CreateSnapshot(ctx context.Context, pr Principal, projectID, branchID string, in SnapshotInput) (metastore.Snapshot, []metastore.Operation, error) {
+func (p *Platform) CreateSnapshot(ctx context.Context, pr accounts.Principal, projectID, branchID string, in SnapshotInput) (metastore.Snapshot, []metastore.Operation, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Snapshot{}, nil, err
@@ -206,7 +208,7 @@ func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *met
 }
 
 // ListSnapshots returns a project's snapshots.
-func (p *Platform) ListSnapshots(ctx context.Context, pr Principal, projectID string) ([]metastore.Snapshot, error) {
+func (p *Platform) ListSnapshots(ctx context.Context, pr accounts.Principal, projectID string) ([]metastore.Snapshot, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return nil, err
@@ -215,7 +217,7 @@ func (p *Platform) ListSnapshots(ctx context.Context, pr Principal, projectID st
 }
 
 // GetSnapshot returns a snapshot of a project the caller reaches.
-func (p *Platform) GetSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string) (metastore.Snapshot, error) {
+func (p *Platform) GetSnapshot(ctx context.Context, pr accounts.Principal, projectID, snapshotID string) (metastore.Snapshot, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return metastore.Snapshot{}, err
@@ -236,7 +238,7 @@ type SnapshotUpdate struct {
 }
 
 // UpdateSnapshot renames a snapshot or changes its expiry.
-func (p *Platform) UpdateSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string, in SnapshotUpdate) (metastore.Snapshot, error) {
+func (p *Platform) UpdateSnapshot(ctx context.Context, pr accounts.Principal, projectID, snapshotID string, in SnapshotUpdate) (metastore.Snapshot, error) {
 	sn, err := p.GetSnapshot(ctx, pr, projectID, snapshotID)
 	if err != nil {
 		return metastore.Snapshot{}, err
@@ -269,7 +271,7 @@ func (p *Platform) UpdateSnapshot(ctx context.Context, pr Principal, projectID, 
 
 // DeleteSnapshot deletes a snapshot and its volume. Branches restored from
 // it are unaffected (their volumes are their own).
-func (p *Platform) DeleteSnapshot(ctx context.Context, pr Principal, projectID, snapshotID string) ([]metastore.Operation, error) {
+func (p *Platform) DeleteSnapshot(ctx context.Context, pr accounts.Principal, projectID, snapshotID string) ([]metastore.Operation, error) {
 	sn, err := p.GetSnapshot(ctx, pr, projectID, snapshotID)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/grovedb/grove/internal/accounts"
+
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"
@@ -31,7 +33,7 @@ var errTransferKey = newErr(KindForbidden, "projects can be transferred between 
 // and hosts, so connection strings keep working, and running computes go
 // on serving their connections (a capped size applies from their next
 // start).
-func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrgID string, in TransferInput) error {
+func (p *Platform) TransferProjects(ctx context.Context, pr accounts.Principal, sourceOrgID string, in TransferInput) error {
 	if !pr.Personal() {
 		return errTransferKey
 	}
@@ -72,7 +74,7 @@ func (p *Platform) TransferProjects(ctx context.Context, pr Principal, sourceOrg
 // TransferMyProjects is the deprecated user-to-org transfer: Grove has no
 // personal accounts, so the source is the org that holds the projects
 // (they must all be in one of the caller's orgs).
-func (p *Platform) TransferMyProjects(ctx context.Context, pr Principal, in TransferInput) error {
+func (p *Platform) TransferMyProjects(ctx context.Context, pr accounts.Principal, in TransferInput) error {
 	if !pr.Personal() {
 		return errTransferKey
 	}

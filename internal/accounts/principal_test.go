@@ -1,9 +1,10 @@
-package platform
+package accounts
 
 import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -19,30 +20,30 @@ func TestResolveOrg(t *testing.T) {
 		pr    Principal
 		orgID string
 		want  string
-		kind  Kind
+		kind  errkind.Kind
 	}{
 		{"personal names its org", personal2, b, b, 0},
-		{"personal of two orgs without org_id", personal2, "", "", KindInvalid},
+		{"personal of two orgs without org_id", personal2, "", "", errkind.Invalid},
 		{"personal of one org without org_id", personal1, "", a, 0},
-		{"personal names another org", personal1, b, "", KindNotFound},
-		{"personal names a malformed org", personal2, "Org!", "", KindNotFound},
+		{"personal names another org", personal1, b, "", errkind.NotFound},
+		{"personal names a malformed org", personal2, "Org!", "", errkind.NotFound},
 		{"org key infers its org", org, "", a, 0},
 		{"org key names its org", org, a, a, 0},
-		{"org key names another org", org, b, "", KindNotFound},
-		{"project key", project, "", "", KindForbidden},
-		{"project key naming its org", project, a, "", KindForbidden},
+		{"org key names another org", org, b, "", errkind.NotFound},
+		{"project key", project, "", "", errkind.Forbidden},
+		{"project key naming its org", project, a, "", errkind.Forbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := resolveOrg(tc.pr, tc.orgID)
+			got, err := ResolveOrg(tc.pr, tc.orgID)
 			if tc.kind != 0 {
-				if err == nil || KindOf(err) != tc.kind {
-					t.Fatalf("resolveOrg = %q, %v; want error of kind %d", got, err, tc.kind)
+				if err == nil || errkind.Of(err) != tc.kind {
+					t.Fatalf("ResolveOrg = %q, %v; want error of kind %d", got, err, tc.kind)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("resolveOrg = %q, %v; want %q", got, err, tc.want)
+				t.Fatalf("ResolveOrg = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}
@@ -91,7 +92,7 @@ func TestKeyInput(t *testing.T) {
 		{string(make([]byte, 65)), false},
 	}
 	for _, tc := range tests {
-		if err := (KeyInput{Name: tc.name}).validate(); (err == nil) != tc.ok {
+		if err := (KeyInput{Name: tc.name}).Validate(); (err == nil) != tc.ok {
 			t.Errorf("name of %d bytes: %v, want ok=%v", len(tc.name), err, tc.ok)
 		}
 	}
