@@ -62,6 +62,9 @@ var forbidden = map[string][]string{
 	"internal/reserved": {mod + "internal/platform", mod + "internal/proxy", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// Checks and merges projects' JSON settings for the platform.
 	"internal/settings": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
+	// API keys, principals, orgs and members: below the platform, which
+	// asks it what a caller reaches and hands it to the API layer.
+	"internal/accounts": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", mod + "internal/proxy", "net/http"},
 	// The arithmetic of backup schedules, shared by the platform and the API layer.
 	"internal/schedule": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// Checks requested points in a branch's history for the platform.
