@@ -91,7 +91,9 @@ func TestKeys(t *testing.T) {
 	wantKind(t, "revoked twice", err, errkind.NotFound)
 
 	// Org keys, and a project-scoped one.
-	noProject := func(context.Context, string) (metastore.Project, error) { return metastore.Project{}, notFound("project") }
+	noProject := func(context.Context, string) (metastore.Project, error) {
+		return metastore.Project{}, notFound("project")
+	}
 	ok, err := a.CreateOrgKey(ctx, admin, paid, KeyInput{Name: "deploy"}, noProject)
 	if err != nil || ok.Kind != "org" || ok.OrgID != paid {
 		t.Fatalf("CreateOrgKey: %+v, %v", ok, err)
