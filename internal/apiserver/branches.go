@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/endpointspec"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/apitypes"
@@ -174,7 +176,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr account
 		}
 	}
 	for _, e := range req.Endpoints {
-		ei := platform.EndpointInput{Type: string(e.Type), Provisioner: string(e.Provisioner), MinCU: e.AutoscalingLimitMinCU,
+		ei := endpointspec.Input{Type: string(e.Type), Provisioner: string(e.Provisioner), MinCU: e.AutoscalingLimitMinCU,
 			MaxCU: e.AutoscalingLimitMaxCU, SuspendTimeoutSeconds: e.SuspendTimeoutSeconds}
 		if e.Settings != nil {
 			raw, _ := json.Marshal(e.Settings)

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/grovedb/grove/internal/endpointspec"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/apitypes"
-	"github.com/grovedb/grove/internal/platform"
 )
 
 func (s *Server) endpointRoutes() {
@@ -105,7 +106,7 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, pr accou
 	if err != nil {
 		return err
 	}
-	v, ops, err := s.p.CreateEndpoint(r.Context(), pr, r.PathValue("project_id"), platform.EndpointInput{
+	v, ops, err := s.p.CreateEndpoint(r.Context(), pr, r.PathValue("project_id"), endpointspec.Input{
 		BranchID: e.BranchID, Type: string(e.Type), RegionID: e.RegionID, Provisioner: string(e.Provisioner), Name: e.Name,
 		MinCU: e.AutoscalingLimitMinCU, MaxCU: e.AutoscalingLimitMaxCU, SuspendTimeoutSeconds: e.SuspendTimeoutSeconds,
 		Disabled: e.Disabled, PasswordlessAccess: e.PasswordlessAccess, Settings: settings,
@@ -150,7 +151,7 @@ func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request, pr accou
 	if err != nil {
 		return err
 	}
-	v, ops, err := s.p.UpdateEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"), platform.EndpointUpdate{
+	v, ops, err := s.p.UpdateEndpoint(r.Context(), pr, r.PathValue("project_id"), r.PathValue("endpoint_id"), endpointspec.Update{
 		BranchID: e.BranchID, MinCU: e.AutoscalingLimitMinCU, MaxCU: e.AutoscalingLimitMaxCU,
 		SuspendTimeoutSeconds: e.SuspendTimeoutSeconds, Disabled: e.Disabled, PasswordlessAccess: e.PasswordlessAccess,
 		Provisioner: e.Provisioner, Name: e.Name, Settings: settings,

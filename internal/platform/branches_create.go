@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/endpointspec"
 
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
@@ -164,7 +165,7 @@ type BranchCreateInput struct {
 	Protected       *bool
 	InitSource      string
 	ExpiresAt       *time.Time
-	Endpoints       []EndpointInput
+	Endpoints       []endpointspec.Input
 }
 
 // CreatedBranch is the result of a branch create.
@@ -481,60 +482,29 @@ func (p *Platform) childConfig(ctx context.Context, proj metastore.Project, pare
 
 // branchEndpoints checks the endpoints of a branch create request and
 // returns their records (BranchID still to be set).
-func (p *Platform) branchEndpoints(proj metastore.Project, in []EndpointInput) ([]metastore.Endpoint, error) {
+func (p *Platform) branchEndpoints(proj metastore.Project, in []endpointspec.Input) ([]metastore.Endpoint, error) {
 	var out []metastore.Endpoint
 	d := plans.ParseEndpointDefaults(proj.DefaultEndpointSettings)
 	for i, e := range in {
-		switch e.Type {
-		case "":
-			return nil, newErr(KindInvalid, "endpoints[%d].type is required: read_write or read_only", i)
-		case "read_write", "read_only": // one read_write, any number of read_only (replicas.go)
-		default:
-			return nil, newErr(KindInvalid, "endpoints[%d].type %q is not one of read_write, read_only", i, e.Type)
+		// One read_write, any number of read_only (replicas.go).
+		if err := endpointspec.CheckType(e.Type, fmt.Sprintf("endpoints[%d]", i)); err != nil {
+			return nil, err
 		}
 		for _, o := range out {
 			if o.Type == "read_write" && e.Type == "read_write" {
 				return nil, errSecondReadWrite
 			}
 		}
-		if e.Provisioner == "" {
-			e.Provisioner = proj.Provisioner
-		}
-		if err := validProvisioner(e.Provisioner); err != nil {
-			return nil, err
-		}
-		minCU, maxCU := 0.25, 0.25
-		if d.MinCU != nil {
-			minCU, maxCU = *d.MinCU, *d.MinCU
-		}
-		if d.MaxCU != nil {
-			maxCU = *d.MaxCU
-		}
-		minCU, maxCU, err := plans.ResolveCU(minCU, maxCU, e.MinCU, e.MaxCU)
+		ep, err := endpointspec.Resolve(e, proj.Provisioner, d)
 		if err != nil {
 			return nil, err
 		}
-		var suspend int64
-		if d.Suspend != nil {
-			suspend = *d.Suspend
-		}
-		if e.SuspendTimeoutSeconds != nil {
-			suspend = *e.SuspendTimeoutSeconds
-		}
-		if err := plans.ValidSuspend(suspend); err != nil {
-			return nil, err
-		}
-		settings, err := endpointSettings(e.Settings, d.PgSettings)
-		if err != nil {
+		if ep.Settings, err = endpointspec.Settings(e.Settings, d.PgSettings); err != nil {
 			return nil, err
 		}
 		t := now()
-		out = append(out, metastore.Endpoint{
-			ID: ids.NewEndpoint(), ProjectID: proj.ID, Type: e.Type, RegionID: proj.RegionID,
-			MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: settings,
-			Disabled: e.Disabled != nil && *e.Disabled, Provisioner: e.Provisioner,
-			PasswordlessAccess: e.PasswordlessAccess == nil || *e.PasswordlessAccess, CreatedAt: t, UpdatedAt: t,
-		})
+		ep.ID, ep.ProjectID, ep.RegionID, ep.CreatedAt, ep.UpdatedAt = ids.NewEndpoint(), proj.ID, proj.RegionID, t, t
+		out = append(out, ep)
 	}
 	return out, nil
 }

@@ -2,13 +2,13 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/endpointspec"
 
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/compute"
@@ -357,39 +357,18 @@ func (p *Platform) Operation(ctx context.Context, pr accounts.Principal, project
 // errSecondReadWrite is Neon's answer to a second read_write endpoint on a branch.
 var errSecondReadWrite = newErr(KindConflict, "read_write endpoint already exists")
 
-// EndpointInput is an endpoint create request; nil means "not given".
-type EndpointInput struct {
-	BranchID, Type, RegionID, Provisioner, Name string
-	MinCU, MaxCU                                *float64
-	SuspendTimeoutSeconds                       *int64
-	Disabled, PasswordlessAccess                *bool
-	Settings                                    json.RawMessage
-}
-
-func validProvisioner(p string) error {
-	switch p {
-	case "k8s-neonvm", "k8s-pod", "serverless-platform", "docker":
-		return nil
-	}
-	return newErr(KindInvalid, "provisioner %q is not one of k8s-pod, k8s-neonvm, serverless-platform", p)
-}
-
 // CreateEndpoint adds a read_write compute to a branch and starts it
 // (unless created disabled). The branch's data is what it serves: after
 // the branch's endpoint was deleted, a new one finds the same databases.
 // A branch has at most one read_write endpoint and any number of
 // read_only ones (read replicas, replicas.go).
-func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, projectID string, in EndpointInput) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, projectID string, in endpointspec.Input) (EndpointView, []metastore.Operation, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
-	switch in.Type {
-	case "":
-		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.type is required: read_write or read_only")
-	case "read_write", "read_only":
-	default:
-		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.type %q is not one of read_write, read_only", in.Type)
+	if err := endpointspec.CheckType(in.Type, "endpoint"); err != nil {
+		return EndpointView{}, nil, err
 	}
 	if in.BranchID == "" {
 		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.branch_id is required")
@@ -404,42 +383,17 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, pr
 	if in.RegionID != "" && in.RegionID != proj.RegionID {
 		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.region_id %q must be the project's region %s", in.RegionID, proj.RegionID)
 	}
-	if in.Provisioner == "" {
-		in.Provisioner = proj.Provisioner
-	}
-	if err := validProvisioner(in.Provisioner); err != nil {
-		return EndpointView{}, nil, err
-	}
-	if len(in.Name) > 64 {
-		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.name must be at most 64 characters")
-	}
 	d := plans.ParseEndpointDefaults(proj.DefaultEndpointSettings)
-	minCU, maxCU := 0.25, 0.25
-	if d.MinCU != nil {
-		minCU, maxCU = *d.MinCU, *d.MinCU
-	}
-	if d.MaxCU != nil {
-		maxCU = *d.MaxCU
-	}
-	minCU, maxCU, err = plans.ResolveCU(minCU, maxCU, in.MinCU, in.MaxCU)
+	ep, err := endpointspec.Resolve(in, proj.Provisioner, d)
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
-	var suspend int64
-	if d.Suspend != nil {
-		suspend = *d.Suspend
-	}
-	if in.SuspendTimeoutSeconds != nil {
-		suspend = *in.SuspendTimeoutSeconds
-	}
-	if err := plans.ValidSuspend(suspend); err != nil {
+	if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error {
+		return plans.CheckEndpoint(pl, ep.MinCU, ep.MaxCU, ep.SuspendTimeoutSeconds)
+	}); err != nil {
 		return EndpointView{}, nil, err
 	}
-	if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckEndpoint(pl, minCU, maxCU, suspend) }); err != nil {
-		return EndpointView{}, nil, err
-	}
-	settings, err := endpointSettings(in.Settings, d.PgSettings)
-	if err != nil {
+	if ep.Settings, err = endpointspec.Settings(in.Settings, d.PgSettings); err != nil {
 		return EndpointView{}, nil, err
 	}
 	eps, err := p.store.BranchEndpoints(ctx, branch.ID)
@@ -452,12 +406,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, pr
 		}
 	}
 	t := now()
-	ep := metastore.Endpoint{
-		ID: ids.NewEndpoint(), ProjectID: proj.ID, BranchID: branch.ID, Type: in.Type, RegionID: proj.RegionID,
-		MinCU: minCU, MaxCU: maxCU, SuspendTimeoutSeconds: suspend, Settings: settings,
-		Disabled: in.Disabled != nil && *in.Disabled, Name: in.Name, Provisioner: in.Provisioner,
-		PasswordlessAccess: in.PasswordlessAccess == nil || *in.PasswordlessAccess, CreatedAt: t, UpdatedAt: t,
-	}
+	ep.ID, ep.ProjectID, ep.BranchID, ep.RegionID, ep.CreatedAt, ep.UpdatedAt = ids.NewEndpoint(), proj.ID, branch.ID, proj.RegionID, t, t
 	var ops []metastore.Operation
 	if !ep.Disabled {
 		ops = append(ops, p.operation(ep, "start_compute"))
@@ -484,28 +433,6 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, pr
 	return p.endpointView(ep), ops, nil
 }
 
-// endpointSettings checks an endpoint's settings object and fills
-// pg_settings from the project's defaults when it has none.
-func endpointSettings(raw json.RawMessage, defaults map[string]string) (json.RawMessage, error) {
-	var st struct {
-		PgSettings map[string]string `json:"pg_settings"`
-	}
-	m := map[string]json.RawMessage{}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, newErr(KindInvalid, "endpoint.settings must be an object")
-		}
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return nil, newErr(KindInvalid, "endpoint.settings.pg_settings must map names to string values")
-		}
-	}
-	if _, ok := m["pg_settings"]; !ok && len(defaults) > 0 {
-		b, _ := json.Marshal(defaults)
-		m["pg_settings"] = b
-	}
-	return json.Marshal(m)
-}
-
 // startEndpoint starts an endpoint's compute on its branch's volume and
 // records the activity.
 func (p *Platform) startEndpoint(ctx context.Context, endpointID string) error {
@@ -519,70 +446,28 @@ func (p *Platform) startEndpoint(ctx context.Context, endpointID string) error {
 	return p.store.TouchEndpoint(ctx, endpointID, now())
 }
 
-// EndpointUpdate is an endpoint PATCH; nil fields stay as they are.
-type EndpointUpdate struct {
-	BranchID                     string
-	MinCU, MaxCU                 *float64
-	SuspendTimeoutSeconds        *int64
-	Disabled, PasswordlessAccess *bool
-	Provisioner, Name            *string
-	Settings                     json.RawMessage
-}
-
 // UpdateEndpoint changes an endpoint. On a running compute a new size
 // applies at once (restarting it when Postgres needs that), a move to
 // another branch restarts it there and disabling suspends it; an idle
 // endpoint only changes its record, as Neon's (no operations). A new
 // suspend_timeout_seconds applies from the compute's next start.
-func (p *Platform) UpdateEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string, in EndpointUpdate) (EndpointView, []metastore.Operation, error) {
+func (p *Platform) UpdateEndpoint(ctx context.Context, pr accounts.Principal, projectID, endpointID string, in endpointspec.Update) (EndpointView, []metastore.Operation, error) {
 	v, err := p.GetEndpoint(ctx, pr, projectID, endpointID)
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
 	old := v.Endpoint
-	e := old
-	if in.MinCU != nil {
-		e.MinCU = *in.MinCU
-	}
-	if in.MaxCU != nil {
-		e.MaxCU = *in.MaxCU
-	}
-	if err := plans.ValidCU(e.MinCU, e.MaxCU); err != nil {
+	e, err := endpointspec.ApplySize(old, in)
+	if err != nil {
 		return EndpointView{}, nil, err
-	}
-	if in.SuspendTimeoutSeconds != nil {
-		if err := plans.ValidSuspend(*in.SuspendTimeoutSeconds); err != nil {
-			return EndpointView{}, nil, err
-		}
-		e.SuspendTimeoutSeconds = *in.SuspendTimeoutSeconds
 	}
 	if in.MinCU != nil || in.MaxCU != nil || in.SuspendTimeoutSeconds != nil {
 		if err := p.checkEndpointPlan(ctx, e, in.MinCU != nil || in.MaxCU != nil, in.SuspendTimeoutSeconds != nil); err != nil {
 			return EndpointView{}, nil, err
 		}
 	}
-	if in.Provisioner != nil && *in.Provisioner != "" {
-		if err := validProvisioner(*in.Provisioner); err != nil {
-			return EndpointView{}, nil, err
-		}
-		e.Provisioner = *in.Provisioner
-	}
-	if in.Name != nil {
-		if len(*in.Name) > 64 {
-			return EndpointView{}, nil, newErr(KindInvalid, "endpoint.name must be at most 64 characters")
-		}
-		e.Name = *in.Name
-	}
-	if in.Disabled != nil {
-		e.Disabled = *in.Disabled
-	}
-	if in.PasswordlessAccess != nil {
-		e.PasswordlessAccess = *in.PasswordlessAccess
-	}
-	if len(in.Settings) > 0 {
-		if e.Settings, err = endpointSettings(in.Settings, nil); err != nil {
-			return EndpointView{}, nil, err
-		}
+	if e, err = endpointspec.ApplyRest(e, in); err != nil {
+		return EndpointView{}, nil, err
 	}
 	moved := in.BranchID != "" && in.BranchID != old.BranchID
 	if moved {

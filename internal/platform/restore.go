@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/endpointspec"
 
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
@@ -265,7 +266,7 @@ func (p *Platform) RestoreSnapshot(ctx context.Context, pr accounts.Principal, p
 	}
 	var eps []metastore.Endpoint
 	if !in.Finalize {
-		if eps, err = p.branchEndpoints(proj, []EndpointInput{{Type: "read_write"}}); err != nil {
+		if eps, err = p.branchEndpoints(proj, []endpointspec.Input{{Type: "read_write"}}); err != nil {
 			return RestoredSnapshot{}, err
 		}
 		eps[0].BranchID = b.ID
