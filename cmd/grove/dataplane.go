@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,8 +12,8 @@ import (
 	"github.com/grovedb/grove/internal/sqlhttp"
 )
 
-// dataPlane is the data-plane HTTP listener (--http-addr): SQL over HTTP
-// at /sql, and the data-plane services (the Data API, Auth) mount their
+// dataPlane is the data-plane HTTP listener (--http-addr; HTTPS with a
+// domain): SQL over HTTP at /sql, and the data-plane services (the Data API, Auth) mount their
 // handlers on Mux. A request no handler takes gets the Data API's "not
 // enabled" answer.
 type dataPlane struct {
@@ -24,7 +25,7 @@ type dataPlane struct {
 // newDataPlane returns the data plane; its closer lets requests in flight
 // finish, then closes the connections SQL over HTTP keeps to computes.
 func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, limiter *authlimit.Limiter,
-	log *slog.Logger) (*dataPlane, closer, error) {
+	cert tls.Certificate, log *slog.Logger) (*dataPlane, closer, error) {
 	sql, err := sqlhttp.New(sqlhttp.Config{
 		Backend: be, Domain: cfg.Domain, AuthLimiter: limiter, Logger: log.With("component", "sqlhttp"),
 		MaxConns: func(id string) int {
@@ -48,6 +49,13 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, limite
 	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql}
 	d.Mux.Handle("/sql", sql)
 	srv, err := listenHTTP(cfg.HTTPAddr, http.HandlerFunc(d.serveHTTP))
+	if err == nil && cfg.Domain != "" {
+		// With a domain, clients reach the data plane at https:// and
+		// wss:// host names, as Neon's driver expects by default; the
+		// certificate is the proxy's.
+		srv.ln = tls.NewListener(srv.ln, &tls.Config{Certificates: []tls.Certificate{cert},
+			MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	}
 	if err != nil {
 		unsubscribe()
 		_ = sql.Close()
@@ -69,6 +77,14 @@ func (d *dataPlane) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusNotFound)
 	_, _ = w.Write([]byte(`{"message":"the Data API is not enabled on this endpoint"}`))
+}
+
+// url is the data plane's base URL.
+func (d *dataPlane) url(cfg serveConfig) string {
+	if cfg.Domain != "" {
+		return "https://" + d.Addr()
+	}
+	return "http://" + d.Addr()
 }
 
 // egressSources are the data plane's bytes out per endpoint, for the meter.

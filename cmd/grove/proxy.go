@@ -12,9 +12,9 @@ import (
 	"github.com/grovedb/grove/internal/proxy/authlimit"
 )
 
-// newProxy returns the Postgres proxy and its listener (--pg-addr), served
-// by Serve; its closer closes the client connections.
-func newProxy(cfg serveConfig, be backend, limiter *authlimit.Limiter, log *slog.Logger) (*proxy.Proxy, net.Listener, closer, error) {
+// proxyCert is the certificate of the proxy and of the data plane:
+// --tls-cert, else one made (self-signed) in the data dir at the first start.
+func proxyCert(cfg serveConfig) (tls.Certificate, error) {
 	var cert tls.Certificate
 	var err error
 	if cfg.TLSCert != "" {
@@ -23,8 +23,14 @@ func newProxy(cfg serveConfig, be backend, limiter *authlimit.Limiter, log *slog
 		cert, err = proxy.LoadOrCreateCert(filepath.Join(cfg.DataDir, "tls"), cfg.Domain)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("proxy certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("proxy certificate: %w", err)
 	}
+	return cert, nil
+}
+
+// newProxy returns the Postgres proxy and its listener (--pg-addr), served
+// by Serve; its closer closes the client connections.
+func newProxy(cfg serveConfig, be backend, limiter *authlimit.Limiter, cert tls.Certificate, log *slog.Logger) (*proxy.Proxy, net.Listener, closer, error) {
 	px, err := proxy.New(proxy.Config{
 		TLS:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Domain:      cfg.Domain,

@@ -90,12 +90,16 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cert, err := proxyCert(cfg)
+	if err != nil {
+		return err
+	}
 	be := backend{p: plat, computes: computes, poolers: poolers}
-	px, pgLn, c, err := newProxy(cfg, be, limiter, log)
+	px, pgLn, c, err := newProxy(cfg, be, limiter, cert, log)
 	if stop.add(c); err != nil {
 		return err
 	}
-	dp, c, err := newDataPlane(cfg, be, computes, limiter, log)
+	dp, c, err := newDataPlane(cfg, be, computes, limiter, cert, log)
 	if stop.add(c); err != nil {
 		return err
 	}
@@ -139,7 +143,7 @@ func terminated(sigs <-chan os.Signal) bool {
 // the first listener's end, which stops Grove.
 func listen(ctx context.Context, cfg serveConfig, log *slog.Logger, px *proxy.Proxy, pgLn net.Listener, api *httpServer, dp *dataPlane) <-chan error {
 	log.Info("listeners", "api", "http://"+api.Addr()+"/api/v2", "proxy", pgLn.Addr().String(),
-		"data_plane", "http://"+dp.Addr(), "domain", cfg.Domain)
+		"data_plane", dp.url(cfg), "domain", cfg.Domain)
 	errc := make(chan error, 3)
 	go func() { errc <- px.Serve(ctx, pgLn) }()
 	go func() { errc <- api.Serve() }()

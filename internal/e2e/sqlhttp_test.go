@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,13 +18,18 @@ import (
 // sqlOverHTTP posts one query to a grove's /sql as Neon's driver does.
 func sqlOverHTTP(t *testing.T, g *grovetest.Grove, connString, query string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest("POST", "http://"+g.HTTPAddr+"/sql", strings.NewReader(`{"query":`+jsonString(query)+`,"params":[]}`))
+	return sqlOverHTTPAt(t, http.DefaultClient, "http://"+g.HTTPAddr+"/sql", connString, query)
+}
+
+func sqlOverHTTPAt(t *testing.T, c *http.Client, url, connString, query string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(`{"query":`+jsonString(query)+`,"params":[]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Neon-Connection-String", connString)
 	req.Header.Set("Content-Type", "text/plain") // the driver's fetch may send any
-	res, err := http.DefaultClient.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,5 +94,31 @@ func TestSQLOverHTTP(t *testing.T) {
 	other := strings.Replace(uri, ep, "ep-nope-nope-12345678", 1)
 	if st, body := sqlOverHTTP(t, g, other, "select 1"); st != 400 || !strings.Contains(body["message"].(string), "could not be found") {
 		t.Fatalf("unknown endpoint: %d %v", st, body)
+	}
+}
+
+// With a domain the data plane is HTTPS with the proxy's certificate, and
+// the endpoint comes from the connection string's host, as the driver sends
+// it to api.<region>.<domain>.
+func TestSQLOverHTTPS(t *testing.T) {
+	g := grovetest.Start(t, "--domain", "grove.test")
+	cp := g.CreateSeed()
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	if strings.Contains(uri, "options=") {
+		t.Fatalf("with a domain the URI names the endpoint in its host: %s", uri)
+	}
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(g.DataDir, "tls", "proxy.crt"))
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("proxy certificate: %v", err)
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
+	if st, body := sqlOverHTTPAt(t, c, "https://"+g.HTTPAddr+"/sql", uri, "select 1 one"); st != 200 {
+		t.Fatalf("query over HTTPS: %d %v", st, body)
+	}
+	// An IP host names no endpoint, as in Neon.
+	ip := strings.Replace(uri, cp.ConnectionURIs[0].ConnectionParameters.Host, "127.0.0.1", 1)
+	if st, body := sqlOverHTTPAt(t, c, "https://"+g.HTTPAddr+"/sql", ip, "select 1"); st != 400 || body["message"] != "missing hostname" {
+		t.Fatalf("IP host: %d %v", st, body)
 	}
 }
