@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/grovedb/grove/internal/connuri"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/apitypes"
@@ -68,7 +70,7 @@ func (s *Server) regions(w http.ResponseWriter, r *http.Request, pr accounts.Pri
 	out := struct {
 		Regions []region `json:"regions"`
 	}{}
-	for _, rg := range platform.Regions {
+	for _, rg := range connuri.Regions {
 		out.Regions = append(out.Regions, region{rg.ID, rg.Name, rg.Default, rg.Lat, rg.Long})
 	}
 	writeJSON(w, http.StatusOK, out)

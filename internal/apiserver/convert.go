@@ -19,7 +19,7 @@ func (s *Server) project(p platform.Project) apitypes.Project {
 	out := apitypes.Project{
 		ID: p.ID, PlatformID: "aws", RegionID: p.RegionID, Name: p.Name,
 		Provisioner: apitypes.Provisioner(p.Provisioner), PgVersion: p.PGVersion,
-		ProxyHost: s.p.ProxyHost(p.RegionID), StorePasswords: p.StorePasswords,
+		ProxyHost: s.p.Hosts().ProxyHost(p.RegionID), StorePasswords: p.StorePasswords,
 		BranchLogicalSizeLimit: -1, BranchLogicalSizeLimitBytes: -1,
 		CreationSource: "console", HistoryRetentionSeconds: int32(p.HistoryRetentionSeconds),
 		CreatedAt: at(p.CreatedAt), UpdatedAt: at(p.UpdatedAt), OrgID: p.OrgID,
@@ -38,7 +38,7 @@ func (s *Server) projectListItem(p platform.Project) apitypes.ProjectListItem {
 	return apitypes.ProjectListItem{
 		ID: p.ID, PlatformID: "aws", RegionID: p.RegionID, Name: p.Name,
 		Provisioner: apitypes.Provisioner(p.Provisioner), PgVersion: p.PGVersion,
-		ProxyHost: s.p.ProxyHost(p.RegionID), StorePasswords: p.StorePasswords,
+		ProxyHost: s.p.Hosts().ProxyHost(p.RegionID), StorePasswords: p.StorePasswords,
 		BranchLogicalSizeLimit: -1, BranchLogicalSizeLimitBytes: -1, CreationSource: "console",
 		CreatedAt: at(p.CreatedAt), UpdatedAt: at(p.UpdatedAt), OrgID: p.OrgID, HistoryRetentionSeconds: &h,
 		DefaultEndpointSettings: defaultEndpointSettings(p.DefaultEndpointSettings),

@@ -73,7 +73,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr accoun
 		ConnectionURIs: apitypes.List[apitypes.ConnectionDetails]{{
 			ConnectionURI: c.URI,
 			ConnectionParameters: apitypes.ConnectionParameters{Database: c.Database.Name, Password: c.Password,
-				Role: c.Role.Name, Host: c.Endpoint.Host, PoolerHost: s.p.PoolerHost(c.Endpoint.ID, c.Endpoint.RegionID)},
+				Role: c.Role.Name, Host: c.Endpoint.Host, PoolerHost: s.p.Hosts().PoolerHost(c.Endpoint.ID, c.Endpoint.RegionID)},
 		}},
 		Roles:      apitypes.List[apitypes.Role]{role(c.Role, c.Password)},
 		Databases:  apitypes.List[apitypes.Database]{database(c.Database)},

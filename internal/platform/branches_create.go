@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/connuri"
+
 	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/endpointspec"
 
@@ -380,9 +382,9 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		role, db := cfg.Roles[0].Name, cfg.Databases[0].Name
 		if pw, ok := passwords[role]; ok {
 			res.URIs = append(res.URIs, BranchURI{
-				URI:  p.ConnectionURI(ConnParams{Role: role, Password: pw, Database: db, EndpointID: eps[0].ID, RegionID: eps[0].RegionID}),
+				URI:  p.Hosts().URI(connuri.Params{Role: role, Password: pw, Database: db, EndpointID: eps[0].ID, RegionID: eps[0].RegionID}),
 				Role: role, Password: pw, Database: db,
-				Host: p.EndpointHost(eps[0].ID, eps[0].RegionID), PoolerHost: p.PoolerHost(eps[0].ID, eps[0].RegionID),
+				Host: p.Hosts().EndpointHost(eps[0].ID, eps[0].RegionID), PoolerHost: p.Hosts().PoolerHost(eps[0].ID, eps[0].RegionID),
 			})
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/connuri"
+
 	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/endpointspec"
 
@@ -174,7 +176,7 @@ func (p *Platform) ProjectConnectionURI(ctx context.Context, pr accounts.Princip
 	if err != nil {
 		return "", err
 	}
-	return p.ConnectionURI(ConnParams{Role: role.Name, Password: pw, Database: in.DatabaseName, EndpointID: ep.ID,
+	return p.Hosts().URI(connuri.Params{Role: role.Name, Password: pw, Database: in.DatabaseName, EndpointID: ep.ID,
 		RegionID: ep.RegionID, Pooled: in.Pooled, ChannelBinding: true}), nil
 }
 

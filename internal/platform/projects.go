@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/connuri"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/google/uuid"
@@ -92,8 +94,8 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 		return CreatedProject{}, newErr(KindInvalid, "pg_version %d is not supported; installed versions: %s", in.PGVersion, p.installedMajors())
 	}
 	if in.RegionID == "" {
-		in.RegionID = defaultRegion()
-	} else if !knownRegion(in.RegionID) {
+		in.RegionID = connuri.DefaultRegion()
+	} else if !connuri.KnownRegion(in.RegionID) {
 		return CreatedProject{}, newErr(KindInvalid, "region_id %q is not supported", in.RegionID)
 	}
 	switch in.Provisioner {
@@ -256,7 +258,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 	return CreatedProject{
 		Project: np.Project, Branch: np.Branch, Endpoint: p.view(ep, !lazy), Role: np.Role, Password: password,
 		Database: db, Operations: np.Operations, SizeLimit: pl.StorageQuotaBytes,
-		URI: p.ConnectionURI(ConnParams{Role: in.RoleName, Password: password, Database: in.DatabaseName,
+		URI: p.Hosts().URI(connuri.Params{Role: in.RoleName, Password: password, Database: in.DatabaseName,
 			EndpointID: endpointID, RegionID: in.RegionID}),
 	}, nil
 }
@@ -274,7 +276,7 @@ func (p *Platform) abandon(ctx context.Context, endpointID, volumeID string, cau
 }
 
 func (p *Platform) view(e metastore.Endpoint, active bool) EndpointView {
-	v := EndpointView{Endpoint: e, Host: p.EndpointHost(e.ID, e.RegionID), ProxyHost: p.ProxyHost(e.RegionID),
+	v := EndpointView{Endpoint: e, Host: p.Hosts().EndpointHost(e.ID, e.RegionID), ProxyHost: p.Hosts().ProxyHost(e.RegionID),
 		CurrentState: "idle"}
 	if active {
 		v.CurrentState = "active"
