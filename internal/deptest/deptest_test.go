@@ -67,6 +67,8 @@ var forbidden = map[string][]string{
 	"internal/accounts": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", mod + "internal/proxy", "net/http"},
 	// Turns endpoint requests into endpoints, shared by the platform and the API layer.
 	"internal/endpointspec": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
+	// Regions, hosts and connection strings, shared by the platform and the API layer.
+	"internal/connuri": {mod + "internal/", "net/http"},
 	// The arithmetic of backup schedules, shared by the platform and the API layer.
 	"internal/schedule": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// Checks requested points in a branch's history for the platform.
