@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/google/uuid"
@@ -147,29 +149,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeError(w, r, http.StatusBadRequest, de.msg)
 		return
 	}
-	status := map[platform.Kind]int{
-		platform.KindInvalid:       http.StatusBadRequest,
-		platform.KindUnauthorized:  http.StatusUnauthorized,
-		platform.KindForbidden:     http.StatusForbidden,
-		platform.KindNotFound:      http.StatusNotFound,
-		platform.KindConflict:      http.StatusConflict,
-		platform.KindUnprocessable: http.StatusUnprocessableEntity,
-		platform.KindLocked:        http.StatusLocked,
-		platform.KindUnavailable:   http.StatusServiceUnavailable,
-		platform.KindPrecondition:  http.StatusPreconditionFailed,
-		platform.KindNotAcceptable: http.StatusNotAcceptable,
-	}[platform.KindOf(err)]
+	status := map[errkind.Kind]int{
+		errkind.Invalid:       http.StatusBadRequest,
+		errkind.Unauthorized:  http.StatusUnauthorized,
+		errkind.Forbidden:     http.StatusForbidden,
+		errkind.NotFound:      http.StatusNotFound,
+		errkind.Conflict:      http.StatusConflict,
+		errkind.Unprocessable: http.StatusUnprocessableEntity,
+		errkind.Locked:        http.StatusLocked,
+		errkind.Unavailable:   http.StatusServiceUnavailable,
+		errkind.Precondition:  http.StatusPreconditionFailed,
+		errkind.NotAcceptable: http.StatusNotAcceptable,
+	}[errkind.Of(err)]
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
 	if status >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 	}
-	if code := platform.Code(err); code != "" { // Neon's machine code, e.g. PROJECTS_LIMIT_EXCEEDED (plans)
-		writeJSON(w, status, apitypes.GeneralError{Code: code, Message: platform.Message(err), RequestID: requestID(r)})
+	if code := errkind.Code(err); code != "" { // Neon's machine code, e.g. PROJECTS_LIMIT_EXCEEDED (plans)
+		writeJSON(w, status, apitypes.GeneralError{Code: code, Message: errkind.Message(err), RequestID: requestID(r)})
 		return
 	}
-	s.writeError(w, r, status, platform.Message(err))
+	s.writeError(w, r, status, errkind.Message(err))
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {

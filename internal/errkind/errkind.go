@@ -58,3 +58,22 @@ func Of(err error) Kind {
 	}
 	return Internal
 }
+
+// Message returns the caller-facing message of err ("internal error" for
+// foreign errors, whose text is for the log only).
+func Message(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg
+	}
+	return "internal error"
+}
+
+// Code returns Neon's machine-readable code of err, empty when it has none.
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

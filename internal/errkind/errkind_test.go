@@ -33,3 +33,22 @@ func TestOf(t *testing.T) {
 		t.Error("Unwrap does not reach the cause")
 	}
 }
+
+func TestMessageCode(t *testing.T) {
+	coded := &Error{Kind: Unprocessable, Msg: "too many", Code: "PROJECTS_LIMIT_EXCEEDED"}
+	for _, tt := range []struct {
+		err       error
+		msg, code string
+	}{
+		{fmt.Errorf("create: %w", coded), "too many", "PROJECTS_LIMIT_EXCEEDED"},
+		{&Error{Kind: Unavailable, Msg: "try again", Err: errors.New("disk full")}, "try again", ""},
+		{errors.New("disk full"), "internal error", ""},
+	} {
+		if got := Message(tt.err); got != tt.msg {
+			t.Errorf("Message(%v) = %q, want %q", tt.err, got, tt.msg)
+		}
+		if got := Code(tt.err); got != tt.code {
+			t.Errorf("Code(%v) = %q, want %q", tt.err, got, tt.code)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/ids"
@@ -55,7 +57,7 @@ func (p *Platform) ListBranches(ctx context.Context, pr accounts.Principal, proj
 	if in.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Cursor, "="))
 		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.BranchID == "" {
-			return BranchPage{}, newErr(KindInvalid, "cursor is not a cursor returned by this list")
+			return BranchPage{}, newErr(errkind.Invalid, "cursor is not a cursor returned by this list")
 		}
 	}
 	sortBy := in.SortBy
@@ -68,7 +70,7 @@ func (p *Platform) ListBranches(ctx context.Context, pr accounts.Principal, proj
 	switch sortBy {
 	case "name", "created_at", "updated_at":
 	default:
-		return BranchPage{}, newErr(KindInvalid, "sort_by must be one of name, created_at, updated_at")
+		return BranchPage{}, newErr(errkind.Invalid, "sort_by must be one of name, created_at, updated_at")
 	}
 	order := strings.ToLower(in.SortOrder)
 	if order == "" {
@@ -78,17 +80,17 @@ func (p *Platform) ListBranches(ctx context.Context, pr accounts.Principal, proj
 		order = "desc"
 	}
 	if order != "asc" && order != "desc" {
-		return BranchPage{}, newErr(KindInvalid, "sort_order must be asc or desc")
+		return BranchPage{}, newErr(errkind.Invalid, "sort_order must be asc or desc")
 	}
 	if in.Cursor != "" && (cur.SortBy != sortBy || strings.ToLower(cur.SortOrder) != order) {
-		return BranchPage{}, newErr(KindInvalid, "cursor was made for sort_by %s and sort_order %s", cur.SortBy, cur.SortOrder)
+		return BranchPage{}, newErr(errkind.Invalid, "cursor was made for sort_by %s and sort_order %s", cur.SortBy, cur.SortOrder)
 	}
 	limit := in.Limit
 	if limit == 0 {
 		limit = maxBranchPage
 	}
 	if limit < 1 || limit > maxBranchPage {
-		return BranchPage{}, newErr(KindInvalid, "limit must be between 1 and %d", maxBranchPage)
+		return BranchPage{}, newErr(errkind.Invalid, "limit must be between 1 and %d", maxBranchPage)
 	}
 	branches, err := p.store.ListBranches(ctx, metastore.BranchFilter{ProjectID: proj.ID, Search: in.Search,
 		SortBy: sortBy, Desc: order == "desc", AfterValue: cur.SortByValue, AfterID: cur.BranchID, Limit: limit + 1})
@@ -150,14 +152,14 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr accounts.Principal, proj
 	}
 	if in.Name != nil {
 		if *in.Name == "" || len(*in.Name) > maxName {
-			return metastore.Branch{}, nil, newErr(KindInvalid, "branch.name must be 1 to %d characters", maxName)
+			return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.name must be 1 to %d characters", maxName)
 		}
 		b.Name = *in.Name
 	}
 	protect := in.Protected != nil && *in.Protected && !b.Protected
 	if in.Protected != nil {
 		if protect && b.ExpiresAt != nil && (in.ExpiresAt == nil || string(*in.ExpiresAt) != "null") {
-			return metastore.Branch{}, nil, newErr(KindInvalid, "cannot protect branch %s: it has an expiration time", b.ID)
+			return metastore.Branch{}, nil, newErr(errkind.Invalid, "cannot protect branch %s: it has an expiration time", b.ID)
 		}
 		b.Protected = *in.Protected
 	}
@@ -168,13 +170,13 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr accounts.Principal, proj
 		} else {
 			var e time.Time
 			if err := json.Unmarshal(*in.ExpiresAt, &e); err != nil {
-				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at must be an RFC 3339 time with a time zone")
+				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at must be an RFC 3339 time with a time zone")
 			}
 			switch {
 			case b.IsDefault:
-				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on the default branch")
+				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on the default branch")
 			case b.Protected:
-				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on a protected branch")
+				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on a protected branch")
 			}
 			if err := checkExpiry(e, t); err != nil {
 				return metastore.Branch{}, nil, err
@@ -184,7 +186,7 @@ func (p *Platform) UpdateBranch(ctx context.Context, pr accounts.Principal, proj
 				return metastore.Branch{}, nil, err
 			}
 			if len(children) > 0 {
-				return metastore.Branch{}, nil, newErr(KindInvalid, "branch.expires_at cannot be set on a branch with child branches")
+				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on a branch with child branches")
 			}
 			e = e.UTC().Truncate(time.Second)
 			ttl := int64(e.Sub(t) / time.Second)
@@ -236,7 +238,7 @@ func (p *Platform) SetDefaultBranch(ctx context.Context, pr accounts.Principal, 
 		return metastore.Branch{}, nil, err
 	}
 	if b.ExpiresAt != nil {
-		return metastore.Branch{}, nil, newErr(KindInvalid, "cannot make branch %s the default: it has an expiration time", b.ID)
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "cannot make branch %s the default: it has an expiration time", b.ID)
 	}
 	out := b
 	ops, err := p.mutate(ctx, b.ProjectID, nil, func(ctx context.Context) error {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/connuri"
 
 	"github.com/grovedb/grove/internal/accounts"
@@ -193,10 +195,10 @@ const maxExpiry = 30 * 24 * time.Hour
 // checkExpiry applies Neon's expires_at rules to a time.
 func checkExpiry(t time.Time, at time.Time) error {
 	if !t.After(at) {
-		return newErr(KindInvalid, "expires_at must be in the future")
+		return newErr(errkind.Invalid, "expires_at must be in the future")
 	}
 	if t.Sub(at) > maxExpiry {
-		return newErr(KindInvalid, "expires_at must be at most 30 days in the future")
+		return newErr(errkind.Invalid, "expires_at must be at most 30 days in the future")
 	}
 	return nil
 }
@@ -233,22 +235,22 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		in.InitSource = "parent-data"
 	case "parent-data", "schema-only":
 	default:
-		return CreatedBranch{}, newErr(KindInvalid, "branch.init_source %q is not supported; use parent-data or schema-only", in.InitSource)
+		return CreatedBranch{}, newErr(errkind.Invalid, "branch.init_source %q is not supported; use parent-data or schema-only", in.InitSource)
 	}
 	if len(in.Name) > maxName {
-		return CreatedBranch{}, newErr(KindInvalid, "branch.name must be at most %d characters", maxName)
+		return CreatedBranch{}, newErr(errkind.Invalid, "branch.name must be at most %d characters", maxName)
 	}
 	if in.ParentLSN != "" && in.ParentTimestamp != nil {
-		return CreatedBranch{}, newErr(KindInvalid, "branch.parent_lsn and branch.parent_timestamp are mutually exclusive")
+		return CreatedBranch{}, newErr(errkind.Invalid, "branch.parent_lsn and branch.parent_timestamp are mutually exclusive")
 	}
 	if parent.ExpiresAt != nil {
-		return CreatedBranch{}, newErr(KindInvalid, "cannot create a child of branch %s: it has an expiration time", parent.ID)
+		return CreatedBranch{}, newErr(errkind.Invalid, "cannot create a child of branch %s: it has an expiration time", parent.ID)
 	}
 	t := now()
 	protected := in.Protected != nil && *in.Protected
 	if in.ExpiresAt != nil {
 		if protected {
-			return CreatedBranch{}, newErr(KindInvalid, "expires_at cannot be set on a protected branch")
+			return CreatedBranch{}, newErr(errkind.Invalid, "expires_at cannot be set on a protected branch")
 		}
 		if err := checkExpiry(*in.ExpiresAt, t); err != nil {
 			return CreatedBranch{}, err
@@ -276,7 +278,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		}
 	}
 	if in.InitSource == "schema-only" && roots >= pl.RootBranches {
-		return CreatedBranch{}, &Error{Kind: KindUnprocessable, Code: "ROOT_BRANCHES_LIMIT_EXCEEDED",
+		return CreatedBranch{}, &errkind.Error{Kind: errkind.Unprocessable, Code: "ROOT_BRANCHES_LIMIT_EXCEEDED",
 			Msg: fmt.Sprintf("ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", pl.RootBranches)}
 	}
 	for _, e := range eps {
@@ -400,7 +402,7 @@ func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, p
 	}
 	if pt.Zero() {
 		if err := p.copyHead(ctx, parent, b.VolumeID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not copy the parent branch's data", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not copy the parent branch's data", Err: err}
 		}
 		ts := now()
 		b.ParentTimestamp = &ts
@@ -414,7 +416,7 @@ func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, p
 	if b.InitSource == "schema-only" {
 		if err := p.truncateUserTables(ctx, b.VolumeID, proj.PGVersion); err != nil {
 			p.dropVolume(ctx, b.VolumeID)
-			return &Error{Kind: KindUnavailable, Msg: "could not make the schema-only branch", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not make the schema-only branch", Err: err}
 		}
 		b.ParentLSN, b.ParentTimestamp = "", nil
 	}
@@ -423,7 +425,7 @@ func (p *Platform) makeBranchData(ctx context.Context, proj metastore.Project, p
 	if h := p.cfg.History; h != nil {
 		if err := h.Track(ctx, b.VolumeID); err != nil {
 			p.dropVolume(ctx, b.VolumeID)
-			return &Error{Kind: KindUnavailable, Msg: "could not start the branch's history", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not start the branch's history", Err: err}
 		}
 	}
 	return nil
@@ -554,16 +556,16 @@ func (p *Platform) DeleteBranch(ctx context.Context, pr accounts.Principal, proj
 func (p *Platform) deletable(ctx context.Context, b metastore.Branch) error {
 	switch {
 	case b.IsDefault:
-		return newErr(KindInvalid, "cannot delete the project's default branch")
+		return newErr(errkind.Invalid, "cannot delete the project's default branch")
 	case b.Protected:
-		return newErr(KindInvalid, "cannot delete protected branch %s", b.ID)
+		return newErr(errkind.Invalid, "cannot delete protected branch %s", b.ID)
 	}
 	children, err := p.store.BranchChildren(ctx, b.ProjectID, b.ID)
 	if err != nil {
 		return err
 	}
 	if len(children) > 0 {
-		return newErr(KindInvalid, "cannot delete branch %s: it has child branches", b.ID)
+		return newErr(errkind.Invalid, "cannot delete branch %s: it has child branches", b.ID)
 	}
 	return nil
 }
@@ -576,7 +578,7 @@ func (p *Platform) removeBranch(ctx context.Context, b metastore.Branch, eps []m
 	}
 	for _, e := range eps {
 		if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not stop the branch's endpoint", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not stop the branch's endpoint", Err: err}
 		}
 	}
 	l := volumeLocks.get(b.VolumeID)
@@ -614,7 +616,7 @@ func (p *Platform) expire(ctx context.Context) {
 		ops = append(ops, newOp(b.ProjectID, b.ID, "", "delete_timeline"))
 		if _, err := p.mutate(ctx, b.ProjectID, ops, func(ctx context.Context) error {
 			return p.removeBranch(ctx, b, eps)
-		}); err != nil && KindOf(err) != KindLocked {
+		}); err != nil && errkind.Of(err) != errkind.Locked {
 			p.log.Warn("delete expired branch", "branch", b.ID, "err", err)
 		} else if err == nil {
 			p.log.Info("deleted expired branch", "branch", b.ID, "project", b.ProjectID)
@@ -627,7 +629,7 @@ func (p *Platform) expire(ctx context.Context) {
 	for _, sn := range snaps {
 		if _, err := p.mutate(ctx, sn.ProjectID, nil, func(ctx context.Context) error {
 			return p.removeSnapshot(ctx, sn)
-		}); err != nil && KindOf(err) != KindLocked {
+		}); err != nil && errkind.Of(err) != errkind.Locked {
 			p.log.Warn("delete expired snapshot", "snapshot", sn.ID, "err", err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/compute"
@@ -242,11 +244,11 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr accounts.Principal
 	orgs := pr.OrgIDs
 	if in.OrgID != "" {
 		if !ids.ValidResource(in.OrgID) || !pr.CanOrg(in.OrgID) {
-			return page, newErr(KindNotFound, "organization %s not found", in.OrgID)
+			return page, newErr(errkind.NotFound, "organization %s not found", in.OrgID)
 		}
 		orgs = []string{in.OrgID}
 	} else if in.RequireOrg {
-		return page, newErr(KindInvalid, "org_id is required")
+		return page, newErr(errkind.Invalid, "org_id is required")
 	}
 	projects, err := p.consumptionProjects(ctx, pr, orgs, in)
 	if err != nil {
@@ -309,7 +311,7 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr accounts.Principal
 func (p *Platform) consumptionProjects(ctx context.Context, pr accounts.Principal, orgs []string, in ConsumptionInput) ([]metastore.Project, error) {
 	if len(in.ProjectIDs) == 0 {
 		if in.ByBranch {
-			return nil, newErr(KindInvalid, "project_ids is required")
+			return nil, newErr(errkind.Invalid, "project_ids is required")
 		}
 		return p.store.ListProjects(ctx, metastore.ProjectFilter{OrgIDs: orgs, ProjectID: pr.ProjectID,
 			After: in.Cursor, Limit: in.Limit})
@@ -323,7 +325,7 @@ func (p *Platform) consumptionProjects(ctx context.Context, pr accounts.Principa
 			continue
 		}
 		if !ids.ValidResource(id) {
-			return nil, newErr(KindInvalid, "invalid project id %q", id)
+			return nil, newErr(errkind.Invalid, "invalid project id %q", id)
 		}
 		pj, err := p.store.GetProject(ctx, id)
 		if err != nil || !pr.CanProject(pj) || !slices.Contains(orgs, pj.OrgID) {

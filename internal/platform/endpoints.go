@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/connuri"
 
 	"github.com/grovedb/grove/internal/accounts"
@@ -42,14 +44,14 @@ func (p *Platform) StartEndpoint(ctx context.Context, pr accounts.Principal, pro
 		return EndpointView{}, nil, wrapStore("endpoint", err)
 	}
 	if r.Endpoint.Disabled {
-		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
+		return EndpointView{}, nil, newErr(errkind.Conflict, "endpoint is disabled")
 	}
 	if err := p.quotaBlock(ctx, r.Endpoint.ProjectID, r.Endpoint.BranchID); err != nil { // quota.go
 		return EndpointView{}, nil, quotaError(err)
 	}
 	ops, err := p.mutate(ctx, projectID, []metastore.Operation{p.operation(r.Endpoint, "start_compute")}, func(ctx context.Context) error {
 		if _, err := p.start(ctx, r); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not start the endpoint", Err: err}
 		}
 		return p.store.TouchEndpoint(ctx, endpointID, now())
 	})
@@ -62,7 +64,7 @@ func (p *Platform) StartEndpoint(ctx context.Context, pr accounts.Principal, pro
 // errTransitive is Neon's 423 for an endpoint between states (its compute
 // starting, restarting after a crash, or suspending).
 func errTransitive(action string) error {
-	return newErr(KindLocked, "endpoint is in some transitive state, could not %s", action)
+	return newErr(errkind.Locked, "endpoint is in some transitive state, could not %s", action)
 }
 
 // inTransition reports whether an endpoint's compute is between states.
@@ -95,7 +97,7 @@ func (p *Platform) SuspendEndpoint(ctx context.Context, pr accounts.Principal, p
 			p.measure(ctx, in) // the size it keeps while suspended
 		}
 		if err := p.cfg.Computes.Suspend(ctx, endpointID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not suspend the endpoint", Err: err}
 		}
 		if !running {
 			return nil
@@ -121,10 +123,10 @@ func (p *Platform) ProjectConnectionURI(ctx context.Context, pr accounts.Princip
 		return "", err
 	}
 	if in.DatabaseName == "" {
-		return "", newErr(KindInvalid, "database_name is required")
+		return "", newErr(errkind.Invalid, "database_name is required")
 	}
 	if in.RoleName == "" {
-		return "", newErr(KindInvalid, "role_name is required")
+		return "", newErr(errkind.Invalid, "role_name is required")
 	}
 	branches, err := p.store.ProjectBranches(ctx, projectID)
 	if err != nil {
@@ -170,7 +172,7 @@ func (p *Platform) ProjectConnectionURI(ctx context.Context, pr accounts.Princip
 		return "", wrapStore("role", err)
 	}
 	if !proj.StorePasswords || len(role.SealedPassword) == 0 {
-		return "", newErr(KindInvalid, "the password of role %q is not stored; reset it to get a connection string", in.RoleName)
+		return "", newErr(errkind.Invalid, "the password of role %q is not stored; reset it to get a connection string", in.RoleName)
 	}
 	pw, err := p.cfg.Sealer.Open(role.SealedPassword)
 	if err != nil {
@@ -357,7 +359,7 @@ func (p *Platform) Operation(ctx context.Context, pr accounts.Principal, project
 }
 
 // errSecondReadWrite is Neon's answer to a second read_write endpoint on a branch.
-var errSecondReadWrite = newErr(KindConflict, "read_write endpoint already exists")
+var errSecondReadWrite = newErr(errkind.Conflict, "read_write endpoint already exists")
 
 // CreateEndpoint adds a read_write compute to a branch and starts it
 // (unless created disabled). The branch's data is what it serves: after
@@ -373,7 +375,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, pr
 		return EndpointView{}, nil, err
 	}
 	if in.BranchID == "" {
-		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.branch_id is required")
+		return EndpointView{}, nil, newErr(errkind.Invalid, "endpoint.branch_id is required")
 	}
 	if !ids.ValidResource(in.BranchID) {
 		return EndpointView{}, nil, notFound("branch")
@@ -383,7 +385,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, pr
 		return EndpointView{}, nil, wrapStore("branch", err)
 	}
 	if in.RegionID != "" && in.RegionID != proj.RegionID {
-		return EndpointView{}, nil, newErr(KindInvalid, "endpoint.region_id %q must be the project's region %s", in.RegionID, proj.RegionID)
+		return EndpointView{}, nil, newErr(errkind.Invalid, "endpoint.region_id %q must be the project's region %s", in.RegionID, proj.RegionID)
 	}
 	d := plans.ParseEndpointDefaults(proj.DefaultEndpointSettings)
 	ep, err := endpointspec.Resolve(in, proj.Provisioner, d)
@@ -443,7 +445,7 @@ func (p *Platform) startEndpoint(ctx context.Context, endpointID string) error {
 		return wrapStore("endpoint", err)
 	}
 	if _, err := p.start(ctx, r); err != nil {
-		return &Error{Kind: KindUnavailable, Msg: "could not start the endpoint", Err: err}
+		return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not start the endpoint", Err: err}
 	}
 	return p.store.TouchEndpoint(ctx, endpointID, now())
 }
@@ -526,7 +528,7 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr accounts.Principal, pr
 		switch {
 		case moved:
 			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
-				return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+				return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not suspend the endpoint", Err: err}
 			}
 			if e.Disabled || !running {
 				return nil
@@ -536,7 +538,7 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr accounts.Principal, pr
 			return nil
 		case e.Disabled:
 			if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
-				return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+				return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not suspend the endpoint", Err: err}
 			}
 			if e.Disabled {
 				return nil
@@ -545,7 +547,7 @@ func (p *Platform) UpdateEndpoint(ctx context.Context, pr accounts.Principal, pr
 		case resized:
 			if err := p.cfg.Computes.Resize(ctx, e.ID, e.MinCU, e.MaxCU); err != nil {
 				if _, still := p.cfg.Computes.Get(e.ID); still {
-					return &Error{Kind: KindUnavailable, Msg: "could not resize the endpoint", Err: err}
+					return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not resize the endpoint", Err: err}
 				}
 			}
 			return nil // suspended meanwhile: the next start has the new size
@@ -580,7 +582,7 @@ func (p *Platform) DeleteEndpoint(ctx context.Context, pr accounts.Principal, pr
 		return EndpointView{}, nil, false, wrapStore("branch", err)
 	}
 	if b.Protected {
-		return EndpointView{}, nil, false, newErr(KindInvalid, "the compute endpoints of protected branch %s cannot be deleted", b.ID)
+		return EndpointView{}, nil, false, newErr(errkind.Invalid, "the compute endpoints of protected branch %s cannot be deleted", b.ID)
 	}
 	ops, err = p.mutate(ctx, proj.ID, []metastore.Operation{p.operation(e, "suspend_compute")}, func(ctx context.Context) error {
 		// The row goes first so that no new connection wakes the compute.
@@ -588,7 +590,7 @@ func (p *Platform) DeleteEndpoint(ctx context.Context, pr accounts.Principal, pr
 			return err
 		}
 		if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not stop the endpoint", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not stop the endpoint", Err: err}
 		}
 		if e.Type == "read_only" {
 			p.dropVolume(ctx, replicaVolume(e.ID)) // gone at suspend, unless a crash left it
@@ -608,7 +610,7 @@ func (p *Platform) RestartEndpoint(ctx context.Context, pr accounts.Principal, p
 		return EndpointView{}, nil, err
 	}
 	if v.Disabled {
-		return EndpointView{}, nil, newErr(KindConflict, "endpoint is disabled")
+		return EndpointView{}, nil, newErr(errkind.Conflict, "endpoint is disabled")
 	}
 	if p.inTransition(endpointID) {
 		return EndpointView{}, nil, errTransitive("restart")
@@ -616,7 +618,7 @@ func (p *Platform) RestartEndpoint(ctx context.Context, pr accounts.Principal, p
 	ops := []metastore.Operation{p.operation(v.Endpoint, "suspend_compute"), p.operation(v.Endpoint, "start_compute")}
 	ops, err = p.mutate(ctx, projectID, ops, func(ctx context.Context) error {
 		if err := p.cfg.Computes.Suspend(ctx, endpointID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not suspend the endpoint", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not suspend the endpoint", Err: err}
 		}
 		return p.startEndpoint(ctx, endpointID)
 	})

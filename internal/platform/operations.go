@@ -5,13 +5,15 @@ import (
 	"errors"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/metastore"
 )
 
 // errLocked is Neon's answer while a project has operations in flight;
 // clients match the message to retry.
-var errLocked = newErr(KindLocked, "project already has running conflicting operations, scheduling of new ones is prohibited")
+var errLocked = newErr(errkind.Locked, "project already has running conflicting operations, scheduling of new ones is prohibited")
 
 // DefaultOpBudget is how long a mutation waits for its work before it
 // answers with operations still running.
@@ -133,7 +135,7 @@ func (p *Platform) release(ctx context.Context, n int) {
 func finished(op metastore.Operation, err error) metastore.Operation {
 	op.Status, op.Error = "finished", ""
 	if err != nil {
-		op.Status, op.Error = "failed", Message(err)
+		op.Status, op.Error = "failed", errkind.Message(err)
 	}
 	op.UpdatedAt = now()
 	op.TotalDurationMS = int(op.UpdatedAt.Sub(op.CreatedAt) / time.Millisecond)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgtest"
@@ -74,8 +76,8 @@ func TestMutateLocksProject(t *testing.T) {
 		t.Error("work of a refused mutation ran")
 		return nil
 	})
-	if KindOf(err) != KindLocked || Message(err) != "project already has running conflicting operations, scheduling of new ones is prohibited" {
-		t.Fatalf("concurrent mutation: %v (kind %v); want Neon's 423", err, KindOf(err))
+	if errkind.Of(err) != errkind.Locked || errkind.Message(err) != "project already has running conflicting operations, scheduling of new ones is prohibited" {
+		t.Fatalf("concurrent mutation: %v (kind %v); want Neon's 423", err, errkind.Of(err))
 	}
 	close(release)
 	p.Wait()
@@ -89,7 +91,7 @@ func TestMutateLocksProject(t *testing.T) {
 		t.Fatalf("fast mutation = %+v, %v; want finished operations", fast, err)
 	}
 
-	boom := newErr(KindConflict, "boom")
+	boom := newErr(errkind.Conflict, "boom")
 	failed, err := p.mutate(ctx, pid, []metastore.Operation{newOp(pid, "", "", "apply_config")}, func(context.Context) error { return boom })
 	if !errors.Is(err, boom) || failed[0].Status != "failed" || failed[0].Error != "boom" {
 		t.Fatalf("failing mutation = %+v, %v", failed, err)
@@ -98,7 +100,7 @@ func TestMutateLocksProject(t *testing.T) {
 		t.Fatalf("failed operation recorded %q", s)
 	}
 	if _, err := p.mutate(ctx, "no-such-12345678", []metastore.Operation{newOp("no-such-12345678", "", "", "apply_config")},
-		func(context.Context) error { return nil }); KindOf(err) != KindNotFound {
+		func(context.Context) error { return nil }); errkind.Of(err) != errkind.NotFound {
 		t.Fatalf("mutation of an unknown project: %v", err)
 	}
 }

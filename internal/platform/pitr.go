@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
@@ -18,7 +20,7 @@ import (
 func (p *Platform) materialize(ctx context.Context, b metastore.Branch, pt pitr.Point, dst string) (pitr.Point, error) {
 	h := p.cfg.History
 	if h == nil {
-		return pitr.Point{}, &Error{Kind: KindUnavailable, Msg: "restore to a point in time needs the history manager, which this Grove runs without"}
+		return pitr.Point{}, &errkind.Error{Kind: errkind.Unavailable, Msg: "restore to a point in time needs the history manager, which this Grove runs without"}
 	}
 	src, err := p.historySource(ctx, b)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/metastore"
@@ -85,7 +87,7 @@ func (p *Platform) projectPlan(ctx context.Context, proj metastore.Project) (Pla
 // OrgPlan returns the plan of an org the caller reaches.
 func (p *Platform) OrgPlan(ctx context.Context, pr accounts.Principal, orgID string) (Plan, error) {
 	if !pr.CanOrg(orgID) {
-		return Plan{}, newErr(KindNotFound, "organization not found")
+		return Plan{}, newErr(errkind.NotFound, "organization not found")
 	}
 	return p.orgPlan(ctx, orgID)
 }
@@ -168,7 +170,7 @@ func (p *Platform) checkAdmin(ctx context.Context, pr accounts.Principal) error 
 		return err
 	}
 	if !admin {
-		return newErr(KindForbidden, "plans can be changed only with the admin's personal API key")
+		return newErr(errkind.Forbidden, "plans can be changed only with the admin's personal API key")
 	}
 	return nil
 }

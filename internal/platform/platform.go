@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/connuri"
 
 	"github.com/grovedb/grove/internal/accounts"
@@ -181,10 +183,10 @@ func wrapStore(what string, err error) error {
 		return nil
 	}
 	if errors.Is(err, metastore.ErrNotFound) {
-		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
+		return &errkind.Error{Kind: errkind.NotFound, Msg: what + " not found", Err: err}
 	}
 	if errors.Is(err, metastore.ErrConflict) {
-		return &Error{Kind: KindConflict, Msg: what + " already exists", Err: err}
+		return &errkind.Error{Kind: errkind.Conflict, Msg: what + " already exists", Err: err}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

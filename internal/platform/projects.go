@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/connuri"
 
 	"github.com/grovedb/grove/internal/accounts"
@@ -68,7 +70,7 @@ type CreatedProject struct {
 
 func validPGName(field, v string) error {
 	if v == "" || len(v) > 63 || strings.ContainsRune(v, 0) {
-		return newErr(KindInvalid, "%s must be 1 to 63 bytes without NUL characters", field)
+		return newErr(errkind.Invalid, "%s must be 1 to 63 bytes without NUL characters", field)
 	}
 	return nil
 }
@@ -91,27 +93,27 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 		in.PGVersion = pgversion.DefaultMajor
 	}
 	if _, ok := pgversion.Pick(p.cfg.Installs, in.PGVersion); !ok {
-		return CreatedProject{}, newErr(KindInvalid, "pg_version %d is not supported; installed versions: %s", in.PGVersion, p.installedMajors())
+		return CreatedProject{}, newErr(errkind.Invalid, "pg_version %d is not supported; installed versions: %s", in.PGVersion, p.installedMajors())
 	}
 	if in.RegionID == "" {
 		in.RegionID = connuri.DefaultRegion()
 	} else if !connuri.KnownRegion(in.RegionID) {
-		return CreatedProject{}, newErr(KindInvalid, "region_id %q is not supported", in.RegionID)
+		return CreatedProject{}, newErr(errkind.Invalid, "region_id %q is not supported", in.RegionID)
 	}
 	switch in.Provisioner {
 	case "":
 		in.Provisioner = "k8s-neonvm"
 	case "k8s-neonvm", "k8s-pod", "serverless-platform":
 	default:
-		return CreatedProject{}, newErr(KindInvalid, "provisioner %q is not one of k8s-pod, k8s-neonvm, serverless-platform", in.Provisioner)
+		return CreatedProject{}, newErr(errkind.Invalid, "provisioner %q is not one of k8s-pod, k8s-neonvm, serverless-platform", in.Provisioner)
 	}
 	if len(in.Name) > maxName {
-		return CreatedProject{}, newErr(KindInvalid, "name must be at most %d characters", maxName)
+		return CreatedProject{}, newErr(errkind.Invalid, "name must be at most %d characters", maxName)
 	}
 	if in.BranchName == "" {
 		in.BranchName = "main"
 	} else if len(in.BranchName) > maxName {
-		return CreatedProject{}, newErr(KindInvalid, "branch.name must be at most %d characters", maxName)
+		return CreatedProject{}, newErr(errkind.Invalid, "branch.name must be at most %d characters", maxName)
 	}
 	if in.DatabaseName == "" {
 		in.DatabaseName = "neondb"
@@ -126,10 +128,10 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 		return CreatedProject{}, err
 	}
 	if reserved.Role(in.RoleName) {
-		return CreatedProject{}, newErr(KindInvalid, "branch.role_name %q is reserved", in.RoleName)
+		return CreatedProject{}, newErr(errkind.Invalid, "branch.role_name %q is reserved", in.RoleName)
 	}
 	if reserved.Database(in.DatabaseName) {
-		return CreatedProject{}, newErr(KindInvalid, "branch.database_name %q is reserved", in.DatabaseName)
+		return CreatedProject{}, newErr(errkind.Invalid, "branch.database_name %q is reserved", in.DatabaseName)
 	}
 	minCU, maxCU, err := plans.ResolveCU(0.25, 0.25, in.MinCU, in.MaxCU)
 	if err != nil {
@@ -151,7 +153,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 	if in.HistoryRetentionSeconds != nil {
 		history = *in.HistoryRetentionSeconds
 		if history < 0 || history > plans.MaxHistorySeconds {
-			return CreatedProject{}, newErr(KindInvalid, "history_retention_seconds must be between 0 and %d", plans.MaxHistorySeconds)
+			return CreatedProject{}, newErr(errkind.Invalid, "history_retention_seconds must be between 0 and %d", plans.MaxHistorySeconds)
 		}
 	}
 	if err := plans.CheckHistory(pl, history); err != nil {
@@ -197,12 +199,12 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 	lazy := p.cfg.Computes.PoolLen(in.PGVersion) == 0
 	if lazy {
 		if volumeID, err = p.cfg.Computes.NewVolume(ctx, in.PGVersion); err != nil {
-			return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not make the project's storage", Err: err}
+			return CreatedProject{}, &errkind.Error{Kind: errkind.Unavailable, Msg: "could not make the project's storage", Err: err}
 		}
 	} else {
 		inst, err := p.cfg.Computes.Take(ctx, p.spec(ep, "", in.PGVersion))
 		if err != nil {
-			return CreatedProject{}, &Error{Kind: KindUnavailable, Msg: "could not start a compute for the project", Err: err}
+			return CreatedProject{}, &errkind.Error{Kind: errkind.Unavailable, Msg: "could not start a compute for the project", Err: err}
 		}
 		volumeID = inst.VolumeID()
 		if err := inst.Exec(ctx, "postgres", computesql.Setup(in.RoleName, verifier.String(), in.DatabaseName, in.PGVersion)); err != nil {
@@ -339,12 +341,12 @@ type ListProjectsInput struct {
 // ListProjects returns one page of the caller's projects, ordered by id.
 func (p *Platform) ListProjects(ctx context.Context, pr accounts.Principal, in ListProjectsInput) ([]metastore.Project, error) {
 	if in.Limit < 1 || in.Limit > 400 {
-		return nil, newErr(KindInvalid, "limit must be between 1 and 400")
+		return nil, newErr(errkind.Invalid, "limit must be between 1 and 400")
 	}
 	orgs := pr.OrgIDs
 	if in.OrgID != "" {
 		if !pr.CanOrg(in.OrgID) {
-			return nil, newErr(KindNotFound, "organization %s not found", in.OrgID)
+			return nil, newErr(errkind.NotFound, "organization %s not found", in.OrgID)
 		}
 		orgs = []string{in.OrgID}
 	}
@@ -369,7 +371,7 @@ func (p *Platform) DeleteProject(ctx context.Context, pr accounts.Principal, id 
 	}
 	for _, b := range branches {
 		if b.Protected {
-			return metastore.Project{}, newErr(KindInvalid, "cannot delete project %s: its branch %s is protected", id, b.ID)
+			return metastore.Project{}, newErr(errkind.Invalid, "cannot delete project %s: its branch %s is protected", id, b.ID)
 		}
 	}
 	proj, err := p.store.MarkProjectDeleted(ctx, id, now())
@@ -444,14 +446,14 @@ func (p *Platform) UpdateProject(ctx context.Context, pr accounts.Principal, id 
 	}
 	if in.Name != nil {
 		if *in.Name == "" || len(*in.Name) > maxName {
-			return metastore.Project{}, nil, newErr(KindInvalid, "project.name must be 1 to %d characters", maxName)
+			return metastore.Project{}, nil, newErr(errkind.Invalid, "project.name must be 1 to %d characters", maxName)
 		}
 		proj.Name = *in.Name
 	}
 	var ops []metastore.Operation
 	if h := in.HistoryRetentionSeconds; h != nil {
 		if *h < 0 || *h > plans.MaxHistorySeconds {
-			return metastore.Project{}, nil, newErr(KindInvalid, "project.history_retention_seconds must be between 0 and %d, got %d", plans.MaxHistorySeconds, *h)
+			return metastore.Project{}, nil, newErr(errkind.Invalid, "project.history_retention_seconds must be between 0 and %d, got %d", plans.MaxHistorySeconds, *h)
 		}
 		if *h != proj.HistoryRetentionSeconds {
 			if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckHistory(pl, *h) }); err != nil {
@@ -466,13 +468,13 @@ func (p *Platform) UpdateProject(ctx context.Context, pr accounts.Principal, id 
 			return metastore.Project{}, nil, err
 		}
 		if proj.Settings, err = settings.Merge(proj.Settings, in.Settings); err != nil {
-			return metastore.Project{}, nil, newErr(KindInvalid, "project.settings must be an object")
+			return metastore.Project{}, nil, newErr(errkind.Invalid, "project.settings must be an object")
 		}
 	}
 	if len(in.DefaultEndpointSettings) > 0 {
 		merged, err := settings.Merge(proj.DefaultEndpointSettings, in.DefaultEndpointSettings)
 		if err != nil {
-			return metastore.Project{}, nil, newErr(KindInvalid, "project.default_endpoint_settings must be an object")
+			return metastore.Project{}, nil, newErr(errkind.Invalid, "project.default_endpoint_settings must be an object")
 		}
 		if err := plans.ValidEndpointDefaults(merged); err != nil {
 			return metastore.Project{}, nil, err

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/usage"
 )
 
@@ -134,7 +136,7 @@ func (p *Platform) quotaBlock(ctx context.Context, projectID, branchID string) e
 func quotaError(err error) error {
 	var qe *usage.QuotaError
 	if errors.As(err, &qe) {
-		return &Error{Kind: KindForbidden, Msg: qe.Error(), Err: qe}
+		return &errkind.Error{Kind: errkind.Forbidden, Msg: qe.Error(), Err: qe}
 	}
 	return err
 }

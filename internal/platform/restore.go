@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/endpointspec"
 
@@ -29,7 +31,7 @@ type BranchRestoreInput struct {
 
 // errSnapshotRestoreOngoing is Neon's answer to a point-in-time restore of
 // a branch made by a snapshot restore.
-var errSnapshotRestoreOngoing = newErr(KindInvalid, "restore from snapshot on target branch is still ongoing")
+var errSnapshotRestoreOngoing = newErr(errkind.Invalid, "restore from snapshot on target branch is still ongoing")
 
 // RestoreBranch overwrites a branch with another branch's head, or a point
 // of its own or another branch's history, as Neon's branch restore: with
@@ -45,7 +47,7 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, pro
 		return metastore.Branch{}, nil, wrapStore("project", err)
 	}
 	if in.SourceBranchID == "" {
-		return metastore.Branch{}, nil, newErr(KindInvalid, "invalid request: decode application/json: invalid: source_branch_id (field required)")
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "invalid request: decode application/json: invalid: source_branch_id (field required)")
 	}
 	if !ids.ValidResource(in.SourceBranchID) {
 		return metastore.Branch{}, nil, notFound("source branch")
@@ -66,17 +68,17 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, pro
 	}
 	switch {
 	case self && pt.Zero():
-		return metastore.Branch{}, nil, newErr(KindInvalid, "restoring branch %s to its own history needs source_timestamp or source_lsn", target.ID)
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "restoring branch %s to its own history needs source_timestamp or source_lsn", target.ID)
 	case self && in.PreserveUnderName == "":
-		return metastore.Branch{}, nil, newErr(KindInvalid, "restoring branch %s to its own history needs preserve_under_name", target.ID)
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "restoring branch %s to its own history needs preserve_under_name", target.ID)
 	case len(children) > 0 && in.PreserveUnderName == "":
-		return metastore.Branch{}, nil, newErr(KindInvalid, "branch %s has child branches: preserve_under_name is required, and the children move to the preserved branch", target.ID)
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch %s has child branches: preserve_under_name is required, and the children move to the preserved branch", target.ID)
 	case toParent && target.Protected:
-		return metastore.Branch{}, nil, newErr(KindInvalid, "protected branch %s cannot be reset from its parent", target.ID)
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "protected branch %s cannot be reset from its parent", target.ID)
 	case !pt.Zero() && (source.RestoreStatus == "restored" || target.RestoreStatus == "restored"):
 		return metastore.Branch{}, nil, errSnapshotRestoreOngoing
 	case len(in.PreserveUnderName) > maxName:
-		return metastore.Branch{}, nil, newErr(KindInvalid, "preserve_under_name must be at most %d characters", maxName)
+		return metastore.Branch{}, nil, newErr(errkind.Invalid, "preserve_under_name must be at most %d characters", maxName)
 	}
 	cfg, err := p.store.BranchConfigOf(ctx, source.ID)
 	if err != nil {
@@ -132,7 +134,7 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, pro
 		if pt.Zero() {
 			err = p.copyHead(ctx, source, next.VolumeID)
 			if err != nil {
-				err = &Error{Kind: KindUnavailable, Msg: "could not copy the source branch's data", Err: err}
+				err = &errkind.Error{Kind: errkind.Unavailable, Msg: "could not copy the source branch's data", Err: err}
 			}
 		} else {
 			var res pitr.Point
@@ -193,7 +195,7 @@ func keepPasswords(cfg *metastore.BranchConfigRecord, target metastore.BranchCon
 func (p *Platform) stopAll(ctx context.Context, eps []metastore.Endpoint) error {
 	for _, e := range eps {
 		if err := p.cfg.Computes.Suspend(ctx, e.ID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not stop the endpoint", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not stop the endpoint", Err: err}
 		}
 	}
 	return nil
@@ -249,7 +251,7 @@ func (p *Platform) RestoreSnapshot(ctx context.Context, pr accounts.Principal, p
 		return RestoredSnapshot{}, wrapStore("target branch", err)
 	}
 	if len(in.Name) > maxName {
-		return RestoredSnapshot{}, newErr(KindInvalid, "name must be at most %d characters", maxName)
+		return RestoredSnapshot{}, newErr(errkind.Invalid, "name must be at most %d characters", maxName)
 	}
 	own, err := p.store.BranchConfigOf(ctx, target.ID)
 	if err != nil {
@@ -392,16 +394,16 @@ func (p *Platform) FinalizeRestore(ctx context.Context, pr accounts.Principal, p
 	switch b.RestoreStatus {
 	case "restored":
 	case "finalized":
-		return nil, newErr(KindInvalid, "branch %s is already finalized", b.ID)
+		return nil, newErr(errkind.Invalid, "branch %s is already finalized", b.ID)
 	default:
-		return nil, newErr(KindInvalid, "branch %s was not created by a snapshot restore", b.ID)
+		return nil, newErr(errkind.Invalid, "branch %s was not created by a snapshot restore", b.ID)
 	}
 	if len(name) > maxName {
-		return nil, newErr(KindInvalid, "name must be at most %d characters", maxName)
+		return nil, newErr(errkind.Invalid, "name must be at most %d characters", maxName)
 	}
 	target, err := p.store.GetBranch(ctx, b.ProjectID, b.RestoredAs)
 	if errors.Is(err, metastore.ErrNotFound) {
-		return nil, newErr(KindInvalid, "the branch that %s was restored for no longer exists", b.ID)
+		return nil, newErr(errkind.Invalid, "the branch that %s was restored for no longer exists", b.ID)
 	}
 	if err != nil {
 		return nil, err

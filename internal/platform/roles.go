@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/compute"
@@ -69,7 +71,7 @@ func (p *Platform) roleTarget(ctx context.Context, pr accounts.Principal, projec
 func (p *Platform) forChange(ctx context.Context, pr accounts.Principal, projectID, branchID, what string) (roleTarget, error) {
 	t, err := p.roleTarget(ctx, pr, projectID, branchID)
 	if err == nil && t.ep == nil {
-		err = newErr(KindPrecondition, "create a read-write endpoint to manage %s on this branch", what)
+		err = newErr(errkind.Precondition, "create a read-write endpoint to manage %s on this branch", what)
 	}
 	return t, err
 }
@@ -119,7 +121,7 @@ func (p *Platform) applyIfRunning(ctx context.Context, endpointID string) error 
 		return err
 	}
 	if _, err := p.start(ctx, r); err != nil {
-		return &Error{Kind: KindUnavailable, Msg: "could not apply the change to the endpoint", Err: err}
+		return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not apply the change to the endpoint", Err: err}
 	}
 	return nil
 }
@@ -129,7 +131,7 @@ func validDatabaseName(field, name string) error {
 		return err
 	}
 	if reserved.Database(name) {
-		return newErr(KindInvalid, "%s %q is reserved", field, name)
+		return newErr(errkind.Invalid, "%s %q is reserved", field, name)
 	}
 	return nil
 }
@@ -139,7 +141,7 @@ func validRoleName(field, name string) error {
 		return err
 	}
 	if reserved.Role(name) {
-		return newErr(KindInvalid, "%s %q is reserved", field, name)
+		return newErr(errkind.Invalid, "%s %q is reserved", field, name)
 	}
 	return nil
 }
@@ -150,9 +152,9 @@ func storeErr(what string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, metastore.ErrNoSuchOwner):
-		return &Error{Kind: KindUnprocessable, Msg: "database owner not found", Err: err}
+		return &errkind.Error{Kind: errkind.Unprocessable, Msg: "database owner not found", Err: err}
 	case errors.Is(err, metastore.ErrRoleOwnsDatabase):
-		return &Error{Kind: KindConflict, Msg: "role owns a database; delete the database or change its owner first", Err: err}
+		return &errkind.Error{Kind: errkind.Conflict, Msg: "role owns a database; delete the database or change its owner first", Err: err}
 	}
 	return wrapStore(what, err)
 }
@@ -197,7 +199,7 @@ func (p *Platform) CreateDatabase(ctx context.Context, pr accounts.Principal, pr
 		return metastore.Database{}, nil, err
 	}
 	if _, err := p.store.GetDatabase(ctx, t.branch.ID, name); err == nil {
-		return metastore.Database{}, nil, newErr(KindConflict, "database already exists")
+		return metastore.Database{}, nil, newErr(errkind.Conflict, "database already exists")
 	}
 	if err := p.ownerExists(ctx, t.branch.ID, owner); err != nil {
 		return metastore.Database{}, nil, err
@@ -234,7 +236,7 @@ func (p *Platform) UpdateDatabase(ctx context.Context, pr accounts.Principal, pr
 	}
 	if newName != "" && newName != name {
 		if _, err := p.store.GetDatabase(ctx, t.branch.ID, newName); err == nil {
-			return metastore.Database{}, nil, newErr(KindConflict, "database already exists")
+			return metastore.Database{}, nil, newErr(errkind.Conflict, "database already exists")
 		}
 	}
 	if newOwner != "" {
@@ -264,7 +266,7 @@ func (p *Platform) DeleteDatabase(ctx context.Context, pr accounts.Principal, pr
 		return d, nil, false, err
 	}
 	if t.ep == nil {
-		return d, nil, false, newErr(KindPrecondition, "create a read-write endpoint to manage databases on this branch")
+		return d, nil, false, newErr(errkind.Precondition, "create a read-write endpoint to manage databases on this branch")
 	}
 	ops, err = p.configChange(ctx, t, func(ctx context.Context) error {
 		var err error
@@ -318,7 +320,7 @@ func (p *Platform) CreateRole(ctx context.Context, pr accounts.Principal, projec
 		return metastore.Role{}, "", nil, err
 	}
 	if _, err := p.store.GetRole(ctx, t.branch.ID, name); err == nil {
-		return metastore.Role{}, "", nil, newErr(KindConflict, "role already exists")
+		return metastore.Role{}, "", nil, newErr(errkind.Conflict, "role already exists")
 	}
 	at := now()
 	r := metastore.Role{BranchID: t.branch.ID, Name: name, CreatedAt: at, UpdatedAt: at}
@@ -351,7 +353,7 @@ func (p *Platform) DeleteRole(ctx context.Context, pr accounts.Principal, projec
 		return r, nil, false, err
 	}
 	if t.ep == nil {
-		return r, nil, false, newErr(KindPrecondition, "create a read-write endpoint to manage roles on this branch")
+		return r, nil, false, newErr(errkind.Precondition, "create a read-write endpoint to manage roles on this branch")
 	}
 	dbs, err := p.store.BranchDatabases(ctx, t.branch.ID)
 	if err != nil {
@@ -359,7 +361,7 @@ func (p *Platform) DeleteRole(ctx context.Context, pr accounts.Principal, projec
 	}
 	for _, d := range dbs {
 		if d.OwnerName == name {
-			return r, nil, false, newErr(KindConflict, "role %q owns database %q; delete the database or change its owner first", name, d.Name)
+			return r, nil, false, newErr(errkind.Conflict, "role %q owns database %q; delete the database or change its owner first", name, d.Name)
 		}
 	}
 	ops, err = p.configChange(ctx, t, func(ctx context.Context) error {
@@ -381,7 +383,7 @@ func (p *Platform) ResetRolePassword(ctx context.Context, pr accounts.Principal,
 		return metastore.Role{}, "", nil, wrapStore("role", err)
 	}
 	if t.ep == nil {
-		return metastore.Role{}, "", nil, newErr(KindPrecondition, "create a read-write endpoint to manage roles on this branch")
+		return metastore.Role{}, "", nil, newErr(errkind.Precondition, "create a read-write endpoint to manage roles on this branch")
 	}
 	password, verifier, sealed, err := p.newRoleSecret(t.project)
 	if err != nil {
@@ -411,10 +413,10 @@ func (p *Platform) RevealRolePassword(ctx context.Context, pr accounts.Principal
 		return "", wrapStore("role", err)
 	}
 	if !t.project.StorePasswords {
-		return "", newErr(KindPrecondition, "storing passwords is disabled for this project")
+		return "", newErr(errkind.Precondition, "storing passwords is disabled for this project")
 	}
 	if len(r.SealedPassword) == 0 {
-		return "", newErr(KindPrecondition, "the password of role %q is not stored; reset it to get a new one", name)
+		return "", newErr(errkind.Precondition, "the password of role %q is not stored; reset it to get a new one", name)
 	}
 	return p.cfg.Sealer.Open(r.SealedPassword)
 }

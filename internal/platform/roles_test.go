@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/metastore"
 )
 
@@ -81,14 +83,14 @@ func TestRoleDatabaseRules(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		err  error
-		kind Kind
+		kind errkind.Kind
 	}{
-		{metastore.ErrNoSuchOwner, KindUnprocessable},
-		{metastore.ErrRoleOwnsDatabase, KindConflict},
-		{metastore.ErrConflict, KindConflict},
-		{metastore.ErrNotFound, KindNotFound},
+		{metastore.ErrNoSuchOwner, errkind.Unprocessable},
+		{metastore.ErrRoleOwnsDatabase, errkind.Conflict},
+		{metastore.ErrConflict, errkind.Conflict},
+		{metastore.ErrNotFound, errkind.NotFound},
 	} {
-		if k := KindOf(storeErr("role", tt.err)); k != tt.kind {
+		if k := errkind.Of(storeErr("role", tt.err)); k != tt.kind {
 			t.Errorf("storeErr(%v) kind %v, want %v", tt.err, k, tt.kind)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/ids"
@@ -46,7 +48,7 @@ func (p *Platform) SetBackupSchedule(ctx context.Context, pr accounts.Principal,
 		return err
 	}
 	if b.ParentID != nil {
-		return newErr(KindInvalid, "backup schedules can be set only on root branches; branch %s has a parent", b.ID)
+		return newErr(errkind.Invalid, "backup schedules can be set only on root branches; branch %s has a parent", b.ID)
 	}
 	if len(items) > 0 {
 		proj, err := p.store.GetProject(ctx, b.ProjectID)
@@ -58,7 +60,7 @@ func (p *Platform) SetBackupSchedule(ctx context.Context, pr accounts.Principal,
 			return err
 		}
 		if !pl.BackupSchedules {
-			return newErr(KindUnprocessable, "backup schedules are not available on the %s plan", pl.Name)
+			return newErr(errkind.Unprocessable, "backup schedules are not available on the %s plan", pl.Name)
 		}
 	}
 	raw, err := json.Marshal(items)
@@ -96,7 +98,7 @@ func (p *Platform) takeScheduled(ctx context.Context) {
 				continue
 			}
 			if err := p.takeScheduledOne(ctx, s, it, slot, len(last[s.BranchID]) == 0); err != nil {
-				if KindOf(err) != KindLocked && ctx.Err() == nil {
+				if errkind.Of(err) != errkind.Locked && ctx.Err() == nil {
 					p.log.Warn("scheduled snapshot", "branch", s.BranchID, "frequency", it.Frequency, "err", err)
 				}
 				continue // the next check tries again

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/ids"
@@ -38,7 +40,7 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr accounts.Principal, pr
 		return metastore.Snapshot{}, nil, wrapStore("project", err)
 	}
 	if b.ParentID != nil {
-		return metastore.Snapshot{}, nil, newErr(KindInvalid, "snapshots can be created only from root branches; branch %s has a parent", b.ID)
+		return metastore.Snapshot{}, nil, newErr(errkind.Invalid, "snapshots can be created only from root branches; branch %s has a parent", b.ID)
 	}
 	pt, err := pitr.Parse(proj, b, in.LSN, in.Timestamp, "lsn", "timestamp", now())
 	if err != nil {
@@ -46,10 +48,10 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr accounts.Principal, pr
 	}
 	t := now()
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(t) {
-		return metastore.Snapshot{}, nil, newErr(KindInvalid, "expires_at must be in the future")
+		return metastore.Snapshot{}, nil, newErr(errkind.Invalid, "expires_at must be in the future")
 	}
 	if len(in.Name) > maxName {
-		return metastore.Snapshot{}, nil, newErr(KindInvalid, "name must be at most %d characters", maxName)
+		return metastore.Snapshot{}, nil, newErr(errkind.Invalid, "name must be at most %d characters", maxName)
 	}
 	pl, err := p.projectPlan(ctx, proj) // plans.go
 	if err != nil {
@@ -66,7 +68,7 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr accounts.Principal, pr
 		}
 	}
 	if limit := pl.ManualSnapshots; manual >= limit {
-		return metastore.Snapshot{}, nil, newErr(KindUnprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", limit, pl.Name)
+		return metastore.Snapshot{}, nil, newErr(errkind.Unprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", limit, pl.Name)
 	}
 	cfg, err := p.store.BranchConfigOf(ctx, b.ID)
 	if err != nil {
@@ -182,11 +184,11 @@ func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *met
 		if _, running := p.cfg.Computes.Get(ep.ID); running {
 			tmp := ids.NewVolume()
 			if err := p.copyHead(ctx, b, tmp); err != nil {
-				return &Error{Kind: KindUnavailable, Msg: "could not copy the branch's data", Err: err}
+				return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not copy the branch's data", Err: err}
 			}
 			defer p.dropVolume(ctx, tmp)
 			if err := vols.Snapshot(ctx, tmp, sn.VolumeID); err != nil {
-				return &Error{Kind: KindUnavailable, Msg: "could not snapshot the branch's data", Err: err}
+				return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not snapshot the branch's data", Err: err}
 			}
 			return nil
 		}
@@ -195,14 +197,14 @@ func (p *Platform) snapshotHead(ctx context.Context, b metastore.Branch, sn *met
 		// Restored later, the snapshot replays what the compute wrote since
 		// its last checkpoint.
 		if err := p.cfg.Computes.SettleRedo(ctx, ep.ID); err != nil {
-			return &Error{Kind: KindUnavailable, Msg: "could not snapshot the branch's data", Err: err}
+			return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not snapshot the branch's data", Err: err}
 		}
 	}
 	l := volumeLocks.get(b.VolumeID)
 	l.Lock()
 	defer l.Unlock()
 	if err := vols.Snapshot(ctx, b.VolumeID, sn.VolumeID); err != nil {
-		return &Error{Kind: KindUnavailable, Msg: "could not snapshot the branch's data", Err: err}
+		return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not snapshot the branch's data", Err: err}
 	}
 	return nil
 }
@@ -245,7 +247,7 @@ func (p *Platform) UpdateSnapshot(ctx context.Context, pr accounts.Principal, pr
 	}
 	if in.Name != nil {
 		if *in.Name == "" || len(*in.Name) > maxName {
-			return metastore.Snapshot{}, newErr(KindInvalid, "snapshot.name must be 1 to %d characters", maxName)
+			return metastore.Snapshot{}, newErr(errkind.Invalid, "snapshot.name must be 1 to %d characters", maxName)
 		}
 		sn.Name = *in.Name
 	}
@@ -254,7 +256,7 @@ func (p *Platform) UpdateSnapshot(ctx context.Context, pr accounts.Principal, pr
 		sn.ExpiresAt = nil
 	case in.ExpiresAt != nil:
 		if !in.ExpiresAt.After(now()) {
-			return metastore.Snapshot{}, newErr(KindInvalid, "snapshot.expires_at must be in the future")
+			return metastore.Snapshot{}, newErr(errkind.Invalid, "snapshot.expires_at must be in the future")
 		}
 		e := in.ExpiresAt.UTC().Truncate(time.Second)
 		sn.ExpiresAt = &e
@@ -295,7 +297,7 @@ func (p *Platform) removeSnapshot(ctx context.Context, sn metastore.Snapshot) er
 func (p *Platform) cloneSnapshot(ctx context.Context, sn metastore.Snapshot, dst string) error {
 	vols := p.cfg.Volumes
 	if err := vols.Clone(ctx, sn.VolumeID, dst); err != nil {
-		return &Error{Kind: KindUnavailable, Msg: "could not restore the snapshot's data", Err: err}
+		return &errkind.Error{Kind: errkind.Unavailable, Msg: "could not restore the snapshot's data", Err: err}
 	}
 	// An atomic snapshot of a running compute holds its postmaster.pid.
 	if dir := p.cfg.Volumes.Path(dst); dir != "" {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/grovedb/grove/internal/errkind"
+
 	"github.com/grovedb/grove/internal/accounts"
 
 	"github.com/grovedb/grove/internal/ids"
@@ -18,7 +20,7 @@ type TransferInput struct {
 	ProjectIDs       []string
 }
 
-var errTransferKey = newErr(KindForbidden, "projects can be transferred between organizations only with a personal API key that is a member of both organizations")
+var errTransferKey = newErr(errkind.Forbidden, "projects can be transferred between organizations only with a personal API key that is a member of both organizations")
 
 // TransferProjects moves up to 400 projects from one org to another, all
 // or none, in one metadata transaction. It needs a personal key of a
@@ -41,13 +43,13 @@ func (p *Platform) TransferProjects(ctx context.Context, pr accounts.Principal, 
 		return err
 	}
 	if !ids.ValidResource(sourceOrgID) || !pr.CanOrg(sourceOrgID) {
-		return newErr(KindNotFound, "organization %s not found", sourceOrgID)
+		return newErr(errkind.NotFound, "organization %s not found", sourceOrgID)
 	}
 	if !pr.CanOrg(in.DestinationOrgID) {
-		return newErr(KindNotFound, "organization %s not found", in.DestinationOrgID)
+		return newErr(errkind.NotFound, "organization %s not found", in.DestinationOrgID)
 	}
 	if sourceOrgID == in.DestinationOrgID {
-		return newErr(KindInvalid, "destination_org_id must differ from the source organization")
+		return newErr(errkind.Invalid, "destination_org_id must differ from the source organization")
 	}
 	res, err := p.store.TransferProjects(ctx, metastore.TransferProjects{
 		SourceOrgID: sourceOrgID, DestOrgID: in.DestinationOrgID, ProjectIDs: in.ProjectIDs,
@@ -56,10 +58,10 @@ func (p *Platform) TransferProjects(ctx context.Context, pr accounts.Principal, 
 	case errors.Is(err, metastore.ErrTransferBusy):
 		return errLocked
 	case errors.Is(err, metastore.ErrNotFound):
-		return newErr(KindNotFound, "organization not found")
+		return newErr(errkind.NotFound, "organization not found")
 	case err != nil:
 		var le *plans.LimitsError
-		var pe *Error
+		var pe *errkind.Error
 		if errors.As(err, &le) || errors.As(err, &pe) {
 			return err
 		}
@@ -83,7 +85,7 @@ func (p *Platform) TransferMyProjects(ctx context.Context, pr accounts.Principal
 	}
 	proj, err := p.GetProject(ctx, pr, in.ProjectIDs[0])
 	if err != nil {
-		return newErr(KindNotFound, "project %s not found", in.ProjectIDs[0])
+		return newErr(errkind.NotFound, "project %s not found", in.ProjectIDs[0])
 	}
 	return p.TransferProjects(ctx, pr, proj.OrgID, in)
 }
