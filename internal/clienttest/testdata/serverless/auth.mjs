@@ -1,0 +1,109 @@
+// Passwords over both protocols: wrong credentials are refused (the
+// driver's tests/cli/http.test.ts "database URL with wrong user/password/
+// project to `neon()`" and tests/batch.test.ts "`transaction()` using
+// database URL with wrong password"), and after Grove's API resets a role's
+// password the old one stops working at once and the new one works.
+//
+// Environment beyond lib.mjs: RESET_URL (connection string of a role this
+// script may reset), GROVE_API, GROVE_KEY, GROVE_PROJECT, GROVE_BRANCH.
+import { driver, url, run, fail, done } from "./lib.mjs";
+
+const { neon, Client } = driver;
+const { GROVE_API: api, GROVE_KEY: key, GROVE_PROJECT: project, GROVE_BRANCH: branch } = process.env;
+
+const withPassword = (u, pw) => {
+  const x = new URL(u);
+  x.password = pw;
+  return x.toString();
+};
+const badPassword = url.replace("@", "x@");
+const badUser = url.replace("//", "//x");
+const noPassword = withPassword(url, "");
+const badEndpoint = url.replace(/endpoint%3D/, "endpoint%3Dx");
+
+async function wsQuery(u, opts = {}) {
+  const client = new Client(u);
+  Object.assign(client.neonConfig, opts);
+  try {
+    await client.connect();
+    return (await client.query("SELECT current_user AS u")).rows;
+  } finally {
+    // end() of a client whose start-up failed may never settle (the
+    // driver's tests/cli/connectFailure.test.ts).
+    await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+  }
+}
+const httpQuery = (u) => neon(u)`SELECT current_user AS u`;
+
+await run("wrong password/http", () => fail(() => httpQuery(badPassword)));
+await run("wrong password/http transaction", () =>
+  fail(() => neon(badPassword).transaction((txn) => [txn`SELECT ${1}::int AS "batchInt"`])));
+await run("wrong password/ws pipelined", () => fail(() => wsQuery(badPassword)));
+await run("wrong password/ws pipelineConnect=false", () => fail(() => wsQuery(badPassword, { pipelineConnect: false })));
+await run("wrong user/http", () => fail(() => httpQuery(badUser)));
+await run("wrong user/ws", () => fail(() => wsQuery(badUser)));
+await run("wrong endpoint/http", () => fail(() => httpQuery(badEndpoint)));
+await run("wrong endpoint/ws", () => fail(() => wsQuery(badEndpoint)));
+await run("no password/http", () => fail(() => httpQuery(noPassword)));
+// The right password still works after all those failures (no lock-out
+// of the address that made them).
+await run("right password after failures/http", () => httpQuery(url));
+await run("right password after failures/ws", () => wsQuery(url));
+
+// Password reset through Grove's API.
+const resetURL = process.env.RESET_URL;
+const role = decodeURIComponent(new URL(resetURL).username);
+const callAPI = async (method, path) => {
+  const res = await fetch(api + path, { method, headers: { Authorization: `Bearer ${key}`, Accept: "application/json" } });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+};
+
+// The old password is used over both protocols before the reset, so that
+// Grove holds a pooled HTTP connection made with it.
+await run("reset/old password before (http)", () => httpQuery(resetURL));
+await run("reset/old password before (ws)", () => wsQuery(resetURL));
+const reset = await (async () => {
+  let out;
+  await run("reset/reset_password", async () => {
+    out = await callAPI("POST", `/projects/${project}/branches/${branch}/roles/${encodeURIComponent(role)}/reset_password`);
+    return { role: out.role?.name, password: typeof out.role?.password === "string" && out.role.password.length > 0,
+      operations: out.operations?.length ?? 0 };
+  });
+  return out;
+})();
+if (reset) {
+  const newURL = withPassword(resetURL, reset.role.password);
+  await run("reset/old password after (http)", () => fail(() => httpQuery(resetURL)));
+  await run("reset/old password after (ws)", () => fail(() => wsQuery(resetURL)));
+  // Neon's clients wait for the operations before using a new password;
+  // whether it already works is recorded, not required.
+  await run("reset/new password at once (http)", async () => {
+    try {
+      return { ok: true, rows: await httpQuery(newURL) };
+    } catch (err) {
+      return { ok: false, message: err.message };
+    }
+  });
+  await run("reset/operations finish", async () => {
+    const deadline = Date.now() + 25_000;
+    for (const op of reset.operations ?? []) {
+      for (;;) {
+        const { operation } = await callAPI("GET", `/projects/${project}/operations/${op.id}`);
+        if (operation.status === "finished") break;
+        if (["failed", "error", "cancelled", "skipped"].includes(operation.status) || Date.now() > deadline) {
+          throw new Error(`operation ${op.id} (${op.action}) is ${operation.status}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return (reset.operations ?? []).map((op) => op.action);
+  });
+  await run("reset/new password (http)", () => httpQuery(newURL));
+  await run("reset/new password (ws)", () => wsQuery(newURL));
+  await run("reset/new password (ws pipelineConnect=false)", () => wsQuery(newURL, { pipelineConnect: false }));
+  await run("reset/old password still refused (http)", () => fail(() => httpQuery(resetURL)));
+}
+
+done();
