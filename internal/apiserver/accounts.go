@@ -6,11 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/grovedb/grove/internal/connuri"
-
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/connuri"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/platform"
 )

@@ -6,11 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grovedb/grove/internal/endpointspec"
-
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/endpointspec"
 	"github.com/grovedb/grove/internal/platform"
 )
 

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/usage"
 )

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/grovedb/grove/internal/endpointspec"
-
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/endpointspec"
 )
 
 func (s *Server) endpointRoutes() {

@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/platform"
 )
 

@@ -3,9 +3,8 @@ package apiserver
 import (
 	"net/http"
 
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/platform"
 )
 

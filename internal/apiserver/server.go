@@ -15,12 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metrics"
 	"github.com/grovedb/grove/internal/platform"
 )

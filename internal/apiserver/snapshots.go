@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/platform"
 	"github.com/grovedb/grove/internal/schedule"
 )

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/apitypes"
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/platform"
 )

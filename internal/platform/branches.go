@@ -7,10 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/accounts"
-
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"

@@ -8,15 +8,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
-	"github.com/grovedb/grove/internal/connuri"
-
 	"github.com/grovedb/grove/internal/accounts"
-	"github.com/grovedb/grove/internal/endpointspec"
-
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
+	"github.com/grovedb/grove/internal/connuri"
+	"github.com/grovedb/grove/internal/endpointspec"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"

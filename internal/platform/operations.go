@@ -5,9 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metastore"
 )
 

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgtest"
 )

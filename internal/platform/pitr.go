@@ -6,9 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"

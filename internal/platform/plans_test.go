@@ -3,9 +3,8 @@ package platform
 import (
 	"testing"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/errkind"
 )
 
 func TestTransferNeedsPersonalKey(t *testing.T) {

@@ -14,12 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
-	"github.com/grovedb/grove/internal/connuri"
-
 	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/connuri"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/history"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"

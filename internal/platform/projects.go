@@ -8,15 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
-	"github.com/grovedb/grove/internal/connuri"
-
-	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/google/uuid"
+	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
+	"github.com/grovedb/grove/internal/connuri"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pgversion"

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/usage"
 )
 

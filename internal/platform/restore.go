@@ -5,11 +5,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/endpointspec"
-
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/accounts"
-
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/reserved"

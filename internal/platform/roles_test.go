@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/grovedb/grove/internal/errkind"
-
 	"github.com/grovedb/grove/internal/metastore"
 )
 
