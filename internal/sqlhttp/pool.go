@@ -43,6 +43,7 @@ type endpointPool struct {
 	gen       uint64
 	idle      map[poolKey][]*serverConn // most recently used last
 	resetting map[poolKey]int
+	waiting   map[poolKey]int // requests waiting for one being reset
 	// changed is closed (and replaced) whenever a connection comes back
 	// or goes away, to wake the requests waiting for one.
 	changed chan struct{}
@@ -55,7 +56,7 @@ func newPool(log *slog.Logger, idleTimeout time.Duration) *pool {
 func (p *pool) endpoint(id string) *endpointPool {
 	ep := p.endpoints[id]
 	if ep == nil {
-		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, resetting: map[poolKey]int{}, changed: make(chan struct{})}
+		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, resetting: map[poolKey]int{}, waiting: map[poolKey]int{}, changed: make(chan struct{})}
 		p.endpoints[id] = ep
 	}
 	return ep
@@ -120,9 +121,11 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 			return sc, nil
 		}
 		var evict *serverConn
+		waitReset := ep.resetting[key] > ep.waiting[key]
 		switch {
-		case ep.resetting[key] > 0:
-			// One of ours is coming back in a moment: cheaper than a dial.
+		case waitReset:
+			// One of ours comes back in a moment, and no other request
+			// waits for it: cheaper than a dial.
 		case ep.total < ep.limit:
 			ep.total++
 			gen := ep.gen
@@ -139,11 +142,25 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 			return p.dial(ctx, endpoint, key, gen, dial)
 		}
 		wait := ep.changed
+		if waitReset {
+			ep.waiting[key]++
+		}
 		p.mu.Unlock()
+		var err error
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			err = ctx.Err()
+		}
+		if waitReset {
+			p.mu.Lock()
+			if ep.waiting[key]--; ep.waiting[key] <= 0 {
+				delete(ep.waiting, key)
+			}
+			p.mu.Unlock()
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
