@@ -8,24 +8,25 @@ import (
 	"os"
 	"strings"
 
+	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/platform"
 )
 
 // readPlans parses a --plans file: a JSON object of plan name → limits to
 // set, e.g. {"free": {"projects_per_org": 30000, "max_cu": 2}}. Unknown
 // fields are refused, so that a misspelt limit is not silently ignored.
-func readPlans(path string) (map[string]platform.PlanPatch, error) {
+func readPlans(path string) (map[string]plans.Patch, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--plans: %w", err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
-	var plans map[string]platform.PlanPatch
-	if err := dec.Decode(&plans); err != nil {
+	var patches map[string]plans.Patch
+	if err := dec.Decode(&patches); err != nil {
 		return nil, fmt.Errorf("--plans %s: %w", path, err)
 	}
-	return plans, nil
+	return patches, nil
 }
 
 // applyPlans upserts the --plans file, if any, and logs the plans in force.

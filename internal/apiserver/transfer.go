@@ -76,7 +76,7 @@ func (s *Server) transferred(w http.ResponseWriter, r *http.Request, err error) 
 	return nil
 }
 
-func planOut(p platform.Plan) apitypes.Plan {
+func planOut(p plans.Plan) apitypes.Plan {
 	return apitypes.Plan{
 		Name: p.Name, ProjectsPerOrg: p.ProjectsPerOrg, BranchesPerProject: p.BranchesPerProject, RootBranches: p.RootBranches,
 		MinCU: p.MinCU, MaxCU: p.MaxCU, MaxCUSpread: p.MaxCUSpread, MinSuspendTimeoutSeconds: p.MinSuspendTimeoutSeconds,
@@ -107,7 +107,7 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, pr accounts.
 	if err := decode(r, &req, false); err != nil {
 		return err
 	}
-	p, err := s.p.SetPlan(r.Context(), pr, r.PathValue("plan_name"), platform.PlanPatch(req.Plan))
+	p, err := s.p.SetPlan(r.Context(), pr, r.PathValue("plan_name"), plans.Patch(req.Plan))
 	if err != nil {
 		return err
 	}

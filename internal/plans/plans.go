@@ -2,7 +2,7 @@
 // checks every create and update runs against its org's plan, Neon's
 // general rules for autoscaling ranges and suspend timeouts, plan patches
 // and their validation, and the checks of a project transfer. It reads no
-// store: the platform loads the plan and passes it in. Errors are
+// store: the platform loads the plans (kept in a Cache) and passes one in. Errors are
 // *errkind.Error with the messages the API returns.
 package plans
 

@@ -389,7 +389,7 @@ func (p *Platform) CreateEndpoint(ctx context.Context, pr accounts.Principal, pr
 	if err != nil {
 		return EndpointView{}, nil, err
 	}
-	if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error {
+	if err := p.checkProjectPlan(ctx, proj, func(pl plans.Plan) error {
 		return plans.CheckEndpoint(pl, ep.MinCU, ep.MaxCU, ep.SuspendTimeoutSeconds)
 	}); err != nil {
 		return EndpointView{}, nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/pgversion"
+	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/sealer"
 )
 
@@ -102,9 +103,9 @@ type Platform struct {
 	accounts *accounts.Accounts
 	log      *slog.Logger
 	act      activity
-	setup    sync.Map   // branch id → *sync.Mutex serialising its pending set-up
-	plans    planCache  // plans.go
-	usage    usageState // metering and quotas: consumption.go, quota.go
+	setup    sync.Map    // branch id → *sync.Mutex serialising its pending set-up
+	plans    plans.Cache // plans.go
+	usage    usageState  // metering and quotas: consumption.go, quota.go
 	bg       sync.WaitGroup
 }
 

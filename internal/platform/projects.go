@@ -453,7 +453,7 @@ func (p *Platform) UpdateProject(ctx context.Context, pr accounts.Principal, id 
 			return metastore.Project{}, nil, newErr(errkind.Invalid, "project.history_retention_seconds must be between 0 and %d, got %d", plans.MaxHistorySeconds, *h)
 		}
 		if *h != proj.HistoryRetentionSeconds {
-			if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckHistory(pl, *h) }); err != nil {
+			if err := p.checkProjectPlan(ctx, proj, func(pl plans.Plan) error { return plans.CheckHistory(pl, *h) }); err != nil {
 				return metastore.Project{}, nil, err
 			}
 			ops = append(ops, newOp(proj.ID, "", "", "apply_storage_config"))
@@ -476,7 +476,7 @@ func (p *Platform) UpdateProject(ctx context.Context, pr accounts.Principal, id 
 		if err := plans.ValidEndpointDefaults(merged); err != nil {
 			return metastore.Project{}, nil, err
 		}
-		if err := p.checkProjectPlan(ctx, proj, func(pl Plan) error { return plans.CheckDefaults(pl, plans.ParseEndpointDefaults(merged)) }); err != nil {
+		if err := p.checkProjectPlan(ctx, proj, func(pl plans.Plan) error { return plans.CheckDefaults(pl, plans.ParseEndpointDefaults(merged)) }); err != nil {
 			return metastore.Project{}, nil, err
 		}
 		proj.DefaultEndpointSettings = merged

@@ -65,7 +65,7 @@ func (p *Platform) TransferProjects(ctx context.Context, pr accounts.Principal, 
 		}
 		return fmt.Errorf("transfer projects: %w", err)
 	}
-	p.plans.invalidate()
+	p.plans.Invalidate()
 	p.log.Info("projects transferred", "from", sourceOrgID, "to", in.DestinationOrgID,
 		"projects", len(in.ProjectIDs), "endpoints_capped", len(res.Capped))
 	return nil
