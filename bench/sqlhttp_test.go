@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/grovedb/grove/internal/grovetest"
+)
+
+// sqlClient posts queries to a grove's /sql with one kept-alive connection
+// per goroutine, as a serverless function's fetch does between invocations.
+type sqlClient struct {
+	url, connString string
+	hc              *http.Client
+}
+
+func newSQLClient(g *grovetest.Grove, connString string, conns int) *sqlClient {
+	return &sqlClient{url: "http://" + g.HTTPAddr + "/sql", connString: connString,
+		hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}}
+}
+
+var selectOne = []byte(`{"query":"select 1","params":[]}`)
+
+func (c *sqlClient) query(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", c.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Neon-Connection-String", c.connString)
+	req.Header.Set("Neon-Raw-Text-Output", "true")
+	req.Header.Set("Neon-Array-Mode", "true")
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		return err
+	}
+	if res.StatusCode != 200 {
+		return &httpStatusError{res.StatusCode}
+	}
+	return nil
+}
+
+type httpStatusError struct{ status int }
+
+func (e *httpStatusError) Error() string { return http.StatusText(e.status) }
+
+// BenchmarkSQLOverHTTP measures SQL over HTTP on a warm endpoint, in
+// alternating turns on one run:
+//
+//   - one client, select 1 posted to /sql back to back: its p50 against the
+//     floor it cannot beat, measured in the same round: a warm pgx query on
+//     a kept connection through the proxy plus one HTTP/1.1 round trip to a
+//     no-op handler (target ≤ 1.3 ×);
+//   - 32 clients posting for a few seconds: queries per second (≥ 5,000).
+//
+// Grove runs without cgroups, so the compute is not capped below the
+// machine: the figure is the HTTP path's, not the endpoint size's.
+//
+//	go test -run '^$' -bench SQLOverHTTP -benchtime 1x ./bench/
+func BenchmarkSQLOverHTTP(b *testing.B) {
+	g := grovetest.Start(b, "--allow-plaintext", "--cgroups=false", "--autoscale=false")
+	cp := createProject(b, g, g.OrgID("sponsored"))
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	ctx := b.Context()
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	noop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer noop.Close()
+	noopClient := &sqlClient{url: noop.URL, hc: &http.Client{}}
+	one := newSQLClient(g, uri, 1)
+	many := newSQLClient(g, uri, 32)
+
+	const perTurn = 2000
+	timed := func(n int, f func() error) []time.Duration {
+		ds := make([]time.Duration, n)
+		for i := range ds {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				b.Fatal(err)
+			}
+			ds[i] = time.Since(t0)
+		}
+		return ds
+	}
+	pgxOne := func() error {
+		var v int
+		return conn.QueryRow(ctx, "select 1").Scan(&v)
+	}
+	httpOne := func() error { return one.query(ctx, selectOne) }
+	noopOne := func() error { return noopClient.query(ctx, selectOne) }
+	// Warm up: the pool's connection, the caches, the HTTP connections.
+	timed(500, httpOne)
+	timed(200, pgxOne)
+	throughput(b, many, 32, time.Second)
+
+	var ratios, qps []float64
+	var httpP50s []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < 5; r++ {
+			var h, p, n []time.Duration
+			if r%2 == 0 {
+				h, p, n = timed(perTurn, httpOne), timed(perTurn, pgxOne), timed(perTurn, noopOne)
+			} else {
+				n, p, h = timed(perTurn, noopOne), timed(perTurn, pgxOne), timed(perTurn, httpOne)
+			}
+			floor := p50(p) + p50(n)
+			ratios = append(ratios, float64(p50(h))/float64(floor))
+			httpP50s = append(httpP50s, float64(p50(h).Microseconds()))
+			q := throughput(b, many, 32, 3*time.Second)
+			qps = append(qps, q)
+			b.Logf("round %d: HTTP p50 %v, pgx %v + no-op HTTP %v = %v: %.2f ×; 32 clients: %.0f queries/s",
+				r, p50(h), p50(p), p50(n), floor, ratios[len(ratios)-1], q)
+		}
+	}
+	b.StopTimer()
+	metric(b, median(httpP50s), "http_select1_p50_us")
+	metric(b, median(ratios), "http_over_floor_p50")
+	metric(b, median(qps), "http_queries_per_s_32")
+}
+
+// throughput runs clients goroutines posting select 1 for d and returns
+// the queries answered per second.
+func throughput(b *testing.B, c *sqlClient, clients int, d time.Duration) float64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(b.Context(), d)
+	defer cancel()
+	var n atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if err := c.query(ctx, selectOne); err != nil {
+					if ctx.Err() == nil {
+						failed.Store(&err)
+					}
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		b.Fatalf("query under load: %v", *err)
+	}
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
