@@ -28,14 +28,36 @@ var errConnect = errors.New("connect to compute")
 
 // client is the client side of one connection during the handshake.
 type client struct {
-	conn    net.Conn
-	addr    netip.Addr // the peer's address, invalid when it has none
-	br      *bufio.Reader
-	tls     bool
+	conn net.Conn
+	addr netip.Addr // the peer's address, invalid when it has none
+	br   *bufio.Reader
+	tls  bool
+	// tunnel marks a connection carried by a WebSocket: secure without
+	// TLS of its own (see serveWebSocket).
+	tunnel  bool
 	sni     string
 	version uint32
 	params  map[string]string
 	keys    []string
+	// havePassword is set once the client sent a cleartext password (the
+	// password hack, or one pipelined after the startup packet).
+	havePassword bool
+}
+
+// secure reports a channel the client's password may cross in cleartext:
+// TLS, or a WebSocket (whose wss TLS, or loopback, the operator chose).
+func (c *client) secure() bool { return c.tls || c.tunnel }
+
+// passwordPipelined reports a PasswordMessage that a tunnelled client sent
+// with its startup packet, before being asked for it, as Neon's serverless
+// driver does by default (pipelineConnect "password"). Both arrive in one
+// WebSocket message, so the message is buffered already.
+func (c *client) passwordPipelined() bool {
+	if !c.tunnel || c.br.Buffered() == 0 {
+		return false
+	}
+	b, err := c.br.Peek(1)
+	return err == nil && b[0] == 'p'
 }
 
 func (c *client) send(msgs ...pgproto3.BackendMessage) error {
@@ -50,17 +72,29 @@ func (c *client) send(msgs ...pgproto3.BackendMessage) error {
 	return err
 }
 
-// serveConn runs one client connection from accept to close.
-func (p *Proxy) serveConn(ctx context.Context, raw net.Conn) {
+// tunnel describes a connection that came inside a WebSocket rather than
+// on a TCP listener of the proxy.
+type tunnel struct {
+	// serverName stands in for the TLS SNI name: the host name the client
+	// asked the HTTP server for.
+	serverName string
+}
+
+// serveConn runs one client connection from accept to close; t is nil for
+// a TCP connection.
+func (p *Proxy) serveConn(ctx context.Context, raw net.Conn, t *tunnel) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &client{conn: raw, addr: peerAddr(raw)}
+	if t != nil {
+		c.tunnel, c.sni = true, t.serverName
+	}
 	// Closing the current conn (TLS or not) unblocks every read on shutdown.
 	var connMu sync.Mutex
 	stop := context.AfterFunc(ctx, func() {
 		connMu.Lock()
 		defer connMu.Unlock()
-		c.conn.Close()
+		abort(c.conn)
 	})
 	defer stop()
 	defer func() {
@@ -69,6 +103,9 @@ func (p *Proxy) serveConn(ctx context.Context, raw net.Conn) {
 		c.conn.Close()
 	}()
 	log := p.log.With("remote", raw.RemoteAddr().String())
+	if c.tunnel {
+		log = log.With("transport", "websocket")
+	}
 
 	deadline := time.Now().Add(p.cfg.AuthTimeout)
 	_ = raw.SetDeadline(deadline)
@@ -91,6 +128,16 @@ func (p *Proxy) serveConn(ctx context.Context, raw net.Conn) {
 
 // errCancelDone ends a connection that carried a cancel request.
 var errCancelDone = errors.New("cancel request handled")
+
+// abort closes conn at once: a tunnelled connection's Close waits for the
+// peer to answer its close frame, which shutting down does not.
+func abort(conn net.Conn) {
+	if a, ok := conn.(interface{ abort() }); ok {
+		a.abort()
+		return
+	}
+	conn.Close()
+}
 
 // peerAddr is the IP address of conn's peer.
 func peerAddr(conn net.Conn) netip.Addr {
@@ -134,8 +181,8 @@ func (p *Proxy) negotiate(ctx context.Context, c *client, connMu *sync.Mutex) er
 	c.br = bufio.NewReaderSize(c.conn, 4096)
 	for {
 		// Direct TLS (libpq 17 sslnegotiation=direct): a TLS record instead
-		// of a startup packet.
-		if !c.tls {
+		// of a startup packet. A tunnel has TLS outside (wss), not inside.
+		if !c.tls && !c.tunnel {
 			b, err := c.br.Peek(1)
 			if err != nil {
 				return fmt.Errorf("read startup packet: %w", err)
@@ -161,6 +208,15 @@ func (p *Proxy) negotiate(ctx context.Context, c *client, connMu *sync.Mutex) er
 			if c.br.Buffered() > 0 {
 				return protocolErrorf("received unencrypted data after SSL request")
 			}
+			if c.tunnel {
+				// The WebSocket is the secure channel; the serverless
+				// driver sends no SSLRequest (forceDisablePgSSL), and
+				// one that does hears that TLS is not spoken inside.
+				if _, err := c.conn.Write([]byte{'N'}); err != nil {
+					return fmt.Errorf("write SSL response: %w", err)
+				}
+				continue
+			}
 			if _, err := c.conn.Write([]byte{'S'}); err != nil {
 				return fmt.Errorf("write SSL response: %w", err)
 			}
@@ -181,7 +237,7 @@ func (p *Proxy) negotiate(ctx context.Context, c *client, connMu *sync.Mutex) er
 			return errCancelDone
 		default:
 			c.version, c.params, c.keys = sp.code, sp.params, sp.keys
-			if !c.tls && !p.cfg.AllowPlaintext {
+			if !c.secure() && !p.cfg.AllowPlaintext {
 				p.events.plaintextRefused.Add(1)
 				return errInsecure
 			}
@@ -242,9 +298,13 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	}
 	in := route.Input{ServerName: c.sni, Params: c.params, Domain: p.cfg.Domain}
 	res, err := route.Route(in)
-	if errors.Is(err, route.ErrMissingEndpoint) && c.tls {
+	hack := errors.Is(err, route.ErrMissingEndpoint) && c.secure()
+	if hack || (err == nil && c.passwordPipelined()) {
 		// The password hack: ask for a cleartext password that may carry
-		// the endpoint. Only over TLS, where cleartext is safe.
+		// the endpoint. Only over a secure channel, where cleartext is
+		// safe. A pipelined password is the answer to the same request,
+		// which is sent all the same: the client's state machine expects
+		// it (node-postgres ignores it when it pipelined the answer).
 		if err := c.send(&pgproto3.AuthenticationCleartextPassword{}); err != nil {
 			return err
 		}
@@ -253,10 +313,10 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 			return err
 		}
 		in.Password, in.HavePassword = pw, true
-		res, err = route.Route(in)
-		if err != nil {
+		if res, err = route.Route(in); err != nil {
 			return err
 		}
+		c.havePassword = true
 	} else if err != nil {
 		return err
 	}
@@ -299,7 +359,7 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	}
 
 	var clientKey []byte
-	if res.PasswordHack {
+	if c.havePassword {
 		key, ok := v.CheckPassword(res.Password)
 		if !ok {
 			p.events.authFailures.Add(1)
@@ -519,7 +579,7 @@ func (p *Proxy) loginCompute(c *client, s *compute, res route.Result, v scram.Ve
 					return cancelKey{}, fmt.Errorf("%w: compute signature: %w", errConnect, err)
 				}
 			case authCleartext:
-				if !res.PasswordHack {
+				if !c.havePassword {
 					return cancelKey{}, fmt.Errorf("%w: compute asks for a cleartext password, which the proxy does not have", errConnect)
 				}
 				if err := s.send(&pgproto3.PasswordMessage{Password: res.Password}); err != nil {

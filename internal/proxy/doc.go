@@ -1,6 +1,8 @@
 // Package proxy is Grove's Postgres wire proxy: one TCP listener in front of
 // every endpoint's compute, speaking the protocol the way Neon's proxy does
 // so that Neon connection strings and client libraries work unchanged.
+// Proxy.WebSocket serves the same protocol inside WebSockets, for the Pool
+// and Client of @neondatabase/serverless (see below).
 //
 // # Lifecycle of a connection
 //
@@ -54,6 +56,42 @@
 // Prometheus by package proxymetrics) and logged at debug level only:
 // clients that stall past Config.AuthTimeout, throttled logins.
 //
+// # WebSockets
+//
+// Proxy.WebSocket is an http.Handler for the data-plane HTTP listener. It
+// upgrades a request on any path (the driver dials wss://<host>/v2), from
+// any origin: the driver runs in browsers and edge runtimes, and the
+// Postgres password, not the origin, authorizes the login. Other requests
+// get Neon's 400 "query is not supported". The binary messages carry the
+// protocol's bytes (websocket.NetConn), and the stream goes through the
+// lifecycle above with these differences:
+//
+//   - The WebSocket is the secure channel (wss, or plain HTTP on loopback
+//     by the operator's choice): no TLS inside it. A StartupMessage without
+//     TLS is accepted; an SSLRequest, which the driver does not send
+//     (forceDisablePgSSL), is answered 'N'; the password hack works.
+//   - The HTTP Host header stands in for the SNI name (without its port;
+//     an IP address names no endpoint); then options, then the password
+//     hack route as over TCP. The request's RemoteAddr is the address the
+//     throttle charges.
+//   - The driver's default start-up (pipelineConnect "password") sends
+//     the StartupMessage, a cleartext PasswordMessage and often the first
+//     query in one message, before any request. When a PasswordMessage is
+//     buffered after the StartupMessage, the proxy sends the
+//     AuthenticationCleartextPassword it answers (node-postgres ignores
+//     it), checks the password against the verifier as for the password
+//     hack, and the pipelined query reaches the compute after the login
+//     (the splice copies what the handshake reader buffered first).
+//     Otherwise the client is asked for SCRAM-SHA-256, never -PLUS: there
+//     is no TLS in the tunnel to bind to.
+//   - Deadlines are set on the hijacked connection, so a stalled client
+//     hears "Authentication timed out" as over TCP. Closing a tunnel sends
+//     a WebSocket close frame and waits up to two seconds for the answer;
+//     Shutdown and Close drop tunnels without one.
+//   - Tunnels are the proxy's connections, not those of a Serve call:
+//     Shutdown and Close end them and then refuse upgrades (503); ending a
+//     Serve's context does not.
+//
 // # Concurrency
 //
 // Serve runs one goroutine per connection plus two while splicing. Stats
@@ -72,7 +110,17 @@
 //   - Neon's neon_lsn/neon_endpoint_type options are stripped, not honoured.
 //   - Endpoint ids are ASCII letters, digits and '-' (Neon allows any Unicode
 //     alphanumeric).
-//   - SQL over HTTP and WebSockets are not served here.
+//   - SQL over HTTP is not served here.
+//   - Over WebSockets, Neon always asks for a cleartext password; Grove asks
+//     for SCRAM unless the password came with the startup packet. A driver
+//     that pipelines its password in a later message than the startup
+//     packet (pipelineConnect "password" with coalesceWrites off, or a
+//     password function that resolves after the socket opens) is asked for
+//     SCRAM and fails; pipelineConnect false works.
+//   - No TLS inside a WebSocket (the driver's forceDisablePgSSL false with
+//     sslmode=require is refused by the client on 'N'), and no WebSockets
+//     over HTTP/2 (RFC 8441): browsers use HTTP/1.1 unless the server
+//     offers extended CONNECT, which Go's does not by default.
 //   - Error SQLSTATEs for routing failures (08004) are Grove's choice; Neon
 //     sends its texts with less specific codes. The refusals of plaintext
 //     and of throttled logins carry Neon's XX000.

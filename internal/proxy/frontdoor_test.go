@@ -29,6 +29,17 @@ func okCompute(c net.Conn, br *bufio.Reader, sp *startupPacket) {
 	_, _ = br.ReadByte()
 }
 
+// scramSocket is a compute that checks the proxy's SCRAM login against v,
+// as Postgres does, and then behaves as okCompute.
+func scramSocket(t *testing.T, v scram.Verifier) string {
+	t.Helper()
+	return fakeCompute(t, func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
+		if scramCompute(c, br, v) {
+			okCompute(c, br, sp)
+		}
+	})
+}
+
 // login connects with pgx from the local address from (a 127.0.0.0/8
 // address, "" for any) and closes the connection at once.
 func login(t *testing.T, addr, from, dsn string) error {
@@ -122,12 +133,7 @@ func TestAuthThrottle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	socket := fakeCompute(t, func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
-		if scramCompute(c, br, v) {
-			okCompute(c, br, sp)
-		}
-	})
-	b := fixedBackend(v, socket)
+	b := fixedBackend(v, scramSocket(t, v))
 	var lookups atomic.Int64
 	b.verifier = func(context.Context, string, string) (scram.Verifier, error) {
 		lookups.Add(1)

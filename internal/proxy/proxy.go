@@ -256,7 +256,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		go func() {
 			defer p.conns.Done()
 			defer mine.Done()
-			p.serveConn(connCtx, c)
+			p.serveConn(connCtx, c, nil)
 		}()
 	}
 }

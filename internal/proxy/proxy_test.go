@@ -156,11 +156,35 @@ func (e *env) dsn(extra string) string {
 		e.port, testRole, testPassword, testDB, extra)
 }
 
+// transports are the ways clients reach the proxy: TCP with TLS, and a
+// WebSocket (see websocket_test.go).
+var transports = []string{"tcp", "websocket"}
+
+// connectVia logs in to testEndpoint as testRole over transport.
+func (e *env) connectVia(t *testing.T, transport string) (*pgx.Conn, error) {
+	t.Helper()
+	if transport == "websocket" {
+		return wsServe(t, e.proxy, false).withHost(testEndpoint+".localhost").connect(t,
+			fmt.Sprintf("user=%s password=%s dbname=%s", testRole, testPassword, testDB))
+	}
+	return connect(t, e.dsn("sslmode=require options=endpoint="+testEndpoint))
+}
+
 func connect(t *testing.T, dsn string) (*pgx.Conn, error) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return connectConfig(t, cfg)
+}
+
+// connectConfig connects with cfg; the connection closes at the test's end.
+func connectConfig(t *testing.T, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
+	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err == nil {
 		t.Cleanup(func() { c.Close(context.Background()) })
 	}
@@ -367,12 +391,30 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// TestCancelForwarded: cancel requests reach the compute, over TCP and
+// over a WebSocket (pgconn dials them with its DialFunc: a WebSocket of
+// their own).
 func TestCancelForwarded(t *testing.T) {
 	e := start(t)
-	c, err := connect(t, e.dsn("sslmode=require options=endpoint="+testEndpoint))
-	if err != nil {
-		t.Fatal(err)
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			c, err := e.connectVia(t, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The test's WebSocket client (coder/websocket's NetConn)
+			// closes the WebSocket when a deadline hits during a read, so
+			// pgconn's cancel after a context deadline comes once the
+			// session, and its cancel key, are gone.
+			cancelsForwarded(t, e, c, tr == "tcp")
+		})
 	}
+}
+
+// cancelsForwarded checks that c's cancel requests stop its query, and
+// that so does the end of a query's context when onContext is set.
+func cancelsForwarded(t *testing.T, e *env, c *pgx.Conn, onContext bool) {
+	t.Helper()
 	admin := e.srv.Conn(t, "postgres")
 	errc := make(chan error, 1)
 	go func() {
@@ -398,12 +440,15 @@ func TestCancelForwarded(t *testing.T) {
 	}
 	// The connection still works after the cancel.
 	mustQueryUser(t, c)
+	if !onContext {
+		return
+	}
 
 	// pgx's context cancellation path sends a CancelRequest too.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = c.Exec(ctx, "SELECT pg_sleep(60)")
+	_, err := c.Exec(ctx, "SELECT pg_sleep(60)")
 	if err == nil || time.Since(start) > 20*time.Second {
 		t.Fatalf("context cancel: err=%v after %v", err, time.Since(start))
 	}
@@ -520,12 +565,23 @@ func TestGarbageWhileOthersWork(t *testing.T) {
 	})
 }
 
+// TestCountersAndReports: a session counts as its endpoint's, with its
+// bytes, over TCP and over a WebSocket.
 func TestCountersAndReports(t *testing.T) {
-	e := start(t)
-	c, err := connect(t, e.dsn("sslmode=require options=endpoint="+testEndpoint))
-	if err != nil {
-		t.Fatal(err)
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			e := start(t)
+			c, err := e.connectVia(t, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			countsAndReports(t, e, c)
+		})
 	}
+}
+
+func countsAndReports(t *testing.T, e *env, c *pgx.Conn) {
+	t.Helper()
 	st := e.proxy.Stats()[testEndpoint]
 	if st.Open != 1 || st.Total != 1 {
 		t.Fatalf("stats while open = %+v", st)
@@ -547,7 +603,7 @@ func TestCountersAndReports(t *testing.T) {
 	e.backend.mu.Lock()
 	defer e.backend.mu.Unlock()
 	st = e.proxy.Stats()[testEndpoint]
-	if e.backend.opened[testEndpoint] != 1 || e.backend.bytesOut[testEndpoint] != st.BytesOut || e.backend.bytesIn[testEndpoint] != st.BytesIn {
+	if st.Open != 0 || e.backend.opened[testEndpoint] != 1 || e.backend.bytesOut[testEndpoint] != st.BytesOut || e.backend.bytesIn[testEndpoint] != st.BytesIn {
 		t.Fatalf("backend saw opened=%d in=%d out=%d; stats %+v", e.backend.opened[testEndpoint],
 			e.backend.bytesIn[testEndpoint], e.backend.bytesOut[testEndpoint], st)
 	}
