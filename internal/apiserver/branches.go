@@ -8,6 +8,7 @@ import (
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/branchspec"
 	"github.com/grovedb/grove/internal/endpointspec"
 	"github.com/grovedb/grove/internal/platform"
 )
@@ -38,7 +39,7 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr account
 		return err
 	}
 	q := r.URL.Query()
-	page, err := s.p.ListBranches(r.Context(), pr, r.PathValue("project_id"), platform.BranchListInput{
+	page, err := s.p.ListBranches(r.Context(), pr, r.PathValue("project_id"), branchspec.ListInput{
 		Search: q.Get("search"), SortBy: q.Get("sort_by"), SortOrder: q.Get("sort_order"), Cursor: q.Get("cursor"), Limit: limit,
 	})
 	if err != nil {
@@ -95,7 +96,7 @@ func (s *Server) updateBranch(w http.ResponseWriter, r *http.Request, pr account
 	if req.Branch == nil {
 		return badRequest("invalid request: decode application/json: invalid: branch (field required)")
 	}
-	in := platform.BranchUpdate{Name: req.Branch.Name, Protected: req.Branch.Protected}
+	in := branchspec.Update{Name: req.Branch.Name, Protected: req.Branch.Protected}
 	if len(req.Branch.ExpiresAt) > 0 {
 		in.ExpiresAt = &req.Branch.ExpiresAt
 	}

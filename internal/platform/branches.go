@@ -2,12 +2,9 @@ package platform
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"strings"
-	"time"
 
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/branchspec"
 	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
@@ -15,17 +12,8 @@ import (
 )
 
 // maxName is the longest name (in bytes) of a project, branch or snapshot
-// that Neon accepts.
-const maxName = 256
-
-// BranchListInput selects a page of a project's branches, as Neon's
-// GET /projects/{id}/branches: sort_by name, created_at or updated_at
-// (default updated_at), sort_order asc or desc (default desc), an opaque
-// cursor from the previous page and a limit of 1 to 10000.
-type BranchListInput struct {
-	Search, SortBy, SortOrder, Cursor string
-	Limit                             int // 0: not given
-}
+// that Neon accepts: a branch's.
+const maxName = branchspec.MaxName
 
 // BranchPage is a page of branches with what the next request needs.
 type BranchPage struct {
@@ -35,80 +23,23 @@ type BranchPage struct {
 	Next      string // cursor of the next page; "" on the last page
 }
 
-// branchCursor is the opaque cursor, in the shape Neon's has.
-type branchCursor struct {
-	BranchID    string `json:"branch_id"`
-	SortBy      string `json:"sort_by"`
-	SortByValue string `json:"sort_by_value"`
-	SortOrder   string `json:"sort_order"`
-}
-
-const maxBranchPage = 10000
-
 // ListBranches returns a page of a project's branches.
-func (p *Platform) ListBranches(ctx context.Context, pr accounts.Principal, projectID string, in BranchListInput) (BranchPage, error) {
+func (p *Platform) ListBranches(ctx context.Context, pr accounts.Principal, projectID string, in branchspec.ListInput) (BranchPage, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return BranchPage{}, err
 	}
-	var cur branchCursor
-	if in.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Cursor, "="))
-		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.BranchID == "" {
-			return BranchPage{}, newErr(errkind.Invalid, "cursor is not a cursor returned by this list")
-		}
-	}
-	sortBy := in.SortBy
-	if sortBy == "" {
-		sortBy = cur.SortBy
-	}
-	if sortBy == "" {
-		sortBy = "updated_at"
-	}
-	switch sortBy {
-	case "name", "created_at", "updated_at":
-	default:
-		return BranchPage{}, newErr(errkind.Invalid, "sort_by must be one of name, created_at, updated_at")
-	}
-	order := strings.ToLower(in.SortOrder)
-	if order == "" {
-		order = strings.ToLower(cur.SortOrder)
-	}
-	if order == "" {
-		order = "desc"
-	}
-	if order != "asc" && order != "desc" {
-		return BranchPage{}, newErr(errkind.Invalid, "sort_order must be asc or desc")
-	}
-	if in.Cursor != "" && (cur.SortBy != sortBy || strings.ToLower(cur.SortOrder) != order) {
-		return BranchPage{}, newErr(errkind.Invalid, "cursor was made for sort_by %s and sort_order %s", cur.SortBy, cur.SortOrder)
-	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = maxBranchPage
-	}
-	if limit < 1 || limit > maxBranchPage {
-		return BranchPage{}, newErr(errkind.Invalid, "limit must be between 1 and %d", maxBranchPage)
-	}
-	branches, err := p.store.ListBranches(ctx, metastore.BranchFilter{ProjectID: proj.ID, Search: in.Search,
-		SortBy: sortBy, Desc: order == "desc", AfterValue: cur.SortByValue, AfterID: cur.BranchID, Limit: limit + 1})
+	f, err := branchspec.ListFilter(in)
 	if err != nil {
 		return BranchPage{}, err
 	}
-	page := BranchPage{Branches: branches, SortBy: sortBy, SortOrder: order}
-	if len(branches) > limit {
-		page.Branches = branches[:limit]
-		last := page.Branches[limit-1]
-		c := branchCursor{BranchID: last.ID, SortBy: sortBy, SortOrder: order, SortByValue: last.Name}
-		switch sortBy {
-		case "created_at":
-			c.SortByValue = last.CreatedAt.UTC().Format(time.RFC3339Nano)
-		case "updated_at":
-			c.SortByValue = last.UpdatedAt.UTC().Format(time.RFC3339Nano)
-		}
-		raw, _ := json.Marshal(c)
-		page.Next = base64.RawURLEncoding.EncodeToString(raw)
+	f.ProjectID = proj.ID
+	branches, err := p.store.ListBranches(ctx, f)
+	if err != nil {
+		return BranchPage{}, err
 	}
+	page := BranchPage{SortBy: f.SortBy, SortOrder: branchspec.SortOrder(f)}
+	page.Branches, page.Next = branchspec.Page(f, branches)
 	return page, nil
 }
 
@@ -134,61 +65,24 @@ func (p *Platform) GetBranch(ctx context.Context, pr accounts.Principal, project
 	return b, wrapStore("branch", err)
 }
 
-// BranchUpdate is a branch PATCH; nil fields stay as they are.
-type BranchUpdate struct {
-	Name      *string
-	Protected *bool
-	// ExpiresAt is set when expires_at was given: null (clear) or a time.
-	ExpiresAt *json.RawMessage
-}
-
 // UpdateBranch renames a branch or changes its protection.
-func (p *Platform) UpdateBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string, in BranchUpdate) (metastore.Branch, []metastore.Operation, error) {
+func (p *Platform) UpdateBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string, in branchspec.Update) (metastore.Branch, []metastore.Operation, error) {
 	b, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
 	}
-	if in.Name != nil {
-		if *in.Name == "" || len(*in.Name) > maxName {
-			return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.name must be 1 to %d characters", maxName)
-		}
-		b.Name = *in.Name
-	}
-	protect := in.Protected != nil && *in.Protected && !b.Protected
-	if in.Protected != nil {
-		if protect && b.ExpiresAt != nil && (in.ExpiresAt == nil || string(*in.ExpiresAt) != "null") {
-			return metastore.Branch{}, nil, newErr(errkind.Invalid, "cannot protect branch %s: it has an expiration time", b.ID)
-		}
-		b.Protected = *in.Protected
-	}
 	t := now()
-	if in.ExpiresAt != nil {
-		if string(*in.ExpiresAt) == "null" {
-			b.ExpiresAt, b.TTLIntervalSeconds = nil, nil
-		} else {
-			var e time.Time
-			if err := json.Unmarshal(*in.ExpiresAt, &e); err != nil {
-				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at must be an RFC 3339 time with a time zone")
-			}
-			switch {
-			case b.IsDefault:
-				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on the default branch")
-			case b.Protected:
-				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on a protected branch")
-			}
-			if err := checkExpiry(e, t); err != nil {
-				return metastore.Branch{}, nil, err
-			}
-			children, err := p.store.BranchChildren(ctx, b.ProjectID, b.ID)
-			if err != nil {
-				return metastore.Branch{}, nil, err
-			}
-			if len(children) > 0 {
-				return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on a branch with child branches")
-			}
-			e = e.UTC().Truncate(time.Second)
-			ttl := int64(e.Sub(t) / time.Second)
-			b.ExpiresAt, b.TTLIntervalSeconds = &e, &ttl
+	b, protect, expires, err := branchspec.Apply(b, in, t)
+	if err != nil {
+		return metastore.Branch{}, nil, err
+	}
+	if expires {
+		children, err := p.store.BranchChildren(ctx, b.ProjectID, b.ID)
+		if err != nil {
+			return metastore.Branch{}, nil, err
+		}
+		if len(children) > 0 {
+			return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch.expires_at cannot be set on a branch with child branches")
 		}
 	}
 	b.UpdatedAt = t

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/branchspec"
 	"github.com/grovedb/grove/internal/compute"
 	"github.com/grovedb/grove/internal/computesql"
 	"github.com/grovedb/grove/internal/connuri"
@@ -186,20 +187,6 @@ type BranchURI struct {
 	URI, Database, Role, Password, Host, PoolerHost string
 }
 
-// maxExpiry is how far ahead expires_at may be, as Neon's 30 days.
-const maxExpiry = 30 * 24 * time.Hour
-
-// checkExpiry applies Neon's expires_at rules to a time.
-func checkExpiry(t time.Time, at time.Time) error {
-	if !t.After(at) {
-		return newErr(errkind.Invalid, "expires_at must be in the future")
-	}
-	if t.Sub(at) > maxExpiry {
-		return newErr(errkind.Invalid, "expires_at must be at most 30 days in the future")
-	}
-	return nil
-}
-
 // CreateBranch makes a branch of a project: from the default branch or
 // parent_id, at the parent's head or a point in its history, with the
 // parent's data or (schema-only) its schema alone, and starts the
@@ -227,12 +214,8 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 	if parent == nil {
 		return CreatedBranch{}, notFound("branch")
 	}
-	switch in.InitSource {
-	case "":
-		in.InitSource = "parent-data"
-	case "parent-data", "schema-only":
-	default:
-		return CreatedBranch{}, newErr(errkind.Invalid, "branch.init_source %q is not supported; use parent-data or schema-only", in.InitSource)
+	if in.InitSource, err = branchspec.InitSource(in.InitSource); err != nil {
+		return CreatedBranch{}, err
 	}
 	if len(in.Name) > maxName {
 		return CreatedBranch{}, newErr(errkind.Invalid, "branch.name must be at most %d characters", maxName)
@@ -249,7 +232,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		if protected {
 			return CreatedBranch{}, newErr(errkind.Invalid, "expires_at cannot be set on a protected branch")
 		}
-		if err := checkExpiry(*in.ExpiresAt, t); err != nil {
+		if err := branchspec.CheckExpiry(*in.ExpiresAt, t); err != nil {
 			return CreatedBranch{}, err
 		}
 	}
@@ -295,9 +278,7 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		b.ParentID = nil
 	}
 	if in.ExpiresAt != nil {
-		e := in.ExpiresAt.UTC().Truncate(time.Second)
-		ttl := int64(e.Sub(t) / time.Second)
-		b.ExpiresAt, b.TTLIntervalSeconds = &e, &ttl
+		branchspec.Expire(&b, *in.ExpiresAt, t)
 	}
 	for i := range eps {
 		eps[i].BranchID = b.ID
