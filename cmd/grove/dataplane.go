@@ -6,25 +6,28 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/proxy/authlimit"
 	"github.com/grovedb/grove/internal/sqlhttp"
 )
 
 // dataPlane is the data-plane HTTP listener (--http-addr; HTTPS with a
-// domain): SQL over HTTP at /sql, and the data-plane services (the Data API, Auth) mount their
+// domain): Postgres over WebSockets on any path, SQL over HTTP at /sql, and the data-plane services (the Data API, Auth) mount their
 // handlers on Mux. A request no handler takes gets the Data API's "not
 // enabled" answer.
 type dataPlane struct {
 	*httpServer
 	Mux *http.ServeMux
 	SQL *sqlhttp.Handler
+	ws  http.Handler // the proxy's WebSocket tunnel
 }
 
 // newDataPlane returns the data plane; its closer lets requests in flight
 // finish, then closes the connections SQL over HTTP keeps to computes.
-func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, limiter *authlimit.Limiter,
+func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *proxy.Proxy, limiter *authlimit.Limiter,
 	cert tls.Certificate, log *slog.Logger) (*dataPlane, closer, error) {
 	sql, err := sqlhttp.New(sqlhttp.Config{
 		Backend: be, Domain: cfg.Domain, AuthLimiter: limiter, Logger: log.With("component", "sqlhttp"),
@@ -46,7 +49,7 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, limite
 			sql.Drop(e.ID)
 		}
 	})
-	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql}
+	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql, ws: px.WebSocket()}
 	d.Mux.Handle("/sql", sql)
 	srv, err := listenHTTP(cfg.HTTPAddr, http.HandlerFunc(d.serveHTTP))
 	if err == nil && cfg.Domain != "" {
@@ -70,6 +73,11 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, limite
 }
 
 func (d *dataPlane) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// Neon's proxy upgrades on any path; the driver asks for /v2.
+		d.ws.ServeHTTP(w, r)
+		return
+	}
 	if _, pattern := d.Mux.Handler(r); pattern != "" {
 		d.Mux.ServeHTTP(w, r)
 		return

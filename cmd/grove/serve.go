@@ -99,7 +99,7 @@ func serve(ctx context.Context, args []string) error {
 	if stop.add(c); err != nil {
 		return err
 	}
-	dp, c, err := newDataPlane(cfg, be, computes, limiter, cert, log)
+	dp, c, err := newDataPlane(cfg, be, computes, px, limiter, cert, log)
 	if stop.add(c); err != nil {
 		return err
 	}

@@ -1,18 +1,22 @@
 package e2e
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // sqlOverHTTP posts one query to a grove's /sql as Neon's driver does.
@@ -120,5 +124,84 @@ func TestSQLOverHTTPS(t *testing.T) {
 	ip := strings.Replace(uri, cp.ConnectionURIs[0].ConnectionParameters.Host, "127.0.0.1", 1)
 	if st, body := sqlOverHTTPAt(t, c, "https://"+g.HTTPAddr+"/sql", ip, "select 1"); st != 400 || body["message"] != "missing hostname" {
 		t.Fatalf("IP host: %d %v", st, body)
+	}
+}
+
+// dialWebSocket opens a WebSocket to the data plane and returns it as the
+// byte stream pgx speaks the Postgres protocol over, as the driver's Pool
+// does.
+func dialWebSocket(ctx context.Context, g *grovetest.Grove) (net.Conn, error) {
+	c, _, err := websocket.Dial(ctx, "ws://"+g.HTTPAddr+"/v2", nil)
+	if err != nil {
+		return nil, err
+	}
+	return websocket.NetConn(context.WithoutCancel(ctx), c, websocket.MessageBinary), nil
+}
+
+// Postgres over a WebSocket reaches the project's compute with the API's
+// connection string, routed by its options, with SCRAM.
+func TestWebSocket(t *testing.T) {
+	g := grovetest.Start(t)
+	cp := g.CreateSeed()
+	cfg, err := pgx.ParseConfig(strings.Replace(cp.ConnectionURIs[0].ConnectionURI, "sslmode=require", "sslmode=disable", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) { return dialWebSocket(ctx, g) }
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("connect over a WebSocket: %v\n%s", err, g.Logs())
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(t.Context(), "select count(*) from generate_series(1, $1::int)", 1000).Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("query over a WebSocket: %d, %v", n, err)
+	}
+	// A wrong password is refused as by the proxy.
+	cfg.Password = "wrong"
+	if _, err := pgx.ConnectConfig(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		t.Fatalf("wrong password over a WebSocket: %v", err)
+	}
+}
+
+// What SQL over HTTP sends to clients is metered as the endpoint's egress.
+func TestSQLOverHTTPEgress(t *testing.T) {
+	g := start(t, "--metering-interval", meterInterval.String(), "--metering-bucket", "10s")
+	c := checkedClient(g)
+	var cp apitypes.CreatedProject
+	if st, raw := g.API("POST", "/projects", grovetest.SeedBody(g.OrgID("paid")), &cp); st != 201 {
+		t.Fatalf("create project: %d %s", st, raw)
+	}
+	id, ep := cp.Project.ID, cp.Endpoints[0].ID
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/endpoints/"+ep+"/suspend", nil, nil); st != 200 {
+		t.Fatalf("suspend: %d %s", st, raw)
+	}
+	before := settledUsage(t, c, id)
+	var sent int
+	for range 5 {
+		req, err := http.NewRequest("POST", "http://"+g.HTTPAddr+"/sql",
+			strings.NewReader(`{"query":"select repeat('x', 1000) v from generate_series(1, 1000)"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Neon-Connection-String", uri)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("query: %d %s", res.StatusCode, raw)
+		}
+		sent += len(raw)
+	}
+	if st, raw := apiUnlocked(t, g, "POST", "/projects/"+id+"/endpoints/"+ep+"/suspend", nil, nil); st != 200 {
+		t.Fatalf("suspend: %d %s", st, raw)
+	}
+	after := settledUsage(t, c, id)
+	if got := after.DataTransferBytes - before.DataTransferBytes; got < int64(sent) || got > int64(sent)+int64(sent)/20 {
+		t.Fatalf("egress metered %d B for %d B of responses", got, sent)
 	}
 }
