@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,32 @@ func TestSQLOverHTTP(t *testing.T) {
 	newURI := strings.Replace(uri, ":"+cp.ConnectionURIs[0].ConnectionParameters.Password+"@", ":"+reset.Role.Password+"@", 1)
 	if st, body := sqlOverHTTP(t, g, newURI, "select 1"); st != 200 {
 		t.Fatalf("new password: %d %v", st, body)
+	}
+
+	// A role made in SQL logs in with the verifier in the compute's
+	// catalog, and a password changed in SQL locks the old one out at once.
+	if st, body := sqlOverHTTP(t, g, newURI, "create role sql_made login password 'first pw'"); st != 200 {
+		t.Fatalf("create role: %d %v", st, body)
+	}
+	asRole := func(pw string) string {
+		u, err := url.Parse(newURI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("sql_made", pw)
+		return u.String()
+	}
+	if st, body := sqlOverHTTP(t, g, asRole("first pw"), "select current_user u"); st != 200 {
+		t.Fatalf("role made in SQL: %d %v", st, body)
+	}
+	if st, body := sqlOverHTTP(t, g, asRole("first pw"), "alter role sql_made password 'second pw'"); st != 200 {
+		t.Fatalf("alter role: %d %v", st, body)
+	}
+	if st, body := sqlOverHTTP(t, g, asRole("first pw"), "select 1"); st != 400 || body["code"] != "28P01" {
+		t.Fatalf("password changed in SQL, old one: %d %v", st, body)
+	}
+	if st, body := sqlOverHTTP(t, g, asRole("second pw"), "select 1"); st != 200 {
+		t.Fatalf("password changed in SQL, new one: %d %v", st, body)
 	}
 
 	// An unknown endpoint is refused in Neon's words.

@@ -17,6 +17,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/scram"
+	"github.com/jackc/pgx/v5"
 )
 
 // GetEndpoint returns an endpoint of a project the caller reaches.
@@ -204,14 +205,17 @@ func (p *Platform) RoleVerifier(ctx context.Context, endpointID, role string) (s
 	if err != nil {
 		return scram.Verifier{}, err
 	}
-	conn, err := inst.Conn(ctx, "postgres")
-	if err != nil {
-		return scram.Verifier{}, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	// A role made in SQL: its verifier is the compute's. Read on the
+	// compute's kept admin session, as SQL over HTTP asks on every request.
 	var secret *string
-	if err := conn.QueryRow(ctx, `SELECT rolpassword FROM pg_authid WHERE rolname = $1 AND rolcanlogin`, role).Scan(&secret); err != nil || secret == nil {
+	err = inst.Admin(ctx, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT rolpassword FROM pg_authid WHERE rolname = $1 AND rolcanlogin`, role).Scan(&secret)
+	})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && secret == nil) {
 		return scram.Verifier{}, ErrUnknownRole
+	}
+	if err != nil {
+		return scram.Verifier{}, fmt.Errorf("role %s on %s: %w", role, endpointID, err)
 	}
 	return scram.ParseVerifier(*secret)
 }
