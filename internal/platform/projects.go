@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,13 +64,6 @@ type CreatedProject struct {
 	SizeLimit int64
 }
 
-func validPGName(field, v string) error {
-	if v == "" || len(v) > 63 || strings.ContainsRune(v, 0) {
-		return newErr(errkind.Invalid, "%s must be 1 to 63 bytes without NUL characters", field)
-	}
-	return nil
-}
-
 // setupCheckpointDelay is how long after a set-up of roles and databases
 // (a new project's, a branch's convergence) its compute checkpoints.
 const setupCheckpointDelay = time.Second
@@ -118,10 +110,10 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 	if in.RoleName == "" {
 		in.RoleName = in.DatabaseName + "_owner"
 	}
-	if err := validPGName("branch.database_name", in.DatabaseName); err != nil {
+	if err := reserved.CheckName("branch.database_name", in.DatabaseName); err != nil {
 		return CreatedProject{}, err
 	}
-	if err := validPGName("branch.role_name", in.RoleName); err != nil {
+	if err := reserved.CheckName("branch.role_name", in.RoleName); err != nil {
 		return CreatedProject{}, err
 	}
 	if reserved.Role(in.RoleName) {

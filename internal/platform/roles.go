@@ -124,26 +124,6 @@ func (p *Platform) applyIfRunning(ctx context.Context, endpointID string) error 
 	return nil
 }
 
-func validDatabaseName(field, name string) error {
-	if err := validPGName(field, name); err != nil {
-		return err
-	}
-	if reserved.Database(name) {
-		return newErr(errkind.Invalid, "%s %q is reserved", field, name)
-	}
-	return nil
-}
-
-func validRoleName(field, name string) error {
-	if err := validPGName(field, name); err != nil {
-		return err
-	}
-	if reserved.Role(name) {
-		return newErr(errkind.Invalid, "%s %q is reserved", field, name)
-	}
-	return nil
-}
-
 // storeErr maps the store's errors of role and database changes to Neon's.
 func storeErr(what string, err error) error {
 	switch {
@@ -186,10 +166,10 @@ func (p *Platform) GetDatabase(ctx context.Context, pr accounts.Principal, proje
 
 // CreateDatabase makes a database owned by a role of the branch.
 func (p *Platform) CreateDatabase(ctx context.Context, pr accounts.Principal, projectID, branchID, name, owner string) (metastore.Database, []metastore.Operation, error) {
-	if err := validDatabaseName("database.name", name); err != nil {
+	if err := reserved.CheckDatabase("database.name", name); err != nil {
 		return metastore.Database{}, nil, err
 	}
-	if err := validPGName("database.owner_name", owner); err != nil {
+	if err := reserved.CheckName("database.owner_name", owner); err != nil {
 		return metastore.Database{}, nil, err
 	}
 	t, err := p.forChange(ctx, pr, projectID, branchID, "databases")
@@ -216,12 +196,12 @@ func (p *Platform) CreateDatabase(ctx context.Context, pr accounts.Principal, pr
 // fields are left unchanged.
 func (p *Platform) UpdateDatabase(ctx context.Context, pr accounts.Principal, projectID, branchID, name, newName, newOwner string) (metastore.Database, []metastore.Operation, error) {
 	if newName != "" {
-		if err := validDatabaseName("database.name", newName); err != nil {
+		if err := reserved.CheckDatabase("database.name", newName); err != nil {
 			return metastore.Database{}, nil, err
 		}
 	}
 	if newOwner != "" {
-		if err := validPGName("database.owner_name", newOwner); err != nil {
+		if err := reserved.CheckName("database.owner_name", newOwner); err != nil {
 			return metastore.Database{}, nil, err
 		}
 	}
@@ -310,7 +290,7 @@ func (p *Platform) newRoleSecret(proj metastore.Project) (password, verifier str
 // CreateRole makes a role of a branch; it returns the role's password (""
 // for a role that cannot log in).
 func (p *Platform) CreateRole(ctx context.Context, pr accounts.Principal, projectID, branchID, name string, noLogin bool) (metastore.Role, string, []metastore.Operation, error) {
-	if err := validRoleName("role.name", name); err != nil {
+	if err := reserved.CheckRole("role.name", name); err != nil {
 		return metastore.Role{}, "", nil, err
 	}
 	t, err := p.forChange(ctx, pr, projectID, branchID, "roles")

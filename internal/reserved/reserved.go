@@ -1,13 +1,15 @@
 // Package reserved names the roles and databases on a compute that belong
 // to the platform or to Postgres itself: the API refuses to create them
 // and the proxy refuses to log in as the platform's roles. Both read the
-// one list here.
+// one list here. It also checks the role and database names requests ask
+// for (CheckRole, CheckDatabase), with *errkind.Error the API returns.
 package reserved
 
 import (
 	"slices"
 	"strings"
 
+	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/pgrun"
 )
 
@@ -40,4 +42,31 @@ func Database(name string) bool {
 		return true
 	}
 	return false
+}
+
+// CheckName checks the shape of a requested role or database name: 1 to
+// 63 bytes without NUL, as Postgres keeps it; field names it in errors.
+func CheckName(field, v string) error {
+	if v == "" || len(v) > 63 || strings.ContainsRune(v, 0) {
+		return errkind.New(errkind.Invalid, "%s must be 1 to 63 bytes without NUL characters", field)
+	}
+	return nil
+}
+
+// CheckRole checks a requested role name: its shape, and that it is not
+// reserved.
+func CheckRole(field, name string) error { return check(field, name, Role) }
+
+// CheckDatabase checks a requested database name: its shape, and that it
+// is not reserved.
+func CheckDatabase(field, name string) error { return check(field, name, Database) }
+
+func check(field, name string, reserved func(string) bool) error {
+	if err := CheckName(field, name); err != nil {
+		return err
+	}
+	if reserved(name) {
+		return errkind.New(errkind.Invalid, "%s %q is reserved", field, name)
+	}
+	return nil
 }
