@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grovedb/grove/internal/grovetest"
@@ -167,4 +170,71 @@ func throughput(b *testing.B, c *sqlClient, clients int, d time.Duration) float6
 		b.Fatalf("query under load: %v", *err)
 	}
 	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+// BenchmarkWebSocket measures a query over a WebSocket (the driver's Pool
+// and Client) against the same query through the TCP proxy: one client,
+// select 1 on a kept connection, p50 of each in alternating turns of one
+// run (target ≤ 1.2 ×). Both go without TLS (a Grove without a domain:
+// ws:// and --allow-plaintext), so the figure is the tunnel's own cost.
+//
+//	go test -run '^$' -bench WebSocket -benchtime 1x ./bench/
+func BenchmarkWebSocket(b *testing.B) {
+	g := grovetest.Start(b, "--allow-plaintext", "--cgroups=false", "--autoscale=false")
+	cp := createProject(b, g, g.OrgID("sponsored"))
+	ctx := b.Context()
+	plain := strings.Replace(cp.ConnectionURIs[0].ConnectionURI, "sslmode=require", "sslmode=disable", 1)
+	tcp, err := pgx.Connect(ctx, plain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tcp.Close(context.Background())
+	cfg, err := pgx.ParseConfig(plain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		c, _, err := websocket.Dial(ctx, "ws://"+g.HTTPAddr+"/v2", nil)
+		if err != nil {
+			return nil, err
+		}
+		return websocket.NetConn(context.WithoutCancel(ctx), c, websocket.MessageBinary), nil
+	}
+	ws, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close(context.Background())
+	timed := func(conn *pgx.Conn, n int) []time.Duration {
+		ds := make([]time.Duration, n)
+		for i := range ds {
+			t0 := time.Now()
+			var v int
+			if err := conn.QueryRow(ctx, "select 1").Scan(&v); err != nil {
+				b.Fatal(err)
+			}
+			ds[i] = time.Since(t0)
+		}
+		return ds
+	}
+	timed(tcp, 500)
+	timed(ws, 500)
+	var ratios, wsP50s []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < 7; r++ {
+			var w, t []time.Duration
+			if r%2 == 0 {
+				w, t = timed(ws, 3000), timed(tcp, 3000)
+			} else {
+				t, w = timed(tcp, 3000), timed(ws, 3000)
+			}
+			ratios = append(ratios, ratioOfP50(w, t))
+			wsP50s = append(wsP50s, float64(p50(w).Microseconds()))
+			b.Logf("round %d: WebSocket p50 %v, TCP proxy %v: %.2f ×", r, p50(w), p50(t), ratios[len(ratios)-1])
+		}
+	}
+	b.StopTimer()
+	metric(b, median(wsP50s), "ws_select1_p50_us")
+	metric(b, median(ratios), "ws_over_tcp_p50")
 }

@@ -48,6 +48,7 @@ var targets = map[string]map[string]bound{
 	"BenchmarkTransfer400":       {"ms/transfer400": {limit: 1000}},
 	"BenchmarkMeteringOverhead":  {"metered_over_unmetered_median": {limit: 0.98, atLeast: true}},
 	"BenchmarkRestartAdopt":      {"api_answering_s": {limit: 2}, "proxy_answering_s": {limit: 2}},
+	"BenchmarkWebSocket":         {"ws_over_tcp_p50": {limit: 1.2}},
 	"BenchmarkSQLOverHTTP":       {"http_over_floor_p50": {limit: 1.3}, "http_queries_per_s_32": {limit: 5000, atLeast: true}},
 }
 
