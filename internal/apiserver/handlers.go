@@ -10,6 +10,7 @@ import (
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/accounts"
 	"github.com/grovedb/grove/internal/platform"
+	"github.com/grovedb/grove/internal/projectspec"
 )
 
 func (s *Server) projectRoutes() {
@@ -35,7 +36,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, pr accoun
 		return badRequest("invalid request: decode application/json: invalid: project (field required)")
 	}
 	pc := req.Project
-	in := platform.ProjectInput{
+	in := projectspec.Input{
 		Name: pc.Name, OrgID: pc.OrgID, RegionID: pc.RegionID, PGVersion: pc.PgVersion,
 		Provisioner: string(pc.Provisioner), StorePasswords: pc.StorePasswords,
 	}

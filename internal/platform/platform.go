@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -166,15 +164,6 @@ func (p *Platform) spec(e metastore.Endpoint, volumeID string, major int) comput
 		SuspendTimeout: suspendTimeout(e.SuspendTimeoutSeconds),
 		ReadOnly:       e.Type == "read_only",
 	}
-}
-
-func (p *Platform) installedMajors() string {
-	ms := pgversion.Majors(p.cfg.Installs)
-	s := make([]string, len(ms))
-	for i, m := range ms {
-		s[i] = strconv.Itoa(m)
-	}
-	return strings.Join(s, ", ")
 }
 
 func wrapStore(what string, err error) error {

@@ -15,30 +15,12 @@ import (
 	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
-	"github.com/grovedb/grove/internal/pgversion"
 	"github.com/grovedb/grove/internal/plans"
-	"github.com/grovedb/grove/internal/reserved"
+	"github.com/grovedb/grove/internal/projectspec"
 	"github.com/grovedb/grove/internal/scram"
 	"github.com/grovedb/grove/internal/settings"
 	"github.com/grovedb/grove/internal/storage"
 )
-
-// ProjectInput is a project create request, with nil meaning "not given".
-type ProjectInput struct {
-	Name                    string
-	OrgID                   string
-	RegionID                string
-	PGVersion               int
-	Provisioner             string
-	BranchName              string
-	RoleName                string
-	DatabaseName            string
-	MinCU, MaxCU            *float64
-	SuspendTimeoutSeconds   *int64
-	StorePasswords          *bool
-	HistoryRetentionSeconds *int
-	Settings                json.RawMessage
-}
 
 // EndpointView is an endpoint with its runtime state.
 type EndpointView struct {
@@ -73,77 +55,24 @@ const setupCheckpointDelay = time.Second
 // happens first on a warm instance; one metadata transaction then makes the
 // project exist. A crash before that commit leaves only an unreferenced
 // volume, which reconciliation deletes; after it, the project is whole.
-func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in ProjectInput) (CreatedProject, error) {
+func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in projectspec.Input) (CreatedProject, error) {
 	orgID, err := accounts.ResolveOrg(pr, in.OrgID)
 	if err != nil {
 		return CreatedProject{}, err
 	}
-	if in.PGVersion == 0 {
-		in.PGVersion = pgversion.DefaultMajor
-	}
-	if _, ok := pgversion.Pick(p.cfg.Installs, in.PGVersion); !ok {
-		return CreatedProject{}, newErr(errkind.Invalid, "pg_version %d is not supported; installed versions: %s", in.PGVersion, p.installedMajors())
-	}
-	if in.RegionID == "" {
-		in.RegionID = connuri.DefaultRegion()
-	} else if !connuri.KnownRegion(in.RegionID) {
-		return CreatedProject{}, newErr(errkind.Invalid, "region_id %q is not supported", in.RegionID)
-	}
-	switch in.Provisioner {
-	case "":
-		in.Provisioner = "k8s-neonvm"
-	case "k8s-neonvm", "k8s-pod", "serverless-platform":
-	default:
-		return CreatedProject{}, newErr(errkind.Invalid, "provisioner %q is not one of k8s-pod, k8s-neonvm, serverless-platform", in.Provisioner)
-	}
-	if len(in.Name) > maxName {
-		return CreatedProject{}, newErr(errkind.Invalid, "name must be at most %d characters", maxName)
-	}
-	if in.BranchName == "" {
-		in.BranchName = "main"
-	} else if len(in.BranchName) > maxName {
-		return CreatedProject{}, newErr(errkind.Invalid, "branch.name must be at most %d characters", maxName)
-	}
-	if in.DatabaseName == "" {
-		in.DatabaseName = "neondb"
-	}
-	if in.RoleName == "" {
-		in.RoleName = in.DatabaseName + "_owner"
-	}
-	if err := reserved.CheckName("branch.database_name", in.DatabaseName); err != nil {
-		return CreatedProject{}, err
-	}
-	if err := reserved.CheckName("branch.role_name", in.RoleName); err != nil {
-		return CreatedProject{}, err
-	}
-	if reserved.Role(in.RoleName) {
-		return CreatedProject{}, newErr(errkind.Invalid, "branch.role_name %q is reserved", in.RoleName)
-	}
-	if reserved.Database(in.DatabaseName) {
-		return CreatedProject{}, newErr(errkind.Invalid, "branch.database_name %q is reserved", in.DatabaseName)
-	}
-	minCU, maxCU, err := plans.ResolveCU(0.25, 0.25, in.MinCU, in.MaxCU)
+	in, sizes, err := projectspec.Resolve(in, p.cfg.Installs)
 	if err != nil {
 		return CreatedProject{}, err
 	}
-	var suspend int64
-	if in.SuspendTimeoutSeconds != nil {
-		suspend = *in.SuspendTimeoutSeconds
-		if err := plans.ValidSuspend(suspend); err != nil {
-			return CreatedProject{}, err
-		}
-	}
+	minCU, maxCU, suspend := sizes.MinCU, sizes.MaxCU, sizes.SuspendTimeoutSeconds
 	// The org's plan (plans.go): its history default, its limits.
 	pl, err := p.orgPlan(ctx, orgID)
 	if err != nil {
 		return CreatedProject{}, err
 	}
-	history := pl.HistoryRetentionDefaultSeconds
-	if in.HistoryRetentionSeconds != nil {
-		history = *in.HistoryRetentionSeconds
-		if history < 0 || history > plans.MaxHistorySeconds {
-			return CreatedProject{}, newErr(errkind.Invalid, "history_retention_seconds must be between 0 and %d", plans.MaxHistorySeconds)
-		}
+	history, err := projectspec.History(in.HistoryRetentionSeconds, pl.HistoryRetentionDefaultSeconds)
+	if err != nil {
+		return CreatedProject{}, err
 	}
 	if err := plans.CheckHistory(pl, history); err != nil {
 		return CreatedProject{}, err
