@@ -74,6 +74,8 @@ var forbidden = map[string][]string{
 	"internal/connuri": {mod + "internal/", "net/http"},
 	// Checks branch requests, shared by the platform and the API layer.
 	"internal/branchspec": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
+	// Checks project create requests, shared by the platform and the API layer.
+	"internal/projectspec": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	// The arithmetic of backup schedules, shared by the platform and the API layer.
 	"internal/schedule": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// Checks requested points in a branch's history for the platform.
