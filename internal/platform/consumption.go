@@ -25,7 +25,7 @@ type usageState struct {
 	owners  map[string]metastore.EndpointOwner // endpoint → project and branch
 	lsn     map[string]int64                   // volume → WAL position last sampled (sizes.go)
 	size    map[string]int64                   // volume → logical size last recorded
-	blocked map[string]*usage.QuotaError       // project or branch id → quota exceeded
+	blocked usage.Blocked                      // project or branch id → quota exceeded
 	limited map[string]bool                    // volume → writes refused for its size (sizelimits.go)
 }
 
@@ -159,9 +159,6 @@ func (p *Platform) RecordUsage(ctx context.Context, recs []metering.Record) erro
 	return nil
 }
 
-// Usage is consumption summed over the current billing period.
-type Usage = usage.Usage
-
 func (p *Platform) bucketSeconds() float64 {
 	if m := p.meter(); m != nil {
 		return m.Bucket().Seconds()
@@ -170,7 +167,7 @@ func (p *Platform) bucketSeconds() float64 {
 }
 
 // periodUsage sums the current period per project, or per branch.
-func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranch bool) (map[string]Usage, error) {
+func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranch bool) (map[string]usage.Usage, error) {
 	start, end := usage.BillingPeriod(time.Now())
 	pts, err := p.store.Consumption(ctx, metastore.ConsumptionQuery{ProjectIDs: projectIDs, ByBranch: byBranch,
 		From: start, To: end, Trunc: "month", BucketSeconds: p.bucketSeconds()})
@@ -184,7 +181,7 @@ func (p *Platform) periodUsage(ctx context.Context, projectIDs []string, byBranc
 // (the running totals on project objects); a project without usage has
 // zero totals with the period set. It reads stored usage only: no compute
 // is woken or queried.
-func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[string]Usage, error) {
+func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[string]usage.Usage, error) {
 	out, err := p.periodUsage(ctx, projectIDs, false)
 	if err != nil {
 		return nil, err
@@ -192,7 +189,7 @@ func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[s
 	start, end := usage.BillingPeriod(time.Now())
 	for _, id := range projectIDs {
 		if _, ok := out[id]; !ok {
-			out[id] = Usage{PeriodStart: start, PeriodEnd: end}
+			out[id] = usage.Usage{PeriodStart: start, PeriodEnd: end}
 		}
 	}
 	return out, nil
@@ -200,7 +197,7 @@ func (p *Platform) ProjectUsage(ctx context.Context, projectIDs []string) (map[s
 
 // BranchUsage returns the current billing period's totals of a project's
 // branches, by branch id.
-func (p *Platform) BranchUsage(ctx context.Context, projectID string) (map[string]Usage, error) {
+func (p *Platform) BranchUsage(ctx context.Context, projectID string) (map[string]usage.Usage, error) {
 	return p.periodUsage(ctx, []string{projectID}, true)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/grovedb/grove/internal/errkind"
@@ -42,26 +41,12 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*u
 		}
 		over = usage.Over(quotas, period, infos)
 	}
-	fresh := map[string]*usage.QuotaError{}
 	p.usage.mu.Lock()
 	defer p.usage.mu.Unlock()
 	if p.usage.blocked == nil {
-		p.usage.blocked = map[string]*usage.QuotaError{}
+		p.usage.blocked = usage.Blocked{}
 	}
-	for k, qe := range p.usage.blocked {
-		if ids == nil || slices.Contains(ids, qe.ProjectID) {
-			if _, still := over[k]; !still {
-				delete(p.usage.blocked, k)
-			}
-		}
-	}
-	for k, qe := range over {
-		if _, was := p.usage.blocked[k]; !was {
-			fresh[k] = qe
-		}
-		p.usage.blocked[k] = qe
-	}
-	return fresh, nil
+	return p.usage.blocked.Update(ids, over), nil
 }
 
 // enforceQuotas checks the projects' quotas and suspends the running

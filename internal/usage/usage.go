@@ -202,3 +202,28 @@ func Over(quotas map[string]Quota, period map[string]Usage, branches []metastore
 	}
 	return over
 }
+
+// Blocked is the projects and branches found over their quotas, by project
+// or branch id.
+type Blocked map[string]*QuotaError
+
+// Update records a check of the projects ids (every project when nil)
+// that found over: their entries no longer over are dropped, the others
+// set. It returns those newly over.
+func (b Blocked) Update(ids []string, over map[string]*QuotaError) map[string]*QuotaError {
+	for k, qe := range b {
+		if ids == nil || slices.Contains(ids, qe.ProjectID) {
+			if _, still := over[k]; !still {
+				delete(b, k)
+			}
+		}
+	}
+	fresh := map[string]*QuotaError{}
+	for k, qe := range over {
+		if _, was := b[k]; !was {
+			fresh[k] = qe
+		}
+		b[k] = qe
+	}
+	return fresh
+}

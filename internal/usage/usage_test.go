@@ -123,3 +123,23 @@ func TestSumAndPeriod(t *testing.T) {
 		t.Error("PeriodID is not one id per owner and month")
 	}
 }
+
+// TestBlocked: a check drops what its projects no longer exceed, keeps
+// other projects' entries, and returns only what is newly over.
+func TestBlocked(t *testing.T) {
+	qa := &QuotaError{Metric: "written_data_bytes", ProjectID: "a"}
+	qb := &QuotaError{Metric: "logical_size_bytes", ProjectID: "b", BranchID: "br-b"}
+	b := Blocked{}
+	if fresh := b.Update(nil, map[string]*QuotaError{"a": qa, "br-b": qb}); len(fresh) != 2 || len(b) != 2 {
+		t.Fatalf("first check: fresh %v, blocked %v", fresh, b)
+	}
+	if fresh := b.Update([]string{"a"}, map[string]*QuotaError{"a": qa}); len(fresh) != 0 || len(b) != 2 {
+		t.Fatalf("still over: fresh %v, blocked %v", fresh, b)
+	}
+	if fresh := b.Update([]string{"a"}, nil); len(fresh) != 0 || b["a"] != nil || b["br-b"] != qb {
+		t.Fatalf("a back under: fresh %v, blocked %v", fresh, b)
+	}
+	if fresh := b.Update(nil, nil); len(fresh) != 0 || len(b) != 0 {
+		t.Fatalf("every project under: fresh %v, blocked %v", fresh, b)
+	}
+}
