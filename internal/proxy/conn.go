@@ -42,22 +42,69 @@ type client struct {
 	// havePassword is set once the client sent a cleartext password (the
 	// password hack, or one pipelined after the startup packet).
 	havePassword bool
+	// pendingPeek, when set, reports a read of br that pipelinedPassword
+	// left running: br is not to be used before it has reported.
+	pendingPeek chan error
 }
 
 // secure reports a channel the client's password may cross in cleartext:
 // TLS, or a WebSocket (whose wss TLS, or loopback, the operator chose).
 func (c *client) secure() bool { return c.tls || c.tunnel }
 
-// passwordPipelined reports a PasswordMessage that a tunnelled client sent
-// with its startup packet, before being asked for it, as Neon's serverless
-// driver does by default (pipelineConnect "password"). Both arrive in one
-// WebSocket message, so the message is buffered already.
-func (c *client) passwordPipelined() bool {
-	if !c.tunnel || c.br.Buffered() == 0 {
-		return false
+// tunnelPasswordGrace is how long a tunnelled client that sent only its
+// startup packet has to send a password unasked before it is asked for
+// SCRAM (see pipelinedPassword).
+const tunnelPasswordGrace = 50 * time.Millisecond
+
+// pipelinedPassword reports a PasswordMessage that a tunnelled client sent
+// after its startup packet without being asked, as Neon's serverless
+// driver does by default (pipelineConnect "password"): in the startup
+// packet's WebSocket message with coalesceWrites, the default, or in the
+// next one, sent at once, without. A client that sent nothing more is
+// given tunnelPasswordGrace; past it, the read goes on in the background
+// (pendingPeek) while the client is asked for SCRAM.
+func (c *client) pipelinedPassword() (bool, error) {
+	if !c.tunnel {
+		return false, nil
+	}
+	if c.br.Buffered() == 0 {
+		peeked := make(chan error, 1)
+		go func() {
+			_, err := c.br.Peek(1)
+			peeked <- err
+		}()
+		t := time.NewTimer(tunnelPasswordGrace)
+		defer t.Stop()
+		select {
+		case err := <-peeked:
+			if err != nil {
+				return false, fmt.Errorf("read after startup packet: %w", err)
+			}
+		case <-t.C:
+			c.pendingPeek = peeked
+			return false, nil
+		}
 	}
 	b, err := c.br.Peek(1)
-	return err == nil && b[0] == 'p'
+	return err == nil && b[0] == 'p', nil
+}
+
+// settle waits for the read pipelinedPassword left running, if any.
+func (c *client) settle() error {
+	if c.pendingPeek == nil {
+		return nil
+	}
+	err := <-c.pendingPeek
+	c.pendingPeek = nil
+	return err
+}
+
+// askPassword sends AuthenticationCleartextPassword and reads the answer.
+func (c *client) askPassword() (string, error) {
+	if err := c.send(&pgproto3.AuthenticationCleartextPassword{}); err != nil {
+		return "", err
+	}
+	return readPassword(c)
 }
 
 func (c *client) send(msgs ...pgproto3.BackendMessage) error {
@@ -298,17 +345,11 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 	}
 	in := route.Input{ServerName: c.sni, Params: c.params, Domain: p.cfg.Domain}
 	res, err := route.Route(in)
-	hack := errors.Is(err, route.ErrMissingEndpoint) && c.secure()
-	if hack || (err == nil && c.passwordPipelined()) {
+	if errors.Is(err, route.ErrMissingEndpoint) && c.secure() {
 		// The password hack: ask for a cleartext password that may carry
 		// the endpoint. Only over a secure channel, where cleartext is
-		// safe. A pipelined password is the answer to the same request,
-		// which is sent all the same: the client's state machine expects
-		// it (node-postgres ignores it when it pipelined the answer).
-		if err := c.send(&pgproto3.AuthenticationCleartextPassword{}); err != nil {
-			return err
-		}
-		pw, err := readPassword(c)
+		// safe.
+		pw, err := c.askPassword()
 		if err != nil {
 			return err
 		}
@@ -358,6 +399,21 @@ func (p *Proxy) session(hctx, ctx context.Context, c *client, log *slog.Logger) 
 		}()
 	}
 
+	if !c.havePassword {
+		pipelined, err := c.pipelinedPassword()
+		if err != nil {
+			return err
+		}
+		if pipelined {
+			// The request the pipelined password answers is sent all the
+			// same, as Neon does: node-postgres ignores it when it
+			// pipelined the answer.
+			if res.Password, err = c.askPassword(); err != nil {
+				return err
+			}
+			c.havePassword = true
+		}
+	}
 	var clientKey []byte
 	if c.havePassword {
 		key, ok := v.CheckPassword(res.Password)
@@ -454,6 +510,9 @@ func (p *Proxy) authSCRAM(c *client, v scram.Verifier) ([]byte, error) {
 	s := scram.NewServer(v, cb)
 	if err := c.send(&pgproto3.AuthenticationSASL{AuthMechanisms: s.Mechanisms()}); err != nil {
 		return nil, err
+	}
+	if err := c.settle(); err != nil {
+		return nil, fmt.Errorf("read SASL initial response: %w", err)
 	}
 	typ, body, _, err := readMessage(c.br, maxMessageLen)
 	if err != nil {

@@ -76,14 +76,15 @@
 //     throttle charges.
 //   - The driver's default start-up (pipelineConnect "password") sends
 //     the StartupMessage, a cleartext PasswordMessage and often the first
-//     query in one message, before any request. When a PasswordMessage is
-//     buffered after the StartupMessage, the proxy sends the
-//     AuthenticationCleartextPassword it answers (node-postgres ignores
+//     query before any request: in one message (coalesceWrites, the
+//     default), or in messages sent at once. When a PasswordMessage
+//     follows the StartupMessage, buffered or within 50ms, the proxy sends
+//     the AuthenticationCleartextPassword it answers (node-postgres ignores
 //     it), checks the password against the verifier as for the password
 //     hack, and the pipelined query reaches the compute after the login
-//     (the splice copies what the handshake reader buffered first).
-//     Otherwise the client is asked for SCRAM-SHA-256, never -PLUS: there
-//     is no TLS in the tunnel to bind to.
+//     (the splice copies what the handshake reader buffered first). A
+//     client that waits to be asked is asked for SCRAM-SHA-256, never
+//     -PLUS: there is no TLS in the tunnel to bind to.
 //   - Deadlines are set on the hijacked connection, so a stalled client
 //     hears "Authentication timed out" as over TCP. Closing a tunnel sends
 //     a WebSocket close frame and waits up to two seconds for the answer;
@@ -112,11 +113,10 @@
 //     alphanumeric).
 //   - SQL over HTTP is not served here.
 //   - Over WebSockets, Neon always asks for a cleartext password; Grove asks
-//     for SCRAM unless the password came with the startup packet. A driver
-//     that pipelines its password in a later message than the startup
-//     packet (pipelineConnect "password" with coalesceWrites off, or a
-//     password function that resolves after the socket opens) is asked for
-//     SCRAM and fails; pipelineConnect false works.
+//     for SCRAM unless a password follows the startup packet unasked within
+//     50ms. The driver's password function that resolves later than that
+//     after the socket opens (with the default pipelineConnect "password")
+//     meets a SCRAM request it cannot answer; pipelineConnect false works.
 //   - No TLS inside a WebSocket (the driver's forceDisablePgSSL false with
 //     sslmode=require is refused by the client on 'N'), and no WebSockets
 //     over HTTP/2 (RFC 8441): browsers use HTTP/1.1 unless the server

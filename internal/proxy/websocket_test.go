@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -90,26 +91,31 @@ func (w wsTarget) connect(t *testing.T, dsn string) (*pgx.Conn, error) {
 	return connectConfig(t, cfg)
 }
 
-// pipelined sends in one WebSocket message what @neondatabase/serverless
-// sends by default (pipelineConnect "password", coalesceWrites): the
-// startup packet, the password and the first query. It returns the
-// messages answered, abbreviated ("R3", "Z", "D:a|b", "E:28P01 text"),
-// without ParameterStatus, up to the query's ReadyForQuery or the end of
-// the connection.
-func (w wsTarget) pipelined(t *testing.T, params map[string]string, password, query string) []string {
+// pipelined sends what @neondatabase/serverless sends by default
+// (pipelineConnect "password") before any answer: the startup packet, the
+// password and the first query, in one WebSocket message (coalesceWrites,
+// the default) or one message each. It returns the messages answered,
+// abbreviated ("R3", "Z", "D:a|b", "E:28P01 text"), without
+// ParameterStatus, up to the query's ReadyForQuery or the end of the
+// connection.
+func (w wsTarget) pipelined(t *testing.T, coalesce bool, params map[string]string, password, query string) []string {
 	t.Helper()
-	var buf []byte
+	var msgs [][]byte
 	for _, m := range []pgproto3.FrontendMessage{
 		&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: params},
 		&pgproto3.PasswordMessage{Password: password},
 		&pgproto3.Query{String: query},
 	} {
-		var err error
-		if buf, err = m.Encode(buf); err != nil {
+		b, err := m.Encode(nil)
+		if err != nil {
 			t.Fatal(err)
 		}
+		msgs = append(msgs, b)
 	}
-	return w.exchange(t, buf, readyFor(2))
+	if coalesce {
+		msgs = [][]byte{bytes.Join(msgs, nil)}
+	}
+	return w.exchange(t, readyFor(2), msgs...)
 }
 
 // readyFor is a receive condition: the n-th ReadyForQuery.
@@ -122,13 +128,14 @@ func readyFor(n int) func(string) bool {
 	}
 }
 
-// exchange writes b (if any) as one message and returns the answers (abbreviated as
-// by pipelined) up to the one done accepts or the connection's end.
-func (w wsTarget) exchange(t *testing.T, b []byte, done func(string) bool) []string {
+// exchange writes each of msgs as one WebSocket message and returns the
+// answers (abbreviated as by pipelined) up to the one done accepts or the
+// connection's end.
+func (w wsTarget) exchange(t *testing.T, done func(string) bool, msgs ...[]byte) []string {
 	t.Helper()
 	conn := w.open(t)
 	defer conn.Close()
-	if len(b) > 0 {
+	for _, b := range msgs {
 		if _, err := conn.Write(b); err != nil {
 			t.Fatal(err)
 		}
@@ -243,8 +250,8 @@ func TestWebSocketLogins(t *testing.T) {
 		})
 	}
 	t.Run("SCRAM without channel binding", func(t *testing.T) {
-		got := ws.withHost(testEndpoint+".localhost").exchange(t, startupBytes(protocol30, "user", testRole, "database", testDB),
-			func(string) bool { return true })
+		got := ws.withHost(testEndpoint+".localhost").exchange(t, func(string) bool { return true },
+			startupBytes(protocol30, "user", testRole, "database", testDB))
 		if len(got) == 0 || got[0] != "R10:"+scram.SHA256 {
 			t.Fatalf("first answer %q, want SASL with %s alone", got, scram.SHA256)
 		}
@@ -284,15 +291,18 @@ func TestWebSocketPipelined(t *testing.T) {
 		{"no endpoint", ws, loginParams(), testPassword, "", []string{"R3", "E:08004 " + missingEndpointMessage(t)}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			q := tc.query
-			if q == "" {
-				q = "SELECT current_user, current_database()"
-			}
-			if got := tc.target.pipelined(t, tc.params, tc.password, q); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-		})
+		for _, coalesce := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/coalesce=%v", tc.name, coalesce), func(t *testing.T) {
+				q := tc.query
+				if q == "" {
+					q = "SELECT current_user, current_database()"
+				}
+				got := tc.target.pipelined(t, coalesce, tc.params, tc.password, q)
+				if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+					t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+				}
+			})
+		}
 	}
 
 	// The refusal is the one a TCP client gets.
@@ -361,10 +371,10 @@ func TestWebSocketThrottle(t *testing.T) {
 	const refused = `E:28P01 password authentication failed for user "u"`
 	throttled := "E:XX000 " + textTooManyConnections
 
-	if got := a1.pipelined(t, params, "pw", "SELECT 1"); len(got) < 3 || got[1] != "R0" {
+	if got := a1.pipelined(t, true, params, "pw", "SELECT 1"); len(got) < 3 || got[1] != "R0" {
 		t.Fatalf("right password: %q", got)
 	}
-	if got := a1.pipelined(t, params, "wrong", "SELECT 1"); strings.Join(got, " ") != "R3 "+refused {
+	if got := a1.pipelined(t, true, params, "wrong", "SELECT 1"); strings.Join(got, " ") != "R3 "+refused {
 		t.Fatalf("wrong password: %q", got)
 	}
 	_, err = a1.connect(t, "user=u password=wrong")
@@ -372,7 +382,7 @@ func TestWebSocketThrottle(t *testing.T) {
 	_, err = a1.connect(t, "user=u password=wrong options=endpoint=ep-a")
 	wantPgError(t, "SCRAM, wrong password", err, "28P01", `password authentication failed for user "u"`)
 
-	if got := a1.pipelined(t, params, "pw", "SELECT 1"); strings.Join(got, " ") != "R3 "+throttled {
+	if got := a1.pipelined(t, true, params, "pw", "SELECT 1"); strings.Join(got, " ") != throttled {
 		t.Fatalf("right password after 3 failures: %q", got)
 	}
 	_, err = a1.connect(t, "user=u password=pw")
@@ -483,8 +493,8 @@ func TestWebSocketStalled(t *testing.T) {
 		c.Logger = slog.New(logs)
 	})
 	ws := wsServe(t, p, false).withHost("ep-x.localhost")
-	for _, send := range [][]byte{nil, startupBytes(protocol30, "user", "u")[:6]} {
-		if got := ws.exchange(t, send, readyFor(1)); strings.Join(got, " ") != "E:08006 "+textTimeout {
+	for _, send := range [][][]byte{nil, {startupBytes(protocol30, "user", "u")[:6]}} {
+		if got := ws.exchange(t, readyFor(1), send...); strings.Join(got, " ") != "E:08006 "+textTimeout {
 			t.Fatalf("stalled client got %q", got)
 		}
 	}
