@@ -123,38 +123,19 @@ func (p *Platform) endpointOwners(ctx context.Context, ids []string) (map[string
 // checks the quotas of the projects it touched. Usage of an endpoint
 // deleted before the flush has no branch left and is dropped.
 func (p *Platform) RecordUsage(ctx context.Context, recs []metering.Record) error {
-	ids := make([]string, 0, len(recs))
-	for _, r := range recs {
-		ids = append(ids, r.Endpoint)
-	}
-	slices.Sort(ids)
-	owners, err := p.endpointOwners(ctx, slices.Compact(ids))
+	owners, err := p.endpointOwners(ctx, usage.Endpoints(recs))
 	if err != nil {
 		return err
 	}
-	rows := make([]metastore.ConsumptionRow, 0, len(recs))
-	var projects []string
-	dropped := 0
-	for _, r := range recs {
-		o, ok := owners[r.Endpoint]
-		if !ok {
-			dropped++
-			continue
-		}
-		rows = append(rows, metastore.ConsumptionRow{ProjectID: o.ProjectID, BranchID: o.BranchID, Bucket: r.Start,
-			ActiveSeconds: r.ActiveSeconds, ComputeSeconds: r.ComputeSeconds,
-			WrittenBytes: r.WrittenBytes, TransferBytes: r.TransferBytes})
-		projects = append(projects, o.ProjectID)
-	}
+	rows, projects, dropped := usage.Rows(recs, owners)
 	if dropped > 0 {
 		p.log.Debug("metering: usage of deleted endpoints dropped", "records", dropped)
 	}
 	if err := p.store.AddConsumption(ctx, rows); err != nil {
 		return err
 	}
-	slices.Sort(projects)
 	if len(projects) > 0 {
-		p.enforceQuotas(ctx, slices.Compact(projects))
+		p.enforceQuotas(ctx, projects)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 // Package usage is the arithmetic of consumption: billing periods, the
 // windows and rounding of consumption history, sums of stored usage points,
-// and project quotas. It reads no store and meters nothing: the platform
-// passes in what it read. Errors are *errkind.Error with the messages the
+// the rows a metering flush books to branches, and project quotas. It
+// reads no store and meters nothing: the platform passes in what it read. Errors are *errkind.Error with the messages the
 // API returns.
 package usage
 
@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/metering"
 )
 
 // Usage is consumption summed over the current billing period.
@@ -226,4 +227,34 @@ func (b Blocked) Update(ids []string, over map[string]*QuotaError) map[string]*Q
 		b[k] = qe
 	}
 	return fresh
+}
+
+// Endpoints returns the endpoints of a metering flush, sorted, once each.
+func Endpoints(recs []metering.Record) []string {
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r.Endpoint)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// Rows books a metering flush to the branches that own its endpoints
+// (owners), and returns the projects it touched (sorted, once each) and
+// how many records it dropped: those of endpoints that no longer exist.
+func Rows(recs []metering.Record, owners map[string]metastore.EndpointOwner) (rows []metastore.ConsumptionRow, projects []string, dropped int) {
+	rows = make([]metastore.ConsumptionRow, 0, len(recs))
+	for _, r := range recs {
+		o, ok := owners[r.Endpoint]
+		if !ok {
+			dropped++
+			continue
+		}
+		rows = append(rows, metastore.ConsumptionRow{ProjectID: o.ProjectID, BranchID: o.BranchID, Bucket: r.Start,
+			ActiveSeconds: r.ActiveSeconds, ComputeSeconds: r.ComputeSeconds,
+			WrittenBytes: r.WrittenBytes, TransferBytes: r.TransferBytes})
+		projects = append(projects, o.ProjectID)
+	}
+	slices.Sort(projects)
+	return rows, slices.Compact(projects), dropped
 }

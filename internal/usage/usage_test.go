@@ -2,11 +2,13 @@ package usage
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/metering"
 )
 
 func TestWindow(t *testing.T) {
@@ -141,5 +143,28 @@ func TestBlocked(t *testing.T) {
 	}
 	if fresh := b.Update(nil, nil); len(fresh) != 0 || len(b) != 0 {
 		t.Fatalf("every project under: fresh %v, blocked %v", fresh, b)
+	}
+}
+
+// TestRows: a flush is booked to the branches that own its endpoints;
+// records of deleted endpoints are dropped.
+func TestRows(t *testing.T) {
+	at := time.Date(2026, 5, 20, 15, 0, 0, 0, time.UTC)
+	rec := func(ep string, active float64) metering.Record {
+		return metering.Record{Endpoint: ep, Start: at, Usage: metering.Usage{ActiveSeconds: active, WrittenBytes: 10}}
+	}
+	recs := []metering.Record{rec("ep-b", 5), rec("ep-a", 1), rec("ep-gone", 7), rec("ep-a", 2), rec("ep-c", 3)}
+	if got := Endpoints(recs); !slices.Equal(got, []string{"ep-a", "ep-b", "ep-c", "ep-gone"}) {
+		t.Errorf("Endpoints = %v", got)
+	}
+	owners := map[string]metastore.EndpointOwner{
+		"ep-a": {ProjectID: "p2", BranchID: "br-a"}, "ep-b": {ProjectID: "p1", BranchID: "br-b"}, "ep-c": {ProjectID: "p2", BranchID: "br-c"},
+	}
+	rows, projects, dropped := Rows(recs, owners)
+	if len(rows) != 4 || dropped != 1 || !slices.Equal(projects, []string{"p1", "p2"}) {
+		t.Fatalf("Rows = %+v, %v, %d", rows, projects, dropped)
+	}
+	if r := rows[1]; r.ProjectID != "p2" || r.BranchID != "br-a" || !r.Bucket.Equal(at) || r.ActiveSeconds != 1 || r.WrittenBytes != 10 {
+		t.Errorf("row of ep-a: %+v", r)
 	}
 }
