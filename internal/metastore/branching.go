@@ -70,6 +70,7 @@ func writeConfigTx(ctx context.Context, tx pgx.Tx, branchID string, cfg BranchCo
 // (its data may lack them), so that its first start converges. A name
 // the project already has is ErrConflict.
 func (s *Store) InsertBranch(ctx context.Context, nb NewBranch) (Branch, error) {
+	defer s.rolesChanged()
 	var out Branch
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := insertBranchTx(ctx, tx, nb.Branch); err != nil {
@@ -138,6 +139,7 @@ func (s *Store) BranchChildren(ctx context.Context, projectID, branchID string) 
 
 // DeleteBranch removes a branch with its endpoints, roles and databases.
 func (s *Store) DeleteBranch(ctx context.Context, projectID, branchID string) error {
+	defer s.rolesChanged()
 	tag, err := s.pool.Exec(ctx, `DELETE FROM branches WHERE project_id = $1 AND id = $2`, projectID, branchID)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
@@ -166,6 +168,7 @@ type Reset struct {
 
 // ResetBranch writes a branch restore in one transaction.
 func (s *Store) ResetBranch(ctx context.Context, r Reset) (Branch, error) {
+	defer s.rolesChanged()
 	var out Branch
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var old Branch
@@ -233,6 +236,7 @@ type Finalize struct {
 // FinalizeRestore writes a finalize in one transaction and returns the
 // restored branch and the endpoints moved to it.
 func (s *Store) FinalizeRestore(ctx context.Context, f Finalize) (Branch, []string, error) {
+	defer s.rolesChanged()
 	var out Branch
 	var moved []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

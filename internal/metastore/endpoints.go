@@ -45,6 +45,7 @@ func (s *Store) BranchEndpoints(ctx context.Context, branchID string) ([]Endpoin
 
 // UpdateEndpoint writes an endpoint's changeable fields and returns it.
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
+	defer s.rolesChanged()
 	out, err := scanEndpoint(s.pool.QueryRow(ctx, `UPDATE endpoints SET branch_id = $3, min_cu = $4, max_cu = $5,
 		suspend_timeout_seconds = $6, disabled = $7, settings = $8, name = $9, provisioner = $10,
 		passwordless_access = $11, updated_at = $12
@@ -56,6 +57,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error
 
 // DeleteEndpoint removes an endpoint; its branch and data stay.
 func (s *Store) DeleteEndpoint(ctx context.Context, projectID, endpointID string) error {
+	defer s.rolesChanged()
 	tag, err := s.pool.Exec(ctx, `DELETE FROM endpoints WHERE project_id = $1 AND id = $2`, projectID, endpointID)
 	if err != nil {
 		return mapErr("delete endpoint "+endpointID, err)

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,7 +32,21 @@ var ErrConflict = errors.New("already exists")
 // Store is the metadata store.
 type Store struct {
 	pool *pgxpool.Pool
+	// roles counts the writes that may change what GetEndpointRole
+	// answers (a role's verifier, an endpoint's branch, an endpoint or
+	// project gone). It moves after the write has committed, so that a
+	// cache of answers stamped with the generation read before their
+	// lookup is current exactly while the generation stays the same. One
+	// Grove writes a store.
+	roles atomic.Uint64
 }
+
+// RolesGeneration is the generation of role verifiers: a verifier looked up
+// after reading generation g is current while RolesGeneration returns g.
+func (s *Store) RolesGeneration() uint64 { return s.roles.Load() }
+
+// rolesChanged is deferred by the writes RolesGeneration counts.
+func (s *Store) rolesChanged() { s.roles.Add(1) }
 
 // Open connects to url, applies pending migrations and returns the store.
 func Open(ctx context.Context, url string) (*Store, error) {

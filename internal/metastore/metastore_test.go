@@ -78,6 +78,14 @@ func TestProjectRoundTrip(t *testing.T) {
 	if _, _, err := s.GetEndpointRole(ctx, "ep-nope-nope-12345678", "app_user"); !errors.Is(err, metastore.ErrNotFound) {
 		t.Fatalf("unknown endpoint: %v", err)
 	}
+	// A changed verifier moves the roles generation, after the write.
+	gen := s.RolesGeneration()
+	if _, err := s.SetRolePassword(ctx, "br-a-b-12345678", "app_user", "v2", nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, v, err := s.GetEndpointRole(ctx, "ep-a-b-12345678", "app_user"); err != nil || v != "v2" || s.RolesGeneration() == gen {
+		t.Fatalf("after a password change: verifier %q, %v, generation %d (was %d)", v, err, s.RolesGeneration(), gen)
+	}
 	list, err := s.ListProjects(ctx, metastore.ProjectFilter{OrgIDs: []string{org.ID}, Search: "COLD", Limit: 10})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list = %v, %v", list, err)

@@ -313,6 +313,7 @@ func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, e
 
 // MarkProjectDeleted soft-deletes a project; its resources are purged after.
 func (s *Store) MarkProjectDeleted(ctx context.Context, id string, at time.Time) (Project, error) {
+	defer s.rolesChanged()
 	p, err := scanProject(s.pool.QueryRow(ctx, `UPDATE projects SET deleted_at = $2, updated_at = $2
 		WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectCols, id, at))
 	return p, mapErr("delete project "+id, err)
@@ -320,6 +321,7 @@ func (s *Store) MarkProjectDeleted(ctx context.Context, id string, at time.Time)
 
 // PurgeProject removes a deleted project's rows (its volumes are gone).
 func (s *Store) PurgeProject(ctx context.Context, id string) error {
+	defer s.rolesChanged()
 	_, err := s.pool.Exec(ctx, `DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, id)
 	return mapErr("purge project "+id, err)
 }

@@ -181,6 +181,7 @@ func (s *Store) DeleteDatabase(ctx context.Context, branchID, name string) (Data
 
 // InsertRole records a new role of a branch and marks its config pending.
 func (s *Store) InsertRole(ctx context.Context, r Role) error {
+	defer s.rolesChanged()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO roles (branch_id, name, verifier, sealed_password, protected, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.BranchID, r.Name, nullable(r.Verifier), r.SealedPassword, r.Protected,
@@ -195,6 +196,7 @@ func (s *Store) InsertRole(ctx context.Context, r Role) error {
 // SetRolePassword replaces a role's verifier and sealed password (nil when
 // the project does not store passwords) and marks the config pending.
 func (s *Store) SetRolePassword(ctx context.Context, branchID, name, verifier string, sealed []byte, at time.Time) (Role, error) {
+	defer s.rolesChanged()
 	var r Role
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -211,6 +213,7 @@ func (s *Store) SetRolePassword(ctx context.Context, branchID, name, verifier st
 // DeleteRole removes a role of a branch that owns none of its databases and
 // records its drop.
 func (s *Store) DeleteRole(ctx context.Context, branchID, name string) (Role, error) {
+	defer s.rolesChanged()
 	var r Role
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var owns bool

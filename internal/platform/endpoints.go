@@ -191,6 +191,10 @@ var (
 // from the metadata store for roles made through the API (so a failed login
 // never wakes a compute), else from the compute itself (roles made in SQL).
 func (p *Platform) RoleVerifier(ctx context.Context, endpointID, role string) (scram.Verifier, error) {
+	gen := p.store.RolesGeneration()
+	if v, ok := p.verifiers.get(endpointID, role, gen); ok {
+		return v, nil
+	}
 	r, stored, err := p.store.GetEndpointRole(ctx, endpointID, role)
 	if errors.Is(err, metastore.ErrNotFound) {
 		return scram.Verifier{}, ErrUnknownEndpoint
@@ -199,7 +203,11 @@ func (p *Platform) RoleVerifier(ctx context.Context, endpointID, role string) (s
 		return scram.Verifier{}, err
 	}
 	if stored != "" {
-		return scram.ParseVerifier(stored)
+		v, err := scram.ParseVerifier(stored)
+		if err == nil {
+			p.verifiers.put(endpointID, role, gen, v)
+		}
+		return v, err
 	}
 	inst, err := p.wake(ctx, r)
 	if err != nil {

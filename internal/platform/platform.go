@@ -96,15 +96,16 @@ type Config struct {
 
 // Platform implements Grove's operations.
 type Platform struct {
-	cfg      Config
-	store    *metastore.Store
-	accounts *accounts.Accounts
-	log      *slog.Logger
-	act      activity
-	setup    sync.Map    // branch id → *sync.Mutex serialising its pending set-up
-	plans    plans.Cache // plans.go
-	usage    usageState  // metering and quotas: consumption.go, quota.go
-	bg       sync.WaitGroup
+	cfg       Config
+	store     *metastore.Store
+	accounts  *accounts.Accounts
+	log       *slog.Logger
+	act       activity
+	setup     sync.Map      // branch id → *sync.Mutex serialising its pending set-up
+	plans     plans.Cache   // plans.go
+	usage     usageState    // metering and quotas: consumption.go, quota.go
+	verifiers verifierCache // verifiers.go
+	bg        sync.WaitGroup
 }
 
 // New returns a Platform.
