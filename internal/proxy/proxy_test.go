@@ -693,9 +693,20 @@ func BenchmarkSelect1(b *testing.B) {
 		"proxy-tls": fmt.Sprintf("host=127.0.0.1 port=%s user=%s password=%s dbname=postgres sslmode=require options=endpoint=ep-bench",
 			port, testRole, testPassword),
 	}
-	for _, name := range []string{"direct-socket", "proxy-plain", "proxy-tls"} {
+	configs := map[string]*pgx.ConnConfig{}
+	for name, dsn := range dsns {
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		configs[name] = cfg
+	}
+	login := fmt.Sprintf("user=%s password=%s dbname=postgres", testRole, testPassword)
+	configs["proxy-websocket"] = wsServe(b, p, false).withHost("ep-bench.localhost").config(b, login)
+	configs["proxy-wss"] = wsServe(b, p, true).withHost("ep-bench.localhost").config(b, login)
+	for _, name := range []string{"direct-socket", "proxy-plain", "proxy-tls", "proxy-websocket", "proxy-wss"} {
 		b.Run(name, func(b *testing.B) {
-			c, err := pgx.Connect(b.Context(), dsns[name])
+			c, err := pgx.ConnectConfig(b.Context(), configs[name])
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -39,7 +39,7 @@ type wsTarget struct {
 
 // wsServe serves p's WebSocket handler on loopback, over TLS when secure,
 // and returns the URL the serverless driver would dial (path /v2).
-func wsServe(t *testing.T, p *Proxy, secure bool) wsTarget {
+func wsServe(t testing.TB, p *Proxy, secure bool) wsTarget {
 	t.Helper()
 	h := p.WebSocket()
 	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,12 +83,19 @@ func (w wsTarget) dial(ctx context.Context) (net.Conn, error) {
 // the defaults (no SSLRequest, as the driver's forceDisablePgSSL).
 func (w wsTarget) connect(t *testing.T, dsn string) (*pgx.Conn, error) {
 	t.Helper()
+	return connectConfig(t, w.config(t, dsn))
+}
+
+// config is a pgx config that reaches the proxy through w; dsn adds to or
+// overrides the defaults.
+func (w wsTarget) config(t testing.TB, dsn string) *pgx.ConnConfig {
+	t.Helper()
 	cfg, err := pgx.ParseConfig("host=127.0.0.1 port=5432 sslmode=disable connect_timeout=20 " + dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) { return w.dial(ctx) }
-	return connectConfig(t, cfg)
+	return cfg
 }
 
 // pipelined sends what @neondatabase/serverless sends by default
