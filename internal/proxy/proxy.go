@@ -267,8 +267,9 @@ func (p *Proxy) isClosed() bool {
 	return p.closed
 }
 
-// Shutdown stops accepting, waits for open connections to end until ctx
-// ends, then closes the rest and waits for them.
+// Shutdown stops accepting (on listeners and WebSocket upgrades), waits for
+// open connections, tunnelled ones too, to end until ctx ends, then closes
+// the rest and waits for them.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
