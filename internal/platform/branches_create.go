@@ -19,7 +19,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"
 	"github.com/grovedb/grove/internal/plans"
-	"github.com/grovedb/grove/internal/scram"
+	"github.com/grovedb/grove/internal/rolesecret"
 )
 
 // A branch owns one volume. A new branch at its parent's head is a copy of
@@ -300,7 +300,10 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		// lands between the parent's config and its data.
 		fresh, err := p.store.GetBranch(ctx, proj.ID, parent.ID)
 		if err == nil {
-			cfg, passwords, err = p.childConfig(ctx, proj, fresh)
+			cfg, err = p.store.BranchConfigOf(ctx, fresh.ID)
+		}
+		if err == nil { // a protected parent's login roles get new passwords
+			cfg, passwords, err = rolesecret.ForChild(cfg, fresh.Protected, proj.StorePasswords, p.cfg.Sealer)
 		}
 		if err != nil {
 			inserted <- err
@@ -423,43 +426,6 @@ func (p *Platform) dropVolume(ctx context.Context, id string) {
 	if err := p.cfg.Volumes.Delete(context.WithoutCancel(ctx), id); err != nil && !isNotFound(err) {
 		p.log.Warn("delete volume", "volume", id, "err", err)
 	}
-}
-
-// childConfig is the roles and databases a child of parent starts with:
-// the parent's, with the parent's passwords, except that a protected
-// parent's login roles get new passwords. It returns the passwords the
-// caller may see (stored ones and new ones).
-func (p *Platform) childConfig(ctx context.Context, proj metastore.Project, parent metastore.Branch) (metastore.BranchConfigRecord, map[string]string, error) {
-	cfg, err := p.store.BranchConfigOf(ctx, parent.ID)
-	if err != nil {
-		return cfg, nil, err
-	}
-	passwords := map[string]string{}
-	for i := range cfg.Roles {
-		r := &cfg.Roles[i]
-		if r.Verifier == "" {
-			continue
-		}
-		if parent.Protected {
-			pw := ids.NewPassword()
-			v, err := scram.NewVerifier(pw)
-			if err != nil {
-				return cfg, nil, err
-			}
-			r.Verifier, r.SealedPassword = v.String(), nil
-			if proj.StorePasswords {
-				r.SealedPassword = p.cfg.Sealer.Seal(pw)
-			}
-			passwords[r.Name] = pw
-			continue
-		}
-		if proj.StorePasswords && len(r.SealedPassword) > 0 {
-			if pw, err := p.cfg.Sealer.Open(r.SealedPassword); err == nil {
-				passwords[r.Name] = pw
-			}
-		}
-	}
-	return cfg, passwords, nil
 }
 
 // branchEndpoints checks the endpoints of a branch create request and

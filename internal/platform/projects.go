@@ -17,7 +17,7 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/plans"
 	"github.com/grovedb/grove/internal/projectspec"
-	"github.com/grovedb/grove/internal/scram"
+	"github.com/grovedb/grove/internal/rolesecret"
 	"github.com/grovedb/grove/internal/settings"
 	"github.com/grovedb/grove/internal/storage"
 )
@@ -98,8 +98,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 	if in.Name == "" {
 		in.Name = projectID
 	}
-	password := ids.NewPassword()
-	verifier, err := scram.NewVerifier(password)
+	password, verifier, sealed, err := rolesecret.New(p.cfg.Sealer, storePasswords)
 	if err != nil {
 		return CreatedProject{}, fmt.Errorf("create project: %w", err)
 	}
@@ -125,7 +124,7 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 			return CreatedProject{}, &errkind.Error{Kind: errkind.Unavailable, Msg: "could not start a compute for the project", Err: err}
 		}
 		volumeID = inst.VolumeID()
-		if err := inst.Exec(ctx, "postgres", computesql.Setup(in.RoleName, verifier.String(), in.DatabaseName, in.PGVersion)); err != nil {
+		if err := inst.Exec(ctx, "postgres", computesql.Setup(in.RoleName, verifier, in.DatabaseName, in.PGVersion)); err != nil {
 			return CreatedProject{}, p.abandon(ctx, endpointID, volumeID, fmt.Errorf("create project %s: set up role and database: %w", projectID, err))
 		}
 		// The set-up touched some fifty catalog files: a checkpoint once
@@ -162,12 +161,9 @@ func (p *Platform) CreateProject(ctx context.Context, pr accounts.Principal, in 
 		Branch: metastore.Branch{ID: branchID, ProjectID: projectID, Name: in.BranchName, IsDefault: true,
 			VolumeID: volumeID, SetupPending: lazy, CreatedAt: t, UpdatedAt: t},
 		Endpoint:   ep,
-		Role:       metastore.Role{BranchID: branchID, Name: in.RoleName, Verifier: verifier.String(), CreatedAt: t, UpdatedAt: t},
+		Role:       metastore.Role{BranchID: branchID, Name: in.RoleName, Verifier: verifier, SealedPassword: sealed, CreatedAt: t, UpdatedAt: t},
 		Database:   metastore.Database{BranchID: branchID, Name: in.DatabaseName, OwnerName: in.RoleName, CreatedAt: t, UpdatedAt: t},
 		Operations: ops,
-	}
-	if storePasswords {
-		np.Role.SealedPassword = p.cfg.Sealer.Seal(password)
 	}
 	db, err := p.store.CreateProject(ctx, np)
 	if err != nil {

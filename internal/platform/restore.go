@@ -11,6 +11,7 @@ import (
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"
+	"github.com/grovedb/grove/internal/rolesecret"
 )
 
 // A restore replaces what a branch serves while its endpoints keep their
@@ -86,7 +87,7 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, pro
 	if err != nil {
 		return metastore.Branch{}, nil, err
 	}
-	keepPasswords(&cfg, own)
+	rolesecret.Keep(&cfg, own)
 	eps, err := p.store.BranchEndpoints(ctx, target.ID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
@@ -175,20 +176,6 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, pro
 	return out, ops, nil
 }
 
-// keepPasswords gives roles of cfg that target already has target's
-// verifiers and passwords: a restored branch keeps its connection strings.
-func keepPasswords(cfg *metastore.BranchConfigRecord, target metastore.BranchConfigRecord) {
-	own := map[string]metastore.Role{}
-	for _, r := range target.Roles {
-		own[r.Name] = r
-	}
-	for i, r := range cfg.Roles {
-		if o, ok := own[r.Name]; ok && o.Verifier != "" {
-			cfg.Roles[i].Verifier, cfg.Roles[i].SealedPassword = o.Verifier, o.SealedPassword
-		}
-	}
-}
-
 // stopAll stops the computes of endpoints; their clients are disconnected.
 func (p *Platform) stopAll(ctx context.Context, eps []metastore.Endpoint) error {
 	for _, e := range eps {
@@ -256,7 +243,7 @@ func (p *Platform) RestoreSnapshot(ctx context.Context, pr accounts.Principal, p
 		return RestoredSnapshot{}, err
 	}
 	cfg := sn.Config
-	keepPasswords(&cfg, own)
+	rolesecret.Keep(&cfg, own)
 	t := now()
 	b := metastore.Branch{ID: ids.NewBranch(), ProjectID: proj.ID, Name: in.Name, VolumeID: ids.NewVolume(), SetupPending: true,
 		CreatedAt: t, UpdatedAt: t, InitSource: "parent-data", ParentTimestamp: sn.Timestamp, ParentLSN: sn.LSN,

@@ -3,7 +3,6 @@ package platform
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/grovedb/grove/internal/accounts"
@@ -12,8 +11,8 @@ import (
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/reserved"
+	"github.com/grovedb/grove/internal/rolesecret"
 	"github.com/grovedb/grove/internal/rolesync"
-	"github.com/grovedb/grove/internal/scram"
 )
 
 // Roles and databases of a branch live in the metadata store, the source of
@@ -273,20 +272,6 @@ func (p *Platform) GetRole(ctx context.Context, pr accounts.Principal, projectID
 	return r, wrapStore("role", err)
 }
 
-// newRoleSecret makes a password and its SCRAM verifier as a project
-// create does, and seals the password when the project stores passwords.
-func (p *Platform) newRoleSecret(proj metastore.Project) (password, verifier string, sealed []byte, err error) {
-	password = ids.NewPassword()
-	v, err := scram.NewVerifier(password)
-	if err != nil {
-		return "", "", nil, fmt.Errorf("make password verifier: %w", err)
-	}
-	if proj.StorePasswords {
-		sealed = p.cfg.Sealer.Seal(password)
-	}
-	return password, v.String(), sealed, nil
-}
-
 // CreateRole makes a role of a branch; it returns the role's password (""
 // for a role that cannot log in).
 func (p *Platform) CreateRole(ctx context.Context, pr accounts.Principal, projectID, branchID, name string, noLogin bool) (metastore.Role, string, []metastore.Operation, error) {
@@ -304,7 +289,7 @@ func (p *Platform) CreateRole(ctx context.Context, pr accounts.Principal, projec
 	r := metastore.Role{BranchID: t.branch.ID, Name: name, CreatedAt: at, UpdatedAt: at}
 	var password string
 	if !noLogin {
-		if password, r.Verifier, r.SealedPassword, err = p.newRoleSecret(t.project); err != nil {
+		if password, r.Verifier, r.SealedPassword, err = rolesecret.New(p.cfg.Sealer, t.project.StorePasswords); err != nil {
 			return metastore.Role{}, "", nil, err
 		}
 	}
@@ -363,7 +348,7 @@ func (p *Platform) ResetRolePassword(ctx context.Context, pr accounts.Principal,
 	if t.ep == nil {
 		return metastore.Role{}, "", nil, newErr(errkind.Precondition, "create a read-write endpoint to manage roles on this branch")
 	}
-	password, verifier, sealed, err := p.newRoleSecret(t.project)
+	password, verifier, sealed, err := rolesecret.New(p.cfg.Sealer, t.project.StorePasswords)
 	if err != nil {
 		return metastore.Role{}, "", nil, err
 	}
