@@ -76,6 +76,8 @@ var forbidden = map[string][]string{
 	"internal/branchspec": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
 	// Checks project create requests, shared by the platform and the API layer.
 	"internal/projectspec": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", "net/http"},
+	// Makes and carries roles' secrets for the platform.
+	"internal/rolesecret": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/storage", mod + "internal/proxy", "net/http"},
 	// The arithmetic of backup schedules, shared by the platform and the API layer.
 	"internal/schedule": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
 	// Checks requested points in a branch's history for the platform.
