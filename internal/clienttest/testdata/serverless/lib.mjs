@@ -40,7 +40,7 @@ export async function load(spec) {
 }
 
 export const driver = await load("@neondatabase/serverless");
-const { default: WebSocket } = await load("ws");
+export const { default: WebSocket } = await load("ws");
 
 // Grove has no domain here: both protocols are on the data-plane listener,
 // in the clear; the endpoint comes from the connection string's options.

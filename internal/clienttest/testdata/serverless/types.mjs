@@ -111,7 +111,8 @@ const errors = {
   domain_check: ["SELECT (-1)::sls_posint", []],
   raise_with_hint: ["SELECT sls_raise()", []],
   internal_query: ["DO $$ BEGIN PERFORM nope FROM sls_err; END $$", []],
-  bind_too_few: ["SELECT $1::int", []],
+  // (Too few parameters is an HTTP case only: node-postgres sends a query
+  // without values by the simple protocol, where $1 is a parse error.)
   bind_too_many: ["SELECT $1::int", [1, 2]],
 };
 

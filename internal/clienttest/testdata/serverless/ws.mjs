@@ -40,12 +40,14 @@ await run("pool.query", async () => {
   const r = await pool.query("SELECT $1::int AS one", [1]);
   return { rows: r.rows, viaNeonFetch: r.viaNeonFetch ?? null };
 });
-// tests/cli/ws.test.ts "pool.query() with poolQueryViaFetch"
-await run("pool.query with poolQueryViaFetch", async () => {
+// tests/cli/ws.test.ts "pool.query() with poolQueryViaFetch". The driver
+// rebuilds the connection string from user, password, host and database
+// alone, so without a domain (the endpoint in the host name) the request
+// names no endpoint: Neon's proxy answers an IP host "missing hostname".
+await run("pool.query with poolQueryViaFetch (no domain)", async () => {
   neonConfig.poolQueryViaFetch = true;
   try {
-    const r = await pool.query("SELECT $1::int AS one", [1]);
-    return { rows: r.rows, viaNeonFetch: r.viaNeonFetch ?? null };
+    return await fail(() => pool.query("SELECT $1::int AS one", [1]));
   } finally {
     neonConfig.poolQueryViaFetch = false;
   }
