@@ -160,9 +160,9 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr account
 	if err := decode(r, &req, true); err != nil {
 		return err
 	}
-	var in platform.BranchCreateInput
+	var in branchspec.Create
 	if b := req.Branch; b != nil {
-		in = platform.BranchCreateInput{ParentID: b.ParentID, Name: b.Name, ParentLSN: b.ParentLSN, Protected: b.Protected,
+		in = branchspec.Create{ParentID: b.ParentID, Name: b.Name, ParentLSN: b.ParentLSN, Protected: b.Protected,
 			InitSource: b.InitSource}
 		if b.ParentTimestamp != nil {
 			in.ParentTimestamp = &b.ParentTimestamp.Time

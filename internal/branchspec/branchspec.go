@@ -1,6 +1,7 @@
 // Package branchspec checks branch requests before any store is read: a
 // list's sort, cursor and limit and the cut of its page, an update's name,
-// protection and expiry, and the expiry and init source of a create. The
+// protection and expiry, and a create's name, parent point, expiry and
+// init source. The
 // checks that need the store (children, plan limits) are the platform's.
 // Errors are *errkind.Error with the messages the API returns.
 package branchspec
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grovedb/grove/internal/endpointspec"
 	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/metastore"
 )
@@ -136,6 +138,45 @@ func Expire(b *metastore.Branch, t, now time.Time) {
 	e := t.UTC().Truncate(time.Second)
 	ttl := int64(e.Sub(now) / time.Second)
 	b.ExpiresAt, b.TTLIntervalSeconds = &e, &ttl
+}
+
+// Create is a branch create request; zero values mean "not given".
+type Create struct {
+	ParentID, Name  string
+	ParentLSN       string
+	ParentTimestamp *time.Time
+	Protected       *bool
+	InitSource      string
+	ExpiresAt       *time.Time
+	Endpoints       []endpointspec.Input
+}
+
+// CheckCreate checks a create of a child of parent at now and returns it
+// with its init source filled: the init source, the name, the parent
+// point's fields, the parent (which must not expire) and the expiry.
+func CheckCreate(in Create, parent metastore.Branch, now time.Time) (Create, error) {
+	var err error
+	if in.InitSource, err = InitSource(in.InitSource); err != nil {
+		return in, err
+	}
+	if len(in.Name) > MaxName {
+		return in, invalid("branch.name must be at most %d characters", MaxName)
+	}
+	if in.ParentLSN != "" && in.ParentTimestamp != nil {
+		return in, invalid("branch.parent_lsn and branch.parent_timestamp are mutually exclusive")
+	}
+	if parent.ExpiresAt != nil {
+		return in, invalid("cannot create a child of branch %s: it has an expiration time", parent.ID)
+	}
+	if in.ExpiresAt != nil {
+		if in.Protected != nil && *in.Protected {
+			return in, invalid("expires_at cannot be set on a protected branch")
+		}
+		if err := CheckExpiry(*in.ExpiresAt, now); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
 }
 
 // InitSource checks a create's init_source: parent-data (the default) or

@@ -117,3 +117,28 @@ func TestApply(t *testing.T) {
 		wantInvalid(t, err, tc.has)
 	}
 }
+
+func TestCheckCreate(t *testing.T) {
+	now := time.Date(2026, 4, 15, 10, 0, 0, 0, time.UTC)
+	later := now.Add(time.Hour)
+	yes := true
+	in, err := CheckCreate(Create{Name: "dev", ExpiresAt: &later}, metastore.Branch{ID: "br-p"}, now)
+	if err != nil || in.InitSource != "parent-data" || in.Name != "dev" {
+		t.Fatalf("CheckCreate = %+v, %v", in, err)
+	}
+	for _, tc := range []struct {
+		in     Create
+		parent metastore.Branch
+		has    string
+	}{
+		{Create{InitSource: "none"}, metastore.Branch{}, "branch.init_source"},
+		{Create{Name: strings.Repeat("n", MaxName+1)}, metastore.Branch{}, "branch.name must be at most 256"},
+		{Create{ParentLSN: "0/1", ParentTimestamp: &now}, metastore.Branch{}, "mutually exclusive"},
+		{Create{}, metastore.Branch{ID: "br-p", ExpiresAt: &later}, "cannot create a child of branch br-p"},
+		{Create{ExpiresAt: &later, Protected: &yes}, metastore.Branch{}, "expires_at cannot be set on a protected branch"},
+		{Create{ExpiresAt: &now}, metastore.Branch{}, "expires_at must be in the future"},
+	} {
+		_, err := CheckCreate(tc.in, tc.parent, now)
+		wantInvalid(t, err, tc.has)
+	}
+}

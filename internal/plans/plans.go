@@ -137,6 +137,52 @@ func BranchesLimitError(limit, got int) error {
 		Msg: fmt.Sprintf("branches limit of %d exceeded, got %d", limit, got)}
 }
 
+// CheckBranch refuses a new branch of a project with branches beyond the
+// plan's limits: of branches, of protected branches (when protected), of
+// root branches (a schema-only branch is one), and of its endpoints'
+// sizes and suspend timeouts.
+func CheckBranch(pl Plan, branches []metastore.Branch, protected, root bool, eps []metastore.Endpoint) error {
+	if len(branches) >= pl.BranchesPerProject {
+		return BranchesLimitError(pl.BranchesPerProject, len(branches))
+	}
+	if protected {
+		if err := CheckProtected(pl, branches); err != nil {
+			return err
+		}
+	}
+	roots := 0
+	for _, b := range branches {
+		if b.ParentID == nil {
+			roots++
+		}
+	}
+	if root && roots >= pl.RootBranches {
+		return &errkind.Error{Kind: errkind.Unprocessable, Code: "ROOT_BRANCHES_LIMIT_EXCEEDED",
+			Msg: fmt.Sprintf("ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", pl.RootBranches)}
+	}
+	for _, e := range eps {
+		if err := CheckEndpoint(pl, e.MinCU, e.MaxCU, e.SuspendTimeoutSeconds); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckManualSnapshots refuses a manual snapshot of a project that has as
+// many as its plan allows.
+func CheckManualSnapshots(pl Plan, existing []metastore.Snapshot) error {
+	manual := 0
+	for _, s := range existing {
+		if s.Manual {
+			manual++
+		}
+	}
+	if manual >= pl.ManualSnapshots {
+		return errkind.New(errkind.Unprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", pl.ManualSnapshots, pl.Name)
+	}
+	return nil
+}
+
 // Patch changes a plan; nil fields stay as they are (a new plan starts
 // from the "free" plan's values).
 type Patch struct {

@@ -238,3 +238,65 @@ func code(err error) string {
 	}
 	return ""
 }
+
+// TestCheckBranch: a new branch within the free plan's limits, and each
+// limit it can pass, with Neon's codes.
+func TestCheckBranch(t *testing.T) {
+	branches := func(n, roots, protected int) []metastore.Branch {
+		out := make([]metastore.Branch, n)
+		parent := "br-root"
+		for i := range out {
+			if i >= roots {
+				out[i].ParentID = &parent
+			}
+			out[i].Protected = i < protected
+		}
+		return out
+	}
+	small := []metastore.Endpoint{{MinCU: 0.25, MaxCU: 1, SuspendTimeoutSeconds: 300}}
+	tests := []struct {
+		name            string
+		plan            Plan
+		branches        []metastore.Branch
+		protected, root bool
+		eps             []metastore.Endpoint
+		code, has       string // code "" and has "": allowed
+	}{
+		{"within the limits", freePlan, branches(3, 1, 0), false, false, small, "", ""},
+		{"schema-only within the roots", freePlan, branches(3, 2, 0), false, true, nil, "", ""},
+		{"branches full", freePlan, branches(10, 1, 0), false, false, nil, "BRANCHES_LIMIT_EXCEEDED", "branches limit of 10 exceeded, got 10"},
+		{"roots full", freePlan, branches(4, 3, 0), false, true, nil, "ROOT_BRANCHES_LIMIT_EXCEEDED", "limit of 3 root branches"},
+		{"roots full, not a root", freePlan, branches(4, 3, 0), false, false, nil, "", ""},
+		{"no protected branches on free", freePlan, branches(2, 1, 0), true, false, nil, "", "protected"},
+		{"protected within paid", paidPlan, branches(2, 1, 1), true, false, nil, "", ""},
+		{"endpoint above the plan", freePlan, branches(1, 1, 0), false, false, []metastore.Endpoint{{MinCU: 0.25, MaxCU: 4, SuspendTimeoutSeconds: 300}}, "", "maximum of 2 CU"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckBranch(tc.plan, tc.branches, tc.protected, tc.root, tc.eps)
+			if tc.code == "" && tc.has == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(message(err), tc.has) || code(err) != tc.code {
+				t.Fatalf("err %v (code %q), want %q with code %q", err, code(err), tc.has, tc.code)
+			}
+		})
+	}
+}
+
+func TestCheckManualSnapshots(t *testing.T) {
+	one := []metastore.Snapshot{{Manual: true}, {Schedule: "daily"}}
+	if err := CheckManualSnapshots(paidPlan, one); err != nil {
+		t.Errorf("paid with one manual snapshot: %v", err)
+	}
+	if err := CheckManualSnapshots(freePlan, one[1:]); err != nil {
+		t.Errorf("free with scheduled snapshots only: %v", err)
+	}
+	err := CheckManualSnapshots(freePlan, one)
+	if errkind.Of(err) != errkind.Unprocessable || !strings.Contains(message(err), "limit of 1 manual snapshots on the free plan") {
+		t.Errorf("free with one manual snapshot: %v", err)
+	}
+}

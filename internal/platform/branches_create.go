@@ -159,17 +159,6 @@ func (p *Platform) truncateUserTables(ctx context.Context, volumeID string, majo
 	return nil
 }
 
-// BranchCreateInput is a branch create request; zero values mean "not given".
-type BranchCreateInput struct {
-	ParentID, Name  string
-	ParentLSN       string
-	ParentTimestamp *time.Time
-	Protected       *bool
-	InitSource      string
-	ExpiresAt       *time.Time
-	Endpoints       []endpointspec.Input
-}
-
 // CreatedBranch is the result of a branch create.
 type CreatedBranch struct {
 	Branch     metastore.Branch
@@ -191,7 +180,7 @@ type BranchURI struct {
 // parent_id, at the parent's head or a point in its history, with the
 // parent's data or (schema-only) its schema alone, and starts the
 // requested endpoints on it.
-func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, projectID string, in BranchCreateInput) (CreatedBranch, error) {
+func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, projectID string, in branchspec.Create) (CreatedBranch, error) {
 	proj, err := p.GetProject(ctx, pr, projectID)
 	if err != nil {
 		return CreatedBranch{}, err
@@ -201,41 +190,19 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 		return CreatedBranch{}, err
 	}
 	var parent *metastore.Branch
-	roots := 0
 	for i := range branches {
-		b := &branches[i]
-		if (in.ParentID == "" && b.IsDefault) || b.ID == in.ParentID {
+		if b := &branches[i]; (in.ParentID == "" && b.IsDefault) || b.ID == in.ParentID {
 			parent = b
-		}
-		if b.ParentID == nil {
-			roots++
 		}
 	}
 	if parent == nil {
 		return CreatedBranch{}, notFound("branch")
 	}
-	if in.InitSource, err = branchspec.InitSource(in.InitSource); err != nil {
+	t := now()
+	if in, err = branchspec.CheckCreate(in, *parent, t); err != nil {
 		return CreatedBranch{}, err
 	}
-	if len(in.Name) > maxName {
-		return CreatedBranch{}, newErr(errkind.Invalid, "branch.name must be at most %d characters", maxName)
-	}
-	if in.ParentLSN != "" && in.ParentTimestamp != nil {
-		return CreatedBranch{}, newErr(errkind.Invalid, "branch.parent_lsn and branch.parent_timestamp are mutually exclusive")
-	}
-	if parent.ExpiresAt != nil {
-		return CreatedBranch{}, newErr(errkind.Invalid, "cannot create a child of branch %s: it has an expiration time", parent.ID)
-	}
-	t := now()
 	protected := in.Protected != nil && *in.Protected
-	if in.ExpiresAt != nil {
-		if protected {
-			return CreatedBranch{}, newErr(errkind.Invalid, "expires_at cannot be set on a protected branch")
-		}
-		if err := branchspec.CheckExpiry(*in.ExpiresAt, t); err != nil {
-			return CreatedBranch{}, err
-		}
-	}
 	pt, err := pitr.Parse(proj, *parent, in.ParentLSN, in.ParentTimestamp, "branch.parent_lsn", "branch.parent_timestamp", now())
 	if err != nil {
 		return CreatedBranch{}, err
@@ -244,27 +211,13 @@ func (p *Platform) CreateBranch(ctx context.Context, pr accounts.Principal, proj
 	if err != nil {
 		return CreatedBranch{}, err
 	}
-	// The plan's limits (plans.go): branches, root branches, endpoints.
+	// The plan's limits (plans.go): branches, protected and root ones, endpoints.
 	pl, err := p.projectPlan(ctx, proj)
 	if err != nil {
 		return CreatedBranch{}, err
 	}
-	if len(branches) >= pl.BranchesPerProject {
-		return CreatedBranch{}, plans.BranchesLimitError(pl.BranchesPerProject, len(branches))
-	}
-	if protected {
-		if err := plans.CheckProtected(pl, branches); err != nil {
-			return CreatedBranch{}, err
-		}
-	}
-	if in.InitSource == "schema-only" && roots >= pl.RootBranches {
-		return CreatedBranch{}, &errkind.Error{Kind: errkind.Unprocessable, Code: "ROOT_BRANCHES_LIMIT_EXCEEDED",
-			Msg: fmt.Sprintf("ROOT_BRANCHES_LIMIT_EXCEEDED: the project has reached its limit of %d root branches; delete unused root branches such as \"(old)\" ones", pl.RootBranches)}
-	}
-	for _, e := range eps {
-		if err := plans.CheckEndpoint(pl, e.MinCU, e.MaxCU, e.SuspendTimeoutSeconds); err != nil {
-			return CreatedBranch{}, err
-		}
+	if err := plans.CheckBranch(pl, branches, protected, in.InitSource == "schema-only", eps); err != nil {
+		return CreatedBranch{}, err
 	}
 
 	b := metastore.Branch{

@@ -2,8 +2,9 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/grovedb/grove/internal/errkind"
@@ -19,16 +20,8 @@ func (p *Platform) checkQuotas(ctx context.Context, ids []string) (map[string]*u
 	if err != nil {
 		return nil, err
 	}
-	quotas := map[string]usage.Quota{}
-	var withQuota []string
-	for id, r := range raw {
-		var q usage.Quota
-		if err := json.Unmarshal(r, &q); err != nil {
-			continue // validated on write; an unreadable quota limits nothing
-		}
-		quotas[id] = q
-		withQuota = append(withQuota, id)
-	}
+	quotas := usage.ParseQuotas(raw)
+	withQuota := slices.Collect(maps.Keys(quotas))
 	over := map[string]*usage.QuotaError{} // project or branch id → exceeded
 	if len(withQuota) > 0 {
 		period, err := p.ProjectUsage(ctx, withQuota)

@@ -13,6 +13,7 @@ import (
 	"github.com/grovedb/grove/internal/ids"
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/pitr"
+	"github.com/grovedb/grove/internal/plans"
 )
 
 // A snapshot is a read-only volume copied from a root branch at its head
@@ -59,14 +60,8 @@ func (p *Platform) CreateSnapshot(ctx context.Context, pr accounts.Principal, pr
 	if err != nil {
 		return metastore.Snapshot{}, nil, err
 	}
-	manual := 0
-	for _, s := range existing {
-		if s.Manual {
-			manual++
-		}
-	}
-	if limit := pl.ManualSnapshots; manual >= limit {
-		return metastore.Snapshot{}, nil, newErr(errkind.Unprocessable, "the project has reached its limit of %d manual snapshots on the %s plan; delete a snapshot first", limit, pl.Name)
+	if err := plans.CheckManualSnapshots(pl, existing); err != nil {
+		return metastore.Snapshot{}, nil, err
 	}
 	cfg, err := p.store.BranchConfigOf(ctx, b.ID)
 	if err != nil {

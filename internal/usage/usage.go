@@ -6,6 +6,7 @@
 package usage
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -168,6 +169,20 @@ type Quota struct {
 	WrittenDataBytes   int64 `json:"written_data_bytes"`
 	DataTransferBytes  int64 `json:"data_transfer_bytes"`
 	LogicalSizeBytes   int64 `json:"logical_size_bytes"`
+}
+
+// ParseQuotas reads the stored quotas of projects (project.settings.quota
+// by project id). They are validated on write: an unreadable one limits
+// nothing and is left out.
+func ParseQuotas(raw map[string]json.RawMessage) map[string]Quota {
+	quotas := make(map[string]Quota, len(raw))
+	for id, r := range raw {
+		var q Quota
+		if err := json.Unmarshal(r, &q); err == nil {
+			quotas[id] = q
+		}
+	}
+	return quotas
 }
 
 // Exceeded returns the first period quota u reaches, or "".

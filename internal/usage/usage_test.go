@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -166,5 +167,15 @@ func TestRows(t *testing.T) {
 	}
 	if r := rows[1]; r.ProjectID != "p2" || r.BranchID != "br-a" || !r.Bucket.Equal(at) || r.ActiveSeconds != 1 || r.WrittenBytes != 10 {
 		t.Errorf("row of ep-a: %+v", r)
+	}
+}
+
+func TestParseQuotas(t *testing.T) {
+	got := ParseQuotas(map[string]json.RawMessage{
+		"p1": json.RawMessage(`{"active_time_seconds":3600,"logical_size_bytes":1024}`),
+		"p2": json.RawMessage(`"broken"`),
+	})
+	if len(got) != 1 || got["p1"] != (Quota{ActiveTimeSeconds: 3600, LogicalSizeBytes: 1024}) {
+		t.Errorf("ParseQuotas = %+v", got)
 	}
 }
