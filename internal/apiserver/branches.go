@@ -239,7 +239,7 @@ func (s *Server) restoreBranch(w http.ResponseWriter, r *http.Request, pr accoun
 	if req.SourceBranchID == "" {
 		return badRequest("invalid request: decode application/json: invalid: source_branch_id (field required)")
 	}
-	in := platform.BranchRestoreInput{SourceBranchID: req.SourceBranchID, SourceLSN: req.SourceLSN,
+	in := branchspec.Restore{SourceBranchID: req.SourceBranchID, SourceLSN: req.SourceLSN,
 		PreserveUnderName: req.PreserveUnderName}
 	if req.SourceTimestamp != nil {
 		in.SourceTimestamp = &req.SourceTimestamp.Time

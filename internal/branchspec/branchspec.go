@@ -1,7 +1,7 @@
 // Package branchspec checks branch requests before any store is read: a
 // list's sort, cursor and limit and the cut of its page, an update's name,
-// protection and expiry, and a create's name, parent point, expiry and
-// init source. The
+// protection and expiry, a create's name, parent point, expiry and init
+// source, and what a restore needs of its branches. The
 // checks that need the store (children, plan limits) are the platform's.
 // Errors are *errkind.Error with the messages the API returns.
 package branchspec
@@ -239,4 +239,37 @@ func Apply(b metastore.Branch, in Update, now time.Time) (out metastore.Branch, 
 	}
 	Expire(&b, e, now)
 	return b, protect, true, nil
+}
+
+// Restore is a branch restore request.
+type Restore struct {
+	SourceBranchID    string
+	SourceLSN         string
+	SourceTimestamp   *time.Time
+	PreserveUnderName string
+}
+
+// CheckRestore checks a restore of target from source (target itself for
+// a restore to its own history), to a point of source's history (atPoint)
+// or to its head, target having children child branches.
+func CheckRestore(in Restore, target, source metastore.Branch, atPoint bool, children int) error {
+	self := source.ID == target.ID
+	toParent := target.ParentID != nil && *target.ParentID == source.ID && !atPoint
+	switch {
+	case self && !atPoint:
+		return invalid("restoring branch %s to its own history needs source_timestamp or source_lsn", target.ID)
+	case self && in.PreserveUnderName == "":
+		return invalid("restoring branch %s to its own history needs preserve_under_name", target.ID)
+	case children > 0 && in.PreserveUnderName == "":
+		return invalid("branch %s has child branches: preserve_under_name is required, and the children move to the preserved branch", target.ID)
+	case toParent && target.Protected:
+		return invalid("protected branch %s cannot be reset from its parent", target.ID)
+	case atPoint && (source.RestoreStatus == "restored" || target.RestoreStatus == "restored"):
+		// Neon's answer to a point-in-time restore of a branch made by a
+		// snapshot restore.
+		return invalid("restore from snapshot on target branch is still ongoing")
+	case len(in.PreserveUnderName) > MaxName:
+		return invalid("preserve_under_name must be at most %d characters", MaxName)
+	}
+	return nil
 }

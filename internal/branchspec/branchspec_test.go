@@ -142,3 +142,42 @@ func TestCheckCreate(t *testing.T) {
 		wantInvalid(t, err, tc.has)
 	}
 }
+
+func TestCheckRestore(t *testing.T) {
+	parent := metastore.Branch{ID: "br-parent"}
+	child := metastore.Branch{ID: "br-child", ParentID: &parent.ID}
+	protected := child
+	protected.Protected = true
+	restored := metastore.Branch{ID: "br-restored", RestoreStatus: "restored"}
+	keep := Restore{PreserveUnderName: "backup"}
+	for _, tc := range []struct {
+		name           string
+		in             Restore
+		target, source metastore.Branch
+		atPoint        bool
+		children       int
+		has            string // "": allowed
+	}{
+		{"from its parent", Restore{}, child, parent, false, 0, ""},
+		{"to its own past, kept", keep, child, child, true, 0, ""},
+		{"to its own head", keep, child, child, false, 0, "needs source_timestamp or source_lsn"},
+		{"to its own past, not kept", Restore{}, child, child, true, 0, "needs preserve_under_name"},
+		{"with children, not kept", Restore{}, child, parent, false, 2, "has child branches"},
+		{"protected from its parent", keep, protected, parent, false, 0, "cannot be reset from its parent"},
+		{"protected to its parent's past", keep, protected, parent, true, 0, ""},
+		{"restored, to a point", keep, restored, parent, true, 0, "still ongoing"},
+		{"restored, to a head", keep, restored, parent, false, 0, ""},
+		{"long backup name", Restore{PreserveUnderName: strings.Repeat("n", MaxName+1)}, child, parent, false, 0, "at most 256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckRestore(tc.in, tc.target, tc.source, tc.atPoint, tc.children)
+			if tc.has == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantInvalid(t, err, tc.has)
+		})
+	}
+}

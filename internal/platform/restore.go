@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/grovedb/grove/internal/accounts"
+	"github.com/grovedb/grove/internal/branchspec"
 	"github.com/grovedb/grove/internal/endpointspec"
 	"github.com/grovedb/grove/internal/errkind"
 	"github.com/grovedb/grove/internal/ids"
@@ -20,23 +21,11 @@ import (
 // target's name and endpoints. Either way the endpoints' computes stop
 // (clients are disconnected and reconnect) and start on the new volume.
 
-// BranchRestoreInput is a branch restore request.
-type BranchRestoreInput struct {
-	SourceBranchID    string
-	SourceLSN         string
-	SourceTimestamp   *time.Time
-	PreserveUnderName string
-}
-
-// errSnapshotRestoreOngoing is Neon's answer to a point-in-time restore of
-// a branch made by a snapshot restore.
-var errSnapshotRestoreOngoing = newErr(errkind.Invalid, "restore from snapshot on target branch is still ongoing")
-
 // RestoreBranch overwrites a branch with another branch's head, or a point
 // of its own or another branch's history, as Neon's branch restore: with
 // preserve_under_name the previous state becomes a backup branch that
 // takes the branch's children (and becomes its parent when it had one).
-func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string, in BranchRestoreInput) (metastore.Branch, []metastore.Operation, error) {
+func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, projectID, branchID string, in branchspec.Restore) (metastore.Branch, []metastore.Operation, error) {
 	target, err := p.GetBranch(ctx, pr, projectID, branchID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
@@ -59,26 +48,14 @@ func (p *Platform) RestoreBranch(ctx context.Context, pr accounts.Principal, pro
 	if err != nil {
 		return metastore.Branch{}, nil, err
 	}
-	self := source.ID == target.ID
-	toParent := target.ParentID != nil && *target.ParentID == source.ID && pt.Zero()
 	children, err := p.store.BranchChildren(ctx, proj.ID, target.ID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
 	}
-	switch {
-	case self && pt.Zero():
-		return metastore.Branch{}, nil, newErr(errkind.Invalid, "restoring branch %s to its own history needs source_timestamp or source_lsn", target.ID)
-	case self && in.PreserveUnderName == "":
-		return metastore.Branch{}, nil, newErr(errkind.Invalid, "restoring branch %s to its own history needs preserve_under_name", target.ID)
-	case len(children) > 0 && in.PreserveUnderName == "":
-		return metastore.Branch{}, nil, newErr(errkind.Invalid, "branch %s has child branches: preserve_under_name is required, and the children move to the preserved branch", target.ID)
-	case toParent && target.Protected:
-		return metastore.Branch{}, nil, newErr(errkind.Invalid, "protected branch %s cannot be reset from its parent", target.ID)
-	case !pt.Zero() && (source.RestoreStatus == "restored" || target.RestoreStatus == "restored"):
-		return metastore.Branch{}, nil, errSnapshotRestoreOngoing
-	case len(in.PreserveUnderName) > maxName:
-		return metastore.Branch{}, nil, newErr(errkind.Invalid, "preserve_under_name must be at most %d characters", maxName)
+	if err := branchspec.CheckRestore(in, target, source, !pt.Zero(), len(children)); err != nil {
+		return metastore.Branch{}, nil, err
 	}
+	self := source.ID == target.ID
 	cfg, err := p.store.BranchConfigOf(ctx, source.ID)
 	if err != nil {
 		return metastore.Branch{}, nil, err
