@@ -592,6 +592,11 @@ var httpCases = []caseCheck{
 	}},
 	{name: "abort/timeout not reached", check: equal(`[{"pg_sleep":""}]`)},
 	{name: "abort/next query", check: equal(`[{"two":2}]`)},
+	{name: "abort/the query stops on the compute", check: equal(`{"active":0}`)},
+
+	{name: "pool/BEGIN alone leaks no transaction", check: equal(`[{"n":1}]`)},
+	{name: "pool/failed statement in a lone BEGIN leaks no aborted transaction", check: equal(`[{"v":"usable"}]`)},
+	{name: "pool/50 requests at once", check: equal(`{"ok":50,"wrong":0,"failed":[]}`)},
 }
 
 // wsLogin checks a Client's query and the authentication messages grove
@@ -727,6 +732,8 @@ func (s *serverless) testAuth(t *testing.T) {
 		{name: "wrong endpoint/http", check: dbError(true, "", nil)},
 		{name: "wrong endpoint/ws", check: dbError(false, "", map[string]string{"code": "*"})},
 		{name: "no password/http", check: dbError(true, "password", nil)},
+		{name: "unknown database/http", check: dbError(true, `database "sls_no_such_db" does not exist`, map[string]string{"code": "3D000"})},
+		{name: "unknown database/ws", check: dbError(false, `database "sls_no_such_db" does not exist`, map[string]string{"code": "3D000"})},
 		{name: "right password after failures/http", check: equal(`[{"u":"app_user"}]`)},
 		{name: "right password after failures/ws", check: equal(`[{"u":"app_user"}]`)},
 		{name: "reset/old password before (http)", check: equal(`[{"u":"sls_reset"}]`)},
@@ -960,6 +967,28 @@ func (s *serverless) testProtocol(t *testing.T) {
 			headers: map[string]string{"Neon-Raw-Text-Output": "true", "Neon-Array-Mode": "true"}})
 		if st != 200 || !strings.Contains(string(body), `"rows":[{"n":"1"}]`) {
 			t.Errorf("%d %s", st, body)
+		}
+	})
+	// JSON parameters become text as Neon's json_to_pg_text makes them:
+	// arrays as Postgres array literals, objects as JSON, null as NULL.
+	t.Run("JSON parameters", func(t *testing.T) {
+		st, _, body := s.post(t, sqlRequest{body: str(`{"query":"SELECT $1::int, $2::bool, $3::jsonb, $4::int[], $5::text, $6::text, $7::text[], $8::jsonb[]",` +
+			`"params":[1,true,{"a":1},[1,2],null,"x",[["a","b\"c"],[null,"NULL"]],[{"b":2}]]}`),
+			headers: map[string]string{"Neon-Raw-Text-Output": "true", "Neon-Array-Mode": "true"}})
+		var r struct{ Rows json.RawMessage }
+		want := `[["1","t","{\"a\": 1}","{1,2}",null,"x","{{a,\"b\\\"c\"},{NULL,\"NULL\"}}","{\"{\\\"b\\\": 2}\"}"]]`
+		if err := json.Unmarshal(body, &r); st != 200 || err != nil || !jsonEqual(t, r.Rows, want) {
+			t.Errorf("%d %s\nwant rows %s", st, body, want)
+		}
+	})
+	// Neon's pg_text_to_json: int8 and numeric stay strings, NaN a string.
+	t.Run("typed JSON output of numbers", func(t *testing.T) {
+		st, _, body := s.post(t, sqlRequest{body: str(`{"query":"SELECT 42::int8 AS i8, 'NaN'::float8 AS nan, ARRAY[1,2]::int8[] AS a8, 1.5::float4 AS f4, 12.50::numeric AS num, ARRAY['{\"x\":1}'::jsonb] AS js"}`),
+			headers: map[string]string{"Neon-Raw-Text-Output": "", "Neon-Array-Mode": ""}})
+		var r struct{ Rows json.RawMessage }
+		want := `[{"i8":"42","nan":"NaN","a8":["1","2"],"f4":1.5,"num":"12.50","js":[{"x":1}]}]`
+		if err := json.Unmarshal(body, &r); st != 200 || err != nil || !jsonEqual(t, r.Rows, want) {
+			t.Errorf("%d %s\nwant rows %s", st, body, want)
 		}
 	})
 	t.Run("OPTIONS preflight", func(t *testing.T) {

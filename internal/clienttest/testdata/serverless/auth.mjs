@@ -20,6 +20,11 @@ const badPassword = url.replace("@", "x@");
 const badUser = url.replace("//", "//x");
 const noPassword = withPassword(url, "");
 const badEndpoint = url.replace(/endpoint%3D/, "endpoint%3Dx");
+const noDatabase = (() => {
+  const x = new URL(url);
+  x.pathname = "/sls_no_such_db";
+  return x.toString();
+})();
 
 async function wsQuery(u, opts = {}) {
   const client = new Client(u);
@@ -45,6 +50,8 @@ await run("wrong user/ws", () => fail(() => wsQuery(badUser)));
 await run("wrong endpoint/http", () => fail(() => httpQuery(badEndpoint)));
 await run("wrong endpoint/ws", () => fail(() => wsQuery(badEndpoint)));
 await run("no password/http", () => fail(() => httpQuery(noPassword)));
+await run("unknown database/http", () => fail(() => httpQuery(noDatabase)));
+await run("unknown database/ws", () => fail(() => wsQuery(noDatabase)));
 // The right password still works after all those failures (no lock-out
 // of the address that made them).
 await run("right password after failures/http", () => httpQuery(url));

@@ -155,5 +155,46 @@ await run("abort/timeout aborts", () =>
 await run("abort/timeout not reached", () =>
   sql.query("SELECT pg_sleep(.25)", [], { fetchOptions: { signal: AbortSignal.timeout(2500) } }));
 await run("abort/next query", () => sql`SELECT 2 AS two`);
+// Neon's proxy cancels the query on the compute when the client goes away.
+await run("abort/the query stops on the compute", async () => {
+  const marker = `sls_abort_${Date.now()}`;
+  await fail(() => sql.query(`SELECT pg_sleep(5) AS "${marker}"`, [], { fetchOptions: { signal: AbortSignal.timeout(300) } }));
+  const deadline = Date.now() + 3000;
+  let active;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    [{ active }] = await sql.query(
+      "SELECT count(*)::int AS active FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0",
+      [marker]);
+  } while (active > 0 && Date.now() < deadline);
+  return { active };
+});
+
+// The pool behind /sql: a connection a request leaves inside a transaction
+// block must not serve the next request (Neon's proxy discards one that is
+// not idle), and many requests at once all get an answer.
+await run("pool/BEGIN alone leaks no transaction", async () => {
+  await sql`BEGIN`;
+  await sql`INSERT INTO sls_items (name) VALUES ('after a lone BEGIN')`;
+  // Read from another session: a WebSocket Client.
+  const client = new driver.Client(url);
+  await client.connect();
+  try {
+    return (await client.query("SELECT count(*)::int AS n FROM sls_items WHERE name = 'after a lone BEGIN'")).rows;
+  } finally {
+    await client.end();
+  }
+});
+await run("pool/failed statement in a lone BEGIN leaks no aborted transaction", async () => {
+  await sql`BEGIN`;
+  await fail(() => sql`SELECT 1/0`);
+  return sql`SELECT 'usable' AS v`;
+});
+await run("pool/50 requests at once", async () => {
+  const rs = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => sql`SELECT ${i}::int AS i, pg_sleep(0.2)`));
+  const failed = rs.filter((r) => r.status === "rejected").map((r) => r.reason.message);
+  const wrong = rs.filter((r, i) => r.status === "fulfilled" && r.value[0].i !== i).length;
+  return { ok: rs.length - failed.length, wrong, failed: [...new Set(failed)] };
+});
 
 done();
