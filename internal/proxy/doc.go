@@ -86,7 +86,9 @@
 //     client that waits to be asked is asked for SCRAM-SHA-256, never
 //     -PLUS: there is no TLS in the tunnel to bind to.
 //   - Deadlines are set on the hijacked connection, so a stalled client
-//     hears "Authentication timed out" as over TCP. Closing a tunnel sends
+//     hears "Authentication timed out" as over TCP. A client that closes
+//     its WebSocket has gone away; one that breaks the WebSocket protocol
+//     (a text message) commits a protocol violation. Closing a tunnel sends
 //     a WebSocket close frame and waits up to two seconds for the answer;
 //     Shutdown and Close drop tunnels without one.
 //   - Tunnels are the proxy's connections, not those of a Serve call:

@@ -3,6 +3,9 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -152,6 +155,30 @@ type tunnelConn struct {
 }
 
 func (t *tunnelConn) RemoteAddr() net.Addr { return t.remote }
+
+func (t *tunnelConn) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	if err != nil && err != io.EOF {
+		err = tunnelError(err)
+	}
+	return n, err
+}
+
+// tunnelError sorts what NetConn reports, for the proxy's failure
+// handling: a close frame is the client leaving; network errors
+// (timeouts, resets) stay as they are; anything else is the client
+// breaking the WebSocket protocol (a text message, a malformed frame).
+func tunnelError(err error) error {
+	var ne net.Error
+	switch {
+	case websocket.CloseStatus(err) != -1:
+		return fmt.Errorf("websocket closed by the client: %w (%w)", io.EOF, err)
+	case errors.As(err, &ne), errors.Is(err, net.ErrClosed):
+		return err
+	default:
+		return fmt.Errorf("%w: websocket: %w", errProtocol, err)
+	}
+}
 
 func (t *tunnelConn) SetDeadline(d time.Time) error      { return t.raw.SetDeadline(d) }
 func (t *tunnelConn) SetReadDeadline(d time.Time) error  { return t.raw.SetReadDeadline(d) }

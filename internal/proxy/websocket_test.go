@@ -35,6 +35,8 @@ type wsTarget struct {
 	client *http.Client // trusts the server's certificate (wss)
 	host   string       // Host header; "" = the URL's
 	header http.Header
+	// handlers counts the handler calls still running on the server.
+	handlers *atomic.Int64
 }
 
 // wsServe serves p's WebSocket handler on loopback, over TLS when secure,
@@ -42,7 +44,10 @@ type wsTarget struct {
 func wsServe(t testing.TB, p *Proxy, secure bool) wsTarget {
 	t.Helper()
 	h := p.WebSocket()
+	handlers := new(atomic.Int64)
 	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers.Add(1)
+		defer handlers.Add(-1)
 		if a := r.Header.Get(testPeerHeader); a != "" {
 			r.RemoteAddr = a
 		}
@@ -55,7 +60,7 @@ func wsServe(t testing.TB, p *Proxy, secure bool) wsTarget {
 		srv = httptest.NewServer(front)
 	}
 	t.Cleanup(srv.Close)
-	return wsTarget{url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v2", client: srv.Client()}
+	return wsTarget{url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v2", client: srv.Client(), handlers: handlers}
 }
 
 // withHost returns w with the Host header host.
@@ -449,15 +454,7 @@ func TestWebSocketShutdown(t *testing.T) {
 	v, _ := scram.NewVerifier("pw")
 	b := fixedBackend(v, fakeCompute(t, okCompute))
 	p, _ := startFakeProxy(t, b)
-	var handlers atomic.Int64
-	h := p.WebSocket()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handlers.Add(1)
-		defer handlers.Add(-1)
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	ws := wsTarget{url: "ws" + strings.TrimPrefix(srv.URL, "http"), host: "ep-x.localhost"}
+	ws := wsServe(t, p, false).withHost("ep-x.localhost")
 	c, err := ws.connect(t, "user=u password=pw")
 	if err != nil {
 		t.Fatal(err)
@@ -477,7 +474,7 @@ func TestWebSocketShutdown(t *testing.T) {
 	if err := c.Ping(t.Context()); err == nil {
 		t.Fatal("tunnelled session survived shutdown")
 	}
-	waitFor(t, "the handler to return", func() bool { return handlers.Load() == 0 })
+	waitFor(t, "the handler to return", func() bool { return ws.handlers.Load() == 0 })
 	b.mu.Lock()
 	closed := b.closed["ep-x"]
 	b.mu.Unlock()
@@ -508,5 +505,51 @@ func TestWebSocketStalled(t *testing.T) {
 	waitFor(t, "stalls to be counted", func() bool { return p.Events().HandshakeTimeouts == 2 })
 	if msgs := logs.messages(); len(msgs) != 0 {
 		t.Fatalf("logged at info level or above: %q", msgs)
+	}
+}
+
+// TestWebSocketMisbehaving: a client that breaks the WebSocket protocol is
+// closed, one that closes its WebSocket mid-handshake is let go, and
+// neither is logged as the proxy's error.
+func TestWebSocketMisbehaving(t *testing.T) {
+	v, _ := scram.NewVerifier("pw")
+	logs := &recorder{}
+	p, _ := startFakeProxy(t, fixedBackend(v, fakeCompute(t, okCompute)), func(c *Config) { c.Logger = slog.New(logs) })
+	ws := wsServe(t, p, false).withHost("ep-x.localhost")
+	dial := func(t *testing.T) *websocket.Conn {
+		t.Helper()
+		c, _, err := websocket.Dial(t.Context(), ws.url, &websocket.DialOptions{Host: ws.host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	t.Run("text message", func(t *testing.T) {
+		c := dial(t)
+		if err := c.Write(t.Context(), websocket.MessageText, startupBytes(protocol30, "user", "u")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Read(t.Context()); websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
+			t.Fatalf("read after a text message: %v", err)
+		}
+	})
+	t.Run("close mid-handshake", func(t *testing.T) {
+		c := dial(t)
+		if err := c.Write(t.Context(), websocket.MessageBinary, startupBytes(protocol30, "user", "u")[:6]); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(websocket.StatusGoingAway, "bye"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitFor(t, "the handlers to return", func() bool { return ws.handlers.Load() == 0 })
+	for _, m := range logs.messages() {
+		if !strings.HasPrefix(m, "INFO proxy: connection refused") {
+			t.Errorf("logged %q", m)
+		}
+	}
+	if n := len(logs.messages()); n != 1 {
+		t.Errorf("logged %d lines at info level or above, want the text message's refusal", n)
 	}
 }
