@@ -39,6 +39,18 @@ func (pr Principal) CanProject(p metastore.Project) bool {
 	return pr.CanOrg(p.OrgID)
 }
 
+// Orgs returns the orgs a request reaches: the one it names (orgID), which
+// the caller must reach, or every org the caller reaches.
+func (pr Principal) Orgs(orgID string) ([]string, error) {
+	if orgID == "" {
+		return pr.OrgIDs, nil
+	}
+	if !ids.ValidResource(orgID) || !pr.CanOrg(orgID) {
+		return nil, errkind.New(errkind.NotFound, "organization %s not found", orgID)
+	}
+	return []string{orgID}, nil
+}
+
 // Personal reports whether the caller uses a personal key.
 func (pr Principal) Personal() bool { return pr.KeyKind == "personal" }
 

@@ -97,3 +97,20 @@ func TestKeyInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPrincipalOrgs: a request names one of the caller's orgs, or reaches them all.
+func TestPrincipalOrgs(t *testing.T) {
+	const a, b = "org-a-a-11111111", "org-b-b-22222222"
+	pr := Principal{KeyKind: "personal", OrgIDs: []string{a, b}}
+	if got, err := pr.Orgs(""); err != nil || len(got) != 2 {
+		t.Errorf("Orgs(\"\") = %v, %v", got, err)
+	}
+	if got, err := pr.Orgs(b); err != nil || len(got) != 1 || got[0] != b {
+		t.Errorf("Orgs(b) = %v, %v", got, err)
+	}
+	for _, id := range []string{"org-c-c-33333333", "Org!"} {
+		if _, err := pr.Orgs(id); errkind.Of(err) != errkind.NotFound {
+			t.Errorf("Orgs(%q) = %v, want not found", id, err)
+		}
+	}
+}

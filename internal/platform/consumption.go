@@ -217,14 +217,12 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr accounts.Principal
 	if err != nil {
 		return page, err
 	}
-	orgs := pr.OrgIDs
-	if in.OrgID != "" {
-		if !ids.ValidResource(in.OrgID) || !pr.CanOrg(in.OrgID) {
-			return page, newErr(errkind.NotFound, "organization %s not found", in.OrgID)
-		}
-		orgs = []string{in.OrgID}
-	} else if in.RequireOrg {
+	if in.OrgID == "" && in.RequireOrg {
 		return page, newErr(errkind.Invalid, "org_id is required")
+	}
+	orgs, err := pr.Orgs(in.OrgID)
+	if err != nil {
+		return page, err
 	}
 	projects, err := p.consumptionProjects(ctx, pr, orgs, in)
 	if err != nil {
@@ -256,14 +254,10 @@ func (p *Platform) ConsumptionHistory(ctx context.Context, pr accounts.Principal
 			page.Roots[b.ID] = b.Root
 		}
 		if in.ByBranch {
-			page.Branches = usage.PageBranches(infos, in.BranchIDs, in.Cursor, in.Limit)
+			page.Branches, page.Cursor = usage.PageBranches(infos, in.BranchIDs, in.Cursor, in.Limit)
 			q.BranchIDs = make([]string, len(page.Branches))
 			for i, b := range page.Branches {
 				q.BranchIDs[i] = b.ID
-			}
-			if len(page.Branches) > 0 {
-				last := page.Branches[len(page.Branches)-1]
-				page.Cursor = last.ProjectID + "/" + last.ID
 			}
 		}
 	}

@@ -257,12 +257,9 @@ func (p *Platform) ListProjects(ctx context.Context, pr accounts.Principal, in L
 	if in.Limit < 1 || in.Limit > 400 {
 		return nil, newErr(errkind.Invalid, "limit must be between 1 and 400")
 	}
-	orgs := pr.OrgIDs
-	if in.OrgID != "" {
-		if !pr.CanOrg(in.OrgID) {
-			return nil, newErr(errkind.NotFound, "organization %s not found", in.OrgID)
-		}
-		orgs = []string{in.OrgID}
+	orgs, err := pr.Orgs(in.OrgID)
+	if err != nil {
+		return nil, err
 	}
 	projects, err := p.store.ListProjects(ctx, metastore.ProjectFilter{OrgIDs: orgs, ProjectID: pr.ProjectID,
 		Search: in.Search, After: in.Cursor, Limit: in.Limit})

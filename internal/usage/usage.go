@@ -107,9 +107,9 @@ func Window(granularity string, from, to, now time.Time) (trunc string, rf, rt t
 }
 
 // PageBranches filters branches (ordered by project then id) and returns
-// the page after cursor ("project/branch").
-func PageBranches(infos []metastore.BranchUsageInfo, filter []string, cursor string, limit int) []metastore.BranchUsageInfo {
-	var out []metastore.BranchUsageInfo
+// the page after cursor ("project/branch") with its own last branch's
+// cursor ("" for an empty page).
+func PageBranches(infos []metastore.BranchUsageInfo, filter []string, cursor string, limit int) (page []metastore.BranchUsageInfo, next string) {
 	cp, cb, _ := strings.Cut(cursor, "/")
 	for _, b := range infos {
 		if len(filter) > 0 && !slices.Contains(filter, b.ID) {
@@ -118,12 +118,16 @@ func PageBranches(infos []metastore.BranchUsageInfo, filter []string, cursor str
 		if cursor != "" && (b.ProjectID < cp || (b.ProjectID == cp && b.ID <= cb)) {
 			continue
 		}
-		out = append(out, b)
-		if len(out) == limit {
+		page = append(page, b)
+		if len(page) == limit {
 			break
 		}
 	}
-	return out
+	if len(page) > 0 {
+		last := page[len(page)-1]
+		next = last.ProjectID + "/" + last.ID
+	}
+	return page, next
 }
 
 var periodNamespace = uuid.MustParse("5b1f0c3e-2f7a-4c8e-9a61-6f0d2b9c7e41")

@@ -179,3 +179,29 @@ func TestParseQuotas(t *testing.T) {
 		t.Errorf("ParseQuotas = %+v", got)
 	}
 }
+
+// TestPageBranches: the page after a cursor, filtered, with the cursor of
+// its last branch.
+func TestPageBranches(t *testing.T) {
+	infos := []metastore.BranchUsageInfo{{ProjectID: "p1", ID: "b1"}, {ProjectID: "p1", ID: "b2"}, {ProjectID: "p2", ID: "b1"}, {ProjectID: "p2", ID: "b3"}}
+	ids := func(page []metastore.BranchUsageInfo) (out []string) {
+		for _, b := range page {
+			out = append(out, b.ProjectID+"/"+b.ID)
+		}
+		return out
+	}
+	page, next := PageBranches(infos, nil, "", 2)
+	if !slices.Equal(ids(page), []string{"p1/b1", "p1/b2"}) || next != "p1/b2" {
+		t.Fatalf("first page: %v, %q", ids(page), next)
+	}
+	page, next = PageBranches(infos, nil, next, 2)
+	if !slices.Equal(ids(page), []string{"p2/b1", "p2/b3"}) || next != "p2/b3" {
+		t.Fatalf("second page: %v, %q", ids(page), next)
+	}
+	if page, next = PageBranches(infos, nil, next, 2); len(page) != 0 || next != "" {
+		t.Fatalf("past the end: %v, %q", ids(page), next)
+	}
+	if page, _ = PageBranches(infos, []string{"b1"}, "", 10); !slices.Equal(ids(page), []string{"p1/b1", "p2/b1"}) {
+		t.Fatalf("filtered: %v", ids(page))
+	}
+}
