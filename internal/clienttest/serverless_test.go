@@ -64,6 +64,7 @@ func TestServerless(t *testing.T) {
 	t.Run("drizzle", func(t *testing.T) { s.checkCases(t, s.runScript(t, "drizzle.mjs"), drizzleCases) })
 	t.Run("auth", s.testAuth)
 	t.Run("sequential", s.testSequential)
+	t.Run("wake", s.testWake)
 }
 
 // fixtures makes the tables, domain and function the scripts use, over a
@@ -651,6 +652,7 @@ var wsCases = []caseCheck{
 	{name: "client/session", check: equal(`{"prepared":[43,44],"application_name":"sls-session"}`)},
 	{name: "client/transaction", check: equal(`{"inside":1,"isolation":"serializable","rolled_back":0,"committed":1}`)},
 	{name: "client/error then next query", check: equal(`{"code":"22012","next":[{"two":2}]}`)},
+	{name: "client/cancel a running query", check: equal(`{"code":"57014","message":"canceling statement due to user request","fast":true,"next":[{"v":"after cancel"}]}`)},
 	{name: "client/many rows", check: equal(`{"rows":100000,"last":100000}`)},
 	{name: "client/large parameter", check: equal(`[{"n":4194304,"same":true}]`)},
 	{name: "listen/notify from an HTTP query", check: equal(`{"channel":"sls_chan","payload":"over http"}`)},
@@ -692,15 +694,10 @@ func (s *serverless) testHostname(t *testing.T) {
 	})
 }
 
-// testAuth runs auth.mjs with a role of its own to reset, so the other
-// scripts' role keeps its password.
-func (s *serverless) testAuth(t *testing.T) {
-	var created apitypes.RoleOperations
-	path := fmt.Sprintf("/projects/%s/branches/%s/roles", s.project.Project.ID, s.project.Branch.ID)
-	if st, raw := s.g.API("POST", path, `{"role":{"name":"sls_reset"}}`, &created); st != 201 {
-		t.Fatalf("create role: %d %s", st, raw)
-	}
-	for _, op := range created.Operations {
+// waitOps waits until the operations end.
+func (s *serverless) waitOps(t *testing.T, ops []apitypes.Operation) {
+	t.Helper()
+	for _, op := range ops {
 		grovetest.WaitFor(t, "operation "+string(op.Action), func() bool {
 			var got apitypes.OperationResponse
 			st, raw := s.g.API("GET", fmt.Sprintf("/projects/%s/operations/%s", s.project.Project.ID, op.ID), nil, &got)
@@ -710,6 +707,37 @@ func (s *serverless) testAuth(t *testing.T) {
 			return got.Operation.Status.Terminal()
 		})
 	}
+}
+
+// testWake suspends the endpoint and queries it, once per protocol: the
+// query wakes the compute.
+func (s *serverless) testWake(t *testing.T) {
+	ep := s.project.Endpoints[0].ID
+	for _, mode := range []string{"ws", "http"} {
+		var suspended apitypes.EndpointOperations
+		if st, raw := s.g.API("POST", fmt.Sprintf("/projects/%s/endpoints/%s/suspend", s.project.Project.ID, ep), nil, &suspended); st != 200 {
+			t.Fatalf("suspend: %d %s", st, raw)
+		}
+		s.waitOps(t, suspended.Operations)
+		var got apitypes.EndpointResponse
+		if s.g.API("GET", fmt.Sprintf("/projects/%s/endpoints/%s", s.project.Project.ID, ep), nil, &got); got.Endpoint.CurrentState != apitypes.EndpointStateIdle {
+			t.Fatalf("endpoint %s after suspend, want idle", got.Endpoint.CurrentState)
+		}
+		s.checkCases(t, s.runScript(t, "wake.mjs", "WAKE_MODE="+mode), []caseCheck{
+			{name: "wake/" + mode, check: equal(`[{"u":"app_user"}]`)},
+		})
+	}
+}
+
+// testAuth runs auth.mjs with a role of its own to reset, so the other
+// scripts' role keeps its password.
+func (s *serverless) testAuth(t *testing.T) {
+	var created apitypes.RoleOperations
+	path := fmt.Sprintf("/projects/%s/branches/%s/roles", s.project.Project.ID, s.project.Branch.ID)
+	if st, raw := s.g.API("POST", path, `{"role":{"name":"sls_reset"}}`, &created); st != 201 {
+		t.Fatalf("create role: %d %s", st, raw)
+	}
+	s.waitOps(t, created.Operations)
 	u, err := url.Parse(s.uri)
 	if err != nil {
 		t.Fatal(err)

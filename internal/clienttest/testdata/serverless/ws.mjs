@@ -141,6 +141,22 @@ await run("client/error then next query", async () => {
     await client.end();
   }
 });
+// node-postgres's cancel: a second connection (another WebSocket) sends
+// the CancelRequest with the key the first one was given.
+await run("client/cancel a running query", async () => {
+  const { client } = await connect();
+  try {
+    const started = Date.now();
+    const running = client.query("SELECT pg_sleep(10)");
+    await new Promise((r) => setTimeout(r, 300));
+    new Client(url).cancel(client, client.activeQuery);
+    const err = await fail(() => running);
+    const next = await client.query("SELECT 'after cancel' AS v");
+    return { code: err.code, message: err.message, fast: Date.now() - started < 5000, next: next.rows };
+  } finally {
+    await client.end();
+  }
+});
 await run("client/many rows", async () => {
   const { client } = await connect();
   try {
