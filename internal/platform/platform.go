@@ -1,7 +1,11 @@
 // Package platform is Grove's domain core: projects, branches, endpoints,
-// roles, databases, operations, orgs and keys. It is the only code that
-// changes metadata; it drives the compute manager and storage through the
-// small interfaces declared here, and knows nothing of HTTP or the wire.
+// roles, databases, snapshots and operations. It orchestrates: it changes
+// their metadata and drives the compute manager and storage through the
+// small interfaces declared here, while the checks of requests and the
+// rules on them live in small packages beside it (projectspec, branchspec,
+// endpointspec, pitr, plans, usage, schedule), and API keys, orgs and
+// members in package accounts, which it asks what a caller reaches. It
+// knows nothing of HTTP or the wire.
 package platform
 
 import (
