@@ -9,6 +9,7 @@ package branchspec
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -272,4 +273,14 @@ func CheckRestore(in Restore, target, source metastore.Branch, atPoint bool, chi
 		return invalid("preserve_under_name must be at most %d characters", MaxName)
 	}
 	return nil
+}
+
+// OldName is the name a branch replaced by a restore gets: "<name> (old)",
+// or with the time (now) when a branch of its project has that name.
+func OldName(target metastore.Branch, branches []metastore.Branch, now time.Time) string {
+	name := target.Name + " (old)"
+	if slices.ContainsFunc(branches, func(b metastore.Branch) bool { return b.Name == name }) {
+		name = target.Name + " (old " + now.Format(time.RFC3339Nano) + ")"
+	}
+	return name
 }

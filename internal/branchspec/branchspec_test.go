@@ -181,3 +181,14 @@ func TestCheckRestore(t *testing.T) {
 		})
 	}
 }
+
+func TestOldName(t *testing.T) {
+	now := time.Date(2026, 4, 15, 10, 0, 0, 0, time.UTC)
+	main := metastore.Branch{Name: "main"}
+	if got := OldName(main, []metastore.Branch{main, {Name: "dev (old)"}, {Name: "MAIN (old)"}}, now); got != "main (old)" {
+		t.Errorf("OldName = %q", got)
+	}
+	if got := OldName(main, []metastore.Branch{main, {Name: "main (old)"}}, now); got != "main (old 2026-04-15T10:00:00Z)" {
+		t.Errorf("OldName with the name taken = %q", got)
+	}
+}

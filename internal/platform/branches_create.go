@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -530,14 +529,4 @@ func (p *Platform) expire(ctx context.Context) {
 			p.log.Warn("delete expired snapshot", "snapshot", sn.ID, "err", err)
 		}
 	}
-}
-
-// nameTaken reports whether a project has a branch of that name.
-func nameTaken(branches []metastore.Branch, name string) bool {
-	for _, b := range branches {
-		if strings.EqualFold(b.Name, name) && b.Name == name {
-			return true
-		}
-	}
-	return false
 }

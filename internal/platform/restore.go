@@ -297,11 +297,7 @@ func (p *Platform) oldName(ctx context.Context, target metastore.Branch) (string
 	if err != nil {
 		return "", err
 	}
-	name := target.Name + " (old)"
-	if nameTaken(branches, name) {
-		name = target.Name + " (old " + now().Format(time.RFC3339Nano) + ")"
-	}
-	return name, nil
+	return branchspec.OldName(target, branches, now()), nil
 }
 
 // finalize swaps a restored branch in for target: it takes target's name,
