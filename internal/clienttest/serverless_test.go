@@ -59,7 +59,10 @@ func TestServerless(t *testing.T) {
 	t.Run("protocol", s.testProtocol)
 	t.Run("types", func(t *testing.T) { s.checkCases(t, s.runScript(t, "types.mjs"), typeCases()) })
 	t.Run("http", func(t *testing.T) { s.checkCases(t, s.runScript(t, "http.mjs"), httpCases) })
-	t.Run("ws", func(t *testing.T) { s.checkCases(t, s.runScript(t, "ws.mjs"), wsCases) })
+	t.Run("ws", func(t *testing.T) {
+		s.checkCases(t, s.runScript(t, "ws.mjs"), wsCases)
+		s.noWebSocketSessions(t)
+	})
 	t.Run("hostname", s.testHostname)
 	t.Run("drizzle", func(t *testing.T) { s.checkCases(t, s.runScript(t, "drizzle.mjs"), drizzleCases) })
 	t.Run("auth", s.testAuth)
@@ -650,6 +653,7 @@ var wsCases = []caseCheck{
 	{name: "client/pipelineConnect=false,coalesceWrites=true", check: wsLogin(false)},
 	{name: "client/pipelineConnect=false,coalesceWrites=false", check: wsLogin(false)},
 	{name: "client/session", check: equal(`{"prepared":[43,44],"application_name":"sls-session"}`)},
+	{name: "client/application_name", check: equal(`[{"application_name":"pkg:npm/%40neondatabase/serverless@1.2.0"}]`)},
 	{name: "client/transaction", check: equal(`{"inside":1,"isolation":"serializable","rolled_back":0,"committed":1}`)},
 	{name: "client/error then next query", check: equal(`{"code":"22012","next":[{"two":2}]}`)},
 	{name: "client/cancel a running query", check: equal(`{"code":"57014","message":"canceling statement due to user request","fast":true,"next":[{"v":"after cancel"}]}`)},
@@ -784,6 +788,34 @@ func (s *serverless) testAuth(t *testing.T) {
 		{name: "reset/new password (ws pipelineConnect=false)", check: equal(`[{"u":"sls_reset"}]`)},
 		{name: "reset/old password still refused (http)", check: refused(true)},
 	})
+}
+
+// noWebSocketSessions checks that the compute keeps no session of the
+// WebSocket clients the script ended: node-postgres names its sessions
+// after the driver (pkg:npm/…), and one case renames its own sls-…
+func (s *serverless) noWebSocketSessions(t *testing.T) {
+	t.Helper()
+	conn := s.pgConn(t)
+	var left []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows, err := conn.Query(t.Context(), `SELECT pid || ' ' || application_name || ' ' || coalesce(state, '') FROM pg_stat_activity
+			WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+			AND (application_name LIKE 'pkg:npm/%' OR application_name LIKE 'sls-%')`)
+		if err == nil {
+			left, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			t.Fatalf("list sessions: %v", err)
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("sessions left on the compute after the WebSocket clients ended: %q", left)
+	}
 }
 
 // clientBackends counts the compute's client backends other than conn's own.

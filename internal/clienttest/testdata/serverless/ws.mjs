@@ -113,6 +113,16 @@ await run("client/session", async () => {
     await client.end();
   }
 });
+// The start-up packet's parameters reach Postgres: node-postgres sends
+// the driver's name as fallback_application_name.
+await run("client/application_name", async () => {
+  const { client } = await connect();
+  try {
+    return (await client.query("SHOW application_name")).rows;
+  } finally {
+    await client.end();
+  }
+});
 await run("client/transaction", async () => {
   const { client } = await connect();
   try {
