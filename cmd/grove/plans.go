@@ -32,11 +32,11 @@ func readPlans(path string) (map[string]plans.Patch, error) {
 // applyPlans upserts the --plans file, if any, and logs the plans in force.
 func applyPlans(ctx context.Context, plat *platform.Platform, path string, log *slog.Logger) error {
 	if path != "" {
-		plans, err := readPlans(path)
+		patches, err := readPlans(path)
 		if err != nil {
 			return err
 		}
-		if err := plat.ApplyPlans(ctx, plans); err != nil {
+		if err := plat.ApplyPlans(ctx, patches); err != nil {
 			return fmt.Errorf("--plans %s: %w", path, err)
 		}
 	}
