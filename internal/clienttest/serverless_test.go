@@ -587,6 +587,8 @@ var httpCases = []caseCheck{
 	{name: "limits/response over 10 MiB", check: serverError(507, fmt.Sprintf("response is too large (max is %d bytes)", maxPayload))},
 	{name: "limits/response under 10 MiB", check: equal(`[1048576,1048576,1048576,1048576,1048576,1048576,1048576,1048576,1048576]`)},
 	{name: "limits/batch response over 10 MiB", check: serverError(507, fmt.Sprintf("response is too large (max is %d bytes)", maxPayload))},
+	{name: "limits/response limit counts row bytes, not JSON", check: equal(`[6291456]`)},
+	{name: "limits/batch over the limit rolls back", check: equal(`{"status507":true,"count":"0"}`)},
 	{name: "limits/after the limits", check: equal(`[{"one":1}]`)},
 
 	{name: "abort/timeout aborts", check: func(t *testing.T, v json.RawMessage) {
@@ -766,6 +768,10 @@ func (s *serverless) testAuth(t *testing.T) {
 		{name: "no password/http", check: dbError(true, "password", nil)},
 		{name: "unknown database/http", check: dbError(true, `database "sls_no_such_db" does not exist`, map[string]string{"code": "3D000"})},
 		{name: "unknown database/ws", check: dbError(false, `database "sls_no_such_db" does not exist`, map[string]string{"code": "3D000"})},
+		{name: "wrong password/ws pipelined query does not run", check: equal(`{"code":"28P01","count":"0"}`)},
+		{name: "right password/ws pipelined query runs", check: equal(`{"count":"1"}`)},
+		{name: "password hack/ws pipelined", check: equal(`[{"u":"app_user"}]`)},
+		{name: "password hack/ws pipelineConnect=false", check: equal(`[{"u":"app_user"}]`)},
 		{name: "right password after failures/http", check: equal(`[{"u":"app_user"}]`)},
 		{name: "right password after failures/ws", check: equal(`[{"u":"app_user"}]`)},
 		{name: "reset/old password before (http)", check: equal(`[{"u":"sls_reset"}]`)},
@@ -907,6 +913,12 @@ func (s *serverless) post(t *testing.T, r sqlRequest) (int, http.Header, []byte)
 	return resp.StatusCode, resp.Header, body
 }
 
+// sizedBody is a query body of exactly n bytes.
+func sizedBody(n int) []byte {
+	head, tail := []byte(`{"query":"SELECT length($1) AS n","params":["`), []byte(`"]}`)
+	return append(append(head, bytes.Repeat([]byte("x"), n-len(head)-len(tail))...), tail...)
+}
+
 // testProtocol sends /sql what the driver never does: garbage, oversized
 // bodies, missing or odd headers, and checks grove answers as Neon's proxy
 // does (proxy/src/serverless/sql_over_http.rs).
@@ -937,8 +949,7 @@ func (s *serverless) testProtocol(t *testing.T) {
 			headers: map[string]string{"Neon-Connection-String": strings.Replace(s.uri, "postgresql:", "mysql:", 1)}}, 400, "incorrect scheme"},
 		{"unknown isolation level", sqlRequest{body: str(`{"queries":[{"query":"SELECT 1"}]}`),
 			headers: map[string]string{"Neon-Batch-Isolation-Level": "Snapshot"}}, 400, "invalid isolation level"},
-		{"request over 10 MiB", sqlRequest{body: bytes.NewReader(append([]byte(`{"query":"SELECT $1","params":["`),
-			append(bytes.Repeat([]byte("x"), maxPayload), `"]}`...)...))}, 413, fmt.Sprintf("request is too large (max is %d bytes)", maxPayload)},
+		{"request over 10 MiB", sqlRequest{body: bytes.NewReader(sizedBody(maxPayload + 1))}, 413, fmt.Sprintf("request is too large (max is %d bytes)", maxPayload)},
 		{"response over 10 MiB", sqlRequest{body: str(`{"query":"SELECT repeat('x', 1048576) FROM generate_series(1, 11)"}`)},
 			507, fmt.Sprintf("response is too large (max is %d bytes)", maxPayload)},
 	}
@@ -954,6 +965,12 @@ func (s *serverless) testProtocol(t *testing.T) {
 		})
 	}
 
+	t.Run("request of exactly 10 MiB", func(t *testing.T) {
+		st, _, body := s.post(t, sqlRequest{body: bytes.NewReader(sizedBody(maxPayload))})
+		if st != 200 {
+			t.Errorf("%d %.1000s", st, body)
+		}
+	})
 	t.Run("postgres error carries every field", func(t *testing.T) {
 		st, _, body := s.post(t, sqlRequest{body: str(`{"query":"SELECT 123 WHERE x"}`)})
 		var fields map[string]any

@@ -52,6 +52,43 @@ await run("wrong endpoint/ws", () => fail(() => wsQuery(badEndpoint)));
 await run("no password/http", () => fail(() => httpQuery(noPassword)));
 await run("unknown database/http", () => fail(() => httpQuery(noDatabase)));
 await run("unknown database/ws", () => fail(() => wsQuery(noDatabase)));
+// The pipelined start-up sends the first query right behind the password;
+// with a wrong password it must not run.
+// (The pipelined connect() resolves before the server answers; the
+// refusal comes back as the query's error.)
+await run("wrong password/ws pipelined query does not run", async () => {
+  const client = new Client(badPassword);
+  client.on("error", () => {});
+  const connecting = client.connect().catch(() => {});
+  const err = await fail(() => client.query("INSERT INTO sls_items (name) VALUES ('pipelined past a wrong password')"));
+  await connecting;
+  await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+  const [{ count }] = await neon(url)`SELECT count(*) AS count FROM sls_items WHERE name = 'pipelined past a wrong password'`;
+  return { code: err.code, count };
+});
+await run("right password/ws pipelined query runs", async () => {
+  const client = new Client(url);
+  const connecting = client.connect();
+  const inserting = client.query("INSERT INTO sls_items (name) VALUES ('pipelined behind the password')");
+  await connecting;
+  await inserting;
+  await client.end();
+  const [{ count }] = await neon(url)`SELECT count(*) AS count FROM sls_items WHERE name = 'pipelined behind the password'`;
+  return { count };
+});
+
+// The password hack (endpoint=<id>;<password>) names the endpoint when
+// neither the host nor options do.
+const hack = (() => {
+  const x = new URL(url);
+  const endpoint = new URLSearchParams(x.search).get("options").replace(/^endpoint=/, "");
+  x.password = encodeURIComponent(`endpoint=${endpoint};${decodeURIComponent(x.password)}`);
+  x.searchParams.delete("options");
+  return x.toString();
+})();
+await run("password hack/ws pipelined", () => wsQuery(hack));
+await run("password hack/ws pipelineConnect=false", () => wsQuery(hack, { pipelineConnect: false }));
+
 // The right password still works after all those failures (no lock-out
 // of the address that made them).
 await run("right password after failures/http", () => httpQuery(url));

@@ -146,6 +146,19 @@ await run("limits/batch response over 10 MiB", () =>
     sql`SELECT repeat('x', ${6 * MiB}) AS v`,
     sql`SELECT repeat('x', ${6 * MiB}) AS v`,
   ])));
+// Neon counts the rows' bytes as Postgres sends them, not the JSON made of
+// them: 6 MiB of quotes is 12 MiB of JSON and still within the limit.
+await run("limits/response limit counts row bytes, not JSON", async () =>
+  (await sql`SELECT repeat('"', ${6 * MiB}) AS v`).map((r) => r.v.length));
+// A batch cut short by the limit is rolled back.
+await run("limits/batch over the limit rolls back", async () => {
+  const err = await fail(() => sql.transaction([
+    sql`INSERT INTO sls_items (name) VALUES ('big batch')`,
+    sql`SELECT repeat('x', ${MiB}) AS v FROM generate_series(1, 11)`,
+  ]));
+  const [{ count }] = await sql`SELECT count(*) AS count FROM sls_items WHERE name = 'big batch'`;
+  return { status507: err.message.startsWith("Server error (HTTP status 507)"), count };
+});
 // The connection the limit cut short still serves the next request.
 await run("limits/after the limits", () => sql`SELECT 1 AS one`);
 
