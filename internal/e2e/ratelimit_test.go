@@ -139,12 +139,15 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("create a second key: %d %s", b.status, b.body)
 	}
 
-	// One route, 15 requests at once: 5 served (a token comes back every
-	// 200 ms, so maybe one or two more), the others get 429.
+	// One route, 15 requests at once: 5 served, and one more for each
+	// token that came back (one every 200 ms) while they arrived, which a
+	// loaded machine spreads out; the others get 429.
+	began := time.Now()
 	answers := burst(t, g, g.Key, repeat("/users/me", 15))
+	most := 5 + 1 + int(time.Since(began)/(200*time.Millisecond))
 	ok, limited := served(answers)
-	if ok < 5 || ok > 7 || limited.status == 0 {
-		t.Fatalf("%d of 15 requests at once served on one route, want 5 (up to 7 with tokens back meanwhile) and 429s", ok)
+	if ok < 5 || ok > most || limited.status == 0 {
+		t.Fatalf("%d of 15 requests at once served on one route, want 5 (up to %d with tokens back meanwhile) and 429s", ok, most)
 	}
 	wait := tooMany(t, g, "/users/me", limited, 1)
 	if a := call(t, g, created.Key, "GET", "/users/me", ""); a.status != 200 {
