@@ -152,7 +152,7 @@ func simple(ctx context.Context, pc *pgconn.PgConn, sql string) error {
 
 // runOne runs one statement with the extended protocol (so one statement
 // only, parameters as text) and appends its result, in node-postgres'
-// shape, to b. The response may hold at most budget bytes.
+// shape, to b. Its rows may hold at most budget bytes.
 func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options, budget int) ([]byte, error) {
 	params, err := paramsText(q.Params)
 	if err != nil {
@@ -185,6 +185,7 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 	}
 	b = append(b, `],"rows":[`...)
 	var convErr error
+	rowBytes := 0
 	for n := 0; rr.NextRow(); n++ {
 		if convErr != nil {
 			continue // drain
@@ -192,12 +193,19 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 		if n > 0 {
 			b = append(b, ',')
 		}
-		if b, convErr = appendRow(b, fds, rr.Values(), o.rawText, arrayMode); convErr != nil {
-			continue
+		vals := rr.Values()
+		// The limit counts what Postgres sent, as Neon's proxy does: each
+		// DataRow's body (a count, and a length and the bytes per value).
+		rowBytes += 2
+		for _, v := range vals {
+			rowBytes += 4 + len(v)
 		}
-		if len(b) > budget {
+		if rowBytes > budget {
 			// Stop here: the connection is closed rather than drained.
 			return nil, errTooLarge(budget)
+		}
+		if b, convErr = appendRow(b, fds, vals, o.rawText, arrayMode); convErr != nil {
+			continue
 		}
 	}
 	tag, err := rr.Close()
@@ -218,11 +226,7 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 	}
 	b = append(b, `,"rowAsArray":`...)
 	b = strconv.AppendBool(b, arrayMode)
-	b = append(b, '}')
-	if len(b) > budget {
-		return nil, errTooLarge(budget)
-	}
-	return b, nil
+	return append(b, '}'), nil
 }
 
 func appendRow(b []byte, fds []pgconn.FieldDescription, vals [][]byte, raw, arrayMode bool) ([]byte, error) {

@@ -52,7 +52,7 @@ type Config struct {
 	PoolOptIn bool
 
 	MaxRequestBytes  int
-	MaxResponseBytes int
+	MaxResponseBytes int           // bytes of rows one query may return (507 past it)
 	IdleTimeout      time.Duration // idle pooled connections are closed after it
 	ConnectTimeout   time.Duration // waking the compute and logging in
 }

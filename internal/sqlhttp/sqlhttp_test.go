@@ -191,6 +191,10 @@ func TestQueryShapes(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	e := start(t, func(c *sqlhttp.Config) { c.MaxRequestBytes = 1 << 10; c.MaxResponseBytes = 1 << 12 })
+	// Rows of 106 bytes on the wire: 38 fit in 4 KiB, 39 do not.
+	if r := e.post(t, `{"query":"select repeat('x', 100) from generate_series(1, 38)"}`, nil); r.status != 200 {
+		t.Fatalf("rows just under the limit: %d %s", r.status, r.raw)
+	}
 	e.post(t, `{"query":"create table u (id int primary key)"}`, nil)
 	cases := []struct {
 		name   string
@@ -210,7 +214,7 @@ func TestErrors(t *testing.T) {
 			map[string]any{"message": "invalid isolation level"}},
 		{"request too large", `{"query":"select '` + strings.Repeat("x", 2000) + `'"}`, nil, 413,
 			map[string]any{"message": "request is too large (max is 1024 bytes)"}},
-		{"response too large", `{"query":"select repeat('x', 100) from generate_series(1, 100)"}`, nil, 507,
+		{"response too large", `{"query":"select repeat('x', 100) from generate_series(1, 40)"}`, nil, 507,
 			map[string]any{"message": "response is too large (max is 4096 bytes)"}},
 		{"wrong password", `{"query":"select 1"}`, map[string]string{"Neon-Connection-String": strings.Replace(connString, "secret%20pw", "nope", 1)}, 400,
 			map[string]any{"code": "28P01", "message": `password authentication failed for user "app"`}},
