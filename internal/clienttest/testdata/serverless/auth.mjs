@@ -10,7 +10,7 @@
 //
 // Environment beyond lib.mjs: RESET_URL (connection string of a role this
 // script may reset), GROVE_API, GROVE_KEY, GROVE_PROJECT, GROVE_BRANCH.
-import { driver, url, run, fail, done } from "./lib.mjs";
+import { driver, url, run, fail, wsRows, done } from "./lib.mjs";
 
 const { neon, Client } = driver;
 const { GROVE_API: api, GROVE_KEY: key, GROVE_PROJECT: project, GROVE_BRANCH: branch } = process.env;
@@ -30,18 +30,7 @@ const noDatabase = (() => {
   return x.toString();
 })();
 
-async function wsQuery(u, opts = {}) {
-  const client = new Client(u);
-  Object.assign(client.neonConfig, opts);
-  try {
-    await client.connect();
-    return (await client.query("SELECT current_user AS u")).rows;
-  } finally {
-    // end() of a client whose start-up failed may never settle (the
-    // driver's tests/cli/connectFailure.test.ts).
-    await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-  }
-}
+const wsQuery = (u, opts) => wsRows(u, "SELECT current_user AS u", [], opts);
 const httpQuery = (u) => neon(u)`SELECT current_user AS u`;
 
 // Password reset through Grove's API.

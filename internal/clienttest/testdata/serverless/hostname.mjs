@@ -6,9 +6,9 @@
 //
 // Environment beyond lib.mjs: HOST_URL, a connection string whose host is
 // <endpoint>.localhost and which has no options parameter.
-import { driver, neonConfig, WebSocket, httpAddr, run, done } from "./lib.mjs";
+import { driver, neonConfig, WebSocket, httpAddr, run, wsRows, done } from "./lib.mjs";
 
-const { neon, Pool, Client } = driver;
+const { neon, Pool } = driver;
 const hostURL = process.env.HOST_URL;
 const httpPort = httpAddr.split(":").pop();
 
@@ -23,16 +23,7 @@ class LocalhostWebSocket extends WebSocket {
 }
 const byHost = { wsProxy: (host) => `${host}:${httpPort}/v2`, webSocketConstructor: LocalhostWebSocket };
 
-async function wsQuery(opts) {
-  const client = new Client(hostURL);
-  Object.assign(client.neonConfig, byHost, opts);
-  await client.connect();
-  try {
-    return (await client.query("SELECT current_user AS u, $1::int AS one", [1])).rows;
-  } finally {
-    await client.end();
-  }
-}
+const wsQuery = (opts) => wsRows(hostURL, "SELECT current_user AS u, $1::int AS one", [1], { ...byHost, ...opts });
 
 await run("http/endpoint from the host name", () => neon(hostURL)`SELECT current_user AS u, ${1}::int AS one`);
 await run("http/transaction", () => neon(hostURL).transaction((txn) => [txn`SELECT current_user AS u`]));

@@ -2,7 +2,7 @@
 // parameters, statements, transactions and the size limits. Each case names
 // the upstream test it mirrors (neondatabase/serverless tests/cli/*.test.ts)
 // where there is one.
-import { driver, url, run, fail, result, done } from "./lib.mjs";
+import { driver, url, run, fail, result, wsRows, done } from "./lib.mjs";
 
 const { neon } = driver;
 const sql = neon(url);
@@ -190,13 +190,7 @@ await run("pool/BEGIN alone leaks no transaction", async () => {
   await sql`BEGIN`;
   await sql`INSERT INTO sls_items (name) VALUES ('after a lone BEGIN')`;
   // Read from another session: a WebSocket Client.
-  const client = new driver.Client(url);
-  await client.connect();
-  try {
-    return (await client.query("SELECT count(*)::int AS n FROM sls_items WHERE name = 'after a lone BEGIN'")).rows;
-  } finally {
-    await client.end();
-  }
+  return wsRows(url, "SELECT count(*)::int AS n FROM sls_items WHERE name = 'after a lone BEGIN'");
 });
 await run("pool/failed statement in a lone BEGIN leaks no aborted transaction", async () => {
   await sql`BEGIN`;

@@ -136,6 +136,21 @@ export function result(r) {
   };
 }
 
+// wsRows runs one query on a new WebSocket Client (connection string u,
+// per-client neonConfig opts) and returns its rows.
+export async function wsRows(u, query, params = [], opts = {}) {
+  const client = new driver.Client(u);
+  Object.assign(client.neonConfig, opts);
+  try {
+    await client.connect();
+    return (await client.query(query, params)).rows;
+  } finally {
+    // end() of a client whose start-up failed may never settle (the
+    // driver's tests/cli/connectFailure.test.ts).
+    await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+  }
+}
+
 // done ends the process once every case has printed, whatever sockets
 // a failed case left open.
 export function done() {
