@@ -913,6 +913,22 @@ func (s *serverless) post(t *testing.T, r sqlRequest) (int, http.Header, []byte)
 	return resp.StatusCode, resp.Header, body
 }
 
+// missingFields returns the keys of Neon's error body that a 400's body lacks.
+func missingFields(t *testing.T, status int, body []byte) []string {
+	t.Helper()
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); status != 400 || err != nil {
+		t.Fatalf("%d %s", status, body)
+	}
+	var missing []string
+	for _, f := range append([]string{"message"}, errorFieldNames...) {
+		if _, ok := fields[f]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
+
 // sizedBody is a query body of exactly n bytes.
 func sizedBody(n int) []byte {
 	head, tail := []byte(`{"query":"SELECT length($1) AS n","params":["`), []byte(`"]}`)
@@ -974,17 +990,23 @@ func (s *serverless) testProtocol(t *testing.T) {
 	})
 	t.Run("postgres error carries every field", func(t *testing.T) {
 		st, _, body := s.post(t, sqlRequest{body: str(`{"query":"SELECT 123 WHERE x"}`)})
+		if missing := missingFields(t, st, body); len(missing) > 0 {
+			t.Errorf("no %q in %s", missing, body)
+		}
 		var fields map[string]any
-		if err := json.Unmarshal(body, &fields); st != 400 || err != nil {
-			t.Fatalf("%d %s", st, body)
-		}
-		for _, f := range append([]string{"message"}, errorFieldNames...) {
-			if _, ok := fields[f]; !ok {
-				t.Errorf("no %q in %s", f, body)
-			}
-		}
+		_ = json.Unmarshal(body, &fields)
 		if fields["code"] != "42703" || fields["position"] != "18" {
 			t.Errorf("code %v position %v, want 42703 and \"18\"", fields["code"], fields["position"])
+		}
+	})
+	// Neon's proxy writes every key for any error, a Postgres one or not
+	// (code and severity "", the others null), so the driver's NeonDbError
+	// has code "" rather than undefined for, say, a missing host name.
+	t.Run("other errors carry every field too", func(t *testing.T) {
+		st, _, body := s.post(t, sqlRequest{body: str(`{"query":"SELECT 1"}`),
+			headers: map[string]string{"Neon-Connection-String": "postgresql://app_user:pw@127.0.0.1/app_db"}})
+		if missing := missingFields(t, st, body); len(missing) > 0 {
+			t.Errorf("no %q in %s", missing, body)
 		}
 	})
 	t.Run("response headers", func(t *testing.T) {
