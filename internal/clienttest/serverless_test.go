@@ -64,6 +64,7 @@ func TestServerless(t *testing.T) {
 		s.noWebSocketSessions(t)
 	})
 	t.Run("hostname", s.testHostname)
+	t.Run("escaped credentials", s.testEscapedCredentials)
 	t.Run("drizzle", func(t *testing.T) { s.checkCases(t, s.runScript(t, "drizzle.mjs"), drizzleCases) })
 	t.Run("sequential", s.testSequential)
 	t.Run("wake", s.testWake)
@@ -735,6 +736,33 @@ func (s *serverless) testWake(t *testing.T) {
 		})
 	}
 }
+
+// testEscapedCredentials logs in as a role made in SQL whose name and
+// password hold characters a connection string must percent-encode: Neon's
+// proxy decodes both from the URL (urlencoding::decode), node-postgres
+// from the WebSocket client's connection string.
+func (s *serverless) testEscapedCredentials(t *testing.T) {
+	const role, password = "Sls User/ü", "p@ss:w/o rd%?#&=;é"
+	conn := s.pgConn(t)
+	if _, err := conn.Exec(t.Context(), fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD %s; GRANT ALL ON DATABASE app_db TO %[1]s`,
+		pgx.Identifier{role}.Sanitize(), quoteLiteral(password))); err != nil {
+		t.Fatalf("create role: %v", err)
+	}
+	u, err := url.Parse(s.uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(role, password)
+	want := fmt.Sprintf(`[{"u":%q}]`, role)
+	s.checkCases(t, s.runScript(t, "login.mjs", "LOGIN_URL="+u.String()), []caseCheck{
+		{name: "http", check: equal(want)},
+		{name: "ws pipelined", check: equal(want)},
+		{name: "ws pipelineConnect=false", check: equal(want)},
+	})
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // testAuth runs auth.mjs with a role of its own to reset, so the other
 // scripts' role keeps its password.
