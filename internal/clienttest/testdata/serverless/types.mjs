@@ -14,7 +14,7 @@ const { neon, Pool } = driver;
 const sql = neon(url, { fullResults: true });
 
 const when = new Date("2024-02-29T12:34:56.789Z");
-const q = (strings, ...values) => sql(strings, ...values);
+const q = sql;
 
 // Each entry: name → a query built with the driver's tagged template or
 // sql.query (the driver turns Uint8Array parameters into hex bytea).
