@@ -55,13 +55,17 @@ func errorBody(err error) (status int, body []byte, internal bool) {
 		he = &httpError{Status: http.StatusInternalServerError, Message: textInternal}
 		internal = true
 	}
-	b := []byte(`{"message":`)
-	b = appendJSONString(b, []byte(he.Message))
-	if he.Code != "" {
+	if he.Message == textQueryCancelled {
+		// Neon's one short answer.
+		b := []byte(`{"message":`)
+		b = appendJSONString(b, []byte(he.Message))
 		b = append(b, `,"code":`...)
 		b = appendJSONString(b, []byte(he.Code))
+		return he.Status, append(b, '}'), internal
 	}
-	return he.Status, append(b, '}'), internal || he.Status >= 500
+	// Every key of a Postgres error, as Neon writes them for its own
+	// errors too: code and severity empty unless known, the rest null.
+	return he.Status, pgErrorJSON(&pgconn.PgError{Message: he.Message, Code: he.Code}), internal || he.Status >= 500
 }
 
 func pgErrorJSON(pe *pgconn.PgError) []byte {
@@ -82,13 +86,15 @@ func pgErrorJSON(pe *pgconn.PgError) []byte {
 	}
 	b := []byte(`{"message":`)
 	b = appendJSONString(b, []byte(pe.Message))
-	b = str(b, "code", pe.Code)
+	b = append(b, `,"code":`...)
+	b = appendJSONString(b, []byte(pe.Code))
 	b = str(b, "detail", pe.Detail)
 	b = str(b, "hint", pe.Hint)
 	b = str(b, "position", num(pe.Position))
 	b = str(b, "internalPosition", num(pe.InternalPosition))
 	b = str(b, "internalQuery", pe.InternalQuery)
-	b = str(b, "severity", pe.Severity)
+	b = append(b, `,"severity":`...)
+	b = appendJSONString(b, []byte(pe.Severity))
 	b = str(b, "where", pe.Where)
 	b = str(b, "table", pe.TableName)
 	b = str(b, "column", pe.ColumnName)

@@ -98,6 +98,9 @@ func parseQuery(m map[string]json.RawMessage) (query, error) {
 	return q, nil
 }
 
+// rowBudget is what is left of a request's bytes of rows.
+type rowBudget struct{ left, max int }
+
 // errTooLarge is the 507 of a response over the limit.
 func errTooLarge(limit int) error {
 	return &httpError{Status: http.StatusInsufficientStorage, Message: fmt.Sprintf("response is too large (max is %d bytes)", limit)}
@@ -107,7 +110,8 @@ func errTooLarge(limit int) error {
 // runs in one transaction, committed when every statement succeeded and
 // rolled back at the first error.
 func (h *Handler) run(ctx context.Context, pc *pgconn.PgConn, pl payload, o options) ([]byte, error) {
-	budget := h.cfg.MaxResponseBytes
+	// The limit on rows holds for the whole request, as in Neon's proxy.
+	budget := &rowBudget{left: h.cfg.MaxResponseBytes, max: h.cfg.MaxResponseBytes}
 	if !pl.batch {
 		return runOne(ctx, pc, nil, pl.queries[0], o, budget)
 	}
@@ -152,8 +156,8 @@ func simple(ctx context.Context, pc *pgconn.PgConn, sql string) error {
 
 // runOne runs one statement with the extended protocol (so one statement
 // only, parameters as text) and appends its result, in node-postgres'
-// shape, to b. Its rows may hold at most budget bytes.
-func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options, budget int) ([]byte, error) {
+// shape, to b. Its rows take their bytes from budget; past it, 507.
+func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options, budget *rowBudget) ([]byte, error) {
 	params, err := paramsText(q.Params)
 	if err != nil {
 		return nil, userErrorf("could not parse the HTTP request body: %v", err)
@@ -185,7 +189,6 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 	}
 	b = append(b, `],"rows":[`...)
 	var convErr error
-	rowBytes := 0
 	for n := 0; rr.NextRow(); n++ {
 		if convErr != nil {
 			continue // drain
@@ -196,13 +199,13 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 		vals := rr.Values()
 		// The limit counts what Postgres sent, as Neon's proxy does: each
 		// DataRow's body (a count, and a length and the bytes per value).
-		rowBytes += 2
+		budget.left -= 2
 		for _, v := range vals {
-			rowBytes += 4 + len(v)
+			budget.left -= 4 + len(v)
 		}
-		if rowBytes > budget {
+		if budget.left < 0 {
 			// Stop here: the connection is closed rather than drained.
-			return nil, errTooLarge(budget)
+			return nil, errTooLarge(budget.max)
 		}
 		if b, convErr = appendRow(b, fds, vals, o.rawText, arrayMode); convErr != nil {
 			continue
