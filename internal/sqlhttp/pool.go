@@ -22,11 +22,14 @@ type serverConn struct {
 	key      poolKey
 	gen      uint64 // the endpoint pool's generation when dialled
 	idleAt   time.Time
+	// dirty is set once a request used the connection: the next one resets
+	// it first (see execute). broken is set when that reset failed.
+	dirty, broken bool
 }
 
 // pool keeps connections to computes between requests. Every connection,
-// idle, busy or being reset, counts against its endpoint's limit; a
-// request over the limit waits for one to come back. Idle connections
+// idle or busy, counts against its endpoint's limit; a request over the
+// limit waits for one to come back. Idle connections
 // never count as client connections, so they do not keep a compute awake;
 // when the compute stops, drop closes them.
 type pool struct {
@@ -42,8 +45,6 @@ type endpointPool struct {
 	total     int // connections that exist or are being dialled
 	gen       uint64
 	idle      map[poolKey][]*serverConn // most recently used last
-	resetting map[poolKey]int
-	waiting   map[poolKey]int // requests waiting for one being reset
 	// changed is closed (and replaced) whenever a connection comes back
 	// or goes away, to wake the requests waiting for one.
 	changed chan struct{}
@@ -56,7 +57,7 @@ func newPool(log *slog.Logger, idleTimeout time.Duration) *pool {
 func (p *pool) endpoint(id string) *endpointPool {
 	ep := p.endpoints[id]
 	if ep == nil {
-		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, resetting: map[poolKey]int{}, waiting: map[poolKey]int{}, changed: make(chan struct{})}
+		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, changed: make(chan struct{})}
 		p.endpoints[id] = ep
 	}
 	return ep
@@ -121,20 +122,13 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 			return sc, nil
 		}
 		var evict *serverConn
-		waitReset := ep.resetting[key] > ep.waiting[key]
-		switch {
-		case waitReset:
-			// One of ours comes back in a moment, and no other request
-			// waits for it: cheaper than a dial.
-		case ep.total < ep.limit:
+		if ep.total < ep.limit {
 			ep.total++
 			gen := ep.gen
 			p.mu.Unlock()
 			return p.dial(ctx, endpoint, key, gen, dial)
-		default:
-			evict = ep.oldestIdle()
 		}
-		if evict != nil {
+		if evict = ep.oldestIdle(); evict != nil {
 			// Its slot passes to the new connection.
 			gen := ep.gen
 			p.mu.Unlock()
@@ -142,25 +136,11 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 			return p.dial(ctx, endpoint, key, gen, dial)
 		}
 		wait := ep.changed
-		if waitReset {
-			ep.waiting[key]++
-		}
 		p.mu.Unlock()
-		var err error
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if waitReset {
-			p.mu.Lock()
-			if ep.waiting[key]--; ep.waiting[key] <= 0 {
-				delete(ep.waiting, key)
-			}
-			p.mu.Unlock()
-		}
-		if err != nil {
-			return nil, err
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -179,46 +159,25 @@ func (p *pool) dial(ctx context.Context, endpoint string, key poolKey, gen uint6
 	return &serverConn{pc: pc, endpoint: endpoint, key: key, gen: gen}, nil
 }
 
-// release gives a connection back after a request. A connection that
-// may be reused is reset (DISCARD ALL: no temporary tables, settings,
-// prepared statements, advisory locks or LISTENs pass to the next
-// request) off the request's path, then becomes idle.
+// release gives a connection back after a request. One that may be reused
+// becomes idle, to be reset by the next request that takes it.
 func (p *pool) release(sc *serverConn, reusable bool) {
-	if !reusable || sc.pc.IsClosed() || sc.pc.TxStatus() != 'I' || !p.current(sc) {
+	if !reusable || sc.broken || sc.pc.IsClosed() || sc.pc.TxStatus() != 'I' {
 		p.discard(sc)
 		return
 	}
 	p.mu.Lock()
-	p.endpoint(sc.endpoint).resetting[sc.key]++
-	p.mu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, err := sc.pc.Exec(ctx, "DISCARD ALL").ReadAll()
-		p.mu.Lock()
-		ep := p.endpoint(sc.endpoint)
-		if ep.resetting[sc.key]--; ep.resetting[sc.key] <= 0 {
-			delete(ep.resetting, sc.key)
-		}
-		if err != nil || sc.pc.TxStatus() != 'I' || sc.gen != ep.gen {
-			p.mu.Unlock()
-			if err != nil {
-				p.log.Debug("sql over http: reset failed; connection closed", "endpoint", sc.endpoint, "err", err)
-			}
-			p.discard(sc)
-			return
-		}
-		sc.idleAt = time.Now()
-		ep.idle[sc.key] = append(ep.idle[sc.key], sc)
-		ep.signal()
+	ep := p.endpoint(sc.endpoint)
+	if sc.gen != ep.gen {
 		p.mu.Unlock()
-	}()
-}
-
-func (p *pool) current(sc *serverConn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return sc.gen == p.endpoint(sc.endpoint).gen
+		p.discard(sc)
+		return
+	}
+	sc.dirty = true
+	sc.idleAt = time.Now()
+	ep.idle[sc.key] = append(ep.idle[sc.key], sc)
+	ep.signal()
+	p.mu.Unlock()
 }
 
 // discard closes a connection and frees its slot.
@@ -248,7 +207,7 @@ func (p *pool) drop(endpoint string) {
 	clear(ep.idle)
 	ep.total -= len(closing)
 	ep.signal()
-	if ep.total == 0 && len(ep.resetting) == 0 {
+	if ep.total == 0 {
 		delete(p.endpoints, endpoint)
 	}
 	p.mu.Unlock()
@@ -278,7 +237,7 @@ func (p *pool) sweep(now time.Time) {
 			}
 			ep.total -= n
 		}
-		if ep.total == 0 && len(ep.resetting) == 0 {
+		if ep.total == 0 {
 			delete(p.endpoints, id)
 		}
 	}

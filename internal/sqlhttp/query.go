@@ -106,14 +106,14 @@ func errTooLarge(limit int) error {
 	return &httpError{Status: http.StatusInsufficientStorage, Message: fmt.Sprintf("response is too large (max is %d bytes)", limit)}
 }
 
-// run executes the payload on pc and returns the response body. A batch
+// run executes the payload on sc and returns the response body. A batch
 // runs in one transaction, committed when every statement succeeded and
 // rolled back at the first error.
-func (h *Handler) run(ctx context.Context, pc *pgconn.PgConn, pl payload, o options) ([]byte, error) {
+func (h *Handler) run(ctx context.Context, sc *serverConn, pl payload, o options) ([]byte, error) {
 	// The limit on rows holds for the whole request, as in Neon's proxy.
 	budget := &rowBudget{left: h.cfg.MaxResponseBytes, max: h.cfg.MaxResponseBytes}
 	if !pl.batch {
-		return runOne(ctx, pc, nil, pl.queries[0], o, budget)
+		return runOne(ctx, sc, nil, pl.queries[0], o, budget)
 	}
 	begin := "BEGIN"
 	if o.isolation != "" {
@@ -125,16 +125,24 @@ func (h *Handler) run(ctx context.Context, pc *pgconn.PgConn, pl payload, o opti
 	if o.deferrable {
 		begin += " DEFERRABLE"
 	}
-	if err := simple(ctx, pc, begin); err != nil {
+	rr, done, err := execute(ctx, sc, begin, nil)
+	if err != nil {
 		return nil, err
 	}
+	if _, err := rr.Close(); err != nil {
+		return nil, err
+	}
+	if err := done(); err != nil {
+		return nil, err
+	}
+	pc := sc.pc
 	b := []byte(`{"results":[`)
 	for i, q := range pl.queries {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = runOne(ctx, pc, b, q, o, budget); err != nil {
+		if b, err = runOne(ctx, sc, b, q, o, budget); err != nil {
 			if pc.TxStatus() != 'I' && !pc.IsClosed() {
 				if rerr := simple(ctx, pc, "ROLLBACK"); rerr != nil {
 					return nil, errors.Join(err, rerr)
@@ -154,10 +162,77 @@ func simple(ctx context.Context, pc *pgconn.PgConn, sql string) error {
 	return err
 }
 
+// execute starts one statement on sc. A connection an earlier request used
+// is reset first, with DISCARD ALL, so that nothing of that request's
+// session (settings, temporary tables, prepared statements, advisory
+// locks, LISTENs) reaches this one; the reset is pipelined ahead of the
+// statement, in the same round trip. done reads the end of the round trip
+// once rr is read.
+func execute(ctx context.Context, sc *serverConn, sql string, params [][]byte) (rr *pgconn.ResultReader, done func() error, err error) {
+	if !sc.dirty {
+		return sc.pc.ExecParams(ctx, sql, params, nil, nil, nil), func() error { return nil }, nil
+	}
+	sc.dirty = false
+	pl := sc.pc.StartPipeline(ctx)
+	fail := func(err error) (*pgconn.ResultReader, func() error, error) {
+		sc.broken = true
+		_ = pl.Close()
+		// Not the client's error: %v keeps a Postgres error of the reset
+		// from passing for one of the statement.
+		return nil, nil, fmt.Errorf("reset connection: %v", err)
+	}
+	pl.SendQueryParams("DISCARD ALL", nil, nil, nil, nil)
+	pl.Sync()
+	pl.SendQueryParams(sql, params, nil, nil, nil)
+	pl.Sync()
+	if err := pl.Flush(); err != nil {
+		return fail(err)
+	}
+	r, err := pl.GetResults()
+	reset, ok := r.(*pgconn.ResultReader)
+	if err != nil || !ok {
+		return fail(fmt.Errorf("DISCARD ALL: %T, %v", r, err))
+	}
+	if _, err := reset.Close(); err != nil {
+		return fail(err)
+	}
+	if r, err := pl.GetResults(); err != nil {
+		return fail(err)
+	} else if _, ok := r.(*pgconn.PipelineSync); !ok {
+		return fail(fmt.Errorf("DISCARD ALL: %T before its sync", r))
+	}
+	done = func() error {
+		for {
+			r, err := pl.GetResults()
+			if err != nil {
+				sc.broken = true
+				_ = pl.Close()
+				return fmt.Errorf("end of statement: %w", err)
+			}
+			if _, ok := r.(*pgconn.PipelineSync); ok || r == nil {
+				return pl.Close()
+			}
+		}
+	}
+	r, err = pl.GetResults()
+	if err != nil {
+		// The statement's own error (a Parse or Bind refused); the rest
+		// of its round trip is read so that the connection stays usable.
+		if derr := done(); derr != nil {
+			return nil, nil, errors.Join(err, derr)
+		}
+		return nil, nil, err
+	}
+	if rr, ok = r.(*pgconn.ResultReader); !ok {
+		return fail(fmt.Errorf("statement: %T", r))
+	}
+	return rr, done, nil
+}
+
 // runOne runs one statement with the extended protocol (so one statement
 // only, parameters as text) and appends its result, in node-postgres'
 // shape, to b. Its rows take their bytes from budget; past it, 507.
-func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options, budget *rowBudget) ([]byte, error) {
+func runOne(ctx context.Context, sc *serverConn, b []byte, q query, o options, budget *rowBudget) ([]byte, error) {
 	params, err := paramsText(q.Params)
 	if err != nil {
 		return nil, userErrorf("could not parse the HTTP request body: %v", err)
@@ -166,7 +241,10 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 	if q.ArrayMode != nil {
 		arrayMode = *q.ArrayMode
 	}
-	rr := pc.ExecParams(ctx, q.Query, params, nil, nil, nil)
+	rr, done, err := execute(ctx, sc, q.Query, params)
+	if err != nil {
+		return nil, err
+	}
 	fds := rr.FieldDescriptions()
 	b = append(b, `{"fields":[`...)
 	for i, f := range fds {
@@ -212,6 +290,9 @@ func runOne(ctx context.Context, pc *pgconn.PgConn, b []byte, q query, o options
 		}
 	}
 	tag, err := rr.Close()
+	if derr := done(); derr != nil {
+		return nil, errors.Join(err, derr)
+	}
 	if err != nil {
 		return nil, err
 	}

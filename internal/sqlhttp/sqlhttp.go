@@ -282,7 +282,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (body []byte, en
 	if err != nil {
 		return nil, ci.endpoint, err
 	}
-	body, err = h.run(ctx, sc.pc, pl, opts)
+	body, err = h.run(ctx, sc, pl, opts)
 	if err == nil && pl.batch {
 		if opts.readOnly {
 			w.Header().Set(hdrReadOnly, "true")
