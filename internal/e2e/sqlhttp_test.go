@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/grovedb/grove/apitypes"
@@ -230,5 +231,47 @@ func TestSQLOverHTTPEgress(t *testing.T) {
 	after := settledUsage(t, c, id)
 	if got := after.DataTransferBytes - before.DataTransferBytes; got < int64(sent) || got > int64(sent)+int64(sent)/20 {
 		t.Fatalf("egress metered %d B for %d B of responses", got, sent)
+	}
+}
+
+// HTTP traffic that stops lets the endpoint suspend at its timeout: the
+// connections kept for the next request do not count as clients, and the
+// compute's stop closes them; the next request wakes it again.
+func TestSQLOverHTTPLetsSuspend(t *testing.T) {
+	g := grovetest.Start(t)
+	var cp apitypes.CreatedProject
+	if st, raw := g.API("POST", "/projects", grovetest.SeedBody(g.OrgID("paid")), &cp); st != 201 {
+		t.Fatalf("create project: %d %s", st, raw)
+	}
+	id, ep := cp.Project.ID, cp.Endpoints[0].ID
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	path := "/projects/" + id + "/endpoints/" + ep
+	if st, raw := apiUnlocked(t, g, "PATCH", path, `{"endpoint":{"suspend_timeout_seconds":60}}`, nil); st != 200 {
+		t.Fatalf("suspend timeout: %d %s", st, raw)
+	}
+	for range 20 {
+		if st, body := sqlOverHTTP(t, g, uri, "select 1"); st != 200 {
+			t.Fatalf("query: %d %v", st, body)
+		}
+	}
+	last := time.Now()
+	state := func() string {
+		var got apitypes.EndpointResponse
+		if st, raw := g.API("GET", path, nil, &got); st != 200 {
+			t.Fatalf("get endpoint: %d %s", st, raw)
+		}
+		return string(got.Endpoint.CurrentState)
+	}
+	for state() != "idle" {
+		if time.Since(last) > 3*time.Minute {
+			t.Fatalf("endpoint still %s %v after the last request (suspend timeout 60 s)", state(), time.Since(last))
+		}
+		time.Sleep(time.Second)
+	}
+	if waited := time.Since(last); waited < 55*time.Second {
+		t.Fatalf("suspended %v after the last request, before its 60 s timeout", waited)
+	}
+	if st, body := sqlOverHTTP(t, g, uri, "select 1"); st != 200 {
+		t.Fatalf("query after the suspend: %d %v", st, body)
 	}
 }
