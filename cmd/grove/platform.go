@@ -12,7 +12,6 @@ import (
 	"github.com/grovedb/grove/internal/metastore"
 	"github.com/grovedb/grove/internal/metering"
 	"github.com/grovedb/grove/internal/platform"
-	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/sealer"
 	"github.com/grovedb/grove/internal/storage"
 )
@@ -90,30 +89,10 @@ func runPlatform(ctx context.Context, plat *platform.Platform, log *slog.Logger)
 // adminKeyFile holds the admin API key made at the first start.
 func adminKeyFile(cfg serveConfig) string { return filepath.Join(cfg.DataDir, "admin-api-key") }
 
-// egress gives the meter the bytes sent to clients per endpoint: the
-// proxy's and the data plane's. Both are made after the platform, which
-// they reach computes through; serve sets sources before the platform
-// runs, which is when the meter first reads them.
-type egress struct{ sources []func() map[string]int64 }
+// egress gives the meter the bytes sent to clients per endpoint, by the
+// front doors. They are made after the platform, which they reach computes
+// through; serve sets source before the platform runs, which is when the
+// meter first reads it.
+type egress struct{ source func() map[string]int64 }
 
-func (e *egress) totals() map[string]int64 {
-	out := map[string]int64{}
-	for _, src := range e.sources {
-		for id, n := range src() {
-			out[id] += n
-		}
-	}
-	return out
-}
-
-// proxyEgress reads the proxy's bytes out per endpoint.
-func proxyEgress(px *proxy.Proxy) func() map[string]int64 {
-	return func() map[string]int64 {
-		st := px.Stats()
-		out := make(map[string]int64, len(st))
-		for id, s := range st {
-			out[id] = s.BytesOut
-		}
-		return out
-	}
-}
+func (e *egress) totals() map[string]int64 { return e.source() }

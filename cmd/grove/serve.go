@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
-
-	"github.com/grovedb/grove/internal/proxy"
-	"github.com/grovedb/grove/internal/proxy/authlimit"
 )
 
 // serve runs the platform until a signal: it builds the components in
@@ -86,26 +82,13 @@ func serve(ctx context.Context, args []string) error {
 	if stop.add(c); err != nil {
 		return err
 	}
-	limiter, err := authlimit.New(authlimit.Config{}) // one budget for the proxy and SQL over HTTP
-	if err != nil {
-		return err
-	}
-	cert, err := proxyCert(cfg)
-	if err != nil {
-		return err
-	}
-	be := backend{p: plat, computes: computes, poolers: poolers}
-	px, pgLn, c, err := newProxy(cfg, be, limiter, cert, log)
+	doors, c, err := newFrontDoors(cfg, plat, computes, poolers, log)
 	if stop.add(c); err != nil {
 		return err
 	}
-	dp, c, err := newDataPlane(cfg, be, computes, px, limiter, cert, log)
-	if stop.add(c); err != nil {
-		return err
-	}
-	traffic.sources = []func() map[string]int64{proxyEgress(px), dp.egress}
+	traffic.source = doors.egress
 	stop.add(runPlatform(ctx, plat, log))
-	met, c, err := newMetrics(cfg, computes, store, px, scaling, driver, disk, plat, log)
+	met, c, err := newMetrics(cfg, computes, store, doors.px, scaling, driver, disk, plat, log)
 	if stop.add(c); err != nil {
 		return err
 	}
@@ -118,7 +101,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	errc := listen(ctx, cfg, log, px, pgLn, api, dp)
+	errc := listen(ctx, cfg, log, doors, api)
 	select {
 	case <-ctx.Done():
 	case err = <-errc: // a listener failed; or the signal's end of the proxy's Serve won the race
@@ -141,7 +124,8 @@ func terminated(sigs <-chan os.Signal) bool {
 
 // listen serves the proxy, the API and the data plane; the channel gets
 // the first listener's end, which stops Grove.
-func listen(ctx context.Context, cfg serveConfig, log *slog.Logger, px *proxy.Proxy, pgLn net.Listener, api *httpServer, dp *dataPlane) <-chan error {
+func listen(ctx context.Context, cfg serveConfig, log *slog.Logger, doors frontDoors, api *httpServer) <-chan error {
+	px, pgLn, dp := doors.px, doors.pgLn, doors.dp
 	log.Info("listeners", "api", "http://"+api.Addr()+"/api/v2", "proxy", pgLn.Addr().String(),
 		"data_plane", dp.url(cfg), "domain", cfg.Domain)
 	errc := make(chan error, 3)
