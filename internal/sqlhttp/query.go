@@ -98,6 +98,9 @@ func parseQuery(m map[string]json.RawMessage) (query, error) {
 	return q, nil
 }
 
+// errStale marks a pooled connection found dead before it ran anything.
+var errStale = errors.New("pooled connection unusable")
+
 // rowBudget is what is left of a request's bytes of rows.
 type rowBudget struct{ left, max int }
 
@@ -178,8 +181,10 @@ func execute(ctx context.Context, sc *serverConn, sql string, params [][]byte) (
 		sc.broken = true
 		_ = pl.Close()
 		// Not the client's error: %v keeps a Postgres error of the reset
-		// from passing for one of the statement.
-		return nil, nil, fmt.Errorf("reset connection: %v", err)
+		// from passing for one of the statement. Postgres answers in
+		// order, so a connection that fails before the reset's answer
+		// never ran the statement: the request may take another.
+		return nil, nil, fmt.Errorf("%w: %v", errStale, err)
 	}
 	pl.SendQueryParams("DISCARD ALL", nil, nil, nil, nil)
 	pl.Sync()

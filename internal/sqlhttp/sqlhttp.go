@@ -278,11 +278,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (body []byte, en
 		h.cfg.Backend.ConnClosed(ci.endpoint, int64(reqLen), int64(sent))
 	}()
 	ctx := r.Context()
-	sc, err := h.connect(ctx, ci)
-	if err != nil {
-		return nil, ci.endpoint, err
+	var sc *serverConn
+	for attempt := 0; ; attempt++ {
+		if sc, err = h.connect(ctx, ci); err != nil {
+			return nil, ci.endpoint, err
+		}
+		body, err = h.run(ctx, sc, pl, opts)
+		if !errors.Is(err, errStale) || attempt == 2 {
+			break
+		}
+		// The pooled connection had died (its compute restarted, or
+		// Postgres ended the session) before it ran anything: another.
+		h.pool.release(sc, false)
 	}
-	body, err = h.run(ctx, sc, pl, opts)
 	if err == nil && pl.batch {
 		if opts.readOnly {
 			w.Header().Set(hdrReadOnly, "true")

@@ -395,3 +395,16 @@ func TestPasswordChange(t *testing.T) {
 		t.Fatalf("new password: %d %s", r.status, r.raw)
 	}
 }
+
+// A pooled connection whose session Postgres ended is replaced, and the
+// request that found it still gets its answer.
+func TestDeadPooledConnection(t *testing.T) {
+	e := start(t)
+	if r := e.post(t, `{"query":"select 1"}`, nil); r.status != 200 {
+		t.Fatal(r.raw)
+	}
+	e.be.srv.Exec(t, "postgres", `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'`)
+	if r := e.post(t, `{"query":"select 2 two"}`, nil); r.status != 200 || jsonOf(t, r.body["rows"]) != `[{"two":2}]` {
+		t.Fatalf("after the session was ended: %d %s", r.status, r.raw)
+	}
+}
