@@ -13,16 +13,17 @@ import (
 )
 
 // Texts of Neon's proxy and Postgres, so client code written for them keeps working.
+// The exported ones are also SQL over HTTP's, which answers as the same proxy.
 const (
-	textUnknownEndpoint = "The requested endpoint could not be found, or you don't have access to it. " +
+	TextUnknownEndpoint = "The requested endpoint could not be found, or you don't have access to it. " +
 		"Please check the provided ID and try again."
-	textWakeFailed = "Couldn't connect to compute node"
+	TextWakeFailed = "Couldn't connect to compute node"
 	textTimeout    = "Authentication timed out"
-	textInternal   = "Internal error"
+	TextInternal   = "Internal error"
 	// Neon's proxy sends these two with SQLSTATE XX000, as all of its own
 	// errors (proxy/src/stream.rs); so does Grove.
 	textInsecure           = "connection is insecure (try using `sslmode=require`)"
-	textTooManyConnections = "Too many connections to this endpoint. Please try again later."
+	TextTooManyConnections = "Too many connections to this endpoint. Please try again later."
 )
 
 // Errors of the proxy's own making.
@@ -102,15 +103,15 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 		}
 		return fatal(code, ue.Message), false
 	case errors.Is(err, ErrUnknownEndpoint):
-		return fatal("08004", textUnknownEndpoint), false
+		return fatal("08004", TextUnknownEndpoint), false
 	case errors.Is(err, errInsecure):
 		return fatal("XX000", textInsecure), false
 	case errors.Is(err, authlimit.ErrThrottled):
-		return fatal("XX000", textTooManyConnections), false
+		return fatal("XX000", TextTooManyConnections), false
 	case errors.Is(err, errConnect):
 		// Whatever went wrong with the compute (protocol, timeout, EOF),
 		// the client learns only that it could not be reached.
-		return fatal("57P03", textWakeFailed), true
+		return fatal("57P03", TextWakeFailed), true
 	case cbf:
 		return fatal("28000", "SCRAM channel binding check failed"), false
 	case errors.As(err, &ae):
@@ -127,7 +128,7 @@ func errorResponse(err error) (msg *pgproto3.ErrorResponse, internal bool) {
 	case isTimeout(err):
 		return fatal("08006", textTimeout), !isClientStall(err)
 	default:
-		return fatal("XX000", textInternal), true
+		return fatal("XX000", TextInternal), true
 	}
 }
 

@@ -162,21 +162,21 @@ func TestScriptedCompute(t *testing.T) {
 				return
 			}
 			write(c, &pgproto3.AuthenticationOk{}, &pgproto3.ReadyForQuery{TxStatus: 'I'})
-		}, "57P03", textWakeFailed},
+		}, "57P03", TextWakeFailed},
 		{"md5", func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
 			write(c, &pgproto3.AuthenticationMD5Password{Salt: [4]byte{1, 2, 3, 4}})
 			_, _ = br.ReadByte()
-		}, "57P03", textWakeFailed},
-		{"hang up", func(c net.Conn, br *bufio.Reader, sp *startupPacket) {}, "57P03", textWakeFailed},
+		}, "57P03", TextWakeFailed},
+		{"hang up", func(c net.Conn, br *bufio.Reader, sp *startupPacket) {}, "57P03", TextWakeFailed},
 		{"garbage", func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
 			_, _ = c.Write([]byte("\xff\xff\xff\xff\xff\xff"))
-		}, "57P03", textWakeFailed},
+		}, "57P03", TextWakeFailed},
 		{"too many connections", func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
 			write(c, &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "53300", Message: "sorry, too many clients already"})
 		}, "53300", "sorry, too many clients already"},
 		{"silent", func(c net.Conn, br *bufio.Reader, sp *startupPacket) {
 			_, _ = br.ReadByte()
-		}, "57P03", textWakeFailed},
+		}, "57P03", TextWakeFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,7 +167,7 @@ func TestAuthThrottle(t *testing.T) {
 	}
 	throttled := func(what string, err error) {
 		t.Helper()
-		wantPgError(t, what, err, "XX000", textTooManyConnections)
+		wantPgError(t, what, err, "XX000", TextTooManyConnections)
 	}
 	works := func(what string, err error) {
 		t.Helper()

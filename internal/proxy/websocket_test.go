@@ -381,7 +381,7 @@ func TestWebSocketThrottle(t *testing.T) {
 	a1, a2 := ws.from("203.0.113.1:4000"), ws.from("203.0.113.2:4000")
 	params := map[string]string{"user": "u"}
 	const refused = `E:28P01 password authentication failed for user "u"`
-	throttled := "E:XX000 " + textTooManyConnections
+	throttled := "E:XX000 " + TextTooManyConnections
 
 	if got := a1.pipelined(t, true, params, "pw", "SELECT 1"); len(got) < 3 || got[1] != "R0" {
 		t.Fatalf("right password: %q", got)
@@ -398,7 +398,7 @@ func TestWebSocketThrottle(t *testing.T) {
 		t.Fatalf("right password after 3 failures: %q", got)
 	}
 	_, err = a1.connect(t, "user=u password=pw")
-	wantPgError(t, "SCRAM after 3 failures", err, "XX000", textTooManyConnections)
+	wantPgError(t, "SCRAM after 3 failures", err, "XX000", TextTooManyConnections)
 	if _, err := a2.connect(t, "user=u password=pw"); err != nil {
 		t.Fatalf("another address: %v", err)
 	}

@@ -6,16 +6,16 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/grovedb/grove/internal/proxy"
+
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Texts Neon's proxy answers with, which clients match on.
+// Texts of Neon's SQL over HTTP that clients match on; the rest are the
+// proxy's (proxy.Text*).
 const (
-	textQueryCancelled     = "Query cancelled, connection was terminated"
-	textNotSupported       = "query is not supported"
-	textTooManyConnections = "Too many connections to this endpoint. Please try again later."
-	textWakeFailed         = "Couldn't connect to compute node"
-	textInternal           = "Internal error"
+	textQueryCancelled = "Query cancelled, connection was terminated"
+	textNotSupported   = "query is not supported"
 )
 
 // httpError is an error with the status and body fields the client sees.
@@ -52,7 +52,7 @@ func errorBody(err error) (status int, body []byte, internal bool) {
 	}
 	var he *httpError
 	if !errors.As(err, &he) {
-		he = &httpError{Status: http.StatusInternalServerError, Message: textInternal}
+		he = &httpError{Status: http.StatusInternalServerError, Message: proxy.TextInternal}
 		internal = true
 	}
 	if he.Message == textQueryCancelled {

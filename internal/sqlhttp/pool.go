@@ -2,7 +2,6 @@ package sqlhttp
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -33,7 +32,6 @@ type serverConn struct {
 // never count as client connections, so they do not keep a compute awake;
 // when the compute stops, drop closes them.
 type pool struct {
-	log         *slog.Logger
 	idleTimeout time.Duration
 
 	mu        sync.Mutex
@@ -41,17 +39,17 @@ type pool struct {
 }
 
 type endpointPool struct {
-	limit     int
-	total     int // connections that exist or are being dialled
-	gen       uint64
-	idle      map[poolKey][]*serverConn // most recently used last
+	limit int
+	total int // connections that exist or are being dialled
+	gen   uint64
+	idle  map[poolKey][]*serverConn // most recently used last
 	// changed is closed (and replaced) whenever a connection comes back
 	// or goes away, to wake the requests waiting for one.
 	changed chan struct{}
 }
 
-func newPool(log *slog.Logger, idleTimeout time.Duration) *pool {
-	return &pool{log: log, idleTimeout: idleTimeout, endpoints: map[string]*endpointPool{}}
+func newPool(idleTimeout time.Duration) *pool {
+	return &pool{idleTimeout: idleTimeout, endpoints: map[string]*endpointPool{}}
 }
 
 func (p *pool) endpoint(id string) *endpointPool {

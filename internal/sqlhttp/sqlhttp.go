@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"path/filepath"
@@ -33,6 +32,13 @@ const (
 	// DefaultMaxConns bounds an endpoint's pooled connections when
 	// Config.MaxConns does not know the endpoint's max_connections.
 	DefaultMaxConns = 90
+)
+
+// A password that matched stays known this long (it is dropped at once when
+// the role's verifier changes), for at most this many passwords.
+const (
+	authCacheTTL = 10 * time.Minute
+	authCacheMax = 10_000
 )
 
 // Config configures a Handler.
@@ -103,8 +109,8 @@ func New(cfg Config) (*Handler, error) {
 	_, _ = rand.Read(mock)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{
-		cfg: cfg, log: cfg.Logger, pool: newPool(cfg.Logger, cfg.IdleTimeout),
-		auth:     newAuthCache(cfg.IdleTimeout, 10000),
+		cfg: cfg, log: cfg.Logger, pool: newPool(cfg.IdleTimeout),
+		auth:     newAuthCache(authCacheTTL, authCacheMax),
 		mockSalt: mock, stop: cancel, done: make(chan struct{}),
 		egress: map[string]*atomic.Int64{},
 	}
@@ -334,7 +340,7 @@ func (h *Handler) authenticate(r *http.Request, ci connInfo) error {
 	}
 	attempt, err := h.cfg.AuthLimiter.Begin(ci.endpoint, remoteAddr(r))
 	if err != nil {
-		return &httpError{Status: http.StatusTooManyRequests, Message: textTooManyConnections, Code: "XX000", Err: err}
+		return &httpError{Status: http.StatusTooManyRequests, Message: proxy.TextTooManyConnections, Code: "XX000", Err: err}
 	}
 	if ok := h.auth.check(ci.endpoint, ci.role, ci.password, v); !known || !ok {
 		return &httpError{Status: http.StatusBadRequest, Code: "28P01",
@@ -349,8 +355,7 @@ func backendError(endpoint string, err error) error {
 	var ue *proxy.UserError
 	switch {
 	case errors.Is(err, proxy.ErrUnknownEndpoint):
-		return &httpError{Status: http.StatusBadRequest, Code: "08004", Err: err,
-			Message: "The requested endpoint could not be found, or you don't have access to it. Please check the provided ID and try again."}
+		return &httpError{Status: http.StatusBadRequest, Code: "08004", Message: proxy.TextUnknownEndpoint, Err: err}
 	case errors.As(err, &ue):
 		code := ue.Code
 		if code == "" {
@@ -358,7 +363,7 @@ func backendError(endpoint string, err error) error {
 		}
 		return &httpError{Status: http.StatusBadRequest, Code: code, Message: ue.Message, Err: err}
 	default:
-		return &httpError{Status: http.StatusInternalServerError, Code: "57P03", Message: textWakeFailed,
+		return &httpError{Status: http.StatusInternalServerError, Code: "57P03", Message: proxy.TextWakeFailed,
 			Err: fmt.Errorf("endpoint %s: %w", endpoint, err)}
 	}
 }
@@ -385,11 +390,7 @@ func (h *Handler) connect(ctx context.Context, ci connInfo) (*serverConn, error)
 	dial := func(ctx context.Context) (*pgconn.PgConn, error) { return h.dial(ctx, ci) }
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
 	defer cancel()
-	sc, err := h.pool.acquire(cctx, ci.endpoint, key, limit, dial)
-	if err != nil {
-		return nil, err
-	}
-	return sc, nil
+	return h.pool.acquire(cctx, ci.endpoint, key, limit, dial)
 }
 
 // dial logs in to the endpoint's compute as the request's role, over its
@@ -419,14 +420,13 @@ func (h *Handler) dial(ctx context.Context, ci connInfo) (*pgconn.PgConn, error)
 	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: time.Second}
 	}
-	cfg.DialFunc = (&net.Dialer{}).DialContext
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {
 			return nil, pe // the compute's own refusal (too many connections, no such database)
 		}
-		return nil, &httpError{Status: http.StatusInternalServerError, Code: "57P03", Message: textWakeFailed,
+		return nil, &httpError{Status: http.StatusInternalServerError, Code: "57P03", Message: proxy.TextWakeFailed,
 			Err: fmt.Errorf("connect %s: %w", ci.endpoint, err)}
 	}
 	return pc, nil
