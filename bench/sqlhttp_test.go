@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/internal/grovetest"
 )
 
@@ -246,4 +247,74 @@ func BenchmarkWebSocket(b *testing.B) {
 	b.StopTimer()
 	metric(b, median(wsP50s), "ws_select1_p50_us")
 	metric(b, median(ratios), "ws_over_tcp_p50")
+}
+
+// BenchmarkSQLOverHTTPFree measures what a free-plan app meets: its
+// endpoint at 0.25 CU under a cgroup (Grove's defaults, autoscaling on),
+// suspended between bursts of use. In turns of one run:
+//
+//   - the first request after a suspend, over HTTP, against the first
+//     query through the proxy (pgx, TLS, SCRAM) after a suspend: both wake
+//     the compute (reported: http_cold_p50_ms, http_cold_over_proxy_cold);
+//
+//   - 32 clients posting select 1 to the woken 0.25 CU endpoint
+//     (reported: http_queries_per_s_32_free).
+//
+//     go test -run '^$' -bench SQLOverHTTPFree -benchtime 1x ./bench/
+func BenchmarkSQLOverHTTPFree(b *testing.B) {
+	g := grovetest.Start(b)
+	cp := createProject(b, g, g.OrgID("sponsored")) // the free plan
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
+	ctx := b.Context()
+	suspendIdle := func() {
+		if st, raw := g.API("POST", path+"/suspend", nil, nil); st != 200 {
+			b.Fatalf("suspend: %d %s", st, raw)
+		}
+		grovetest.WaitFor(b, "the endpoint idle", func() bool {
+			var got apitypes.EndpointResponse
+			st, _ := g.API("GET", path, nil, &got)
+			return st == 200 && got.Endpoint.CurrentState == "idle"
+		})
+	}
+	one := newSQLClient(g, uri, 1)
+	many := newSQLClient(g, uri, 32)
+	httpCold := func() time.Duration {
+		suspendIdle()
+		t0 := time.Now()
+		if err := one.query(ctx, selectOne); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	proxyCold := func() time.Duration {
+		suspendIdle()
+		t0 := time.Now()
+		if err := firstQuery(ctx, uri); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	httpCold() // the first wake after the create: its set-up, not a cold start
+	var hs, ps []time.Duration
+	var qps []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < 8; r++ {
+			if r%2 == 0 {
+				hs, ps = append(hs, httpCold()), append(ps, proxyCold())
+			} else {
+				ps, hs = append(ps, proxyCold()), append(hs, httpCold())
+			}
+			if r%4 == 3 {
+				qps = append(qps, throughput(b, many, 32, 3*time.Second))
+				b.Logf("round %d: 32 clients at 0.25 CU: %.0f queries/s", r, qps[len(qps)-1])
+			}
+		}
+	}
+	b.StopTimer()
+	b.Logf("cold first request: HTTP %v, proxy %v (p50s over %d turns each)", p50(hs), p50(ps), len(hs))
+	metric(b, float64(p50(hs).Microseconds())/1000, "http_cold_p50_ms")
+	metric(b, ratioOfP50(hs, ps), "http_cold_over_proxy_cold")
+	metric(b, median(qps), "http_queries_per_s_32_free")
 }

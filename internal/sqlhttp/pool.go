@@ -43,10 +43,19 @@ type endpointPool struct {
 	total int // connections that exist or are being dialled
 	gen   uint64
 	idle  map[poolKey][]*serverConn // most recently used last
+	// dialing counts the logins under way per key, at most maxDials.
+	dialing map[poolKey]int
 	// changed is closed (and replaced) whenever a connection comes back
 	// or goes away, to wake the requests waiting for one.
 	changed chan struct{}
 }
+
+// maxDials bounds the logins under way at once for one key of an endpoint.
+// Each is a fork and a SCRAM exchange on the compute, tens of milliseconds
+// of its CPU at 0.25 CU: a burst of requests after a wake that dialled one
+// connection each would queue them all behind the forks, where waiting for
+// the first connections to come back serves them sooner.
+const maxDials = 2
 
 func newPool(idleTimeout time.Duration) *pool {
 	return &pool{idleTimeout: idleTimeout, endpoints: map[string]*endpointPool{}}
@@ -55,7 +64,7 @@ func newPool(idleTimeout time.Duration) *pool {
 func (p *pool) endpoint(id string) *endpointPool {
 	ep := p.endpoints[id]
 	if ep == nil {
-		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, changed: make(chan struct{})}
+		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, dialing: map[poolKey]int{}, changed: make(chan struct{})}
 		p.endpoints[id] = ep
 	}
 	return ep
@@ -104,7 +113,8 @@ func (ep *endpointPool) oldestIdle() *serverConn {
 
 // acquire returns a connection for key on the endpoint: an idle one, else
 // a new one from dial while the endpoint is under limit (closing another
-// key's idle connection to make room), else the next one to come back.
+// key's idle connection to make room) and fewer than maxDials are being
+// dialled, else the next one to come back.
 func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit int,
 	dial func(context.Context) (*pgconn.PgConn, error)) (*serverConn, error) {
 	for {
@@ -119,19 +129,23 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 			}
 			return sc, nil
 		}
-		var evict *serverConn
-		if ep.total < ep.limit {
-			ep.total++
-			gen := ep.gen
-			p.mu.Unlock()
-			return p.dial(ctx, endpoint, key, gen, dial)
-		}
-		if evict = ep.oldestIdle(); evict != nil {
-			// Its slot passes to the new connection.
-			gen := ep.gen
-			p.mu.Unlock()
-			closeConn(evict.pc)
-			return p.dial(ctx, endpoint, key, gen, dial)
+		if ep.dialing[key] < maxDials {
+			var evict *serverConn
+			if ep.total >= ep.limit {
+				evict = ep.oldestIdle() // its slot passes to the new connection
+			}
+			if ep.total < ep.limit || evict != nil {
+				if evict == nil {
+					ep.total++
+				}
+				ep.dialing[key]++
+				gen := ep.gen
+				p.mu.Unlock()
+				if evict != nil {
+					closeConn(evict.pc)
+				}
+				return p.dial(ctx, endpoint, key, gen, dial)
+			}
 		}
 		wait := ep.changed
 		p.mu.Unlock()
@@ -146,12 +160,17 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 func (p *pool) dial(ctx context.Context, endpoint string, key poolKey, gen uint64,
 	dial func(context.Context) (*pgconn.PgConn, error)) (*serverConn, error) {
 	pc, err := dial(ctx)
+	p.mu.Lock()
+	ep := p.endpoint(endpoint)
+	if ep.dialing[key]--; ep.dialing[key] <= 0 {
+		delete(ep.dialing, key)
+	}
 	if err != nil {
-		p.mu.Lock()
-		ep := p.endpoint(endpoint)
 		ep.total--
-		ep.signal()
-		p.mu.Unlock()
+	}
+	ep.signal()
+	p.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	return &serverConn{pc: pc, endpoint: endpoint, key: key, gen: gen}, nil
