@@ -1,0 +1,62 @@
+// Package apierr is the Data API's error: PostgREST's body (code, message,
+// details, hint) with the HTTP status it goes out with.
+package apierr
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Error is an error the client reads. Code is PostgREST's ("PGRST100") or
+// a SQLSTATE; Details and Hint are null when empty.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details string
+	Hint    string
+	Err     error // cause, logged, never shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + " " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with a formatted message.
+func New(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithDetails returns e with its details set.
+func (e *Error) WithDetails(format string, args ...any) *Error {
+	e.Details = fmt.Sprintf(format, args...)
+	return e
+}
+
+// WithHint returns e with its hint set.
+func (e *Error) WithHint(format string, args ...any) *Error {
+	e.Hint = fmt.Sprintf(format, args...)
+	return e
+}
+
+// Body is the JSON PostgREST sends: every key present, empty ones null.
+func (e *Error) Body() []byte {
+	nullable := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	b, _ := json.Marshal(struct {
+		Code    string  `json:"code"`
+		Details *string `json:"details"`
+		Hint    *string `json:"hint"`
+		Message string  `json:"message"`
+	}{e.Code, nullable(e.Details), nullable(e.Hint), e.Message})
+	return b
+}
