@@ -83,6 +83,13 @@ var forbidden = map[string][]string{
 	// Checks requested points in a branch's history for the platform.
 	"internal/pitr": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
 
+	// The Data API's parts: PostgREST's errors, the schema cache read from a
+	// database, and the configuration of a branch database shared by the
+	// platform and the data plane.
+	"internal/dataapi/apierr":      {mod + "internal/", "net/http"},
+	"internal/dataapi/schemacache": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
+	"internal/dataapispec":         {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/proxy", "net/http"},
+
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},
 	"internal/apispec":   {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
