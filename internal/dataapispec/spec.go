@@ -42,12 +42,15 @@ type Served struct {
 	ServerTiming      bool
 
 	// Auth: the provider, the JWKS to verify tokens with (neon_auth: the
-	// branch's own public keys, inline), and the audience tokens must not
-	// contradict ("" = any).
+	// public keys of the database's neon_auth.jwks, inline), the audience
+	// tokens must not contradict ("" = any) and, for neon_auth, the issuer
+	// they must name (the branch's auth URL's origin: a token of another
+	// branch, signed with the keys the branch was cloned with, fails it).
 	AuthProvider string
 	JWKSURL      string // external
 	JWKS         []byte // neon_auth
 	Audience     string
+	Issuer       string
 
 	// AuthenticatorPassword logs the data plane in as "authenticator".
 	AuthenticatorPassword string

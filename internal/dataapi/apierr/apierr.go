@@ -15,6 +15,8 @@ type Error struct {
 	Message string
 	Details string
 	Hint    string
+	// Headers go out with the error (WWW-Authenticate for a refused JWT).
+	Headers map[string]string
 	Err     error // cause, logged, never shown
 }
 
