@@ -71,6 +71,7 @@ func writeConfigTx(ctx context.Context, tx pgx.Tx, branchID string, cfg BranchCo
 // the project already has is ErrConflict.
 func (s *Store) InsertBranch(ctx context.Context, nb NewBranch) (Branch, error) {
 	defer s.rolesChanged()
+	defer s.DataAPIChanged()
 	var out Branch
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := insertBranchTx(ctx, tx, nb.Branch); err != nil {
@@ -78,6 +79,11 @@ func (s *Store) InsertBranch(ctx context.Context, nb NewBranch) (Branch, error) 
 		}
 		if err := writeConfigTx(ctx, tx, nb.Branch.ID, nb.Config, nb.Branch.CreatedAt, nb.Branch.SetupPending); err != nil {
 			return err
+		}
+		if nb.Branch.ParentID != nil { // a child inherits its parent's Data APIs
+			if err := copyDataAPIsTx(ctx, tx, *nb.Branch.ParentID, nb.Branch.ID, nb.Branch.CreatedAt); err != nil {
+				return err
+			}
 		}
 		if len(nb.Endpoints) > 0 {
 			b := &pgx.Batch{}
@@ -140,6 +146,7 @@ func (s *Store) BranchChildren(ctx context.Context, projectID, branchID string) 
 // DeleteBranch removes a branch with its endpoints, roles and databases.
 func (s *Store) DeleteBranch(ctx context.Context, projectID, branchID string) error {
 	defer s.rolesChanged()
+	defer s.DataAPIChanged()
 	tag, err := s.pool.Exec(ctx, `DELETE FROM branches WHERE project_id = $1 AND id = $2`, projectID, branchID)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
@@ -169,6 +176,7 @@ type Reset struct {
 // ResetBranch writes a branch restore in one transaction.
 func (s *Store) ResetBranch(ctx context.Context, r Reset) (Branch, error) {
 	defer s.rolesChanged()
+	defer s.DataAPIChanged()
 	var out Branch
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var old Branch
@@ -200,6 +208,9 @@ func (s *Store) ResetBranch(ctx context.Context, r Reset) (Branch, error) {
 			if _, err := tx.Exec(ctx, `INSERT INTO config_changes (branch_id, kind, name, new_name, created_at)
 				SELECT $2, kind, name, new_name, created_at FROM config_changes WHERE branch_id = $1 ORDER BY seq`,
 				old.ID, r.Backup.ID); err != nil {
+				return err
+			}
+			if err := copyDataAPIsTx(ctx, tx, old.ID, r.Backup.ID, r.Target.UpdatedAt); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE branches SET setup_pending = $2, logical_size = $3 WHERE id = $1`,
@@ -237,6 +248,7 @@ type Finalize struct {
 // restored branch and the endpoints moved to it.
 func (s *Store) FinalizeRestore(ctx context.Context, f Finalize) (Branch, []string, error) {
 	defer s.rolesChanged()
+	defer s.DataAPIChanged()
 	var out Branch
 	var moved []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -262,6 +274,14 @@ func (s *Store) FinalizeRestore(ctx context.Context, f Finalize) (Branch, []stri
 		// took is not taken again.
 		if _, err := tx.Exec(ctx, `UPDATE backup_schedules SET branch_id = $2, set_at = $3 WHERE branch_id = $1`,
 			target.ID, f.RestoredID, f.At); err != nil {
+			return err
+		}
+		// So are its Data APIs, which serve on the endpoints it takes.
+		if _, err := tx.Exec(ctx, `DELETE FROM data_apis WHERE branch_id = $1`, f.RestoredID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE data_apis SET branch_id = $2, generation = nextval('data_api_generation')
+			WHERE branch_id = $1`, target.ID, f.RestoredID); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `UPDATE endpoints SET branch_id = $2, updated_at = $3 WHERE branch_id = $1 RETURNING id`,

@@ -39,6 +39,8 @@ type Store struct {
 	// lookup is current exactly while the generation stays the same. One
 	// Grove writes a store.
 	roles atomic.Uint64
+	// dataAPI: see DataAPIGeneration (dataapi.go).
+	dataAPI atomic.Uint64
 }
 
 // RolesGeneration is the generation of role verifiers: a verifier looked up

@@ -143,6 +143,7 @@ func (s *Store) InsertDatabase(ctx context.Context, d Database) (Database, error
 // UpdateDatabase renames a database and/or changes its owner (empty means
 // unchanged) and marks the branch's config pending.
 func (s *Store) UpdateDatabase(ctx context.Context, branchID, name, newName, newOwner string, at time.Time) (Database, error) {
+	defer s.DataAPIChanged()
 	var d Database
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if newOwner != "" {
@@ -159,6 +160,9 @@ func (s *Store) UpdateDatabase(ctx context.Context, branchID, name, newName, new
 		var changes []ConfigChange
 		if newName != "" && newName != name {
 			changes = append(changes, ConfigChange{Kind: "rename_database", Name: name, NewName: newName})
+			if err := databaseGoneTx(ctx, tx, branchID, name, newName); err != nil {
+				return err
+			}
 		}
 		return configChanged(ctx, tx, branchID, changes...)
 	})
@@ -167,11 +171,15 @@ func (s *Store) UpdateDatabase(ctx context.Context, branchID, name, newName, new
 
 // DeleteDatabase removes a database of a branch and records its drop.
 func (s *Store) DeleteDatabase(ctx context.Context, branchID, name string) (Database, error) {
+	defer s.DataAPIChanged()
 	var d Database
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		d, err = scanDatabase(tx.QueryRow(ctx, `DELETE FROM databases WHERE branch_id = $1 AND name = $2 RETURNING `+databaseCols, branchID, name))
 		if err != nil {
+			return err
+		}
+		if err := databaseGoneTx(ctx, tx, branchID, name, ""); err != nil {
 			return err
 		}
 		return configChanged(ctx, tx, branchID, ConfigChange{Kind: "drop_database", Name: name})
