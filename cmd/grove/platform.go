@@ -27,7 +27,8 @@ func newPlatform(ctx context.Context, cfg serveConfig, m machine, store *metasto
 	}
 	pc := platform.Config{
 		Store: store, Computes: computes, Volumes: driver, Installs: m.installs, Sealer: seal,
-		ProxyAddr: advertised(cfg.PGAddr), Domain: cfg.Domain, Logger: log.With("component", "platform"),
+		ProxyAddr: advertised(cfg.PGAddr), Domain: cfg.Domain, DataPlaneAddr: advertised(cfg.HTTPAddr),
+		Logger:  log.With("component", "platform"),
 		History: hist,
 	}
 	if cfg.Metering {

@@ -82,7 +82,6 @@ var compatNotes = map[string]compatNote{
 // compatTagNotes gives the reason for every operation of a tag that has no
 // note of its own and is not registered.
 var compatTagNotes = map[string]string{
-	"DataAPI":       "Data API management: not planned yet",
 	"Auth":          "Neon Auth: out of scope",
 	"Auth (legacy)": "Neon Auth: out of scope",
 	"Storage":       "Neon storage (preview): out of scope",

@@ -53,6 +53,20 @@ var opDocs = map[string]opDoc{
 			qRequired("metrics", "array", "compute_unit_seconds, root_branch_bytes_month, child_branch_bytes_month, public_network_transfer_bytes, …")},
 		response: typeOf[apitypes.ConsumptionHistoryPerBranchV2Response]()},
 
+	// The Data API (dataapi.go).
+	"POST /projects/{project_id}/branches/{branch_id}/data-api/{database_name}": {id: "createProjectBranchDataAPI", tag: "DataAPI",
+		summary: "Enable the Data API of a branch database: provisions its roles, auth schema and schema-reload trigger",
+		request: typeOf[apitypes.DataAPICreateRequest](), status: http.StatusCreated, response: typeOf[apitypes.DataAPICreateResponse]()},
+	"GET /projects/{project_id}/branches/{branch_id}/data-api/{database_name}": {id: "getProjectBranchDataAPI", tag: "DataAPI",
+		summary:  "Get a branch database's Data API: URL, effective settings and the database's schemas (wakes the compute)",
+		response: typeOf[apitypes.DataAPIResponse]()},
+	"PATCH /projects/{project_id}/branches/{branch_id}/data-api/{database_name}": {id: "updateProjectBranchDataAPI", tag: "DataAPI",
+		summary: "Change a Data API's settings; the schema cache is always refreshed",
+		request: typeOf[apitypes.DataAPIUpdateRequest](), status: http.StatusCreated, response: typeOf[apitypes.EmptyResponse]()},
+	"DELETE /projects/{project_id}/branches/{branch_id}/data-api/{database_name}": {id: "deleteProjectBranchDataAPI", tag: "DataAPI",
+		summary:  "Disable a database's Data API at once (what it provisioned in the database stays)",
+		response: typeOf[apitypes.EmptyResponse]()},
+
 	// Projects.
 	"GET /projects": {id: "listProjects", tag: "Project", summary: "List projects",
 		query: []queryParam{qCursor, qLimit, qSearch,

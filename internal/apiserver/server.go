@@ -76,6 +76,7 @@ func (s *Server) routes() {
 	s.branchRoutes()
 	s.snapshotRoutes()
 	s.roleRoutes()
+	s.dataAPIRoutes() // the Data API's management (dataapi.go)
 	s.accountRoutes()
 	s.transferRoutes()    // project transfer, plans (transfer.go)
 	s.consumptionRoutes() // consumption history (consumption.go)

@@ -78,7 +78,10 @@ type Config struct {
 	ProxyAddr string
 	// Domain, when set, gives endpoints DNS names routed by SNI.
 	Domain string
-	Logger *slog.Logger
+	// DataPlaneAddr is the data plane's advertised host:port (--http-addr),
+	// for the Data API's and Auth's URLs.
+	DataPlaneAddr string
+	Logger        *slog.Logger
 	// History, when set, archives branches' WAL and materialises points in
 	// their history (branching, snapshots and restores at an LSN or time).
 	History *history.Manager
@@ -109,6 +112,7 @@ type Platform struct {
 	plans     plans.Cache   // plans.go
 	usage     usageState    // metering and quotas: consumption.go, quota.go
 	verifiers verifierCache // verifiers.go
+	dataAPIs  dataAPICache  // dataapi.go
 	bg        sync.WaitGroup
 }
 

@@ -392,6 +392,9 @@ func (p *Platform) converge(ctx context.Context, inst *compute.Instance, branchI
 	mu, _ := p.setup.LoadOrStore(branchID, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
+	if err := p.convergeDataAPIRoles(ctx, branchID); err != nil { // dataapi.go
+		return err
+	}
 	cfg, err := p.store.GetBranchConfig(ctx, branchID)
 	if err != nil || !cfg.Pending {
 		return err
@@ -403,6 +406,7 @@ func (p *Platform) converge(ctx context.Context, inst *compute.Instance, branchI
 	if err := p.store.ClearConfigPending(ctx, branchID, cfg.Version, last); err != nil {
 		return err
 	}
+	p.convergeDataAPIs(ctx, inst, branchID)
 	// As after a project's set-up (CreateProject): branches of it then
 	// have nothing to replay.
 	p.cfg.Computes.CheckpointAfter(inst.ID(), setupCheckpointDelay)
