@@ -88,7 +88,12 @@ var forbidden = map[string][]string{
 	// platform and the data plane.
 	"internal/dataapi/apierr":      {mod + "internal/", "net/http"},
 	"internal/dataapi/schemacache": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
-	"internal/dataapispec":         {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/proxy", "net/http"},
+	// Verifies the Data API's bearer tokens; fetches JWKS over HTTP itself.
+	"internal/dataapi/jwtauth": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
+	// PostgREST's URL grammar and the SQL it becomes: pure, below the handler.
+	"internal/dataapi/query":  {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
+	"internal/dataapi/sqlgen": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
+	"internal/dataapispec":    {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/proxy", "net/http"},
 
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},
