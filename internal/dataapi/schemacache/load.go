@@ -95,15 +95,15 @@ type catColumn struct {
 // catCons is a primary key, unique or foreign key constraint; key columns
 // are [attnum, name] pairs.
 type catCons struct {
-	Type    string  `json:"type"` // p, u, f
-	Name    string  `json:"name"`
-	Rel     int64   `json:"rel"`
-	Schema  string  `json:"schema"`
-	Table   string  `json:"table"`
+	Type    string   `json:"type"` // p, u, f
+	Name    string   `json:"name"`
+	Rel     int64    `json:"rel"`
+	Schema  string   `json:"schema"`
+	Table   string   `json:"table"`
 	Cols    [][2]any `json:"cols"`
-	FRel    int64   `json:"frel"`
-	FSchema string  `json:"fschema"`
-	FTable  string  `json:"ftable"`
+	FRel    int64    `json:"frel"`
+	FSchema string   `json:"fschema"`
+	FTable  string   `json:"ftable"`
 	FCols   [][2]any `json:"fcols"`
 }
 

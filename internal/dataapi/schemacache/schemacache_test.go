@@ -244,6 +244,10 @@ func testFindRelationship(t *testing.T, s *schemacache.Schema) {
 			rel{"m2m", "orders_view", "", []string{"id"}, []string{"id"}, "order_items"}},
 		{"view of a private table", "user_audit", "users", "",
 			rel{"m2o", "users", "audit_log_user_id_fkey", []string{"user_id"}, []string{"id"}, ""}},
+		{"quoted names", "Order Lines", "orders", "",
+			rel{"m2o", "orders", "order_items_order_id_fkey", []string{"order {id} (x)"}, []string{"id"}, ""}},
+		{"quoted names back", "orders", "Order Lines", "",
+			rel{"o2m", "Order Lines", "order_items_order_id_fkey", []string{"id"}, []string{"order {id} (x)"}, ""}},
 		{"materialized view", "item_stats", "tags", "",
 			rel{"m2m", "tags", "", []string{"item_id"}, []string{"id"}, "item_tags"}},
 	} {

@@ -158,6 +158,11 @@ END $$;
 CREATE TRIGGER item_names_insert INSTEAD OF INSERT ON api.item_names
   FOR EACH ROW EXECUTE FUNCTION private.item_names_insert();
 
+-- Names that need quoting, in the view and in its columns. It shows one
+-- key of order_items only, so that it is no second junction.
+CREATE VIEW api."Order Lines" AS
+  SELECT order_id AS "order {id} (x)", quantity AS "Qty" FROM api.order_items;
+
 CREATE MATERIALIZED VIEW api.item_stats AS
   SELECT i.id AS item_id, count(oi.order_id) AS times_ordered
   FROM api.items i LEFT JOIN api.order_items oi ON oi.item_id = i.id
