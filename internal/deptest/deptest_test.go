@@ -34,12 +34,14 @@ var forbidden = map[string][]string{
 	"internal/proxy/authlimit": {mod + "internal/platform", mod + "internal/proxy", "net/http"},
 	// SQL over HTTP: a front door beside the proxy, reaching computes through
 	// the same Backend; it knows nothing of the platform or its store.
-	"internal/sqlhttp":   {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
-	"internal/osid":      {mod + "internal/platform", mod + "internal/compute", mod + "internal/pgrun", "net/http"},
-	"internal/metastore": {mod + "internal/platform", mod + "internal/apiserver", "net/http"},
-	"internal/platform":  {mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
-	"internal/metrics":   {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
-	"apitypes":           {mod + "internal/", mod + "client", "net/http"},
+	"internal/sqlhttp": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
+	// Logged-in connections to computes kept between data-plane requests.
+	"internal/computepool": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute", "net/http"},
+	"internal/osid":        {mod + "internal/platform", mod + "internal/compute", mod + "internal/pgrun", "net/http"},
+	"internal/metastore":   {mod + "internal/platform", mod + "internal/apiserver", "net/http"},
+	"internal/platform":    {mod + "internal/apiserver", mod + "internal/proxy", "net/http"},
+	"internal/metrics":     {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver"},
+	"apitypes":             {mod + "internal/", mod + "client", "net/http"},
 
 	// Components below the platform.
 	"internal/history":            {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/proxy", "net/http"},

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/grovedb/grove/internal/computepool"
+
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -112,7 +114,7 @@ func errTooLarge(limit int) error {
 // run executes the payload on sc and returns the response body. A batch
 // runs in one transaction, committed when every statement succeeded and
 // rolled back at the first error.
-func (h *Handler) run(ctx context.Context, sc *serverConn, pl payload, o options) ([]byte, error) {
+func (h *Handler) run(ctx context.Context, sc *computepool.Conn, pl payload, o options) ([]byte, error) {
 	// The limit on rows holds for the whole request, as in Neon's proxy.
 	budget := &rowBudget{left: h.cfg.MaxResponseBytes, max: h.cfg.MaxResponseBytes}
 	if !pl.batch {
@@ -138,7 +140,7 @@ func (h *Handler) run(ctx context.Context, sc *serverConn, pl payload, o options
 	if err := done(); err != nil {
 		return nil, err
 	}
-	pc := sc.pc
+	pc := sc.PC
 	b := []byte(`{"results":[`)
 	for i, q := range pl.queries {
 		if i > 0 {
@@ -171,14 +173,14 @@ func simple(ctx context.Context, pc *pgconn.PgConn, sql string) error {
 // locks, LISTENs) reaches this one; the reset is pipelined ahead of the
 // statement, in the same round trip. done reads the end of the round trip
 // once rr is read.
-func execute(ctx context.Context, sc *serverConn, sql string, params [][]byte) (rr *pgconn.ResultReader, done func() error, err error) {
-	if !sc.dirty {
-		return sc.pc.ExecParams(ctx, sql, params, nil, nil, nil), func() error { return nil }, nil
+func execute(ctx context.Context, sc *computepool.Conn, sql string, params [][]byte) (rr *pgconn.ResultReader, done func() error, err error) {
+	if !sc.Dirty {
+		return sc.PC.ExecParams(ctx, sql, params, nil, nil, nil), func() error { return nil }, nil
 	}
-	sc.dirty = false
-	pl := sc.pc.StartPipeline(ctx)
+	sc.Dirty = false
+	pl := sc.PC.StartPipeline(ctx)
 	fail := func(err error) (*pgconn.ResultReader, func() error, error) {
-		sc.broken = true
+		sc.Broken = true
 		_ = pl.Close()
 		// Not the client's error: %v keeps a Postgres error of the reset
 		// from passing for one of the statement. Postgres answers in
@@ -210,7 +212,7 @@ func execute(ctx context.Context, sc *serverConn, sql string, params [][]byte) (
 		for {
 			r, err := pl.GetResults()
 			if err != nil {
-				sc.broken = true
+				sc.Broken = true
 				_ = pl.Close()
 				return fmt.Errorf("end of statement: %w", err)
 			}
@@ -237,7 +239,7 @@ func execute(ctx context.Context, sc *serverConn, sql string, params [][]byte) (
 // runOne runs one statement with the extended protocol (so one statement
 // only, parameters as text) and appends its result, in node-postgres'
 // shape, to b. Its rows take their bytes from budget; past it, 507.
-func runOne(ctx context.Context, sc *serverConn, b []byte, q query, o options, budget *rowBudget) ([]byte, error) {
+func runOne(ctx context.Context, sc *computepool.Conn, b []byte, q query, o options, budget *rowBudget) ([]byte, error) {
 	params, err := paramsText(q.Params)
 	if err != nil {
 		return nil, userErrorf("could not parse the HTTP request body: %v", err)

@@ -8,15 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/grovedb/grove/internal/computepool"
+
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/proxy/authlimit"
@@ -68,7 +67,7 @@ type Config struct {
 type Handler struct {
 	cfg      Config
 	log      *slog.Logger
-	pool     *pool
+	pool     *computepool.Pool
 	auth     *authCache
 	mockSalt []byte
 	stop     context.CancelFunc
@@ -109,7 +108,7 @@ func New(cfg Config) (*Handler, error) {
 	_, _ = rand.Read(mock)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{
-		cfg: cfg, log: cfg.Logger, pool: newPool(cfg.IdleTimeout),
+		cfg: cfg, log: cfg.Logger, pool: computepool.New(cfg.IdleTimeout),
 		auth:     newAuthCache(authCacheTTL, authCacheMax),
 		mockSalt: mock, stop: cancel, done: make(chan struct{}),
 		egress: map[string]*atomic.Int64{},
@@ -127,7 +126,7 @@ func (h *Handler) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			h.pool.sweep(now)
+			h.pool.Sweep(now)
 		}
 	}
 }
@@ -137,15 +136,15 @@ func (h *Handler) sweep(ctx context.Context) {
 func (h *Handler) Close() error {
 	h.stop()
 	<-h.done
-	h.pool.closeAll()
+	h.pool.CloseAll()
 	return nil
 }
 
 // Drop closes the pooled connections to an endpoint: its compute stopped.
-func (h *Handler) Drop(endpointID string) { h.pool.drop(endpointID) }
+func (h *Handler) Drop(endpointID string) { h.pool.Drop(endpointID) }
 
 // Open returns the pooled connections per endpoint (idle and in use).
-func (h *Handler) Open() map[string]int { return h.pool.open() }
+func (h *Handler) Open() map[string]int { return h.pool.Open() }
 
 // Egress returns the response bytes sent per endpoint since start.
 func (h *Handler) Egress() map[string]int64 {
@@ -284,7 +283,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (body []byte, en
 		h.cfg.Backend.ConnClosed(ci.endpoint, int64(reqLen), int64(sent))
 	}()
 	ctx := r.Context()
-	var sc *serverConn
+	var sc *computepool.Conn
 	for attempt := 0; ; attempt++ {
 		if sc, err = h.connect(ctx, ci); err != nil {
 			return nil, ci.endpoint, err
@@ -295,7 +294,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (body []byte, en
 		}
 		// The pooled connection had died (its compute restarted, or
 		// Postgres ended the session) before it ran anything: another.
-		h.pool.release(sc, false)
+		h.pool.Release(sc, false)
 	}
 	if err == nil && pl.batch {
 		if opts.readOnly {
@@ -310,7 +309,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (body []byte, en
 	}
 	var pe *pgconn.PgError
 	reusable := (err == nil || errors.As(err, &pe)) && (!h.cfg.PoolOptIn || opts.poolOptIn)
-	h.pool.release(sc, reusable)
+	h.pool.Release(sc, reusable)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ci.endpoint, &httpError{Status: http.StatusBadRequest, Message: textQueryCancelled, Code: "08P01", Err: err}
@@ -379,18 +378,18 @@ func remoteAddr(r *http.Request) netip.Addr {
 // connect returns a pooled connection for the request, waking the compute
 // when a new one is needed. A pooled connection found dead (its compute
 // stopped before the pool heard) is replaced once.
-func (h *Handler) connect(ctx context.Context, ci connInfo) (*serverConn, error) {
+func (h *Handler) connect(ctx context.Context, ci connInfo) (*computepool.Conn, error) {
 	limit := DefaultMaxConns
 	if h.cfg.MaxConns != nil {
 		if n := h.cfg.MaxConns(ci.endpoint); n > 0 {
 			limit = n
 		}
 	}
-	key := poolKey{database: ci.database, role: ci.role, options: ci.options}
+	key := computepool.Key{Database: ci.database, Role: ci.role, Options: ci.options}
 	dial := func(ctx context.Context) (*pgconn.PgConn, error) { return h.dial(ctx, ci) }
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
 	defer cancel()
-	return h.pool.acquire(cctx, ci.endpoint, key, limit, dial)
+	return h.pool.Acquire(cctx, ci.endpoint, key, limit, dial)
 }
 
 // dial logs in to the endpoint's compute as the request's role, over its
@@ -400,27 +399,8 @@ func (h *Handler) dial(ctx context.Context, ci connInfo) (*pgconn.PgConn, error)
 	if err != nil {
 		return nil, backendError(ci.endpoint, err)
 	}
-	cfg, err := pgconn.ParseConfig("")
-	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", ci.endpoint, err)
-	}
-	port, err := strconv.Atoi(strings.TrimPrefix(filepath.Ext(socket), "."))
-	if err != nil {
-		return nil, fmt.Errorf("connect %s: socket %q: %w", ci.endpoint, socket, err)
-	}
-	cfg.Host, cfg.Port = filepath.Dir(socket), uint16(port)
-	cfg.User, cfg.Password, cfg.Database = ci.role, ci.password, ci.database
-	cfg.TLSConfig, cfg.Fallbacks = nil, nil
-	cfg.RuntimeParams = map[string]string{"application_name": "sql over http"}
-	if ci.options != "" {
-		cfg.RuntimeParams["options"] = ci.options
-	}
-	// A request whose client goes away cancels its query at once rather
-	// than leaving it to run on a connection nobody reads.
-	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: time.Second}
-	}
-	pc, err := pgconn.ConnectConfig(ctx, cfg)
+	key := computepool.Key{Database: ci.database, Role: ci.role, Options: ci.options}
+	pc, err := computepool.Dial(ctx, socket, key, ci.password, "sql over http")
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {

@@ -1,37 +1,46 @@
-package sqlhttp
+// Package computepool keeps logged-in connections to computes between
+// requests of the data plane's HTTP front doors (SQL over HTTP, the Data
+// API), within each endpoint's connection budget.
+package computepool
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
-// poolKey names the connections a request may reuse on one endpoint:
+// Key names the connections a request may reuse on one endpoint:
 // logged in as the same role to the same database with the same options.
-type poolKey struct {
-	database, role, options string
+type Key struct {
+	Database, Role, Options string
 }
 
-// serverConn is a connection to a compute, logged in.
-type serverConn struct {
-	pc       *pgconn.PgConn
+// Conn is a connection to a compute, logged in.
+type Conn struct {
+	PC       *pgconn.PgConn
 	endpoint string
-	key      poolKey
+	key      Key
 	gen      uint64 // the endpoint pool's generation when dialled
 	idleAt   time.Time
-	// dirty is set once a request used the connection: the next one resets
-	// it first (see execute). broken is set when that reset failed.
-	dirty, broken bool
+	// Dirty is set once a request used the connection, for a user of the
+	// pool that resets connections before reuse; Broken is set when that
+	// reset failed.
+	Dirty, Broken bool
 }
 
-// pool keeps connections to computes between requests. Every connection,
+// Pool keeps connections to computes between requests. Every connection,
 // idle or busy, counts against its endpoint's limit; a request over the
 // limit waits for one to come back. Idle connections
 // never count as client connections, so they do not keep a compute awake;
 // when the compute stops, drop closes them.
-type pool struct {
+type Pool struct {
 	idleTimeout time.Duration
 
 	mu        sync.Mutex
@@ -42,9 +51,9 @@ type endpointPool struct {
 	limit int
 	total int // connections that exist or are being dialled
 	gen   uint64
-	idle  map[poolKey][]*serverConn // most recently used last
+	idle  map[Key][]*Conn // most recently used last
 	// dialing counts the logins under way per key, at most maxDials.
-	dialing map[poolKey]int
+	dialing map[Key]int
 	// changed is closed (and replaced) whenever a connection comes back
 	// or goes away, to wake the requests waiting for one.
 	changed chan struct{}
@@ -57,14 +66,14 @@ type endpointPool struct {
 // the first connections to come back serves them sooner.
 const maxDials = 2
 
-func newPool(idleTimeout time.Duration) *pool {
-	return &pool{idleTimeout: idleTimeout, endpoints: map[string]*endpointPool{}}
+func New(idleTimeout time.Duration) *Pool {
+	return &Pool{idleTimeout: idleTimeout, endpoints: map[string]*endpointPool{}}
 }
 
-func (p *pool) endpoint(id string) *endpointPool {
+func (p *Pool) endpoint(id string) *endpointPool {
 	ep := p.endpoints[id]
 	if ep == nil {
-		ep = &endpointPool{idle: map[poolKey][]*serverConn{}, dialing: map[poolKey]int{}, changed: make(chan struct{})}
+		ep = &endpointPool{idle: map[Key][]*Conn{}, dialing: map[Key]int{}, changed: make(chan struct{})}
 		p.endpoints[id] = ep
 	}
 	return ep
@@ -76,7 +85,7 @@ func (ep *endpointPool) signal() {
 }
 
 // takeIdle pops the most recently used idle connection of key.
-func (ep *endpointPool) takeIdle(key poolKey) *serverConn {
+func (ep *endpointPool) takeIdle(key Key) *Conn {
 	list := ep.idle[key]
 	if len(list) == 0 {
 		return nil
@@ -92,8 +101,8 @@ func (ep *endpointPool) takeIdle(key poolKey) *serverConn {
 }
 
 // oldestIdle pops the idle connection unused the longest, of any key.
-func (ep *endpointPool) oldestIdle() *serverConn {
-	var oldest *serverConn
+func (ep *endpointPool) oldestIdle() *Conn {
+	var oldest *Conn
 	for _, list := range ep.idle {
 		if sc := list[0]; oldest == nil || sc.idleAt.Before(oldest.idleAt) {
 			oldest = sc
@@ -111,26 +120,26 @@ func (ep *endpointPool) oldestIdle() *serverConn {
 	return oldest
 }
 
-// acquire returns a connection for key on the endpoint: an idle one, else
+// Acquire returns a connection for key on the endpoint: an idle one, else
 // a new one from dial while the endpoint is under limit (closing another
 // key's idle connection to make room) and fewer than maxDials are being
 // dialled, else the next one to come back.
-func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit int,
-	dial func(context.Context) (*pgconn.PgConn, error)) (*serverConn, error) {
+func (p *Pool) Acquire(ctx context.Context, endpoint string, key Key, limit int,
+	dial func(context.Context) (*pgconn.PgConn, error)) (*Conn, error) {
 	for {
 		p.mu.Lock()
 		ep := p.endpoint(endpoint)
 		ep.limit = max(limit, 1)
 		if sc := ep.takeIdle(key); sc != nil {
 			p.mu.Unlock()
-			if sc.pc.IsClosed() {
-				p.discard(sc)
+			if sc.PC.IsClosed() {
+				p.Discard(sc)
 				continue
 			}
 			return sc, nil
 		}
 		if ep.dialing[key] < maxDials {
-			var evict *serverConn
+			var evict *Conn
 			if ep.total >= ep.limit {
 				evict = ep.oldestIdle() // its slot passes to the new connection
 			}
@@ -142,7 +151,7 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 				gen := ep.gen
 				p.mu.Unlock()
 				if evict != nil {
-					closeConn(evict.pc)
+					closeConn(evict.PC)
 				}
 				return p.dial(ctx, endpoint, key, gen, dial)
 			}
@@ -157,8 +166,8 @@ func (p *pool) acquire(ctx context.Context, endpoint string, key poolKey, limit 
 	}
 }
 
-func (p *pool) dial(ctx context.Context, endpoint string, key poolKey, gen uint64,
-	dial func(context.Context) (*pgconn.PgConn, error)) (*serverConn, error) {
+func (p *Pool) dial(ctx context.Context, endpoint string, key Key, gen uint64,
+	dial func(context.Context) (*pgconn.PgConn, error)) (*Conn, error) {
 	pc, err := dial(ctx)
 	p.mu.Lock()
 	ep := p.endpoint(endpoint)
@@ -173,33 +182,33 @@ func (p *pool) dial(ctx context.Context, endpoint string, key poolKey, gen uint6
 	if err != nil {
 		return nil, err
 	}
-	return &serverConn{pc: pc, endpoint: endpoint, key: key, gen: gen}, nil
+	return &Conn{PC: pc, endpoint: endpoint, key: key, gen: gen}, nil
 }
 
-// release gives a connection back after a request. One that may be reused
+// Release gives a connection back after a request. One that may be reused
 // becomes idle, to be reset by the next request that takes it.
-func (p *pool) release(sc *serverConn, reusable bool) {
-	if !reusable || sc.broken || sc.pc.IsClosed() || sc.pc.TxStatus() != 'I' {
-		p.discard(sc)
+func (p *Pool) Release(sc *Conn, reusable bool) {
+	if !reusable || sc.Broken || sc.PC.IsClosed() || sc.PC.TxStatus() != 'I' {
+		p.Discard(sc)
 		return
 	}
 	p.mu.Lock()
 	ep := p.endpoint(sc.endpoint)
 	if sc.gen != ep.gen {
 		p.mu.Unlock()
-		p.discard(sc)
+		p.Discard(sc)
 		return
 	}
-	sc.dirty = true
+	sc.Dirty = true
 	sc.idleAt = time.Now()
 	ep.idle[sc.key] = append(ep.idle[sc.key], sc)
 	ep.signal()
 	p.mu.Unlock()
 }
 
-// discard closes a connection and frees its slot.
-func (p *pool) discard(sc *serverConn) {
-	closeConn(sc.pc)
+// Discard closes a connection and frees its slot.
+func (p *Pool) Discard(sc *Conn) {
+	closeConn(sc.PC)
 	p.mu.Lock()
 	ep := p.endpoint(sc.endpoint)
 	ep.total--
@@ -207,9 +216,9 @@ func (p *pool) discard(sc *serverConn) {
 	p.mu.Unlock()
 }
 
-// drop closes an endpoint's idle connections and marks the busy ones to be
+// Drop closes an endpoint's idle connections and marks the busy ones to be
 // closed when they come back: its compute stopped.
-func (p *pool) drop(endpoint string) {
+func (p *Pool) Drop(endpoint string) {
 	p.mu.Lock()
 	ep, ok := p.endpoints[endpoint]
 	if !ok {
@@ -217,7 +226,7 @@ func (p *pool) drop(endpoint string) {
 		return
 	}
 	ep.gen++
-	var closing []*serverConn
+	var closing []*Conn
 	for _, list := range ep.idle {
 		closing = append(closing, list...)
 	}
@@ -229,13 +238,13 @@ func (p *pool) drop(endpoint string) {
 	}
 	p.mu.Unlock()
 	for _, sc := range closing {
-		closeConn(sc.pc)
+		closeConn(sc.PC)
 	}
 }
 
-// sweep closes connections idle longer than the idle timeout.
-func (p *pool) sweep(now time.Time) {
-	var closing []*serverConn
+// Sweep closes connections idle longer than the idle timeout.
+func (p *Pool) Sweep(now time.Time) {
+	var closing []*Conn
 	p.mu.Lock()
 	for id, ep := range p.endpoints {
 		for key, list := range ep.idle {
@@ -260,12 +269,12 @@ func (p *pool) sweep(now time.Time) {
 	}
 	p.mu.Unlock()
 	for _, sc := range closing {
-		closeConn(sc.pc)
+		closeConn(sc.PC)
 	}
 }
 
-// closeAll closes every idle connection; busy ones close when released.
-func (p *pool) closeAll() {
+// CloseAll closes every idle connection; busy ones close when released.
+func (p *Pool) CloseAll() {
 	p.mu.Lock()
 	ids := make([]string, 0, len(p.endpoints))
 	for id := range p.endpoints {
@@ -273,13 +282,13 @@ func (p *pool) closeAll() {
 	}
 	p.mu.Unlock()
 	for _, id := range ids {
-		p.drop(id)
+		p.Drop(id)
 	}
 }
 
-// open reports the connections that exist per endpoint, for tests and
+// Open reports the connections that exist per endpoint, for tests and
 // metrics.
-func (p *pool) open() map[string]int {
+func (p *Pool) Open() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make(map[string]int, len(p.endpoints))
@@ -293,4 +302,29 @@ func closeConn(pc *pgconn.PgConn) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = pc.Close(ctx)
+}
+
+// Dial logs in as key's role to a compute's Postgres at its Unix socket
+// (".../.s.PGSQL.5432"). A request whose client goes away cancels the
+// query at once rather than leaving it to run on a connection nobody reads.
+func Dial(ctx context.Context, socket string, key Key, password, appName string) (*pgconn.PgConn, error) {
+	cfg, err := pgconn.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(strings.TrimPrefix(filepath.Ext(socket), "."))
+	if err != nil {
+		return nil, fmt.Errorf("socket %q: %w", socket, err)
+	}
+	cfg.Host, cfg.Port = filepath.Dir(socket), uint16(port)
+	cfg.User, cfg.Password, cfg.Database = key.Role, password, key.Database
+	cfg.TLSConfig, cfg.Fallbacks = nil, nil
+	cfg.RuntimeParams = map[string]string{"application_name": appName}
+	if key.Options != "" {
+		cfg.RuntimeParams["options"] = key.Options
+	}
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: time.Second}
+	}
+	return pgconn.ConnectConfig(ctx, cfg)
 }
