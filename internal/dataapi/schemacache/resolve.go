@@ -143,11 +143,10 @@ func (s *Schema) noRelBetween(from QName, target, hint string) error {
 		for _, r := range rels {
 			children = append(children, r.Foreign.Name)
 		}
-		for _, m := range newFuzzySet(children).get(target) {
-			if m.score < 1 {
-				e.WithHint("Perhaps you meant '%s' instead of '%s'.", m.value, target)
-			}
-			break
+		// An exact match (score 1) means the target exists and the
+		// hint is what failed: no suggestion then.
+		if ms := newFuzzySet(children).get(target); len(ms) > 0 && ms[0].score < 1 {
+			e.WithHint("Perhaps you meant '%s' instead of '%s'.", ms[0].value, target)
 		}
 		return e
 	}

@@ -299,6 +299,16 @@ func decode(t *testing.T, s string) map[string]any {
 	return m
 }
 
+// ambiguousShipments is PGRST201 for shipments' two keys to addresses.
+const ambiguousShipments = `{"status": 300, "code": "PGRST201",
+	"message": "Could not embed because more than one relationship was found for 'shipments' and 'addresses'",
+	"details": [
+	  {"cardinality": "many-to-one", "embedding": "shipments with addresses",
+	   "relationship": "shipments_destination_address_id_fkey using shipments(destination_address_id) and addresses(id)"},
+	  {"cardinality": "many-to-one", "embedding": "shipments with addresses",
+	   "relationship": "shipments_origin_address_id_fkey using shipments(origin_address_id) and addresses(id)"}],
+	"hint": "Try changing 'addresses' to one of the following: 'addresses!shipments_destination_address_id_fkey', 'addresses!shipments_origin_address_id_fkey'. Find the desired relationship in the 'details' key."}`
+
 func testRelationshipErrors(t *testing.T, s *schemacache.Schema) {
 	for _, tc := range []struct {
 		name, from, target, hint string
@@ -306,14 +316,7 @@ func testRelationshipErrors(t *testing.T, s *schemacache.Schema) {
 	}{
 		// Two foreign keys to the same table (PostgREST's
 		// EmbedDisambiguationSpec, "ambiguous many-to-one").
-		{"ambiguous m2o", "shipments", "addresses", "", `{"status": 300, "code": "PGRST201",
-			"message": "Could not embed because more than one relationship was found for 'shipments' and 'addresses'",
-			"details": [
-			  {"cardinality": "many-to-one", "embedding": "shipments with addresses",
-			   "relationship": "shipments_destination_address_id_fkey using shipments(destination_address_id) and addresses(id)"},
-			  {"cardinality": "many-to-one", "embedding": "shipments with addresses",
-			   "relationship": "shipments_origin_address_id_fkey using shipments(origin_address_id) and addresses(id)"}],
-			"hint": "Try changing 'addresses' to one of the following: 'addresses!shipments_destination_address_id_fkey', 'addresses!shipments_origin_address_id_fkey'. Find the desired relationship in the 'details' key."}`},
+		{"ambiguous m2o", "shipments", "addresses", "", ambiguousShipments},
 		{"ambiguous o2m", "addresses", "shipments", "", `{"status": 300, "code": "PGRST201",
 			"message": "Could not embed because more than one relationship was found for 'addresses' and 'shipments'",
 			"details": [
@@ -323,14 +326,7 @@ func testRelationshipErrors(t *testing.T, s *schemacache.Schema) {
 			   "relationship": "shipments_origin_address_id_fkey using addresses(id) and shipments(origin_address_id)"}],
 			"hint": "Try changing 'shipments' to one of the following: 'shipments!shipments_destination_address_id_fkey', 'shipments!shipments_origin_address_id_fkey'. Find the desired relationship in the 'details' key."}`},
 		// A hint matching both keys' referenced column stays ambiguous.
-		{"ambiguous with a hint", "shipments", "addresses", "id", `{"status": 300, "code": "PGRST201",
-			"message": "Could not embed because more than one relationship was found for 'shipments' and 'addresses'",
-			"details": [
-			  {"cardinality": "many-to-one", "embedding": "shipments with addresses",
-			   "relationship": "shipments_destination_address_id_fkey using shipments(destination_address_id) and addresses(id)"},
-			  {"cardinality": "many-to-one", "embedding": "shipments with addresses",
-			   "relationship": "shipments_origin_address_id_fkey using shipments(origin_address_id) and addresses(id)"}],
-			"hint": "Try changing 'addresses' to one of the following: 'addresses!shipments_destination_address_id_fkey', 'addresses!shipments_origin_address_id_fkey'. Find the desired relationship in the 'details' key."}`},
+		{"ambiguous with a hint", "shipments", "addresses", "id", ambiguousShipments},
 		// No relationship; a close target is suggested (Error.hs
 		// noRelBetweenHint doctests).
 		{"close target", "orders", "itemz", "", `{"status": 400, "code": "PGRST200",
