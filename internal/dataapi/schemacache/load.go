@@ -289,7 +289,8 @@ SELECT json_build_object(
     'schema', n.nspname,
     'name', c.relname,
     'kind', c.relkind,
-    'comment', coalesce(d.description, ''),
+    'comment', coalesce((SELECT d.description FROM pg_description d
+                         WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0), ''),
     'updatable', CASE WHEN c.relkind IN ('v', 'f') THEN pg_relation_is_updatable(c.oid::regclass, true) ELSE 0 END,
     'columns', (
       SELECT coalesce(json_agg(json_build_object(
@@ -310,18 +311,17 @@ SELECT json_build_object(
           THEN (CASE WHEN bt.oid IS NULL THEN a.atttypmod ELSE bt.typmod END) - 4
           ELSE 0 END,
         'enum', (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = coalesce(bt.base, a.atttypid)),
-        'comment', coalesce(cd.description, '')
+        'comment', coalesce((SELECT cd.description FROM pg_description cd
+                             WHERE cd.objoid = a.attrelid AND cd.classoid = 'pg_class'::regclass AND cd.objsubid = a.attnum), '')
       ) ORDER BY a.attnum), '[]')
       FROM pg_attribute a
       LEFT JOIN base_types bt ON bt.oid = a.atttypid
       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-      LEFT JOIN pg_description cd ON cd.objoid = a.attrelid AND cd.classoid = 'pg_class'::regclass AND cd.objsubid = a.attnum
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     )
   ) ORDER BY n.nspname, c.relname), '[]')
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
   WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND NOT c.relispartition
     AND n.nspname IN (SELECT name FROM exposed)
 ),
@@ -361,7 +361,8 @@ SELECT json_build_object(
   SELECT coalesce(json_agg(json_build_object(
     'schema', n.nspname,
     'name', p.proname,
-    'comment', coalesce(d.description, ''),
+    'comment', coalesce((SELECT d.description FROM pg_description d
+                         WHERE d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0), ''),
     'args', (SELECT coalesce(json_agg(json_build_object(
                'name', coalesce(p.proargnames[x.i], ''),
                'type', format_type(x.t, NULL),
@@ -382,7 +383,6 @@ SELECT json_build_object(
   JOIN pg_type t ON t.oid = coalesce(bt.base, p.prorettype)
   JOIN pg_namespace tn ON tn.oid = t.typnamespace
   LEFT JOIN pg_class comp ON comp.oid = t.typrelid AND t.typtype = 'c'
-  LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0
   WHERE p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype AND p.prorettype <> 'event_trigger'::regtype
     AND n.nspname IN (SELECT name FROM exposed)
 ))`
