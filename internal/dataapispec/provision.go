@@ -120,14 +120,24 @@ END $grove$`
 
 // neonAuthKeys makes neon_auth.jwks as Better Auth keeps it (so that Auth,
 // enabled later, takes the key over) and closes the schema to the Data
-// API's roles: it holds private keys and, with Auth, users' secrets.
-const neonAuthKeys = `CREATE SCHEMA IF NOT EXISTS neon_auth;
-CREATE TABLE IF NOT EXISTS neon_auth.jwks (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  "publicKey" text NOT NULL,
-  "privateKey" text NOT NULL,
-  "createdAt" timestamptz NOT NULL DEFAULT now(),
-  "expiresAt" timestamptz);
+// API's roles: it holds private keys and, with Auth, users' secrets. What
+// it makes belongs to the database's owner, as Neon's neon_auth does.
+const neonAuthKeys = `DO $grove$ DECLARE o text; BEGIN
+  SELECT pg_get_userbyid(datdba) INTO o FROM pg_database WHERE datname = current_database();
+  IF to_regnamespace('neon_auth') IS NULL THEN
+    CREATE SCHEMA neon_auth;
+    EXECUTE format('ALTER SCHEMA neon_auth OWNER TO %I', o);
+  END IF;
+  IF to_regclass('neon_auth.jwks') IS NULL THEN
+    CREATE TABLE neon_auth.jwks (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      "publicKey" text NOT NULL,
+      "privateKey" text NOT NULL,
+      "createdAt" timestamptz NOT NULL DEFAULT now(),
+      "expiresAt" timestamptz);
+    EXECUTE format('ALTER TABLE neon_auth.jwks OWNER TO %I', o);
+  END IF;
+END $grove$;
 REVOKE ALL ON SCHEMA neon_auth FROM PUBLIC, ` + AuthenticatorRole + `, ` + AnonRole + `, ` + AuthedRole + `;
 REVOKE ALL ON ALL TABLES IN SCHEMA neon_auth FROM PUBLIC, ` + AuthenticatorRole + `, ` + AnonRole + `, ` + AuthedRole
 
