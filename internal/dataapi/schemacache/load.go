@@ -62,11 +62,12 @@ func quoteLiteral(s string) string {
 
 // catalog is the introspection statement's JSON.
 type catalog struct {
-	Schemas     []SchemaInfo `json:"schemas"`
-	Tables      []catTable   `json:"tables"`
-	Constraints []catCons    `json:"constraints"`
-	Views       []catView    `json:"views"`
-	Functions   []catFunc    `json:"functions"`
+	Schemas     []SchemaInfo  `json:"schemas"`
+	Tables      []catTable    `json:"tables"`
+	Constraints []catCons     `json:"constraints"`
+	Views       []catView     `json:"views"`
+	Functions   []catFunc     `json:"functions"`
+	Computed    []catComputed `json:"computed"`
 }
 
 type catTable struct {
@@ -125,6 +126,18 @@ type catFunc struct {
 	Void        bool     `json:"void"`
 	Volatility  string   `json:"volatility"`
 	HasVariadic bool     `json:"variadic"`
+}
+
+// catComputed is a function of one table row returning rows of a table:
+// a computed relationship.
+type catComputed struct {
+	Schema  string `json:"schema"`
+	Name    string `json:"name"`
+	TSchema string `json:"tschema"`
+	Table   string `json:"table"`
+	FSchema string `json:"fschema"`
+	FTable  string `json:"ftable"`
+	ToOne   bool   `json:"toone"`
 }
 
 type catArg struct {
@@ -195,7 +208,7 @@ func build(cat *catalog, exposed []string) (*Schema, error) {
 	}
 	g := newGraph(cat)
 	g.primaryKeys(s)
-	g.relationships(s, exposed)
+	g.relationships(s, exposed, cat.Computed)
 	return s, nil
 }
 
@@ -356,6 +369,25 @@ SELECT json_build_object(
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_rewrite w ON w.ev_class = c.oid AND w.rulename = '_RETURN'
   WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+),
+'computed', (
+  SELECT coalesce(json_agg(json_build_object(
+    'schema', n.nspname,
+    'name', p.proname,
+    'tschema', tn.nspname,
+    'table', tc.relname,
+    'fschema', fn.nspname,
+    'ftable', fc.relname,
+    'toone', NOT p.proretset OR p.prorows = 1
+  ) ORDER BY n.nspname, p.proname, p.oid), '[]')
+  FROM pg_proc p
+  JOIN pg_namespace n ON n.oid = p.pronamespace
+  JOIN pg_class tc ON tc.reltype = p.proargtypes[0] AND tc.relkind IN ('r', 'v', 'm', 'f', 'p')
+  JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  JOIN pg_class fc ON fc.reltype = p.prorettype AND fc.relkind IN ('r', 'v', 'm', 'f', 'p')
+  JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+  WHERE p.pronargs = 1
+    AND tn.nspname IN (SELECT name FROM exposed) AND fn.nspname IN (SELECT name FROM exposed)
 ),
 'functions', (
   SELECT coalesce(json_agg(json_build_object(

@@ -175,8 +175,10 @@ func sortedKeys[V any](m map[int64]V) []int64 {
 	return ks
 }
 
-// relationships fills s.Relationships.
-func (g *graph) relationships(s *Schema, exposed []string) {
+// relationships fills s.Relationships. A computed relationship named
+// like a table of its schema replaces the foreign key relationships to
+// that table, as in PostgREST.
+func (g *graph) relationships(s *Schema, exposed []string, computed []catComputed) {
 	var rels []*Relationship
 	for _, k := range g.fks {
 		nums, cols := keyCols(k.Cols)
@@ -235,9 +237,22 @@ func (g *graph) relationships(s *Schema, exposed []string) {
 		rels = append(rels, &Relationship{Table: r.Foreign, Foreign: r.Table, Cardinality: card,
 			Constraint: r.Constraint, Columns: r.ForeignColumns, ForeignColumns: r.Columns})
 	}
+	overridden := map[[2]QName]bool{}
+	for _, c := range computed {
+		r := &Relationship{Table: QName{c.TSchema, c.Table}, Foreign: QName{c.FSchema, c.FTable},
+			Cardinality: OneToMany, Function: QName{c.Schema, c.Name}}
+		if c.ToOne {
+			r.Cardinality = ManyToOne
+		}
+		overridden[[2]QName{r.Table, r.Function}] = true
+		rels = append(rels, r)
+	}
 	isExposed := func(q QName) bool { return slices.Contains(exposed, q.Schema) }
 	for _, r := range rels {
 		if !isExposed(r.Table) || !isExposed(r.Foreign) || r.Junction != nil && !isExposed(r.Junction.Table) {
+			continue
+		}
+		if !r.Computed() && overridden[[2]QName{r.Table, r.Foreign}] {
 			continue
 		}
 		r.Self = r.Table == r.Foreign
@@ -315,6 +330,12 @@ var cardOrder = map[string]int{OneToMany: 0, ManyToOne: 1, OneToOne: 2, ManyToMa
 // relLess orders relationships as PostgREST sorts them (the order of
 // candidates in an ambiguity error).
 func relLess(a, b *Relationship) bool {
+	if a.Computed() != b.Computed() {
+		return b.Computed()
+	}
+	if a.Function != b.Function {
+		return qnameLess(a.Function, b.Function)
+	}
 	if a.Foreign != b.Foreign {
 		return qnameLess(a.Foreign, b.Foreign)
 	}

@@ -110,6 +110,9 @@ func (s *Schema) FindRelationship(from QName, target, hint string) (*Relationshi
 }
 
 func (s *Schema) relMatches(r *Relationship, target, hint string) bool {
+	if r.Computed() {
+		return target == r.Function.Name
+	}
 	isCons := func(name string) bool { return r.Junction == nil && r.Constraint == name }
 	if r.Self {
 		if hint == "" {
@@ -181,9 +184,14 @@ func ambiguousRel(origin, target string, rels []*Relationship) error {
 		Relationship string `json:"relationship"`
 	}
 	paren := func(cols []string) string { return "(" + strings.Join(cols, ", ") + ")" }
-	cands := make([]candidate, len(rels))
+	cands := make([]any, len(rels))
 	hints := make([]string, len(rels))
 	for i, r := range rels {
+		if r.Computed() {
+			// PostgREST shows a computed candidate as {} and an empty hint.
+			cands[i] = struct{}{}
+			continue
+		}
 		c := candidate{Embedding: r.Table.Name + " with " + r.Foreign.Name}
 		switch r.Cardinality {
 		case ManyToMany:

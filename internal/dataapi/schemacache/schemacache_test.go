@@ -248,6 +248,10 @@ func testFindRelationship(t *testing.T, s *schemacache.Schema) {
 			rel{"m2o", "orders", "order_items_order_id_fkey", []string{"order {id} (x)"}, []string{"id"}, ""}},
 		{"quoted names back", "orders", "Order Lines", "",
 			rel{"o2m", "Order Lines", "order_items_order_id_fkey", []string{"id"}, []string{"order {id} (x)"}, ""}},
+		// Computed relationships, found by the function's name.
+		{"computed to-one", "users", "last_order", "", rel{"m2o", "orders", "", nil, nil, ""}},
+		{"computed to-many", "orders", "expensive_items", "", rel{"o2m", "items", "", nil, nil, ""}},
+		{"computed replaces the key", "item_tags", "tags", "", rel{"m2o", "tags", "", nil, nil, ""}},
 		{"materialized view", "item_stats", "tags", "",
 			rel{"m2m", "tags", "", []string{"item_id"}, []string{"id"}, "item_tags"}},
 	} {
@@ -257,6 +261,9 @@ func testFindRelationship(t *testing.T, s *schemacache.Schema) {
 				t.Fatal(err)
 			}
 			got := rel{r.Cardinality, r.Foreign.Name, r.Constraint, r.Columns, r.ForeignColumns, ""}
+			if r.Computed() != (tc.want.cols == nil) {
+				t.Errorf("computed: %v", r.Function)
+			}
 			if r.Junction != nil {
 				got.junction = r.Junction.Table.Name
 			}
@@ -455,7 +462,7 @@ func testFindFunction(t *testing.T, s *schemacache.Schema) {
 			names = append(names, q.Name)
 		}
 		sort.Strings(names)
-		for _, n := range []string{"concat_two", "total_of", "reset_stock", "secret_value"} {
+		for _, n := range []string{"concat_two", "total_of", "reset_stock", "secret_value", "last_order"} {
 			if s.Functions[schemacache.QName{Schema: "api", Name: n}] != nil {
 				t.Errorf("%s is in the cache (%v)", n, names)
 			}

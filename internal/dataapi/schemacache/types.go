@@ -84,7 +84,15 @@ type Relationship struct {
 	Columns        []string
 	ForeignColumns []string
 	Junction       *Junction
+	// Function is set for a computed relationship: a function taking
+	// Table's row and returning Foreign's rows, embedded by the
+	// function's name (cardinality m2o when it returns one row, o2m
+	// otherwise; no Constraint, Columns or Junction).
+	Function QName
 }
+
+// Computed reports whether r is a computed relationship.
+func (r *Relationship) Computed() bool { return r.Function != QName{} }
 
 // Junction is the table through which a many-to-many relationship goes.
 type Junction struct {

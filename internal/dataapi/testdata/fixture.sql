@@ -216,6 +216,18 @@ CREATE FUNCTION api.concat_two(text, text) RETURNS text LANGUAGE sql IMMUTABLE A
 CREATE AGGREGATE api.total_of(numeric) (SFUNC = numeric_add, STYPE = numeric);
 CREATE PROCEDURE api.reset_stock() LANGUAGE sql AS $$ UPDATE api.items SET quantity = 0 $$;
 
+-- Computed relationships: a function of a row returning rows of a table.
+-- ROWS 1 makes it to-one. api.tags, named like the table, replaces the
+-- foreign key relationship from item_tags to tags.
+CREATE FUNCTION api.last_order(api.users) RETURNS SETOF api.orders ROWS 1
+  LANGUAGE sql STABLE AS $$ SELECT * FROM api.orders WHERE user_id = $1.id ORDER BY id DESC LIMIT 1 $$;
+CREATE FUNCTION api.expensive_items(api.orders) RETURNS SETOF api.items
+  LANGUAGE sql STABLE AS $$
+    SELECT i.* FROM api.items i JOIN api.order_items oi ON oi.item_id = i.id
+    WHERE oi.order_id = $1.id AND i.price > 20 ORDER BY i.id $$;
+CREATE FUNCTION api.tags(api.item_tags) RETURNS SETOF api.tags ROWS 1
+  LANGUAGE sql STABLE AS $$ SELECT * FROM api.tags WHERE id = $1.tag_id $$;
+
 -- Not exposed.
 CREATE FUNCTION private.secret_value() RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'hidden' $$;
 
