@@ -32,3 +32,25 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRoleClaimKey parses arbitrary role claim keys and evaluates those
+// that parse against arbitrary claims: no panic.
+func FuzzRoleClaimKey(f *testing.F) {
+	for _, seed := range []string{
+		"", "$.role", `$["a\"b"][0].value`, `$.r[?(@ != "x")]`, `$.r[?@ == 1e3]`, "$[-1]", "$.*[*]",
+		".role", `."q"[0]`, `.r[?(@ ^== "a")]`, `.r[?(@==^"a")]`,
+	} {
+		f.Add(seed, []byte(`{"role":"r","r":["a",1,{"x":null}],"a\"b":[{"value":"v"}]}`))
+	}
+	f.Fuzz(func(t *testing.T, key string, claims []byte) {
+		p, err := parseRoleClaimKey(key)
+		if err != nil {
+			return
+		}
+		if m, ok := decodeObject(claims); ok {
+			if v, ok := p.eval(m); ok {
+				roleText(v)
+			}
+		}
+	})
+}

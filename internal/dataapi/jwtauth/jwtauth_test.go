@@ -338,6 +338,9 @@ func TestMalformedTokens(t *testing.T) {
 		// Conformance 11809 (ErrorSpec.hs#L116): {} signed with "wrong secret".
 		{"wrong secret", mintHMAC(t, "HS256", []byte("wrong secret"), `{"alg":"HS256"}`, map[string]any{}), keyMsg, noKey, "PGRST301"},
 		{"signature of another token", h + "." + b64([]byte(`{"role":"postgres"}`)) + "." + strings.Split(good, ".")[2], keyMsg, noKey, "PGRST301"},
+		// jose-jwt's canDecodeJws: a token's kid must be the key's, and a
+		// secret has none.
+		{"kid with a secret", mintHMAC(t, "HS256", secret, `{"alg":"HS256","kid":"k1"}`, map[string]any{}), keyMsg, noKey, "PGRST301"},
 		{"RS256 header on an HMAC secret", b64([]byte(`{"alg":"RS256"}`)) + "." + p + ".AAAA", keyMsg, noKey, "PGRST301"},
 		// Verified, but the payload is not a JSON object.
 		{"payload not JSON", mintHMAC(t, "HS256", secret, "", []byte("not json")), "Parsing claims failed", "", "PGRST303"},
@@ -347,6 +350,46 @@ func TestMalformedTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := v.Verify(t.Context(), tc.tok, keys, Rules{})
 			wantErr(t, err, 401, tc.code, tc.msg, tc.details)
+		})
+	}
+}
+
+func TestKeySelection(t *testing.T) {
+	v := newVerifier(t, newClock(), Config{})
+	k := newKey(t, jose.RS256, "k", 0)
+	claims := map[string]any{"role": "r"}
+	jwk := func(mod func(*jose.JSONWebKey)) []byte {
+		j := k.jwk()
+		mod(&j)
+		b, err := json.Marshal(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		key  []byte
+		tok  string
+		ok   bool
+	}{
+		{"kid and alg match", jwk(func(*jose.JSONWebKey) {}), mint(t, k, claims), true},
+		{"key without alg fits RS384", jwk(func(j *jose.JSONWebKey) { j.Algorithm = "" }), mint(t, testKey{jose.RS384, "k", k.priv}, claims), true},
+		{"key alg RS256, token RS384", jwk(func(*jose.JSONWebKey) {}), mint(t, testKey{jose.RS384, "k", k.priv}, claims), false},
+		{"token without kid", jwk(func(*jose.JSONWebKey) {}), mint(t, testKey{jose.RS256, "", k.priv}, claims), true},
+		{"key without kid, token with one", jwk(func(j *jose.JSONWebKey) { j.KeyID = "" }), mint(t, k, claims), false},
+		{"encryption key", jwk(func(j *jose.JSONWebKey) { j.Use = "enc"; j.KeyID = "k" }), mint(t, k, claims), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set := []byte(`{"keys":[` + string(tc.key) + `,` + string(jwk(func(j *jose.JSONWebKey) { j.KeyID = "other" })) + `]}`)
+			_, err := v.Verify(t.Context(), tc.tok, Keys{Inline: set}, Rules{})
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantErr(t, err, 401, "PGRST301", "No suitable key or wrong key type", "None of the keys was able to decode the JWT")
 		})
 	}
 }
