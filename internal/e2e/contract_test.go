@@ -73,6 +73,9 @@ func TestContract(t *testing.T) {
 		{"GET", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}", nil, 200, nil},
 		{"GET", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}/reveal_password", nil, 200, nil},
 		{"POST", "/projects/{project_id}/branches/{branch_id}/roles/{new_role}/reset_password", nil, 200, nil},
+		{"POST", "/projects/{project_id}/branches/{branch_id}/data-api/{database_name}", `{"auth_provider":"neon_auth"}`, 201, nil},
+		{"GET", "/projects/{project_id}/branches/{branch_id}/data-api/{database_name}", nil, 200, nil},
+		{"PATCH", "/projects/{project_id}/branches/{branch_id}/data-api/{database_name}", `{"settings":{"db_max_rows":10}}`, 201, nil},
 		{"GET", "/projects/{project_id}/endpoints", nil, 200, nil},
 		{"GET", "/projects/{project_id}/endpoints/{endpoint_id}", nil, 200, nil},
 		{"PATCH", "/projects/{project_id}/endpoints/{endpoint_id}", `{"endpoint":{"suspend_timeout_seconds":600}}`, 200, nil},
@@ -126,6 +129,7 @@ func TestContract(t *testing.T) {
 	// Neon's spec says ("Returned if the … doesn't exist or has already
 	// been deleted").
 	for _, s := range []step{
+		{"DELETE", "/projects/{project_id}/branches/{branch_id}/data-api/{database_name}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/snapshots/{snapshot_id}", nil, 202, nil},
 		{"DELETE", "/projects/{project_id}/branches/{dev_branch_id}", nil, 200, nil},
 		{"DELETE", "/projects/{project_id}/branches/{branch_id}/databases/{renamed_db}", nil, 200, nil},
@@ -200,6 +204,8 @@ var validBodies = map[string]string{
 	"POST /projects/{project_id}/snapshots/{snapshot_id}/restore":                 `{}`,
 	"POST /projects/{project_id}/branches/{branch_id}/databases":                  `{"database":{"name":"x","owner_name":"x"}}`,
 	"PATCH /projects/{project_id}/branches/{branch_id}/databases/{database_name}": `{"database":{"name":"y"}}`,
+	"POST /projects/{project_id}/branches/{branch_id}/data-api/{database_name}":   `{"auth_provider":"neon_auth"}`,
+	"PATCH /projects/{project_id}/branches/{branch_id}/data-api/{database_name}":  `{"settings":{}}`,
 	"POST /projects/{project_id}/branches/{branch_id}/roles":                      `{"role":{"name":"x"}}`,
 	"POST /projects/{project_id}/endpoints":                                       `{"endpoint":{"branch_id":"br-nope-nope-12345678","type":"read_write"}}`,
 	"PATCH /projects/{project_id}/endpoints/{endpoint_id}":                        `{"endpoint":{"suspend_timeout_seconds":600}}`,
