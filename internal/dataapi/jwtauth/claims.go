@@ -18,13 +18,31 @@ type times struct {
 
 // check applies PostgREST's rule (Auth/Jwt.hs checkForErrors) with its 30 s
 // leeway: expired when now-30 > exp, early when now+30 < nbf or iat.
-func (t times) check(now int64) error {
-	switch {
-	case t.hasExp && now-leeway > t.exp:
+func (t *times) check(now int64) error {
+	for _, f := range []func(int64) error{t.checkExp, t.checkNbf, t.checkIat} {
+		if err := f(now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *times) checkExp(now int64) error {
+	if t.hasExp && now-leeway > t.exp {
 		return claimsError(msgExpired)
-	case t.hasNbf && now+leeway < t.nbf:
+	}
+	return nil
+}
+
+func (t *times) checkNbf(now int64) error {
+	if t.hasNbf && now+leeway < t.nbf {
 		return claimsError(msgNotYetValid)
-	case t.hasIat && now+leeway < t.iat:
+	}
+	return nil
+}
+
+func (t *times) checkIat(now int64) error {
+	if t.hasIat && now+leeway < t.iat {
 		return claimsError(msgIssuedAtFuture)
 	}
 	return nil
@@ -39,24 +57,23 @@ func checkClaims(payload []byte, now int64, rules Rules, path *rolePath) (Result
 		return Result{}, times{}, claimsError(msgParsingClaims)
 	}
 	var t times
-	var err error
-	if t.exp, t.hasExp, err = timeClaim(claims, "exp", msgExpNotNumber); err != nil {
-		return Result{}, t, err
-	}
-	if t.hasExp && now-leeway > t.exp {
-		return Result{}, t, claimsError(msgExpired)
-	}
-	if t.nbf, t.hasNbf, err = timeClaim(claims, "nbf", msgNbfNotNumber); err != nil {
-		return Result{}, t, err
-	}
-	if t.hasNbf && now+leeway < t.nbf {
-		return Result{}, t, claimsError(msgNotYetValid)
-	}
-	if t.iat, t.hasIat, err = timeClaim(claims, "iat", msgIatNotNumber); err != nil {
-		return Result{}, t, err
-	}
-	if t.hasIat && now+leeway < t.iat {
-		return Result{}, t, claimsError(msgIssuedAtFuture)
+	for _, c := range []struct {
+		name, notNumber string
+		v               *int64
+		has             *bool
+		check           func(int64) error
+	}{
+		{"exp", msgExpNotNumber, &t.exp, &t.hasExp, t.checkExp},
+		{"nbf", msgNbfNotNumber, &t.nbf, &t.hasNbf, t.checkNbf},
+		{"iat", msgIatNotNumber, &t.iat, &t.hasIat, t.checkIat},
+	} {
+		var err error
+		if *c.v, *c.has, err = timeClaim(claims, c.name, c.notNumber); err != nil {
+			return Result{}, t, err
+		}
+		if err := c.check(now); err != nil {
+			return Result{}, t, err
+		}
 	}
 	if err := checkAudience(claims["aud"], rules.Audience); err != nil {
 		return Result{}, t, err

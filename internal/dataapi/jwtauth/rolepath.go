@@ -335,12 +335,8 @@ func (p *pathParser) rfcSelector() (step, error) {
 			return st, errSyntax
 		}
 		p.skipBlank(false)
-		switch {
-		case p.eat("=="):
-			st.op = opEq
-		case p.eat("!="):
-			st.op = opNe
-		default:
+		var ok bool
+		if st.op, ok = p.filterOp(rfcOps); !ok {
 			return st, errSyntax
 		}
 		p.skipBlank(false)
@@ -498,13 +494,10 @@ func parseDottedPath(s string) (*rolePath, error) {
 		switch {
 		case p.eat("."):
 			if p.peek(`"`) {
-				p.i++
-				end := strings.IndexByte(p.s[p.i:], '"')
-				if end < 0 {
+				var ok bool
+				if st.name, ok = p.dottedQuoted(); !ok {
 					return nil, errSyntax
 				}
-				st.name = p.s[p.i : p.i+end]
-				p.i += end + 1
 			} else {
 				st.name = p.bareKey()
 				if st.name == "" {
@@ -517,31 +510,16 @@ func parseDottedPath(s string) (*rolePath, error) {
 				return nil, errSyntax
 			}
 			p.skipBlank(true)
-			// ==^ before its prefix ==, as PostgREST's matchOperator.
-			switch {
-			case p.eat("==^"):
-				st.op = opSuffix
-			case p.eat("=="):
-				st.op = opEq
-			case p.eat("!="):
-				st.op = opNe
-			case p.eat("^=="):
-				st.op = opPrefix
-			case p.eat("*=="):
-				st.op = opContains
-			default:
+			var ok bool
+			if st.op, ok = p.filterOp(dottedOps); !ok {
 				return nil, errSyntax
 			}
 			p.skipBlank(true)
-			if !p.eat(`"`) {
+			lit, ok := p.dottedQuoted()
+			if !ok {
 				return nil, errSyntax
 			}
-			end := strings.IndexByte(p.s[p.i:], '"')
-			if end < 0 {
-				return nil, errSyntax
-			}
-			st.kind, st.lit = stepFilter, p.s[p.i:p.i+end]
-			p.i += end + 1
+			st.kind, st.lit = stepFilter, lit
 			// A filter is the last expression.
 			if p.s[p.i:] != ")]" {
 				return nil, errSyntax
@@ -566,6 +544,41 @@ func parseDottedPath(s string) (*rolePath, error) {
 		return nil, errSyntax
 	}
 	return path, nil
+}
+
+// dottedQuoted reads the dotted syntax's quoted text: no escapes, so no
+// quote inside.
+func (p *pathParser) dottedQuoted() (string, bool) {
+	if !p.eat(`"`) {
+		return "", false
+	}
+	end := strings.IndexByte(p.s[p.i:], '"')
+	if end < 0 {
+		return "", false
+	}
+	text := p.s[p.i : p.i+end]
+	p.i += end + 1
+	return text, true
+}
+
+type opText struct {
+	text string
+	op   filterOp
+}
+
+var (
+	rfcOps = []opText{{"==", opEq}, {"!=", opNe}}
+	// ==^ before its prefix ==, as PostgREST's matchOperator.
+	dottedOps = []opText{{"==^", opSuffix}, {"==", opEq}, {"!=", opNe}, {"^==", opPrefix}, {"*==", opContains}}
+)
+
+func (p *pathParser) filterOp(ops []opText) (filterOp, bool) {
+	for _, o := range ops {
+		if p.eat(o.text) {
+			return o.op, true
+		}
+	}
+	return 0, false
 }
 
 // bareKey reads Parsec's many1 (alphaNum <|> oneOf "_$@").
