@@ -26,6 +26,15 @@ func (t *Table) Column(name string) *Column {
 	return nil
 }
 
+// FindColumn returns the column called name, or PGRST204 (a write naming
+// a column the table does not have).
+func (t *Table) FindColumn(name string) (*Column, error) {
+	if c := t.Column(name); c != nil {
+		return c, nil
+	}
+	return nil, apierr.New(statusBadRequest, "PGRST204", "Could not find the '%s' column of '%s' in the schema cache", name, t.Name.Name)
+}
+
 // FindTable returns the table or view, or PGRST205 with a close name as
 // hint.
 func (s *Schema) FindTable(schema, name string) (*Table, error) {

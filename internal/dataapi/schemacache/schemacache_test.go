@@ -178,6 +178,15 @@ func testTables(t *testing.T, s *schemacache.Schema) {
 	if orders.Column("nope") != nil {
 		t.Error("Column found a column that does not exist")
 	}
+	if _, err := orders.FindColumn("owner"); err != nil {
+		t.Error(err)
+	}
+	_, err := orders.FindColumn("nope")
+	want := decode(t, `{"status": 400, "code": "PGRST204",
+		"message": "Could not find the 'nope' column of 'orders' in the schema cache", "details": null, "hint": null}`)
+	if got := body(t, err); !reflect.DeepEqual(got, want) {
+		t.Errorf("FindColumn: got %v", got)
+	}
 }
 
 // rel is what a test expects of a relationship.
