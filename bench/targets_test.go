@@ -34,6 +34,10 @@ var targets = map[string]map[string]bound{
 	"BenchmarkProxyLatency": {
 		"added_us_median": {limit: 25}, "proxy8_over_pgbouncer8_median": {limit: 1, atLeast: true},
 	},
+	"BenchmarkDataAPI": {
+		"rest_row_over_floor_p50": {limit: 1.5}, "rest_rows_per_s_32": {limit: 5000, atLeast: true},
+		"rest_embed100_over_sql_p50": {limit: 2},
+	},
 	"BenchmarkBranchCreate": {
 		"branch_to_query_empty_p50_ms": {limit: 100}, "branch_to_query_1GiB_p50_ms": {limit: 100},
 		"big_over_empty": {limit: 1.2},

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/grovedb/grove/internal/compute"
+	"github.com/grovedb/grove/internal/computepool"
+	"github.com/grovedb/grove/internal/dataapi"
+	"github.com/grovedb/grove/internal/dataapi/jwtauth"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/proxy/authlimit"
 	"github.com/grovedb/grove/internal/sqlhttp"
@@ -20,26 +23,38 @@ import (
 // enabled" answer.
 type dataPlane struct {
 	*httpServer
-	Mux *http.ServeMux
-	SQL *sqlhttp.Handler
-	ws  http.Handler // the proxy's WebSocket tunnel
+	Mux  *http.ServeMux
+	SQL  *sqlhttp.Handler
+	Data *dataapi.Handler
+	ws   http.Handler // the proxy's WebSocket tunnel
 }
 
 // newDataPlane returns the data plane; its closer lets requests in flight
 // finish, then closes the connections SQL over HTTP keeps to computes.
 func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *proxy.Proxy, limiter *authlimit.Limiter,
 	cert tls.Certificate, log *slog.Logger) (*dataPlane, closer, error) {
+	maxConns := func(id string) int {
+		// As Neon's pooler: 90 % of the compute's connections.
+		if in, ok := computes.Get(id); ok {
+			return in.Settings().MaxConnections * 9 / 10
+		}
+		return 0
+	}
+	pool := computepool.New(sqlhttp.DefaultIdleTimeout)
 	sql, err := sqlhttp.New(sqlhttp.Config{
 		Backend: be, Domain: cfg.Domain, AuthLimiter: limiter, Logger: log.With("component", "sqlhttp"),
-		MaxConns: func(id string) int {
-			// As Neon's pooler: 90 % of the compute's connections.
-			if in, ok := computes.Get(id); ok {
-				return in.Settings().MaxConnections * 9 / 10
-			}
-			return 0
-		},
+		MaxConns: maxConns, Pool: pool,
 	})
 	if err != nil {
+		return nil, nil, fmt.Errorf("data plane: %w", err)
+	}
+	verifier := jwtauth.New(jwtauth.Config{Logger: log.With("component", "jwt")})
+	data, err := dataapi.New(dataapi.Config{
+		Backend: be, Lookup: be.DataAPI, Pool: pool, MaxConns: maxConns, Verifier: verifier,
+		Domain: cfg.Domain, Logger: log.With("component", "dataapi"),
+	})
+	if err != nil {
+		_ = sql.Close()
 		return nil, nil, fmt.Errorf("data plane: %w", err)
 	}
 	// A stopped compute's pooled connections are dead: close them at once.
@@ -47,9 +62,10 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *pr
 		switch e.Kind {
 		case compute.EventSuspended, compute.EventCrashed, compute.EventFailed:
 			sql.Drop(e.ID)
+			data.Drop(e.ID)
 		}
 	})
-	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql, ws: px.WebSocket()}
+	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql, Data: data, ws: px.WebSocket()}
 	d.Mux.Handle("/sql", sql)
 	srv, err := listenHTTP(cfg.HTTPAddr, http.HandlerFunc(d.serveHTTP))
 	if err == nil && cfg.Domain != "" {
@@ -62,6 +78,8 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *pr
 	if err != nil {
 		unsubscribe()
 		_ = sql.Close()
+		data.Close()
+		verifier.Close()
 		return nil, nil, fmt.Errorf("data plane: %w", err)
 	}
 	d.httpServer = srv
@@ -69,6 +87,8 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *pr
 		srv.shutdown(ctx, leave)
 		unsubscribe()
 		_ = sql.Close()
+		data.Close()
+		verifier.Close()
 	}, nil
 }
 
@@ -76,6 +96,10 @@ func (d *dataPlane) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		// Neon's proxy upgrades on any path; the driver asks for /v2.
 		d.ws.ServeHTTP(w, r)
+		return
+	}
+	if _, ok := d.Data.Route(r); ok {
+		d.Data.ServeHTTP(w, r)
 		return
 	}
 	if _, pattern := d.Mux.Handler(r); pattern != "" {
@@ -96,4 +120,10 @@ func (d *dataPlane) url(cfg serveConfig) string {
 }
 
 // egressSources are the data plane's bytes out per endpoint, for the meter.
-func (d *dataPlane) egress() map[string]int64 { return d.SQL.Egress() }
+func (d *dataPlane) egress() map[string]int64 {
+	out := d.SQL.Egress()
+	for id, n := range d.Data.Egress() {
+		out[id] += n
+	}
+	return out
+}

@@ -95,7 +95,10 @@ var forbidden = map[string][]string{
 	// PostgREST's URL grammar and the SQL it becomes: pure, below the handler.
 	"internal/dataapi/query":  {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
 	"internal/dataapi/sqlgen": {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
-	"internal/dataapispec":    {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/proxy", "net/http"},
+	// The Data API's front door: beside SQL over HTTP on the data plane,
+	// reaching computes through the same Backend.
+	"internal/dataapi":     {mod + "internal/platform", mod + "internal/metastore", mod + "internal/apiserver", mod + "internal/compute"},
+	"internal/dataapispec": {mod + "internal/platform", mod + "internal/apiserver", mod + "internal/compute", mod + "internal/proxy", "net/http"},
 
 	// The API layer: HTTP above the platform, never below the wire or the CLI.
 	"internal/apiserver": {mod + "cmd/", mod + "client", mod + "internal/pooler"},

@@ -52,6 +52,10 @@ type Config struct {
 	// endpoint (its compute's max_connections less headroom); 0 or a nil
 	// func means DefaultMaxConns.
 	MaxConns func(endpointID string) int
+	// Pool keeps connections between requests; nil makes one of its own.
+	// The data plane shares one with the Data API, so that both stay within
+	// one budget of connections per endpoint.
+	Pool *computepool.Pool
 	// PoolOptIn keeps connections for reuse only when a request sends
 	// Neon-Pool-Opt-In: true. Off by default: every request may reuse.
 	PoolOptIn bool
@@ -104,11 +108,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
+	if cfg.Pool == nil {
+		cfg.Pool = computepool.New(cfg.IdleTimeout)
+	}
 	mock := make([]byte, 32)
 	_, _ = rand.Read(mock)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{
-		cfg: cfg, log: cfg.Logger, pool: computepool.New(cfg.IdleTimeout),
+		cfg: cfg, log: cfg.Logger, pool: cfg.Pool,
 		auth:     newAuthCache(authCacheTTL, authCacheMax),
 		mockSalt: mock, stop: cancel, done: make(chan struct{}),
 		egress: map[string]*atomic.Int64{},

@@ -1,0 +1,498 @@
+package dataapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/grovedb/grove/internal/computepool"
+	"github.com/grovedb/grove/internal/dataapi/apierr"
+	"github.com/grovedb/grove/internal/dataapi/query"
+	"github.com/grovedb/grove/internal/dataapi/sqlgen"
+	"github.com/grovedb/grove/internal/dataapispec"
+)
+
+var urlPathUnescape = url.PathUnescape
+
+// serve runs one request and returns its response.
+func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*response, error) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+	default:
+		return nil, apierr.New(http.StatusMethodNotAllowed, "PGRST117", "Unsupported HTTP method: %s", r.Method)
+	}
+	id, err := h.authenticate(r, s)
+	if err != nil {
+		return nil, err
+	}
+	schema, profiled, err := profile(r, s)
+	if err != nil {
+		return nil, err
+	}
+	if rt.rest == "/" {
+		return nil, &apierr.Error{Status: http.StatusNotFound, Code: "PGRST126", Message: "Entry 'openapi.json' not found"}
+	}
+	mt, err := media(r)
+	if err != nil {
+		return nil, err
+	}
+	params, err := query.Parse(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	prefer, err := query.ParsePrefer(r.Header.Values("Prefer"))
+	if err != nil {
+		return nil, err
+	}
+	rng, hasRange, err := parseRange(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimPrefix(rt.rest, "/")
+	req := &sqlgen.Request{Method: r.Method, Schema: schema, Name: name, Params: params, Prefer: prefer,
+		Media: mt, Range: rng, HasRange: hasRange, MaxRows: int64(s.MaxRows), AggregatesEnabled: s.AggregatesEnabled}
+	if fn, ok := strings.CutPrefix(name, "rpc/"); ok {
+		req.Name, req.RPC = fn, true
+	}
+	if strings.Contains(req.Name, "/") || req.Name == "" {
+		return nil, &apierr.Error{Status: http.StatusNotFound, Code: "PGRST125", Message: "Invalid path specified in request URL"}
+	}
+	if len(body) > 0 || r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
+		req.Body = body
+	}
+
+	h.cfg.Backend.ConnOpened(rt.endpoint)
+	defer h.cfg.Backend.ConnClosed(rt.endpoint, r.ContentLength, 0)
+
+	ctx := r.Context()
+	key := computepool.Key{Database: rt.database, Role: authenticator}
+	sc, err := h.connect(ctx, rt.endpoint, key, s)
+	if err != nil {
+		return nil, err
+	}
+	reusable := false
+	defer func() { h.cfg.Pool.Release(sc, reusable) }()
+	cache, err := h.caches.get(ctx, rt.endpoint, rt.database, s, sc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlgen.Build(cache, req)
+	if err != nil {
+		reusable = true
+		return nil, err
+	}
+	res, err := h.execute(ctx, sc, r, req, st, id, s, schema)
+	reusable = sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed()
+	if err != nil {
+		return nil, h.pgError(err, id)
+	}
+	resp, err := respond(r, req, st, res)
+	if err != nil {
+		return nil, err
+	}
+	if profiled || len(s.Schemas) > 1 {
+		resp.headers["Content-Profile"] = schema
+	}
+	return resp, nil
+}
+
+// connect returns a pooled connection as authenticator, waking the compute
+// when a new one is needed.
+func (h *Handler) connect(ctx context.Context, endpoint string, key computepool.Key, s dataapispec.Served) (*computepool.Conn, error) {
+	limit := DefaultMaxConns
+	if h.cfg.MaxConns != nil {
+		if n := h.cfg.MaxConns(endpoint); n > 0 {
+			limit = n
+		}
+	}
+	dial := func(ctx context.Context) (*pgconn.PgConn, error) {
+		socket, err := h.cfg.Backend.Connect(ctx, endpoint, false)
+		if err != nil {
+			return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+				Message: "Database client error. Retrying the connection.", Err: err}
+		}
+		pc, err := computepool.Dial(ctx, socket, key, s.AuthenticatorPassword, "data api")
+		if err != nil {
+			return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+				Message: "Database client error. Retrying the connection.", Err: err}
+		}
+		return pc, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
+		if err != nil {
+			var ae *apierr.Error
+			if errors.As(err, &ae) {
+				return nil, ae
+			}
+			return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+				Message: "Database client error. Retrying the connection.", Err: err}
+		}
+		if !sc.Dirty || attempt == 2 {
+			return sc, nil
+		}
+		// A pooled connection: check it is alive (its compute may have
+		// restarted) before handing it out.
+		if err := sc.PC.Exec(cctx, ";").Close(); err == nil {
+			return sc, nil
+		}
+		h.cfg.Pool.Release(sc, false)
+	}
+}
+
+// result is the statement's one row.
+type result struct {
+	total     int64
+	hasTotal  bool
+	pageTotal int64
+	body      []byte
+	location  []byte
+}
+
+// execute runs the request's transaction: its settings, the statement,
+// and its end, pipelined in one round trip unless the result decides
+// between commit and rollback.
+func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Request, req *sqlgen.Request,
+	st *sqlgen.Statement, id identity, s dataapispec.Served, schema string) (result, error) {
+	sc.Dirty = true
+	begin := "BEGIN ISOLATION LEVEL READ COMMITTED"
+	readOnly := !st.Write && (r.Method == http.MethodGet || r.Method == http.MethodHead || req.RPC)
+	if readOnly {
+		begin += " READ ONLY"
+	}
+	search := []string{quoteIdent(schema)}
+	for _, p := range s.ExtraSearchPath {
+		search = append(search, quoteIdent(p))
+	}
+	headers := map[string]string{}
+	for k, v := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	hdrJSON, _ := json.Marshal(headers)
+	cookies := map[string]string{}
+	for _, c := range r.Cookies() {
+		cookies[c.Name] = c.Value
+	}
+	cookieJSON, _ := json.Marshal(cookies)
+	settings := [][]byte{[]byte(strings.Join(search, ", ")), []byte(id.role), id.claims, []byte(r.Method),
+		[]byte(r.URL.Path), hdrJSON, cookieJSON}
+	const setSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), set_config('request.jwt.claims', $3, true), " +
+		"set_config('request.method', $4, true), set_config('request.path', $5, true), set_config('request.headers', $6, true), " +
+		"set_config('request.cookies', $7, true)"
+	// A read, or a write whose result cannot undo it, commits in the same
+	// round trip.
+	decide := req.Media == sqlgen.MediaObject || req.Prefer.HasMax || req.Prefer.Tx == "rollback"
+	pl := sc.PC.StartPipeline(ctx)
+	pl.SendQueryParams(begin, nil, nil, nil, nil)
+	pl.SendQueryParams(setSQL, settings, nil, nil, nil)
+	pl.SendQueryParams(st.SQL, st.Args, nil, nil, nil)
+	if !decide {
+		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
+	}
+	if err := pl.Sync(); err != nil {
+		_ = pl.Close()
+		return result{}, err
+	}
+	var res result
+	var firstErr error
+	step := 0
+	for {
+		out, err := pl.GetResults()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) {
+				break
+			}
+			continue
+		}
+		if out == nil {
+			break
+		}
+		switch rr := out.(type) {
+		case *pgconn.ResultReader:
+			if step == 2 {
+				res, err = readResult(rr)
+			} else {
+				_, err = rr.Close()
+			}
+			step++
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		case *pgconn.PipelineSync:
+		}
+	}
+	if err := pl.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if firstErr != nil {
+		h.rollback(ctx, sc)
+		return result{}, firstErr
+	}
+	if !decide {
+		return res, nil
+	}
+	end := "COMMIT"
+	var verdict error
+	switch {
+	case req.Media == sqlgen.MediaObject && res.pageTotal != 1 && !st.Void:
+		verdict = &apierr.Error{Status: http.StatusNotAcceptable, Code: "PGRST116",
+			Message: "Cannot coerce the result to a single JSON object",
+			Details: "The result contains " + strconv.FormatInt(res.pageTotal, 10) + " rows"}
+	case req.Prefer.HasMax && req.Prefer.Handling == "strict" && res.pageTotal > req.Prefer.MaxAffected:
+		verdict = &apierr.Error{Status: http.StatusBadRequest, Code: "PGRST124",
+			Message: "Query result exceeds max-affected preference constraint",
+			Details: "The query affects " + strconv.FormatInt(res.pageTotal, 10) + " rows"}
+	case req.Prefer.Tx == "rollback":
+		end = "ROLLBACK"
+	}
+	if verdict != nil {
+		end = "ROLLBACK"
+	}
+	if err := sc.PC.Exec(ctx, end).Close(); err != nil {
+		return result{}, err
+	}
+	return res, verdict
+}
+
+func (h *Handler) rollback(ctx context.Context, sc *computepool.Conn) {
+	if sc.PC.IsClosed() || sc.PC.TxStatus() == 'I' {
+		return
+	}
+	if err := sc.PC.Exec(ctx, "ROLLBACK").Close(); err != nil {
+		sc.Broken = true
+	}
+}
+
+func readResult(rr *pgconn.ResultReader) (result, error) {
+	var res result
+	for rr.NextRow() {
+		v := rr.Values()
+		if len(v) < 4 {
+			continue
+		}
+		if v[0] != nil {
+			res.total, _ = strconv.ParseInt(string(v[0]), 10, 64)
+			res.hasTotal = true
+		}
+		res.pageTotal, _ = strconv.ParseInt(string(v[1]), 10, 64)
+		res.body = bytes.Clone(v[2])
+		if v[3] != nil {
+			res.location = bytes.Clone(v[3])
+		}
+	}
+	_, err := rr.Close()
+	return res, err
+}
+
+// respond turns the statement's result into PostgREST's status, headers
+// and body.
+func respond(r *http.Request, req *sqlgen.Request, st *sqlgen.Statement, res result) (*response, error) {
+	resp := &response{status: http.StatusOK, headers: map[string]string{}, body: res.body}
+	switch req.Media {
+	case sqlgen.MediaCSV:
+		resp.contentType = "text/csv; charset=utf-8"
+	case sqlgen.MediaObject:
+		resp.contentType = "application/vnd.pgrst.object+json; charset=utf-8"
+	default:
+		resp.contentType = "application/json; charset=utf-8"
+	}
+	total := "*"
+	if res.hasTotal {
+		total = strconv.FormatInt(res.total, 10)
+	}
+	var applied []string
+	if req.Prefer.Count != "" && res.hasTotal {
+		applied = append(applied, "count="+req.Prefer.Count)
+	}
+	if req.Prefer.Tx != "" {
+		applied = append(applied, "tx="+req.Prefer.Tx)
+	}
+	write := !req.RPC && r.Method != http.MethodGet && r.Method != http.MethodHead
+	if write {
+		if req.Prefer.Return != "" {
+			applied = append(applied, "return="+req.Prefer.Return)
+		}
+		if req.Prefer.Resolution != "" && r.Method == http.MethodPost {
+			applied = append(applied, "resolution="+req.Prefer.Resolution)
+		}
+		if req.Prefer.Missing != "" {
+			applied = append(applied, "missing="+req.Prefer.Missing)
+		}
+		if req.Prefer.HasMax && req.Prefer.Handling == "strict" {
+			applied = append(applied, "max-affected="+strconv.FormatInt(req.Prefer.MaxAffected, 10))
+		}
+	}
+	if len(applied) > 0 {
+		resp.headers["Preference-Applied"] = strings.Join(applied, ", ")
+	}
+	switch {
+	case req.RPC && st.Void:
+		resp.status, resp.body, resp.contentType = http.StatusNoContent, nil, ""
+	case write:
+		representation := req.Prefer.Return == "representation"
+		if r.Method == http.MethodPost {
+			resp.status = http.StatusCreated
+			if req.Prefer.Return == "headers-only" && res.location != nil {
+				resp.headers["Location"] = location(req.Name, res.location)
+			}
+			resp.headers["Content-Range"] = "*/" + total
+		} else {
+			resp.status = http.StatusNoContent
+			if representation {
+				resp.status = http.StatusOK
+			}
+			resp.headers["Content-Range"] = contentRange(0, res.pageTotal, total)
+		}
+		if !representation {
+			resp.body, resp.contentType = nil, ""
+			if resp.status == http.StatusOK {
+				resp.status = http.StatusNoContent
+			}
+		}
+	default:
+		resp.headers["Content-Range"] = contentRange(st.Offset, res.pageTotal, total)
+		if res.hasTotal {
+			switch {
+			case st.Offset > 0 && st.Offset >= res.total && res.total > 0 || (st.Offset > 0 && res.total == 0):
+				return nil, &apierr.Error{Status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103",
+					Message: "Requested range not satisfiable",
+					Details: "An offset of " + strconv.FormatInt(st.Offset, 10) + " was requested, but there are only " +
+						strconv.FormatInt(res.total, 10) + " rows."}
+			case st.Offset+res.pageTotal < res.total:
+				resp.status = http.StatusPartialContent
+			}
+		}
+	}
+	if req.Media == sqlgen.MediaObject && len(resp.body) == 0 && resp.status == http.StatusOK {
+		resp.body = []byte("null")
+	}
+	return resp, nil
+}
+
+func contentRange(offset, n int64, total string) string {
+	if n <= 0 {
+		return "*/" + total
+	}
+	return strconv.FormatInt(offset, 10) + "-" + strconv.FormatInt(offset+n-1, 10) + "/" + total
+}
+
+// location renders the Location of an inserted row from its key's
+// [name, value, …] pairs.
+func location(table string, pairs []byte) string {
+	var kv []string
+	if json.Unmarshal(pairs, &kv) != nil {
+		return "/" + table
+	}
+	q := make([]string, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		q = append(q, url.QueryEscape(kv[i])+"=eq."+url.QueryEscape(kv[i+1]))
+	}
+	return "/" + table + "?" + strings.Join(q, "&")
+}
+
+// pgError maps a Postgres error to PostgREST's status and body.
+func (h *Handler) pgError(err error, id identity) error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+			Message: "Database client error. Retrying the connection.", Err: err}
+	}
+	return &apierr.Error{Status: statusOf(pe.Code, id.token), Code: pe.Code, Message: pe.Message,
+		Details: pe.Detail, Hint: pe.Hint}
+}
+
+// statusOf is PostgREST's mapping from SQLSTATE to HTTP status.
+func statusOf(code string, token bool) int {
+	switch code {
+	case "23503", "23505":
+		return http.StatusConflict
+	case "25006":
+		return http.StatusMethodNotAllowed
+	case "42883", "42P01":
+		return http.StatusNotFound
+	case "42501":
+		if token {
+			return http.StatusForbidden
+		}
+		return http.StatusUnauthorized
+	case "P0001":
+		return http.StatusBadRequest
+	}
+	if len(code) == 5 && strings.HasPrefix(code, "PT") {
+		if n, err := strconv.Atoi(code[2:]); err == nil && n >= 100 && n < 600 {
+			return n
+		}
+	}
+	switch code[:2] {
+	case "08", "53":
+		return http.StatusServiceUnavailable
+	case "09", "25", "2D", "38", "39", "3B", "40", "55", "57", "58", "F0", "HV", "P0", "XX":
+		return http.StatusInternalServerError
+	case "0L", "0P", "28":
+		return http.StatusForbidden
+	case "54":
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`) + `"`
+}
+
+// csvToJSON converts a CSV body (a header of column names, then rows;
+// NULL for a null) to a JSON array of objects of strings.
+func csvToJSON(b []byte) ([]byte, error) {
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: "PGRST102", Message: "Empty or invalid csv", Err: err}
+	}
+	rows := make([]map[string]any, 0, len(recs)-1)
+	for _, rec := range recs[1:] {
+		row := map[string]any{}
+		for i, col := range recs[0] {
+			if i >= len(rec) || rec[i] == "NULL" {
+				row[col] = nil
+				continue
+			}
+			row[col] = rec[i]
+		}
+		rows = append(rows, row)
+	}
+	return json.Marshal(rows)
+}
+
+// formToJSON converts a urlencoded body to a JSON object of strings.
+func formToJSON(b []byte) ([]byte, error) {
+	vals, err := url.ParseQuery(string(b))
+	if err != nil {
+		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: "PGRST102", Message: "Empty or invalid json", Err: err}
+	}
+	obj := map[string]string{}
+	for k, v := range vals {
+		obj[k] = v[len(v)-1]
+	}
+	return json.Marshal(obj)
+}
