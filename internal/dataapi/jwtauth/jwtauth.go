@@ -55,9 +55,10 @@ type Rules struct {
 
 // Result is a verified token.
 type Result struct {
-	// Claims is the payload as signed, JSON, for request.jwt.claims.
-	// PostgREST sets its "role" member to the role the request runs as
-	// (Role, or the anonymous role) when it builds that setting.
+	// Claims is the payload as signed, JSON, for request.jwt.claims; the
+	// verified-token cache shares it, so it must not be modified. PostgREST
+	// sets its "role" member to the role the request runs as (Role, or the
+	// anonymous role), replacing any, when it builds that setting.
 	Claims []byte
 	// Role is what RoleClaimKey selects: a string as is, any other JSON
 	// value as its JSON text (PostgREST's rule). "" when it selects nothing:
