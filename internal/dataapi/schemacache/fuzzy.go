@@ -9,15 +9,22 @@ import (
 
 // fuzzySet finds close names for the "Perhaps you meant" hints, scoring
 // as the fuzzyset library PostgREST uses: cosine similarity of character
-// 3-grams (then 2-grams when no 3-gram matches), the best 50 re-scored by
-// normalized Levenshtein distance, at least 0.33 to count; a name equal
-// but for case is an exact match (score 1).
+// 3-grams (then 2-grams when no 3-gram match scores enough), the best 50
+// re-scored by normalized Levenshtein distance, at least a minimum score
+// (0.33 by default) to count; a name equal but for case is an exact match
+// (score 1).
 type fuzzySet struct {
 	entries []string          // lower-cased, in insertion order
 	orig    map[string]string // lower-cased → as added
 }
 
-const fuzzyMinScore = 0.33
+// Minimum scores: the library's default, and the one PostgREST asks of
+// table and function names (a stricter one, so that a guess reveals less
+// of the schema).
+const (
+	fuzzyMinScore = 0.33
+	nameMinScore  = 0.75
+)
 
 func newFuzzySet(values []string) *fuzzySet {
 	f := &fuzzySet{orig: map[string]string{}}
@@ -37,29 +44,29 @@ type fuzzyMatch struct {
 	value string
 }
 
-// get returns the matches, best first.
-func (f *fuzzySet) get(q string) []fuzzyMatch {
+// get returns the matches scoring at least minScore, best first.
+func (f *fuzzySet) get(q string, minScore float64) []fuzzyMatch {
 	key := strings.ToLower(q)
 	if v, ok := f.orig[key]; ok {
 		return []fuzzyMatch{{1, v}}
 	}
 	for size := 3; size >= 2; size-- {
-		if ms := f.matches(key, size); len(ms) > 0 {
+		if ms := f.matches(key, size, minScore); len(ms) > 0 {
 			return ms
 		}
 	}
 	return nil
 }
 
-// one returns the best match, "" when none.
-func (f *fuzzySet) one(q string) string {
-	if ms := f.get(q); len(ms) > 0 {
+// one returns the best match scoring at least minScore, "" when none.
+func (f *fuzzySet) one(q string, minScore float64) string {
+	if ms := f.get(q, minScore); len(ms) > 0 {
 		return ms[0].value
 	}
 	return ""
 }
 
-func (f *fuzzySet) matches(key string, size int) []fuzzyMatch {
+func (f *fuzzySet) matches(key string, size int, minScore float64) []fuzzyMatch {
 	qv := gramVector(key, size)
 	qn := vectorNorm(qv)
 	var ms []fuzzyMatch
@@ -84,7 +91,7 @@ func (f *fuzzySet) matches(key string, size int) []fuzzyMatch {
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].score > ms[j].score })
 	out := ms[:0]
 	for _, m := range ms {
-		if m.score >= fuzzyMinScore {
+		if m.score >= minScore {
 			out = append(out, fuzzyMatch{m.score, f.orig[m.value]})
 		}
 	}

@@ -9,30 +9,35 @@ import (
 // (noRelBetweenHint, noRpcHint) and hints seen in PostgREST's answers.
 func TestFuzzySet(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		values []string
-		query  string
-		want   string
+		name     string
+		values   []string
+		query    string
+		minScore float64
+		want     string
 	}{
-		{"origin", []string{"films"}, "film", "films"},
-		{"target", []string{"directors", "roles", "actors"}, "role", "roles"},
-		{"exact", []string{"directors", "roles", "actors"}, "actors", "actors"},
-		{"case", []string{"directors", "roles", "actors"}, "Actors", "actors"},
-		{"no close origin", []string{"films"}, "noclosealternative", ""},
-		{"no close target", []string{"directors", "roles", "actors"}, "noclosealternative", ""},
-		{"function", []string{"test", "another"}, "testt", "test"},
-		{"function other", []string{"test", "another"}, "other", "another"},
-		{"no close function", []string{"test", "another"}, "noclosealternative", ""},
-		{"params", []string{"(name, param, val)", "(attr, id)"}, "(nam, pqaram, vall)", "(name, param, val)"},
-		{"fewer params", []string{"(name, param, val)", "(attr, id)"}, "(param, val)", "(name, param, val)"},
-		{"close params", []string{"(name, param, val)", "(attr, id)"}, "(attrs, id)", "(attr, id)"},
-		{"one param", []string{"(name, param, val)", "(attr, id)"}, "(id)", "(attr, id)"},
-		{"no close params", []string{"(name, param, val)", "(attr, id)"}, "(noclosealternative)", ""},
-		{"prefix", []string{"signatory_submissions", "users"}, "signator", "signatory_submissions"},
+		{"origin", []string{"films"}, "film", fuzzyMinScore, "films"},
+		{"target", []string{"directors", "roles", "actors"}, "role", fuzzyMinScore, "roles"},
+		{"exact", []string{"directors", "roles", "actors"}, "actors", fuzzyMinScore, "actors"},
+		{"case", []string{"directors", "roles", "actors"}, "Actors", fuzzyMinScore, "actors"},
+		{"no close origin", []string{"films"}, "noclosealternative", fuzzyMinScore, ""},
+		{"no close target", []string{"directors", "roles", "actors"}, "noclosealternative", fuzzyMinScore, ""},
+		{"function", []string{"test", "another"}, "testt", fuzzyMinScore, "test"},
+		{"function other", []string{"test", "another"}, "other", fuzzyMinScore, "another"},
+		{"no close function", []string{"test", "another"}, "noclosealternative", fuzzyMinScore, ""},
+		{"params", []string{"(name, param, val)", "(attr, id)"}, "(nam, pqaram, vall)", fuzzyMinScore, "(name, param, val)"},
+		{"fewer params", []string{"(name, param, val)", "(attr, id)"}, "(param, val)", fuzzyMinScore, "(name, param, val)"},
+		{"close params", []string{"(name, param, val)", "(attr, id)"}, "(attrs, id)", fuzzyMinScore, "(attr, id)"},
+		{"one param", []string{"(name, param, val)", "(attr, id)"}, "(id)", fuzzyMinScore, "(attr, id)"},
+		{"no close params", []string{"(name, param, val)", "(attr, id)"}, "(noclosealternative)", fuzzyMinScore, ""},
+		{"prefix", []string{"signatory_submissions", "users"}, "signator", fuzzyMinScore, "signatory_submissions"},
+		// Function and table names need 0.75 (RpcSpec "sayhell").
+		{"strict function", []string{"test", "another"}, "testt", nameMinScore, "test"},
+		{"strict other", []string{"test", "another"}, "other", nameMinScore, ""},
+		{"strict sayhell", []string{"sayhello", "add_them"}, "sayhell", nameMinScore, "sayhello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := newFuzzySet(tc.values).one(tc.query); got != tc.want {
-				t.Errorf("one(%q) = %q, want %q (matches %v)", tc.query, got, tc.want, newFuzzySet(tc.values).get(tc.query))
+			if got := newFuzzySet(tc.values).one(tc.query, tc.minScore); got != tc.want {
+				t.Errorf("one(%q) = %q, want %q (matches %v)", tc.query, got, tc.want, newFuzzySet(tc.values).get(tc.query, 0))
 			}
 		})
 	}

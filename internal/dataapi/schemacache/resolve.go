@@ -48,7 +48,7 @@ func (s *Schema) FindTable(schema, name string) (*Table, error) {
 			names = append(names, q.Name)
 		}
 	}
-	if m := newFuzzySet(names).one(name); m != "" {
+	if m := newFuzzySet(names).one(name, nameMinScore); m != "" {
 		e.WithHint("Perhaps you meant the table '%s.%s'", schema, m)
 	}
 	return nil, e
@@ -157,7 +157,7 @@ func (s *Schema) noRelBetween(from QName, target, hint string) error {
 		}
 		// An exact match (score 1) means the target exists and the
 		// hint is what failed: no suggestion then.
-		if ms := newFuzzySet(children).get(target); len(ms) > 0 && ms[0].score < 1 {
+		if ms := newFuzzySet(children).get(target, fuzzyMinScore); len(ms) > 0 && ms[0].score < 1 {
 			e.WithHint("Perhaps you meant '%s' instead of '%s'.", ms[0].value, target)
 		}
 		return e
@@ -168,7 +168,7 @@ func (s *Schema) noRelBetween(from QName, target, hint string) error {
 			parents = append(parents, q.Name)
 		}
 	}
-	if m := newFuzzySet(parents).one(from.Name); m != "" {
+	if m := newFuzzySet(parents).one(from.Name, fuzzyMinScore); m != "" {
 		e.WithHint("Perhaps you meant '%s' instead of '%s'.", m, from.Name)
 	}
 	return e
@@ -377,7 +377,7 @@ func (s *Schema) noFunc(schema, name string, args []string, body CallBody, overl
 				names = append(names, q.Name)
 			}
 		}
-		if m := newFuzzySet(names).one(name); m != "" {
+		if m := newFuzzySet(names).one(name, nameMinScore); m != "" {
 			e.WithHint("Perhaps you meant to call the function %s.%s", schema, m)
 		}
 		return e
@@ -390,7 +390,9 @@ func (s *Schema) noFunc(schema, name string, args []string, body CallBody, overl
 		}
 		lists[i] = paramList(names)
 	}
-	if m := newFuzzySet(lists).one(paramList(args)); m != "" {
+	// Parameter lists keep the library's default score: PostgREST does not
+	// mind revealing the parameters of a function the caller named.
+	if m := newFuzzySet(lists).one(paramList(args), fuzzyMinScore); m != "" {
 		e.WithHint("Perhaps you meant to call the function %s.%s%s", schema, name, m)
 	}
 	return e
