@@ -44,6 +44,10 @@ func TestDataAPIManage(t *testing.T) {
 		return u.String()
 	}
 	ownerURI := uri(owner, ownerPW, "app_db")
+	// A point before the Data API, for a restore to it below. Commit times
+	// come from the server's clock: take it from Postgres.
+	before := dataAPIQuery(t, ownerURI, `select to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
+	time.Sleep(50 * time.Millisecond)
 
 	// Bad requests first: refused with Neon's error body, nothing changes.
 	for _, tt := range []struct {
@@ -187,6 +191,28 @@ func TestDataAPIManage(t *testing.T) {
 	})
 	if !slices.Equal(cgot.Settings.DBSchemas, []string{"public", "api"}) || !slices.Contains(cgot.AvailableSchemas, "auth") {
 		t.Errorf("restored child: %+v", cgot)
+	}
+
+	// A restore of the branch to a point before the Data API keeps the
+	// configuration, and its compute provisions the database again: the
+	// authenticator logs in with the same password, auth.* is back.
+	var rs struct {
+		Operations []apitypes.Operation `json:"operations"`
+	}
+	body := `{"source_branch_id":"` + main + `","source_timestamp":"` + before + `","preserve_under_name":"before-dataapi"}`
+	if st, raw := apiUnlocked(t, g, "POST", br+"/restore", body, &rs); st != 200 {
+		t.Fatalf("restore to %s: %d %s", before, st, raw)
+	}
+	waitOps(t, c, id, rs.Operations)
+	if st, raw := g.API("GET", br+"/data-api/app_db", nil, &got); st != 200 || !slices.Equal(got.Settings.DBSchemas, []string{"public", "api"}) {
+		t.Errorf("after a restore to %s: %d %s", before, st, raw)
+	}
+	if got := dataAPIQuery(t, authURI, `begin; set local role authenticated;
+		select set_config('request.jwt.claims', '{"sub":"`+sub+`"}', true); select auth.uid()::text; commit`); got != sub {
+		t.Errorf("after a restore: auth.uid() = %q", got)
+	}
+	if got := dataAPIQuery(t, ownerURI, `select count(*)::text from pg_event_trigger where evtname like 'grove_data_api%'`); got != "2" {
+		t.Errorf("after a restore: %s DDL watches", got)
 	}
 
 	// Disable: gone at once, the child's stays.
