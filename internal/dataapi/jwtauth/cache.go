@@ -57,6 +57,15 @@ func (c *lru) put(k [sha256.Size]byte, e *entry) {
 	}
 }
 
+func (c *lru) remove(k [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		c.order.Remove(el)
+		delete(c.items, k)
+	}
+}
+
 func (c *lru) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -182,6 +182,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, keys Keys, rules Ru
 		key = cacheKey(set, rules, token)
 		if e, ok := v.cache.get(key); ok {
 			if err := e.times.check(now); err != nil {
+				v.cache.remove(key)
 				return Result{}, err
 			}
 			return e.result, nil

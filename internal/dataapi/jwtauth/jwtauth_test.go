@@ -771,8 +771,12 @@ func TestVerifiedCache(t *testing.T) {
 	}
 	// A cached token expires like any other.
 	c.add(91 * time.Second)
+	n := v.cache.len()
 	_, err = v.Verify(t.Context(), tok, keys, Rules{})
 	wantErr(t, err, 401, "PGRST303", "JWT expired", "")
+	if v.cache.len() != n-1 {
+		t.Fatalf("the expired token stays cached")
+	}
 	// The cache stays within its bound.
 	for i := range 5 {
 		verifyOK(t, v, mintHMAC(t, "HS256", secret, "", map[string]any{"n": i}), keys, Rules{})
