@@ -159,7 +159,8 @@ func (v *Verifier) Close() {
 // returns its claims and role. Its errors are *apierr.Error as PostgREST
 // reports them: 401 PGRST301 for a token that does not decode or verify,
 // 401 PGRST303 for a claim that fails, 500 PGRST300 when there are no keys
-// to verify with.
+// to verify with (nothing configured, a JWKS that cannot be fetched) or the
+// role claim key does not parse (the message then says so).
 func (v *Verifier) Verify(ctx context.Context, token string, keys Keys, rules Rules) (Result, error) {
 	path, err := v.rolePath(rules.RoleClaimKey)
 	if err != nil {
