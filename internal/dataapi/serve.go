@@ -37,11 +37,12 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	if err != nil {
 		return nil, err
 	}
-	if rt.rest == "/" {
-		return nil, &apierr.Error{Status: http.StatusNotFound, Code: "PGRST126", Message: "Entry 'openapi.json' not found"}
+	document := rt.rest == "/" || rt.rest == "/openapi.json"
+	if document && (s.OpenAPIMode == "" || s.OpenAPIMode == openAPIDisabled) {
+		return nil, errOpenAPIDisabled
 	}
 	mt, err := media(r)
-	if err != nil {
+	if err != nil && !document {
 		return nil, err
 	}
 	params, err := query.Parse(r.URL.RawQuery)
@@ -66,7 +67,7 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	if fn, ok := strings.CutPrefix(name, "rpc/"); ok {
 		req.Name, req.RPC = fn, true
 	}
-	if strings.Contains(req.Name, "/") || req.Name == "" {
+	if !document && (strings.Contains(req.Name, "/") || req.Name == "") {
 		return nil, &apierr.Error{Status: http.StatusNotFound, Code: "PGRST125", Message: "Invalid path specified in request URL"}
 	}
 	if len(body) > 0 || r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
@@ -88,8 +89,10 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlgen.Build(cache, req)
-	if err != nil {
+	var st *sqlgen.Statement
+	if document {
+		st = openAPIStatement(s.OpenAPIMode, schema)
+	} else if st, err = sqlgen.Build(cache, req); err != nil {
 		reusable = true
 		return nil, err
 	}
@@ -97,6 +100,15 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	reusable = sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed()
 	if err != nil {
 		return nil, h.pgError(err, id)
+	}
+	if document {
+		base := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, "/openapi.json"), "/")
+		doc, err := openAPIDocument(cache, schema, s.OpenAPIMode, r.Host, base, res.body)
+		if err != nil {
+			return nil, err
+		}
+		return &response{status: http.StatusOK, contentType: "application/openapi+json; charset=utf-8",
+			headers: map[string]string{}, body: doc}, nil
 	}
 	resp, err := respond(r, req, st, res)
 	if err != nil {

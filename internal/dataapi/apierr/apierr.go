@@ -47,7 +47,14 @@ func (e *Error) WithHint(format string, args ...any) *Error {
 }
 
 // Body is the JSON PostgREST sends: every key present, empty ones null.
+// An error without a code is Neon's own, a message alone.
 func (e *Error) Body() []byte {
+	if e.Code == "" {
+		b, _ := json.Marshal(struct {
+			Message string `json:"message"`
+		}{e.Message})
+		return b
+	}
 	nullable := func(s string) *string {
 		if s == "" {
 			return nil
