@@ -88,7 +88,7 @@ CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $f$
   SELECT CASE WHEN u ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN u::uuid END
   FROM auth.user_id() AS u $f$;
 GRANT EXECUTE ON FUNCTION auth.session(), auth.jwt(), auth.user_id(), auth.uid() TO PUBLIC;
-GRANT USAGE ON SCHEMA auth TO ` + AnonRole + `, ` + AuthedRole
+GRANT USAGE ON SCHEMA auth TO PUBLIC`
 
 // defaultGrants are Neon's recommended grants (add_default_grants): the
 // public schema's tables to authenticated users, now and for the tables
