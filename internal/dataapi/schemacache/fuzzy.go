@@ -16,6 +16,9 @@ import (
 type fuzzySet struct {
 	entries []string          // lower-cased, in insertion order
 	orig    map[string]string // lower-cased → as added
+	// grams[size-2][i] are entries[i]'s n-grams of that size.
+	grams [2][]map[string]int
+	norms [2][]float64
 }
 
 // Minimum scores: the library's default, and the one PostgREST asks of
@@ -35,6 +38,11 @@ func newFuzzySet(values []string) *fuzzySet {
 		}
 		f.orig[k] = v
 		f.entries = append(f.entries, k)
+		for size := 2; size <= 3; size++ {
+			g := gramVector(k, size)
+			f.grams[size-2] = append(f.grams[size-2], g)
+			f.norms[size-2] = append(f.norms[size-2], vectorNorm(g))
+		}
 	}
 	return f
 }
@@ -58,8 +66,12 @@ func (f *fuzzySet) get(q string, minScore float64) []fuzzyMatch {
 	return nil
 }
 
-// one returns the best match scoring at least minScore, "" when none.
+// one returns the best match scoring at least minScore, "" when none (or
+// when f is nil).
 func (f *fuzzySet) one(q string, minScore float64) string {
+	if f == nil {
+		return ""
+	}
 	if ms := f.get(q, minScore); len(ms) > 0 {
 		return ms[0].value
 	}
@@ -70,8 +82,8 @@ func (f *fuzzySet) matches(key string, size int, minScore float64) []fuzzyMatch 
 	qv := gramVector(key, size)
 	qn := vectorNorm(qv)
 	var ms []fuzzyMatch
-	for _, e := range f.entries {
-		ev := gramVector(e, size)
+	for i, e := range f.entries {
+		ev := f.grams[size-2][i]
 		dot := 0
 		for g, n := range qv {
 			dot += n * ev[g]
@@ -79,7 +91,7 @@ func (f *fuzzySet) matches(key string, size int, minScore float64) []fuzzyMatch 
 		if dot == 0 {
 			continue
 		}
-		ms = append(ms, fuzzyMatch{float64(dot) / (qn * vectorNorm(ev)), e})
+		ms = append(ms, fuzzyMatch{float64(dot) / (qn * f.norms[size-2][i]), e})
 	}
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].score > ms[j].score })
 	if len(ms) > 50 {

@@ -1,8 +1,12 @@
 package schemacache
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/grovedb/grove/internal/dataapi/apierr"
 )
 
 // TestFuzzySet replays the doctests of PostgREST's Error.hs hints
@@ -54,4 +58,31 @@ func TestLevenshteinNorm(t *testing.T) {
 			t.Errorf("levenshteinNorm(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
+}
+
+// TestHintsWithoutIndex: a Schema not made by Load still gets hints.
+func TestHintsWithoutIndex(t *testing.T) {
+	s := &Schema{
+		Tables:    map[QName]*Table{{"api", "orders"}: {Name: QName{"api", "orders"}}},
+		Functions: map[QName][]*Function{{"api", "sayhello"}: {{Name: QName{"api", "sayhello"}}}},
+	}
+	_, err := s.FindTable("api", "order")
+	if err == nil || !strings.Contains(err.Error(), "PGRST205") {
+		t.Fatalf("FindTable: %v", err)
+	}
+	if got := hintOf(err); got != "Perhaps you meant the table 'api.orders'" {
+		t.Errorf("table hint %q", got)
+	}
+	_, err = s.FindFunction("api", "sayhell", nil, false)
+	if got := hintOf(err); got != "Perhaps you meant to call the function api.sayhello" {
+		t.Errorf("function hint %q", got)
+	}
+}
+
+func hintOf(err error) string {
+	var e *apierr.Error
+	if errors.As(err, &e) {
+		return e.Hint
+	}
+	return ""
 }

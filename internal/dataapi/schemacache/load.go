@@ -206,6 +206,7 @@ func build(cat *catalog, exposed []string) (*Schema, error) {
 		// statement's order (by oid) breaks ties.
 		sort.SliceStable(fs, func(i, j int) bool { return len(fs[i].Params) < len(fs[j].Params) })
 	}
+	s.tableNames, s.funcNames = nameIndex(s.Tables), nameIndex(s.Functions)
 	g := newGraph(cat)
 	g.primaryKeys(s)
 	g.relationships(s, exposed, cat.Computed)

@@ -15,9 +15,10 @@ type graph struct {
 	pks     map[int64]*catCons
 	uniques map[int64][]*catCons // primary keys and unique constraints
 	fks     []*catCons
-	// origins[view][view column] is the base table column (never a view)
-	// the view column shows.
-	origins map[int64]map[int]origin
+	// shown[table][column] lists, by view, the names of the exposed
+	// views' columns that show that base table column (following views
+	// over views down to the table).
+	shown map[int64]map[int]map[int64][]string
 	// viewCols[view][attnum] is the view's column name (exposed views).
 	viewCols map[int64]map[int]string
 	views    []int64 // exposed views and materialized views, in oid order
@@ -25,7 +26,7 @@ type graph struct {
 
 func newGraph(cat *catalog) *graph {
 	g := &graph{names: map[int64]QName{}, pks: map[int64]*catCons{}, uniques: map[int64][]*catCons{},
-		origins: map[int64]map[int]origin{}, viewCols: map[int64]map[int]string{}}
+		shown: map[int64]map[int]map[int64][]string{}, viewCols: map[int64]map[int]string{}}
 	for i := range cat.Constraints {
 		k := &cat.Constraints[i]
 		g.names[k.Rel] = QName{k.Schema, k.Table}
@@ -72,17 +73,26 @@ func newGraph(cat *catalog) *graph {
 		}
 		return resolve(next[o.Col], depth+1)
 	}
-	for oid := range g.viewCols {
-		res := map[int]origin{}
-		for col, o := range raw[oid] {
-			if o.Rel != 0 {
-				if r := resolve(o, 0); r.Rel != 0 {
-					res[col] = r
-				}
-			}
-		}
-		g.origins[oid] = res
+	for oid, names := range g.viewCols {
 		g.views = append(g.views, oid)
+		for col, o := range raw[oid] {
+			if o.Rel == 0 {
+				continue
+			}
+			r := resolve(o, 0)
+			if r.Rel == 0 {
+				continue
+			}
+			byCol := g.shown[r.Rel]
+			if byCol == nil {
+				byCol = map[int]map[int64][]string{}
+				g.shown[r.Rel] = byCol
+			}
+			if byCol[r.Col] == nil {
+				byCol[r.Col] = map[int64][]string{}
+			}
+			byCol[r.Col][oid] = append(byCol[r.Col][oid], names[col])
+		}
 	}
 	slices.Sort(g.views)
 	return g
@@ -98,21 +108,23 @@ type keyDep struct {
 // viewKeyDeps returns the views showing every column of the key (nums are
 // the key's attnums on table rel).
 func (g *graph) viewKeyDeps(rel int64, nums []int) []keyDep {
+	byCol := g.shown[rel]
+	if len(nums) == 0 || byCol == nil {
+		return nil
+	}
 	var deps []keyDep
 	for _, v := range g.views {
+		if byCol[nums[0]][v] == nil {
+			continue
+		}
 		cols := make([][]string, len(nums))
 		complete := true
 		for i, n := range nums {
-			for vc, o := range g.origins[v] {
-				if o.Rel == rel && o.Col == n {
-					cols[i] = append(cols[i], g.viewCols[v][vc])
-				}
-			}
+			cols[i] = slices.Sorted(slices.Values(byCol[n][v]))
 			if len(cols[i]) == 0 {
 				complete = false
 				break
 			}
-			slices.Sort(cols[i])
 		}
 		if complete {
 			deps = append(deps, keyDep{view: v, cols: cols})

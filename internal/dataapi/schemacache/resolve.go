@@ -42,25 +42,32 @@ func (s *Schema) FindTable(schema, name string) (*Table, error) {
 		return t, nil
 	}
 	e := apierr.New(statusNotFound, "PGRST205", "Could not find the table '%s.%s' in the schema cache", schema, name)
-	var names []string
-	for _, q := range s.sortedTables() {
-		if q.Schema == schema {
-			names = append(names, q.Name)
-		}
+	idx := s.tableNames
+	if idx == nil {
+		idx = nameIndex(s.Tables)
 	}
-	if m := newFuzzySet(names).one(name, nameMinScore); m != "" {
+	if m := idx[schema].one(name, nameMinScore); m != "" {
 		e.WithHint("Perhaps you meant the table '%s.%s'", schema, m)
 	}
 	return nil, e
 }
 
-func (s *Schema) sortedTables() []QName {
-	qs := make([]QName, 0, len(s.Tables))
-	for q := range s.Tables {
+// nameIndex indexes the names of m's keys by schema, in name order.
+func nameIndex[V any](m map[QName]V) map[string]*fuzzySet {
+	qs := make([]QName, 0, len(m))
+	for q := range m {
 		qs = append(qs, q)
 	}
 	sort.Slice(qs, func(i, j int) bool { return qnameLess(qs[i], qs[j]) })
-	return qs
+	names := map[string][]string{}
+	for _, q := range qs {
+		names[q.Schema] = append(names[q.Schema], q.Name)
+	}
+	idx := make(map[string]*fuzzySet, len(names))
+	for schema, ns := range names {
+		idx[schema] = newFuzzySet(ns)
+	}
+	return idx
 }
 
 // relsWithin are from's relationships to tables of its own schema, the
@@ -371,13 +378,11 @@ func (s *Schema) noFunc(schema, name string, args []string, body CallBody, overl
 		return e
 	}
 	if len(overloads) == 0 {
-		var names []string
-		for _, q := range s.sortedFunctions() {
-			if q.Schema == schema {
-				names = append(names, q.Name)
-			}
+		idx := s.funcNames
+		if idx == nil {
+			idx = nameIndex(s.Functions)
 		}
-		if m := newFuzzySet(names).one(name, nameMinScore); m != "" {
+		if m := idx[schema].one(name, nameMinScore); m != "" {
 			e.WithHint("Perhaps you meant to call the function %s.%s", schema, m)
 		}
 		return e
@@ -403,15 +408,6 @@ func paramList(names []string) string {
 	names = slices.Clone(names)
 	slices.Sort(names)
 	return "(" + strings.Join(names, ", ") + ")"
-}
-
-func (s *Schema) sortedFunctions() []QName {
-	qs := make([]QName, 0, len(s.Functions))
-	for q := range s.Functions {
-		qs = append(qs, q)
-	}
-	sort.Slice(qs, func(i, j int) bool { return qnameLess(qs[i], qs[j]) })
-	return qs
 }
 
 // ambiguousFunc is PGRST203.

@@ -18,6 +18,11 @@ type Schema struct {
 	Functions map[QName][]*Function
 	// Relationships are those from each table or view, in a stable order.
 	Relationships map[QName][]*Relationship
+
+	// tableNames and funcNames index the names of each schema for the
+	// not-found hints; Load builds them, a Schema built otherwise gets
+	// them computed on each miss.
+	tableNames, funcNames map[string]*fuzzySet
 }
 
 // SchemaInfo is an exposed schema.
