@@ -1,0 +1,94 @@
+-- The Data API conformance fixture: the tables, views, functions and rows
+-- that the ported PostgREST cases read and write, one schema per area as
+-- those cases name them. Loaded as a superuser into a database created with
+-- C collation (some orderings are byte orderings) and TimeZone UTC.
+-- Requests run as web_anon, logged in as authenticator.
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'web_anon') THEN CREATE ROLE web_anon NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticator') THEN
+    CREATE ROLE authenticator LOGIN NOINHERIT PASSWORD 'authenticator';
+  END IF;
+END $$;
+GRANT web_anon TO authenticator;
+
+CREATE SCHEMA test;
+CREATE SCHEMA operators;
+CREATE SCHEMA ordering;
+CREATE SCHEMA pagination;
+CREATE SCHEMA representations;
+CREATE SCHEMA mutations;
+CREATE SCHEMA rpc;
+CREATE SCHEMA headers;
+
+-- operators ------------------------------------------------------------------
+
+SET search_path TO operators, public;
+
+CREATE TABLE items (id bigserial PRIMARY KEY);
+INSERT INTO items SELECT g FROM generate_series(1, 15) g;
+
+CREATE TABLE simple_pk (k varchar NOT NULL PRIMARY KEY, extra varchar NOT NULL);
+INSERT INTO simple_pk VALUES ('xyyx', 'u'), ('xYYx', 'v');
+
+CREATE TABLE no_pk (a varchar, b varchar);
+INSERT INTO no_pk VALUES (NULL, NULL), ('1', '0'), ('2', '0');
+
+CREATE TABLE nullable_integer (a int);
+INSERT INTO nullable_integer VALUES (NULL);
+
+CREATE TABLE chores (id int PRIMARY KEY, name text, done bool);
+INSERT INTO chores VALUES (1, 'take out the garbage', true), (2, 'do the laundry', false), (3, 'wash the dishes', NULL);
+
+CREATE TABLE complex_items (
+  id bigint PRIMARY KEY,
+  name text,
+  settings json,
+  arr_data int[],
+  "field-with_sep" int NOT NULL DEFAULT 1
+);
+INSERT INTO complex_items VALUES
+  (1, 'One', '{"foo":{"int":1,"bar":"baz"}}', '{1}'),
+  (2, 'Two', '{"foo":{"int":1,"bar":"baz"}}', '{1,2}');
+INSERT INTO complex_items VALUES (3, 'Three', '{"foo":{"int":1,"bar":"baz"}}', '{1,2,3}', 3);
+
+CREATE TABLE projects (id int PRIMARY KEY, name text NOT NULL, client_id int);
+INSERT INTO projects VALUES (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2), (4, 'OSX', 2), (5, 'Orphan', NULL);
+
+CREATE TABLE articles (id int PRIMARY KEY, body text, owner name NOT NULL);
+INSERT INTO articles VALUES
+  (1, 'No… It''s a thing; it''s like a plan, but with more greatness.', 'diogo'),
+  (2, 'Stop talking, brain thinking. Hush.', 'diogo'),
+  (3, 'It''s a fez. I wear a fez now. Fezes are cool.', 'diogo');
+
+CREATE TABLE tsearch (text_search_vector tsvector);
+INSERT INTO tsearch VALUES
+  (to_tsvector('It''s kind of fun to do the impossible')),
+  (to_tsvector('But also fun to do what is possible')),
+  (to_tsvector('Fat cats ate rats')),
+  (to_tsvector('french', 'C''est un peu amusant de faire l''impossible')),
+  (to_tsvector('german', 'Es ist eine Art Spaß, das Unmögliche zu machen'));
+
+CREATE TABLE entities (id int PRIMARY KEY, name text, arr int[], text_search_vector tsvector);
+INSERT INTO entities VALUES
+  (1, 'entity 1', '{1}', '''bar'':2 ''foo'':1'),
+  (2, 'entity 2', '{1,2}', '''baz'':1 ''qux'':2'),
+  (3, 'entity 3', '{1,2,3}', NULL),
+  (4, NULL, NULL, NULL);
+
+CREATE TABLE ranges (id int PRIMARY KEY, range numrange);
+INSERT INTO ranges VALUES (1, '[1,3]'), (2, '[3,6]'), (3, '[6,9]'), (4, '[9,12]'), (5, NULL);
+
+-- privileges -----------------------------------------------------------------
+
+DO $$
+DECLARE s text;
+BEGIN
+  FOREACH s IN ARRAY ARRAY['test', 'operators', 'ordering', 'pagination', 'representations', 'mutations', 'rpc', 'headers'] LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO web_anon', s);
+    EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA %I TO web_anon', s);
+    EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA %I TO web_anon', s);
+    EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %I TO web_anon', s);
+  END LOOP;
+END $$;
