@@ -76,8 +76,8 @@ func (b confBackend) Verifier(context.Context, string, string) (scram.Verifier, 
 	return scram.Verifier{}, nil
 }
 func (b confBackend) Connect(context.Context, string, bool) (string, error) { return b.socket, nil }
-func (confBackend) ConnOpened(string)                                      {}
-func (confBackend) ConnClosed(string, int64, int64)                        {}
+func (confBackend) ConnOpened(string)                                       {}
+func (confBackend) ConnClosed(string, int64, int64)                         {}
 
 // confServer is the handler serving the fixture over HTTP.
 type confServer struct {
