@@ -142,7 +142,7 @@ func TestDataAPIManage(t *testing.T) {
 		select format('%s|%s', auth.user_id(), auth.uid() is null); commit`); got != "user_2abc|t" {
 		t.Errorf("non-uuid sub: %q", got)
 	}
-	if err := dataAPIExec(t, authURI, `begin; set local role anonymous; select count(*) from neon_auth.jwks`); err == nil {
+	if err := rolesExec(t, authURI, `begin; set local role anonymous; select count(*) from neon_auth.jwks`); err == nil {
 		t.Error("anonymous reads neon_auth.jwks")
 	}
 	if got := dataAPIQuery(t, ownerURI, `select count(*)::text from neon_auth.jwks where "publicKey"::jsonb->>'crv' = 'Ed25519'`); got != "1" {
@@ -271,19 +271,6 @@ func dataAPIQuery(t *testing.T, uri, sql string) string {
 	return out
 }
 
-func dataAPIExec(t *testing.T, uri, sql string) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, uri)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
-	return err
-}
-
 // dataAPIWaitNotify runs ddl on one connection and waits for PostgREST's
 // reload notification on another.
 func dataAPIWaitNotify(t *testing.T, uri, ddl string) {
@@ -298,7 +285,7 @@ func dataAPIWaitNotify(t *testing.T, uri, ddl string) {
 	if _, err := l.Exec(ctx, "listen pgrst"); err != nil {
 		t.Fatal(err)
 	}
-	if err := dataAPIExec(t, uri, ddl); err != nil {
+	if err := rolesExec(t, uri, ddl); err != nil {
 		t.Fatalf("%s: %v", ddl, err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
