@@ -181,15 +181,23 @@ func provision(ctx context.Context, inst *compute.Instance, database string, o d
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := provisionConn(ctx, conn, o, always); err != nil {
+		return fmt.Errorf("database %q: %w", database, err)
+	}
+	return nil
+}
+
+func provisionConn(ctx context.Context, conn *pgx.Conn, o dataapispec.Options, always bool) error {
 	st := dataapispec.RoleStatements()
 	if !always {
 		var done bool
 		if err := conn.QueryRow(ctx, dataapispec.ProvisionedQuery).Scan(&done); err != nil {
-			return fmt.Errorf("database %q: %w", database, err)
+			return err
 		}
 		always = !done
 	}
 	if always {
+		var err error
 		if st, err = dataapispec.Provision(o); err != nil {
 			return err
 		}
@@ -203,7 +211,7 @@ func provision(ctx context.Context, inst *compute.Instance, database string, o d
 				_, err = tx.Exec(ctx, s.SQL, s.Args...)
 			}
 			if err != nil {
-				return fmt.Errorf("database %q: %w", database, err)
+				return err
 			}
 		}
 		return nil
@@ -495,13 +503,21 @@ func signingKeys(ctx context.Context, inst *compute.Instance, database string) (
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	set, err := signingKeysConn(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("read the signing keys of database %q: %w", database, err)
+	}
+	return set, nil
+}
+
+func signingKeysConn(ctx context.Context, conn *pgx.Conn) ([]byte, error) {
 	var exists bool
 	if err := conn.QueryRow(ctx, dataapispec.KeysTableQuery).Scan(&exists); err != nil || !exists {
 		return dataapispec.JWKS(nil), err
 	}
 	rows, err := conn.Query(ctx, dataapispec.KeysQuery)
 	if err != nil {
-		return nil, fmt.Errorf("read the signing keys of database %q: %w", database, err)
+		return nil, err
 	}
 	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dataapispec.StoredKey, error) {
 		var k dataapispec.StoredKey
@@ -509,7 +525,7 @@ func signingKeys(ctx context.Context, inst *compute.Instance, database string) (
 		return k, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read the signing keys of database %q: %w", database, err)
+		return nil, err
 	}
 	return dataapispec.JWKS(keys), nil
 }

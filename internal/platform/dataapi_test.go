@@ -1,13 +1,16 @@
 package platform
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/grovedb/grove/internal/dataapispec"
 	"github.com/grovedb/grove/internal/metastore"
+	"github.com/grovedb/grove/internal/pgtest"
 	"github.com/grovedb/grove/internal/rolesecret"
 	"github.com/grovedb/grove/internal/sealer"
 )
@@ -44,7 +47,7 @@ func TestDataAPIFor(t *testing.T) {
 	at := now()
 	if _, err := p.store.InsertDataAPI(ctx, metastore.DataAPI{BranchID: bid, Database: "app", AuthProvider: dataapispec.ProviderExternal,
 		JWKSURL: "https://auth.example.com/jwks.json", JWTAudience: "my-app",
-		Settings: json.RawMessage(`{"db_schemas":["api","public"],"db_max_rows":50,"db_extra_search_path":"extensions"}`),
+		Settings:  json.RawMessage(`{"db_schemas":["api","public"],"db_max_rows":50,"db_extra_search_path":"extensions"}`),
 		CreatedAt: at, UpdatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +182,78 @@ func TestDataAPIURLs(t *testing.T) {
 				t.Errorf("origin %q, want %q", got, tt.origin)
 			}
 		})
+	}
+}
+
+// TestDataAPIProvisionSQL runs the provisioning on a real Postgres: it can
+// run again, and the roles, auth functions, DDL watch, default grants and
+// signing key are what the Data API needs.
+func TestDataAPIProvisionSQL(t *testing.T) {
+	srv := pgtest.Start(t)
+	srv.Exec(t, "postgres", `CREATE ROLE owner LOGIN CREATEDB CREATEROLE`)
+	srv.Exec(t, "postgres", `CREATE DATABASE app OWNER owner`)
+	ctx := t.Context()
+	conn := srv.Conn(t, "app")
+	o := dataapispec.Options{AuthProvider: dataapispec.ProviderNeonAuth, AddDefaultGrants: true}
+	for _, always := range []bool{true, true, false} {
+		if err := provisionConn(ctx, conn, o, always); err != nil {
+			t.Fatalf("provision (always %v): %v", always, err)
+		}
+	}
+	set, err := signingKeysConn(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jwks struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(set, &jwks); err != nil || len(jwks.Keys) != 1 || jwks.Keys[0]["kid"] == "" || jwks.Keys[0]["d"] != "" {
+		t.Fatalf("signing keys after three runs: %s (%v)", set, err)
+	}
+	if _, err := conn.Exec(ctx, `LISTEN pgrst`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, sql, want string }{
+		{"roles", `SELECT string_agg(format('%s:%s:%s:%s:%s', rolname, rolcanlogin, rolinherit, rolcreatedb, rolbypassrls), ' ' ORDER BY rolname)
+			FROM pg_roles WHERE rolname IN ('authenticator', 'anonymous', 'authenticated')`,
+			"anonymous:f:t:f:f authenticated:f:t:f:f authenticator:t:f:f:f"},
+		{"membership", `SELECT format('%s %s', pg_has_role('authenticator', 'anonymous', 'MEMBER'), pg_has_role('authenticator', 'authenticated', 'MEMBER'))`, "t t"},
+		{"claims", `SELECT set_config('request.jwt.claims', '{"sub":"6f1b4c52-4f5e-4b8f-9a57-0d2c1a3e9b11","role":"authenticated"}', false) IS NOT NULL
+			AND auth.user_id() = '6f1b4c52-4f5e-4b8f-9a57-0d2c1a3e9b11' AND auth.uid() = '6f1b4c52-4f5e-4b8f-9a57-0d2c1a3e9b11'::uuid
+			AND auth.jwt() ->> 'role' = 'authenticated'`, "true"},
+		{"no claims", `SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AND auth.user_id() IS NULL AND auth.session() = 'null'::jsonb`, "true"},
+		{"bad claims", `SELECT set_config('request.jwt.claims', '{not json', false) IS NOT NULL AND auth.uid() IS NULL AND auth.session() = 'null'::jsonb`, "true"},
+		{"array claims", `SELECT set_config('request.jwt.claims', '[1]', false) IS NOT NULL AND auth.user_id() IS NULL`, "true"},
+		{"neon_auth closed", `SELECT has_schema_privilege('anonymous', 'neon_auth', 'USAGE') OR has_schema_privilege('authenticator', 'neon_auth', 'USAGE')
+			OR has_table_privilege('authenticated', 'neon_auth.jwks', 'SELECT')`, "false"},
+		{"neon_auth owner", `SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'neon_auth.jwks'::regclass`, "owner"},
+		{"auth usage", `SELECT has_schema_privilege('anonymous', 'auth', 'USAGE') AND has_function_privilege('anonymous', 'auth.uid()', 'EXECUTE')`, "true"},
+		{"default grants", `SET ROLE owner; CREATE TABLE posts (id serial PRIMARY KEY); RESET ROLE;
+			SELECT has_table_privilege('authenticated', 'posts', 'SELECT, INSERT, UPDATE, DELETE')
+			AND has_sequence_privilege('authenticated', 'posts_id_seq', 'USAGE') AND NOT has_table_privilege('anonymous', 'posts', 'SELECT')`, "true"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := conn.PgConn().Exec(ctx, tt.sql).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := res[len(res)-1]
+			got := ""
+			if len(last.Rows) == 1 {
+				got = string(last.Rows[0][0])
+				if got == "t" || got == "f" {
+					got = map[string]string{"t": "true", "f": "false"}[got]
+				}
+			}
+			if got != tt.want {
+				t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+			}
+		})
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	n, err := conn.WaitForNotification(wctx)
+	if err != nil || n.Channel != dataapispec.ReloadChannel || n.Payload != dataapispec.ReloadPayload {
+		t.Errorf("the DDL sent %+v, %v", n, err)
 	}
 }
