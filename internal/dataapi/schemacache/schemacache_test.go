@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/grovedb/grove/internal/dataapi/apierr"
@@ -511,6 +513,28 @@ func testFindTable(t *testing.T, s *schemacache.Schema) {
 				t.Errorf("got %s", g)
 			}
 		})
+	}
+}
+
+// BenchmarkLoadLarge measures Load on 500 tables, each referencing the
+// one before, and a view over every fifth table, next to the fixture.
+func BenchmarkLoadLarge(b *testing.B) {
+	srv := startFixture(b)
+	var ddl strings.Builder
+	ddl.WriteString("CREATE TABLE api.t0 (id int PRIMARY KEY, name text);\n")
+	for i := 1; i < 500; i++ {
+		fmt.Fprintf(&ddl, "CREATE TABLE api.t%d (id int PRIMARY KEY, prev_id int REFERENCES api.t%d, name text, note text);\n", i, i-1)
+		fmt.Fprintf(&ddl, "COMMENT ON TABLE api.t%d IS 'table %d';\n", i, i)
+		if i%5 == 0 {
+			fmt.Fprintf(&ddl, "CREATE VIEW api.v%d AS SELECT id, prev_id, name FROM api.t%d;\n", i, i)
+		}
+	}
+	srv.Exec(b, fixtureDB, ddl.String())
+	conn := connect(b, srv.AdminDSN(fixtureDB))
+	for b.Loop() {
+		if _, err := schemacache.Load(b.Context(), conn, []string{"api"}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
