@@ -112,6 +112,32 @@ func TestSchemaCache(t *testing.T) {
 		}
 	})
 
+	t.Run("two schemas", func(t *testing.T) {
+		conn := connect(t, srv.AdminDSN(fixtureDB))
+		s2, err := schemacache.Load(t.Context(), conn, []string{"private", "api", "missing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s2.Schemas) != 2 || s2.Schemas[0].Name != "private" || s2.Schemas[1].Name != "api" {
+			t.Errorf("schemas %+v", s2.Schemas)
+		}
+		if _, err := s2.FindTable("private", "secrets"); err != nil {
+			t.Error(err)
+		}
+		if _, err := s2.FindFunction("private", "secret_value", nil, false); err != nil {
+			t.Error(err)
+		}
+		// Keys between schemas are relationships, but an embedding only
+		// finds those within the origin's schema.
+		audit := schemacache.QName{Schema: "private", Name: "audit_log"}
+		if len(s2.Relationships[audit]) != 1 {
+			t.Errorf("audit_log relationships %+v", s2.Relationships[audit])
+		}
+		if _, err := s2.FindRelationship(audit, "users", ""); err == nil {
+			t.Error("found a relationship to another schema")
+		}
+	})
+
 	t.Run("in transaction", func(t *testing.T) {
 		conn := connect(t, srv.AdminDSN(fixtureDB))
 		if err := conn.Exec(t.Context(), "BEGIN").Close(); err != nil {
