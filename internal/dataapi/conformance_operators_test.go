@@ -67,6 +67,97 @@ func init() {
 		// upstream case 1070 (operators/phfts)
 		{id: 1070, feature: "operators/phfts", schema: s, req: "GET /tsearch?text_search_vector=phfts.The%20Fat%20Cats",
 			status: 200, json: `[{"text_search_vector":"'ate':3 'cat':2 'fat':1 'rat':4"}]`},
+		// upstream case 1071 (operators/fts/language)
+		{id: 1071, feature: "operators/fts/language", schema: s, req: "GET /tsearch?text_search_vector=fts(french).amusant",
+			status: 200, json: `[{"text_search_vector":"'amus':5 'fair':7 'impossibl':9 'peu':4"}]`},
+		// upstream case 1072 (operators/cs/array)
+		{id: 1072, feature: "operators/cs/array", schema: s, req: "GET /complex_items?select=id&arr_data=cs.{2}",
+			status: 200, json: `[{"id":2},{"id":3}]`},
+		// upstream case 1073 (operators/cd/array)
+		{id: 1073, feature: "operators/cd/array", schema: s, req: "GET /complex_items?select=id&arr_data=cd.{1,2,4}",
+			status: 200, json: `[{"id":1},{"id":2}]`},
+		// upstream case 1074 (operators/ov/range)
+		{id: 1074, feature: "operators/ov/range", schema: s, req: "GET /ranges?range=ov.[0,4]&select=id",
+			status: 200, json: `[{"id":1},{"id":2}]`},
+		// upstream case 1075 (operators/sl/range)
+		{id: 1075, feature: "operators/sl/range", schema: s, req: "GET /ranges?range=sl.[9,10]&select=id",
+			status: 200, json: `[{"id":1},{"id":2}]`},
+		// upstream case 1076 (operators/sr/range)
+		{id: 1076, feature: "operators/sr/range", schema: s, req: "GET /ranges?range=sr.[3,4]&select=id",
+			status: 200, json: `[{"id":3},{"id":4}]`},
+		// upstream case 10200 (operators/in/empty_set)
+		{id: 10200, feature: "operators/in/empty_set", schema: s, req: "GET /items_with_different_col_types?int_data=in.()",
+			status: 200, want: h("Content-Type: " + ctJSON), json: `[]`},
+		// upstream case 10201 (operators/in/empty_set)
+		{id: 10201, feature: "operators/in/empty_set", schema: s, req: "GET /items_with_different_col_types?text_data=in.()",
+			status: 200, json: `[]`},
+		// upstream case 10202 (operators/in/empty_set)
+		{id: 10202, feature: "operators/in/empty_set", schema: s, req: "GET /items_with_different_col_types?bool_data=in.()",
+			status: 200, json: `[]`},
+		// upstream case 10203 (operators/not/in/empty_set)
+		{id: 10203, feature: "operators/not/in/empty_set", schema: s, req: "GET /items_with_different_col_types?int_data=not.in.()&select=int_data",
+			status: 200, json: `[{"int_data":1}]`},
+		// upstream case 10204 (operators/in/empty_set)
+		{id: 10204, feature: "operators/in/empty_set", schema: s, req: "GET /items_with_different_col_types?int_data=in.(%20%20%20%20)",
+			status: 200, json: `[]`},
+		// upstream case 10205 (operators/in/blank_element_error)
+		{id: 10205, feature: "operators/in/blank_element_error", schema: s, req: "GET /items_with_different_col_types?int_data=in.(%20,3,4)",
+			status: 400, want: h("Content-Type: " + ctJSON),
+			json: `{"code":"22P02","message":"invalid input syntax for type integer: \"\"","details":null,"hint":null}`},
+		// upstream case 10206 (operators/isdistinct/range)
+		{id: 10206, feature: "operators/isdistinct/range", schema: s, req: "GET /ranges?range=isdistinct.[1,3]&select=id",
+			status: 200, json: `[{"id":2},{"id":3},{"id":4},{"id":5}]`},
+		// upstream case 10207 (operators/isdistinct/array)
+		{id: 10207, feature: "operators/isdistinct/array", schema: s, req: "GET /entities?arr=isdistinct.{1,2}&select=id",
+			status: 200, json: `[{"id":1},{"id":3},{"id":4}]`},
+		// upstream case 10208 (operators/not/logic_tree)
+		{id: 10208, feature: "operators/not/logic_tree", schema: s, req: "GET /entities?and=(id.not.eq.2,arr.not.isdistinct.{1,2,3})&select=id",
+			status: 200, json: `[{"id":3}]`},
+		// upstream case 10209 (operators/quantifier/gte_all)
+		{id: 10209, feature: "operators/quantifier/gte_all", schema: s, req: "GET /projects?id=gte(all).{4,3}",
+			status: 200, json: `[{"id":4,"name":"OSX","client_id":2},{"id":5,"name":"Orphan","client_id":null}]`},
+		// upstream case 10210 (operators/quantifier/lte_all)
+		{id: 10210, feature: "operators/quantifier/lte_all", schema: s, req: "GET /projects?id=lte(all).{4,3}",
+			status: 200, json: `[{"id":1,"name":"Windows 7","client_id":1},{"id":2,"name":"Windows 10","client_id":1},{"id":3,"name":"IOS","client_id":2}]`},
+		// upstream case 10211 (operators/eq/range)
+		{id: 10211, feature: "operators/eq/range", schema: s, req: "GET /ranges?range=eq.[1,3]&select=id",
+			status: 200, json: `[{"id":1}]`},
+		// upstream case 10212 (operators/eq/array)
+		{id: 10212, feature: "operators/eq/array", schema: s, req: "GET /entities?arr=eq.{1,2,3}&select=id",
+			status: 200, json: `[{"id":3}]`},
+		// upstream case 10213 (operators/neq/array)
+		{id: 10213, feature: "operators/neq/array", schema: s, req: "GET /entities?arr=neq.{1,2}&select=id",
+			status: 200, json: `[{"id":1},{"id":3}]`},
+		// upstream case 10214 (operators/not/gt)
+		{id: 10214, feature: "operators/not/gt", schema: s, req: "GET /items?id=not.gt.2&order=id.asc",
+			status: 200, want: h("Content-Range: 0-1/*"), json: `[{"id":1},{"id":2}]`},
+		// upstream case 10215 (operators/not/logic_tree)
+		{id: 10215, feature: "operators/not/logic_tree", schema: s, req: "GET /entities?and=(arr.not.cd.{1},or(id.not.lt.1,id.not.gte.3))&select=id",
+			status: 200, json: `[{"id":2},{"id":3}]`},
+		// upstream case 10216 (operators/not/logic_tree)
+		{id: 10216, feature: "operators/not/logic_tree", schema: s, req: "GET /entities?and=(name.not.ilike.*ITY2,or(id.not.gt.4,id.not.lte.1))&select=id",
+			status: 200, json: `[{"id":1},{"id":2},{"id":3}]`},
+		// upstream case 10217 (operators/plfts/language)
+		{id: 10217, feature: "operators/plfts/language", schema: s, req: "GET /tsearch?text_search_vector=plfts(french).amusant%20impossible",
+			status: 200, json: `[{"text_search_vector":"'amus':5 'fair':7 'impossibl':9 'peu':4"}]`},
+		// upstream case 10218 (operators/wfts/language)
+		{id: 10218, feature: "operators/wfts/language", schema: s, req: "GET /tsearch?text_search_vector=wfts(french).amusant%20impossible",
+			status: 200, json: `[{"text_search_vector":"'amus':5 'fair':7 'impossibl':9 'peu':4"}]`},
+		// upstream case 10219 (operators/phfts/language)
+		{id: 10219, feature: "operators/phfts/language", schema: s, req: "GET /tsearch?text_search_vector=phfts(german).Art%20Spass",
+			status: 200, json: `[{"text_search_vector":"'art':4 'spass':5 'unmog':7"}]`},
+		// upstream case 10220 (operators/fts/auto_tsvector/text)
+		{id: 10220, feature: "operators/fts/auto_tsvector/text", schema: s, req: "GET /tsearch_to_tsvector?select=text_search&text_search=fts.impossible",
+			status: 200, json: `[{"text_search":"It's kind of fun to do the impossible"},{"text_search":"C'est un peu amusant de faire l'impossible"}]`},
+		// upstream case 10221 (operators/fts/auto_tsvector/jsonb)
+		{id: 10221, feature: "operators/fts/auto_tsvector/jsonb", schema: s, req: "GET /tsearch_to_tsvector?select=jsonb_search&jsonb_search=fts.impossible",
+			status: 200, json: `[{"jsonb_search":{"text_search":"It's kind of fun to do the impossible"}},{"jsonb_search":{"text_search":"C'est un peu amusant de faire l'impossible"}}]`},
+		// upstream case 10231 (operators/fts/tsquery_operators/and)
+		{id: 10231, feature: "operators/fts/tsquery_operators/and", schema: s, req: "GET /tsearch?text_search_vector=fts.fun%26possible",
+			status: 200, json: `[{"text_search_vector":"'also':2 'fun':3 'possibl':8"}]`},
+		// upstream case 10234 (operators/wfts/websearch_operators/and)
+		{id: 10234, feature: "operators/wfts/websearch_operators/and", schema: s, req: "GET /tsearch?text_search_vector=wfts.fun%20and%20possible",
+			status: 200, json: `[{"text_search_vector":"'also':2 'fun':3 'possibl':8"}]`},
 		//CONTINUE
 	}
 }
