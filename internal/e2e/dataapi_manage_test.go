@@ -149,6 +149,9 @@ func TestDataAPIManage(t *testing.T) {
 		t.Errorf("signing keys: %s", got)
 	}
 
+	st, raw = g.API("DELETE", br+"/roles/authenticator", nil, nil)
+	wantError(t, "delete the authenticator", st, raw, 409, "disable the Data API first")
+
 	// DDL notifies the data plane.
 	dataAPIWaitNotify(t, ownerURI, `create table posts (id int primary key, body text)`)
 	dataAPIWaitNotify(t, ownerURI, `drop table posts`)

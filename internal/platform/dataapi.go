@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 
 	"github.com/grovedb/grove/internal/accounts"
@@ -170,6 +171,19 @@ func (p *Platform) ensureDataAPIRoles(ctx context.Context, branchID string) erro
 		}
 	}
 	return nil
+}
+
+// dataAPIRoleInUse refuses the delete of a role the Data API of one of the
+// branch's databases serves with (409).
+func (p *Platform) dataAPIRoleInUse(ctx context.Context, branchID, role string) error {
+	if !slices.Contains(dataapispec.Roles, role) {
+		return nil
+	}
+	apis, err := p.store.BranchDataAPIs(ctx, branchID)
+	if err != nil || len(apis) == 0 {
+		return err
+	}
+	return newErr(errkind.Conflict, "role %q serves the Data API of database %q; disable the Data API first", role, apis[0].Database)
 }
 
 // provision runs the Data API's provisioning in a database, in one

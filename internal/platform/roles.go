@@ -327,6 +327,9 @@ func (p *Platform) DeleteRole(ctx context.Context, pr accounts.Principal, projec
 			return r, nil, false, newErr(errkind.Conflict, "role %q owns database %q; delete the database or change its owner first", name, d.Name)
 		}
 	}
+	if err := p.dataAPIRoleInUse(ctx, t.branch.ID, name); err != nil { // dataapi.go
+		return r, nil, false, err
+	}
 	ops, err = p.configChange(ctx, t, func(ctx context.Context) error {
 		var err error
 		r, err = p.store.DeleteRole(ctx, t.branch.ID, name)
