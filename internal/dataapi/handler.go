@@ -137,23 +137,19 @@ func (h *Handler) Route(r *http.Request) (route, bool) {
 			endpoint = first
 		}
 	}
-	segs := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 4)
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	if endpoint == "" {
-		if len(segs) < 3 {
+		if len(segs) < 4 {
 			return route{}, false
 		}
 		endpoint, segs = segs[0], segs[1:]
 	}
-	if len(segs) < 3 || segs[1] != "rest" || !strings.HasPrefix(segs[2], "v1") {
+	// <database>/rest/v1[/resource…]
+	if len(segs) < 3 || segs[1] != "rest" || segs[2] != "v1" {
 		return route{}, false
 	}
 	rt := route{endpoint: endpoint, database: segs[0]}
-	rest := "/"
-	if len(segs) == 4 {
-		rest += segs[3]
-	} else if segs[2] != "v1" {
-		return route{}, false
-	}
+	rest := "/" + strings.Join(segs[3:], "/")
 	var err error
 	if rt.rest, err = unescape(rest); err != nil {
 		return route{}, false

@@ -5,6 +5,7 @@ package apierr
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Error is an error the client reads. Code is PostgREST's ("PGRST100") or
@@ -61,11 +62,16 @@ func (e *Error) Body() []byte {
 		}
 		return &s
 	}
+	// PGRST201 lists the candidate relationships as a JSON array.
+	var details any = nullable(e.Details)
+	if strings.HasPrefix(e.Details, "[") && json.Valid([]byte(e.Details)) {
+		details = json.RawMessage(e.Details)
+	}
 	b, _ := json.Marshal(struct {
 		Code    string  `json:"code"`
-		Details *string `json:"details"`
+		Details any     `json:"details"`
 		Hint    *string `json:"hint"`
 		Message string  `json:"message"`
-	}{e.Code, nullable(e.Details), nullable(e.Hint), e.Message})
+	}{e.Code, details, nullable(e.Hint), e.Message})
 	return b
 }
