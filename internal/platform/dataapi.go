@@ -457,7 +457,8 @@ func (p *Platform) DataAPIFor(ctx context.Context, endpointID, database string) 
 		return e.sv, e.err
 	}
 	sv, err := p.lookupDataAPI(ctx, endpointID, database)
-	if err == nil || errors.Is(err, dataapispec.ErrNotEnabled) || errors.Is(err, ErrUnknownEndpoint) {
+	// An unknown endpoint is not kept: making one moves neither generation.
+	if err == nil || errors.Is(err, dataapispec.ErrNotEnabled) {
 		p.dataAPIs.put(k, cachedDataAPI{sv: sv, err: err, gen: gen})
 	}
 	return sv, err
