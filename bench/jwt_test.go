@@ -69,7 +69,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 			for i := range tokens {
 				tokens[i] = mint(i)
 			}
-			v := jwtauth.New(jwtauth.Config{CacheSize: 64})
+			v := jwtauth.New(jwtauth.Config{CacheSize: 64, AllowPrivate: true})
 			b.Cleanup(v.Close)
 			if _, err := v.Verify(b.Context(), tokens[0], keys, rules); err != nil {
 				b.Fatal(err)
@@ -83,7 +83,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 		})
 		b.Run(string(alg)+"/warm", func(b *testing.B) {
 			tok := mint(0)
-			v := jwtauth.New(jwtauth.Config{})
+			v := jwtauth.New(jwtauth.Config{AllowPrivate: true})
 			b.Cleanup(v.Close)
 			if _, err := v.Verify(b.Context(), tok, keys, rules); err != nil {
 				b.Fatal(err)

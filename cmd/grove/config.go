@@ -20,23 +20,26 @@ import (
 
 // serveConfig is grove serve's configuration, from flags.
 type serveConfig struct {
-	DataDir       string
-	APIAddr       string
-	PGAddr        string
-	HTTPAddr      string
-	Domain        string
-	MetaURL       string
-	StorageDriver string
-	PoolSize      int
-	PoolMax       int
-	MaxActive     int
-	OSUser        string
-	MetaOSUser    string
-	TLSCert       string
-	TLSKey        string
-	LogLevel      string
-	DebugAddr     string
-	PgBouncer     string
+	DataDir  string
+	APIAddr  string
+	PGAddr   string
+	HTTPAddr string
+	// JWKSAllowPrivate lets the Data API fetch JWKS URLs on loopback and
+	// private networks.
+	JWKSAllowPrivate bool
+	Domain           string
+	MetaURL          string
+	StorageDriver    string
+	PoolSize         int
+	PoolMax          int
+	MaxActive        int
+	OSUser           string
+	MetaOSUser       string
+	TLSCert          string
+	TLSKey           string
+	LogLevel         string
+	DebugAddr        string
+	PgBouncer        string
 	// MetaReserve sizes the internal metadata cluster's own file system
 	// (internal/reserve); 0: none.
 	MetaReserve int64
@@ -69,6 +72,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.APIAddr, "api-addr", "127.0.0.1:8080", "control API listen address (serves /api/v2)")
 	fs.StringVar(&c.PGAddr, "pg-addr", "127.0.0.1:5432", "Postgres proxy listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8081", "data-plane HTTP listen address")
+	fs.BoolVar(&c.JWKSAllowPrivate, "jwks-allow-private", false, "let Data API configurations name JWKS URLs on this host or private networks (an identity provider inside your network); off, a tenant's jwks_url reaches only public addresses")
 	fs.StringVar(&c.Domain, "domain", "", "domain whose subdomains name endpoints (wildcard DNS to the proxy); empty: route by options")
 	fs.StringVar(&c.MetaURL, "meta-url", "", "external metadata Postgres URL; empty: an internal cluster in <data-dir>/meta")
 	fs.StringVar(&c.StorageDriver, "storage-driver", "", "btrfs, reflink or copy; empty: probe the data dir")

@@ -48,7 +48,7 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *pr
 	if err != nil {
 		return nil, nil, fmt.Errorf("data plane: %w", err)
 	}
-	verifier := jwtauth.New(jwtauth.Config{Logger: log.With("component", "jwt")})
+	verifier := jwtauth.New(jwtauth.Config{Logger: log.With("component", "jwt"), AllowPrivate: cfg.JWKSAllowPrivate})
 	data, err := dataapi.New(dataapi.Config{
 		Backend: be, Lookup: be.DataAPI, Pool: pool, MaxConns: maxConns, Verifier: verifier,
 		Domain: cfg.Domain, Logger: log.With("component", "dataapi"),

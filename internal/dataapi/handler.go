@@ -332,17 +332,19 @@ func (h *Handler) authenticate(r *http.Request, s dataapispec.Served) (identity,
 	return identity{role: role, claims: withRole(res.Claims, role), token: true}, nil
 }
 
-// withRole sets the claims' role member to the role the request runs as,
-// as PostgREST does for request.jwt.claims.
+// withRole sets the claims' role member to the role the request runs as
+// (the anonymous role, or one found under a custom claim key), as
+// PostgREST does for request.jwt.claims.
 func withRole(claims []byte, role string) []byte {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(claims, &m) != nil || m == nil {
 		return claims
 	}
-	if _, ok := m["role"]; ok {
+	r, _ := json.Marshal(role)
+	if string(m["role"]) == string(r) {
 		return claims
 	}
-	m["role"], _ = json.Marshal(role)
+	m["role"] = r
 	out, err := json.Marshal(m)
 	if err != nil {
 		return claims

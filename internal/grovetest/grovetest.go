@@ -133,7 +133,9 @@ func StartIn(t testing.TB, dataDir string, extra ...string) *Grove {
 		"--http-addr", g.HTTPAddr,
 		// Tests drive the API faster than Neon's rate limits allow; those
 		// that test the limits set theirs in extra (the last flag wins).
-		"--rate-limit-per-minute", "0", "--rate-limit-per-route-per-second", "0"}, extra...)
+		"--rate-limit-per-minute", "0", "--rate-limit-per-route-per-second", "0",
+		// Tests serve their identity providers' JWKS on this host.
+		"--jwks-allow-private"}, extra...)
 	g.Start()
 	t.Cleanup(func() {
 		g.Stop()

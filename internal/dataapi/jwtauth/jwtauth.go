@@ -79,6 +79,10 @@ type Config struct {
 	CacheSize int
 	// FetchTimeout bounds one JWKS fetch attempt; 0 is Neon's 5 s.
 	FetchTimeout time.Duration
+	// AllowPrivate lets the default client fetch JWKS URLs on loopback
+	// and private networks (an identity provider inside the operator's
+	// network, tests); off, only public addresses are dialled.
+	AllowPrivate bool
 }
 
 // Neon's limits for fetching a JWKS (proxy auth/backend/jwt.rs).
@@ -120,7 +124,7 @@ type Verifier struct {
 func New(cfg Config) *Verifier {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &Verifier{
-		client:       jwksClient(cfg.Client),
+		client:       jwksClient(cfg.Client, cfg.AllowPrivate),
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		fetchTimeout: cfg.FetchTimeout,

@@ -194,11 +194,14 @@ func (c *clock) add(d time.Duration) {
 
 func (c *clock) unix() int64 { return c.Now().Unix() }
 
+// newVerifier returns a verifier that may fetch from the test's local
+// JWKS servers.
 func newVerifier(t testing.TB, c *clock, cfg Config) *Verifier {
 	t.Helper()
 	if c != nil {
 		cfg.Now = c.Now
 	}
+	cfg.AllowPrivate = true
 	v := New(cfg)
 	t.Cleanup(v.Close)
 	return v
@@ -803,5 +806,29 @@ func TestCloseStopsFetches(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not stop the fetch")
+	}
+}
+
+// TestPrivateAddressesRefused: by default a JWKS URL on the host itself or
+// a private network is not fetched, whatever its name resolves to.
+func TestPrivateAddressesRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"keys":[]}`)) }))
+	t.Cleanup(srv.Close)
+	v := New(Config{})
+	t.Cleanup(v.Close)
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':'):]
+	for _, u := range []string{srv.URL, "http://localhost" + port} {
+		_, err := v.Verify(t.Context(), "eyJhbGciOiJFZERTQSJ9.e30.c2ln", Keys{URL: u}, Rules{})
+		if err == nil || !errors.Is(err, errPrivateAddress) {
+			t.Errorf("%s: %v, want the private address refused", u, err)
+		}
+	}
+	for _, a := range []string{"10.1.2.3:80", "192.168.0.1:443", "169.254.169.254:80", "[::1]:80", "[fd00::1]:80", "0.0.0.0:80", "100.64.0.1:80"} {
+		if err := refusePrivate("tcp", a, nil); !errors.Is(err, errPrivateAddress) {
+			t.Errorf("%s: %v", a, err)
+		}
+	}
+	if err := refusePrivate("tcp", "93.184.215.14:443", nil); err != nil {
+		t.Errorf("public address refused: %v", err)
 	}
 }

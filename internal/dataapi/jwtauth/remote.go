@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -193,12 +195,18 @@ func (v *Verifier) fetchOnce(ctx context.Context, url string) (set *keySet, retr
 	return set, false, nil
 }
 
-// jwksClient applies Neon's limits: 2 s to connect, no redirects.
-func jwksClient(c *http.Client) *http.Client {
+// jwksClient applies Neon's limits: 2 s to connect, no redirects. Unless
+// allowPrivate, the default client connects only to public addresses: a
+// tenant's jwks_url must not make Grove probe its own host or network.
+func jwksClient(c *http.Client, allowPrivate bool) *http.Client {
 	if c == nil {
+		d := &net.Dialer{Timeout: connectTimeout}
+		if !allowPrivate {
+			d.Control = refusePrivate
+		}
 		c = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: connectTimeout}).DialContext,
+			DialContext:           d.DialContext,
 			TLSHandshakeTimeout:   connectTimeout,
 			ResponseHeaderTimeout: fetchTimeout,
 			MaxIdleConnsPerHost:   2,
@@ -210,4 +218,28 @@ func jwksClient(c *http.Client) *http.Client {
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
+}
+
+// errPrivateAddress is a JWKS URL that leads to a loopback, private,
+// link-local or unspecified address.
+var errPrivateAddress = errors.New("the JWKS URL resolves to a non-public address")
+
+// refusePrivate is a dialer's Control: it runs after name resolution, on
+// the address actually dialled, so a name cannot resolve around it.
+func refusePrivate(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() ||
+		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) {
+		return errPrivateAddress
+	}
+	return nil
 }
