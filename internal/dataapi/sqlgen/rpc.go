@@ -51,7 +51,7 @@ func (b *builder) rpc() (*Statement, error) {
 		}
 		whole = true
 	default:
-		return nil, apierr.New(http.StatusMethodNotAllowed, "PGRST101", "Only GET, HEAD or POST are allowed for functions")
+		return nil, apierr.New(http.StatusMethodNotAllowed, "PGRST101", "Cannot use the %s method on RPC", r.Method)
 	}
 	fn, err := b.s.FindFunction(r.Schema, r.Name, names, whole)
 	if err != nil {

@@ -101,6 +101,11 @@ func checkCast(c string) error {
 // Build returns the statement for a request.
 func Build(s *schemacache.Schema, r *Request) (*Statement, error) {
 	b := &builder{s: s, req: r}
+	// PUT replaces the rows its filters name: a window would make that
+	// ambiguous, so PostgREST refuses it before looking anything up.
+	if w := r.Params.Ranges[""]; r.Method == http.MethodPut && !r.RPC && (w.HasLimit || w.Offset > 0) {
+		return nil, apierr.New(http.StatusBadRequest, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
+	}
 	if r.RPC {
 		return b.rpc()
 	}

@@ -22,6 +22,59 @@ CREATE SCHEMA mutations;
 CREATE SCHEMA rpc;
 CREATE SCHEMA headers;
 
+
+-- test (the default profile) and the v1/v2 profiles ---------------------------
+
+SET search_path TO test, public;
+
+CREATE TABLE items (id bigserial PRIMARY KEY);
+INSERT INTO items SELECT g FROM generate_series(1, 15) g;
+SELECT setval('items_id_seq', 15);
+
+CREATE TABLE tiobe_pls (name text PRIMARY KEY, rank smallint);
+INSERT INTO tiobe_pls VALUES ('Java', 1), ('C', 2), ('Python', 3);
+
+CREATE TABLE w_or_wo_comma_names (name text);
+INSERT INTO w_or_wo_comma_names VALUES
+  ('Hebdon, John'), ('Williams, Mary'), ('Smith, Joseph'), ('David White'), ('Larry Thompson'), ('Double O Seven(007)');
+
+CREATE TABLE pgrst_reserved_chars (
+  "*id*" int,
+  ":arr->ow::cast" text,
+  "(inside,parens)" text,
+  "a.dotted.column" text,
+  "  col  w  space  " text
+);
+INSERT INTO pgrst_reserved_chars VALUES
+  (1, ' arrow-1 ', ' parens-1 ', ' dotted-1 ', ' space-1'),
+  (2, ' arrow-2 ', ' parens-2 ', ' dotted-2 ', ' space-2');
+
+CREATE TABLE "Server Today" ("cHostname" text, "Just A Server Model" text);
+INSERT INTO "Server Today" VALUES
+  ('srv1', ' IBM,9113-550 (P5-550)'),
+  ('srv2', ' IBM,9113-550 (P5-550)'),
+  ('srv3', ' IBM,9131-52A (P5-52A)'),
+  ('srv4', ' IBM,9133-55A (P5-55A)'),
+  ('srv5', ' IBM,8406-71Y (P7-PS701)');
+
+CREATE SCHEMA v1;
+CREATE SCHEMA v2;
+
+CREATE TABLE v1.parents (id int PRIMARY KEY, name text);
+INSERT INTO v1.parents VALUES (1, 'parent v1-1'), (2, 'parent v1-2');
+CREATE TABLE v1.children (id int PRIMARY KEY, name text, parent_id int, CONSTRAINT parent FOREIGN KEY (parent_id) REFERENCES v1.parents);
+INSERT INTO v1.children VALUES (1, 'child v1-1', 1), (2, 'child v1-2', 2);
+CREATE FUNCTION v1.get_parents_below(id int) RETURNS SETOF v1.parents
+  LANGUAGE sql STABLE AS $$ SELECT * FROM v1.parents p WHERE p.id < $1 $$;
+
+CREATE TABLE v2.parents (id int PRIMARY KEY, name text);
+INSERT INTO v2.parents VALUES (3, 'parent v2-3'), (4, 'parent v2-4');
+CREATE TABLE v2.children (id int PRIMARY KEY, name text, parent_id int, CONSTRAINT parent FOREIGN KEY (parent_id) REFERENCES v2.parents);
+INSERT INTO v2.children VALUES (1, 'child v2-3', 3);
+CREATE TABLE v2.another_table (id int PRIMARY KEY, another_value text);
+INSERT INTO v2.another_table VALUES (1, 'value 1'), (2, 'value 2');
+CREATE FUNCTION v2.get_parents_below(id int) RETURNS SETOF v2.parents
+  LANGUAGE sql STABLE AS $$ SELECT * FROM v2.parents p WHERE p.id < $1 $$;
 -- operators ------------------------------------------------------------------
 
 SET search_path TO operators, public;
@@ -97,7 +150,7 @@ INSERT INTO tsearch_to_tsvector
 DO $$
 DECLARE s text;
 BEGIN
-  FOREACH s IN ARRAY ARRAY['test', 'operators', 'ordering', 'pagination', 'representations', 'mutations', 'rpc', 'headers'] LOOP
+  FOREACH s IN ARRAY ARRAY['test', 'operators', 'ordering', 'pagination', 'representations', 'mutations', 'rpc', 'headers', 'v1', 'v2'] LOOP
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO web_anon', s);
     EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA %I TO web_anon', s);
     EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA %I TO web_anon', s);
