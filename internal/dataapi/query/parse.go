@@ -74,6 +74,12 @@ func Parse(rawQuery string) (*Params, error) {
 				ranges[key] = rp
 			}
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err == nil && n < 0 && last == "limit" && key == "" {
+				// An empty window other than limit=0 is refused, as PostgREST
+				// does; a negative offset is no offset.
+				return nil, &apierr.Error{Status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103",
+					Message: "Requested range not satisfiable", Details: "Limit should be greater than or equal to zero."}
+			}
 			if err != nil || n < 0 {
 				continue // as PostgREST: an unreadable limit or offset is no limit
 			}

@@ -145,6 +145,22 @@ INSERT INTO tsearch_to_tsvector
     'C''est un peu amusant de faire l''impossible',
     'Es ist eine Art Spaß, das Unmögliche zu machen']) WITH ORDINALITY AS u(t, n) ORDER BY n;
 
+-- pagination -------------------------------------------------------------------
+
+SET search_path TO pagination, public;
+
+CREATE TABLE items (id bigserial PRIMARY KEY);
+INSERT INTO items SELECT g FROM generate_series(1, 15) g;
+
+CREATE FUNCTION getitemrange(min bigint, max bigint) RETURNS SETOF items
+  LANGUAGE sql STABLE AS $$ SELECT * FROM pagination.items WHERE id > min AND id <= max ORDER BY id $$;
+
+CREATE TABLE child_entities (id int PRIMARY KEY, name text, parent_id int);
+INSERT INTO child_entities VALUES
+  (1, 'child entity 1', 1), (2, 'child entity 2', 1), (3, 'child entity 3', 2),
+  (4, 'child entity 4', 1), (5, 'child entity 5', 1), (6, 'child entity 6', 2);
+ANALYZE items, child_entities;
+
 -- privileges -----------------------------------------------------------------
 
 DO $$
