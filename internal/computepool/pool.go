@@ -20,6 +20,10 @@ import (
 // logged in as the same role to the same database with the same options.
 type Key struct {
 	Database, Role, Options string
+	// User names the front door the connection serves: each keeps its own
+	// session state (SQL over HTTP resets sessions, the Data API keeps
+	// prepared statements), so they never share a connection.
+	User string
 }
 
 // Conn is a connection to a compute, logged in.
@@ -33,6 +37,9 @@ type Conn struct {
 	// pool that resets connections before reuse; Broken is set when that
 	// reset failed.
 	Dirty, Broken bool
+	// Prepared maps statements' SQL to the names they are prepared under
+	// on this connection, for a user of the pool that prepares them.
+	Prepared map[string]string
 }
 
 // Pool keeps connections to computes between requests. Every connection,

@@ -16,6 +16,7 @@ import (
 	"github.com/grovedb/grove/internal/computepool"
 	"github.com/grovedb/grove/internal/dataapi/apierr"
 	"github.com/grovedb/grove/internal/dataapi/query"
+	"github.com/grovedb/grove/internal/dataapi/schemacache"
 	"github.com/grovedb/grove/internal/dataapi/sqlgen"
 	"github.com/grovedb/grove/internal/dataapispec"
 )
@@ -78,28 +79,41 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	defer h.cfg.Backend.ConnClosed(rt.endpoint, r.ContentLength, 0)
 
 	ctx := r.Context()
-	key := computepool.Key{Database: rt.database, Role: authenticator}
-	sc, err := h.connect(ctx, rt.endpoint, key, s)
-	if err != nil {
-		return nil, err
-	}
-	reusable := false
-	defer func() { h.cfg.Pool.Release(sc, reusable) }()
-	cache, err := h.caches.get(ctx, rt.endpoint, rt.database, s, sc)
-	if err != nil {
-		return nil, err
-	}
+	key := computepool.Key{Database: rt.database, Role: authenticator, User: poolUser}
+	var cache *schemacache.Schema
 	var st *sqlgen.Statement
-	if document {
-		st = openAPIStatement(s.OpenAPIMode, schema)
-	} else if st, err = sqlgen.Build(cache, req); err != nil {
-		reusable = true
-		return nil, err
-	}
-	res, err := h.execute(ctx, sc, r, req, st, id, s, schema)
-	reusable = sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed()
-	if err != nil {
-		return nil, h.pgError(err, id)
+	var res result
+	for attempt := 0; ; attempt++ {
+		sc, err := h.connect(ctx, rt.endpoint, key, s)
+		if err != nil {
+			return nil, err
+		}
+		reused := sc.Dirty
+		if cache, err = h.caches.get(ctx, rt.endpoint, rt.database, s, sc); err != nil {
+			h.cfg.Pool.Release(sc, false)
+			if reused && attempt < 2 {
+				continue // the pooled connection had died: another
+			}
+			return nil, err
+		}
+		if document {
+			st = openAPIStatement(s.OpenAPIMode, schema)
+		} else if st, err = sqlgen.Build(cache, req); err != nil {
+			h.cfg.Pool.Release(sc, true)
+			return nil, err
+		}
+		res, err = h.execute(ctx, sc, r, req, st, id, s, schema)
+		h.cfg.Pool.Release(sc, sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed())
+		if err != nil {
+			// A pooled connection found dead (its compute restarted) is
+			// replaced when nothing can have been applied: a read, or a
+			// request that never reached the server.
+			if reused && attempt < 2 && ctx.Err() == nil && deadConn(err) && (req.Method == http.MethodGet || req.Method == http.MethodHead || pgconn.SafeToRetry(err)) {
+				continue
+			}
+			return nil, h.pgError(err, id)
+		}
+		break
 	}
 	if document {
 		base := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, "/openapi.json"), "/")
@@ -144,27 +158,31 @@ func (h *Handler) connect(ctx context.Context, endpoint string, key computepool.
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
-		if err != nil {
-			var ae *apierr.Error
-			if errors.As(err, &ae) {
-				return nil, ae
-			}
-			return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
-				Message: "Database client error. Retrying the connection.", Err: err}
+	sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
+	if err != nil {
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			return nil, ae
 		}
-		if !sc.Dirty || attempt == 2 {
-			return sc, nil
-		}
-		// A pooled connection: check it is alive (its compute may have
-		// restarted) before handing it out.
-		if err := sc.PC.Exec(cctx, ";").Close(); err == nil {
-			return sc, nil
-		}
-		h.cfg.Pool.Release(sc, false)
+		return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+			Message: "Database client error. Retrying the connection.", Err: err}
 	}
+	return sc, nil
 }
+
+// deadConn reports whether an error is the connection's, not Postgres'.
+func deadConn(err error) bool {
+	var pe *pgconn.PgError
+	var ae *apierr.Error
+	return !errors.As(err, &pe) && !errors.As(err, &ae)
+}
+
+// poolUser keeps the Data API's connections apart from SQL over HTTP's.
+const poolUser = "data api"
+
+// maxPrepared bounds the statements prepared on one connection; past it
+// statements run unnamed.
+const maxPrepared = 256
 
 // result is the statement's one row.
 type result struct {
@@ -210,8 +228,28 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 	decide := req.Media == sqlgen.MediaObject || req.Prefer.HasMax || req.Prefer.Tx == "rollback"
 	pl := sc.PC.StartPipeline(ctx)
 	pl.SendQueryParams(begin, nil, nil, nil, nil)
-	pl.SendQueryParams(setSQL, settings, nil, nil, nil)
-	pl.SendQueryParams(st.SQL, st.Args, nil, nil, nil)
+	// The settings and the statement run prepared: a repeated request
+	// shape is parsed once per connection, and planned from its cache.
+	var preparing [][2]string // SQL and name, in the order sent
+	send := func(sql string, args [][]byte) {
+		if sc.Prepared == nil {
+			sc.Prepared = map[string]string{}
+		}
+		name, ok := sc.Prepared[sql]
+		if !ok && len(sc.Prepared)+len(preparing) < maxPrepared {
+			name = "pgrst_" + strconv.Itoa(len(sc.Prepared)+len(preparing))
+			pl.SendPrepare(name, sql, nil)
+			preparing = append(preparing, [2]string{sql, name})
+			ok = true
+		}
+		if ok {
+			pl.SendQueryPrepared(name, args, nil, nil)
+		} else {
+			pl.SendQueryParams(sql, args, nil, nil, nil)
+		}
+	}
+	send(setSQL, settings)
+	send(st.SQL, st.Args)
 	if !decide {
 		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
 	}
@@ -238,6 +276,9 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 			break
 		}
 		switch rr := out.(type) {
+		case *pgconn.StatementDescription:
+			sc.Prepared[preparing[0][0]] = preparing[0][1]
+			preparing = preparing[1:]
 		case *pgconn.ResultReader:
 			if step == 2 {
 				res, err = readResult(rr)
@@ -330,27 +371,32 @@ func respond(r *http.Request, req *sqlgen.Request, st *sqlgen.Statement, res res
 	if res.hasTotal {
 		total = strconv.FormatInt(res.total, 10)
 	}
+	// Preference-Applied lists what was honoured in PostgREST's fixed
+	// order, whatever the order of the request.
 	var applied []string
-	if req.Prefer.Count != "" && res.hasTotal {
-		applied = append(applied, "count="+req.Prefer.Count)
-	}
-	if req.Prefer.Tx != "" {
-		applied = append(applied, "tx="+req.Prefer.Tx)
-	}
 	write := !req.RPC && r.Method != http.MethodGet && r.Method != http.MethodHead
 	if write {
-		if req.Prefer.Return != "" {
-			applied = append(applied, "return="+req.Prefer.Return)
-		}
 		if req.Prefer.Resolution != "" && r.Method == http.MethodPost {
 			applied = append(applied, "resolution="+req.Prefer.Resolution)
 		}
 		if req.Prefer.Missing != "" {
 			applied = append(applied, "missing="+req.Prefer.Missing)
 		}
-		if req.Prefer.HasMax && req.Prefer.Handling == "strict" {
-			applied = append(applied, "max-affected="+strconv.FormatInt(req.Prefer.MaxAffected, 10))
+		if req.Prefer.Return != "" {
+			applied = append(applied, "return="+req.Prefer.Return)
 		}
+	}
+	if req.Prefer.Count != "" && res.hasTotal {
+		applied = append(applied, "count="+req.Prefer.Count)
+	}
+	if req.Prefer.Tx != "" {
+		applied = append(applied, "tx="+req.Prefer.Tx)
+	}
+	if req.Prefer.Handling != "" {
+		applied = append(applied, "handling="+req.Prefer.Handling)
+	}
+	if write && req.Prefer.HasMax && req.Prefer.Handling == "strict" {
+		applied = append(applied, "max-affected="+strconv.FormatInt(req.Prefer.MaxAffected, 10))
 	}
 	if len(applied) > 0 {
 		resp.headers["Preference-Applied"] = strings.Join(applied, ", ")
