@@ -272,3 +272,57 @@ func TestDataAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestDataAPINeonAuth: with auth_provider neon_auth the Data API trusts
+// tokens signed with the database's own key (neon_auth.jwks) and issued
+// for this branch's auth origin, and no others.
+func TestDataAPINeonAuth(t *testing.T) {
+	g := start(t)
+	c := client.New("http://"+g.APIAddr+"/api/v2", g.Key)
+	var cp apitypes.CreatedProject
+	if st, raw := g.API("POST", "/projects", `{"project":{"name":"neonauth","org_id":"`+g.OrgID("paid")+`"}}`, &cp); st != 201 {
+		t.Fatalf("create project: %d %s", st, raw)
+	}
+	waitOps(t, c, cp.Project.ID, cp.Operations)
+	db, ep := cp.Databases[0].Name, cp.Endpoints[0].ID
+	br := "/projects/" + cp.Project.ID + "/branches/" + cp.Branch.ID
+	var created apitypes.DataAPICreateResponse
+	if st, raw := apiUnlocked(t, g, "POST", br+"/data-api/"+db, `{"auth_provider":"neon_auth"}`, &created); st != 201 {
+		t.Fatalf("enable: %d %s", st, raw)
+	}
+	owner := cp.ConnectionURIs[0].ConnectionURI
+	dataAPIQuery(t, owner, `create table notes (id int primary key, owner text not null default auth.user_id(), body text);
+		grant select, insert on notes to authenticated; alter table notes enable row level security;
+		create policy mine on notes to authenticated using (owner = auth.user_id()) with check (owner = auth.user_id());
+		select 'ok'`)
+	var jwk struct{ D, Kid string }
+	if err := json.Unmarshal([]byte(dataAPIQuery(t, owner, `select "privateKey" from neon_auth.jwks limit 1`)), &jwk); err != nil {
+		t.Fatalf("the database's signing key: %v", err)
+	}
+	seed, err := base64.RawURLEncoding.DecodeString(jwk.D)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		t.Fatalf("signing key seed: %v", err)
+	}
+	issuer := &jwtIssuer{priv: ed25519.NewKeyFromSeed(seed)}
+	sign := func(claims map[string]any) string {
+		claims["exp"] = time.Now().Add(15 * time.Minute).Unix()
+		hdr, _ := json.Marshal(map[string]string{"alg": "EdDSA", "kid": jwk.Kid, "typ": "JWT"})
+		payload, _ := json.Marshal(claims)
+		in := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(payload)
+		return in + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(issuer.priv, []byte(in)))
+	}
+	origin := "http://" + g.HTTPAddr + "/" + ep
+	good := sign(map[string]any{"sub": "u1", "role": "authenticated", "iss": origin, "aud": origin})
+	if r := rest(t, "POST", created.URL+"/notes", good, `{"id":1,"body":"hi"}`, map[string]string{"Prefer": "return=representation"}); r.status != 201 ||
+		r.body != `[{"id":1,"owner":"u1","body":"hi"}]` {
+		t.Fatalf("insert with the branch's token: %d %s", r.status, r.body)
+	}
+	other := sign(map[string]any{"sub": "u1", "role": "authenticated", "iss": "http://" + g.HTTPAddr + "/ep-other-branch", "aud": origin})
+	if r := rest(t, "GET", created.URL+"/notes", other, "", nil); r.status != 401 || !strings.Contains(r.body, "PGRST303") {
+		t.Errorf("token of another issuer: %d %s", r.status, r.body)
+	}
+	stranger := newJWTIssuer(t).token(t, map[string]any{"sub": "u1", "role": "authenticated", "iss": origin, "aud": origin})
+	if r := rest(t, "GET", created.URL+"/notes", stranger, "", nil); r.status != 401 || !strings.Contains(r.body, "PGRST301") {
+		t.Errorf("token of another key: %d %s", r.status, r.body)
+	}
+}
