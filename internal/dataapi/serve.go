@@ -16,7 +16,6 @@ import (
 	"github.com/grovedb/grove/internal/computepool"
 	"github.com/grovedb/grove/internal/dataapi/apierr"
 	"github.com/grovedb/grove/internal/dataapi/query"
-	"github.com/grovedb/grove/internal/dataapi/schemacache"
 	"github.com/grovedb/grove/internal/dataapi/sqlgen"
 	"github.com/grovedb/grove/internal/dataapispec"
 )
@@ -79,41 +78,28 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	defer h.cfg.Backend.ConnClosed(rt.endpoint, r.ContentLength, 0)
 
 	ctx := r.Context()
-	key := computepool.Key{Database: rt.database, Role: authenticator, User: poolUser}
-	var cache *schemacache.Schema
+	key := computepool.Key{Database: rt.database, Role: authenticator}
+	sc, err := h.connect(ctx, rt.endpoint, key, s)
+	if err != nil {
+		return nil, err
+	}
+	reusable := false
+	defer func() { h.cfg.Pool.Release(sc, reusable) }()
+	cache, err := h.caches.get(ctx, rt.endpoint, rt.database, s, sc)
+	if err != nil {
+		return nil, err
+	}
 	var st *sqlgen.Statement
-	var res result
-	for attempt := 0; ; attempt++ {
-		sc, err := h.connect(ctx, rt.endpoint, key, s)
-		if err != nil {
-			return nil, err
-		}
-		reused := sc.Dirty
-		if cache, err = h.caches.get(ctx, rt.endpoint, rt.database, s, sc); err != nil {
-			h.cfg.Pool.Release(sc, false)
-			if reused && attempt < 2 {
-				continue // the pooled connection had died: another
-			}
-			return nil, err
-		}
-		if document {
-			st = openAPIStatement(s.OpenAPIMode, schema)
-		} else if st, err = sqlgen.Build(cache, req); err != nil {
-			h.cfg.Pool.Release(sc, true)
-			return nil, err
-		}
-		res, err = h.execute(ctx, sc, r, req, st, id, s, schema)
-		h.cfg.Pool.Release(sc, sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed())
-		if err != nil {
-			// A pooled connection found dead (its compute restarted) is
-			// replaced when nothing can have been applied: a read, or a
-			// request that never reached the server.
-			if reused && attempt < 2 && ctx.Err() == nil && deadConn(err) && (req.Method == http.MethodGet || req.Method == http.MethodHead || pgconn.SafeToRetry(err)) {
-				continue
-			}
-			return nil, h.pgError(err, id)
-		}
-		break
+	if document {
+		st = openAPIStatement(s.OpenAPIMode, schema)
+	} else if st, err = sqlgen.Build(cache, req); err != nil {
+		reusable = true
+		return nil, err
+	}
+	res, err := h.execute(ctx, sc, r, req, st, id, s, schema)
+	reusable = sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed()
+	if err != nil {
+		return nil, h.pgError(err, id)
 	}
 	if document {
 		base := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, "/openapi.json"), "/")
@@ -158,31 +144,27 @@ func (h *Handler) connect(ctx context.Context, endpoint string, key computepool.
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
 	defer cancel()
-	sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
-	if err != nil {
-		var ae *apierr.Error
-		if errors.As(err, &ae) {
-			return nil, ae
+	for attempt := 0; ; attempt++ {
+		sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
+		if err != nil {
+			var ae *apierr.Error
+			if errors.As(err, &ae) {
+				return nil, ae
+			}
+			return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+				Message: "Database client error. Retrying the connection.", Err: err}
 		}
-		return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
-			Message: "Database client error. Retrying the connection.", Err: err}
+		if !sc.Dirty || attempt == 2 {
+			return sc, nil
+		}
+		// A pooled connection: check it is alive (its compute may have
+		// restarted) before handing it out.
+		if err := sc.PC.Exec(cctx, ";").Close(); err == nil {
+			return sc, nil
+		}
+		h.cfg.Pool.Release(sc, false)
 	}
-	return sc, nil
 }
-
-// deadConn reports whether an error is the connection's, not Postgres'.
-func deadConn(err error) bool {
-	var pe *pgconn.PgError
-	var ae *apierr.Error
-	return !errors.As(err, &pe) && !errors.As(err, &ae)
-}
-
-// poolUser keeps the Data API's connections apart from SQL over HTTP's.
-const poolUser = "data api"
-
-// maxPrepared bounds the statements prepared on one connection; past it
-// statements run unnamed.
-const maxPrepared = 256
 
 // result is the statement's one row.
 type result struct {
@@ -191,6 +173,9 @@ type result struct {
 	pageTotal int64
 	body      []byte
 	location  []byte
+	// inserted counts an upsert's new rows (201 rather than 200).
+	inserted    int64
+	hasInserted bool
 }
 
 // execute runs the request's transaction: its settings, the statement,
@@ -228,28 +213,8 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 	decide := req.Media == sqlgen.MediaObject || req.Prefer.HasMax || req.Prefer.Tx == "rollback"
 	pl := sc.PC.StartPipeline(ctx)
 	pl.SendQueryParams(begin, nil, nil, nil, nil)
-	// The settings and the statement run prepared: a repeated request
-	// shape is parsed once per connection, and planned from its cache.
-	var preparing [][2]string // SQL and name, in the order sent
-	send := func(sql string, args [][]byte) {
-		if sc.Prepared == nil {
-			sc.Prepared = map[string]string{}
-		}
-		name, ok := sc.Prepared[sql]
-		if !ok && len(sc.Prepared)+len(preparing) < maxPrepared {
-			name = "pgrst_" + strconv.Itoa(len(sc.Prepared)+len(preparing))
-			pl.SendPrepare(name, sql, nil)
-			preparing = append(preparing, [2]string{sql, name})
-			ok = true
-		}
-		if ok {
-			pl.SendQueryPrepared(name, args, nil, nil)
-		} else {
-			pl.SendQueryParams(sql, args, nil, nil, nil)
-		}
-	}
-	send(setSQL, settings)
-	send(st.SQL, st.Args)
+	pl.SendQueryParams(setSQL, settings, nil, nil, nil)
+	pl.SendQueryParams(st.SQL, st.Args, nil, nil, nil)
 	if !decide {
 		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
 	}
@@ -276,9 +241,6 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 			break
 		}
 		switch rr := out.(type) {
-		case *pgconn.StatementDescription:
-			sc.Prepared[preparing[0][0]] = preparing[0][1]
-			preparing = preparing[1:]
 		case *pgconn.ResultReader:
 			if step == 2 {
 				res, err = readResult(rr)
@@ -350,6 +312,10 @@ func readResult(rr *pgconn.ResultReader) (result, error) {
 		if v[3] != nil {
 			res.location = bytes.Clone(v[3])
 		}
+		if len(v) > 4 && v[4] != nil {
+			res.inserted, _ = strconv.ParseInt(string(v[4]), 10, 64)
+			res.hasInserted = true
+		}
 	}
 	_, err := rr.Close()
 	return res, err
@@ -406,13 +372,32 @@ func respond(r *http.Request, req *sqlgen.Request, st *sqlgen.Statement, res res
 		resp.status, resp.body, resp.contentType = http.StatusNoContent, nil, ""
 	case write:
 		representation := req.Prefer.Return == "representation"
-		if r.Method == http.MethodPost {
+		switch r.Method {
+		case http.MethodPost:
 			resp.status = http.StatusCreated
+			if req.Prefer.Resolution == "merge-duplicates" && res.hasInserted && res.inserted == 0 {
+				resp.status = http.StatusOK
+			}
 			if req.Prefer.Return == "headers-only" && res.location != nil {
 				resp.headers["Location"] = location(req.Name, res.location)
 			}
 			resp.headers["Content-Range"] = "*/" + total
-		} else {
+		case http.MethodPut:
+			// No Content-Range: PUT addresses one row.
+			resp.status = http.StatusNoContent
+			if representation {
+				resp.status = http.StatusOK
+				if res.inserted > 0 {
+					resp.status = http.StatusCreated
+				}
+			}
+		case http.MethodDelete:
+			resp.status = http.StatusNoContent
+			if representation {
+				resp.status = http.StatusOK
+			}
+			resp.headers["Content-Range"] = "*/" + total
+		default:
 			resp.status = http.StatusNoContent
 			if representation {
 				resp.status = http.StatusOK
@@ -421,7 +406,7 @@ func respond(r *http.Request, req *sqlgen.Request, st *sqlgen.Statement, res res
 		}
 		if !representation {
 			resp.body, resp.contentType = nil, ""
-			if resp.status == http.StatusOK {
+			if resp.status == http.StatusOK && r.Method != http.MethodPost {
 				resp.status = http.StatusNoContent
 			}
 		}

@@ -36,6 +36,25 @@ var preferValues = map[string]map[string]bool{
 	"tx":         {"commit": true, "rollback": true},
 }
 
+// has reports whether preference k already has its value.
+func (p *Prefer) has(k string) bool {
+	switch k {
+	case "return":
+		return p.Return != ""
+	case "count":
+		return p.Count != ""
+	case "resolution":
+		return p.Resolution != ""
+	case "missing":
+		return p.Missing != ""
+	case "handling":
+		return p.Handling != ""
+	case "tx":
+		return p.Tx != ""
+	}
+	return false
+}
+
 // ParsePrefer reads every Prefer header of a request. Under
 // handling=strict a preference it does not understand is PGRST122.
 func ParsePrefer(values []string) (Prefer, error) {
@@ -50,6 +69,9 @@ func ParsePrefer(values []string) (Prefer, error) {
 			k, val = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(val), `"`)
 			switch {
 			case preferValues[k][val]:
+				if p.has(k) {
+					continue // as PostgREST: the first of a preference wins
+				}
 				switch k {
 				case "return":
 					p.Return = val

@@ -44,7 +44,8 @@ type Request struct {
 
 // Statement is the SQL to run and how to read its one row of results:
 // total_result_set (bigint or NULL), page_total (bigint), body (text),
-// location (text or NULL).
+// location (text or NULL), inserted (bigint or NULL: the rows an upsert
+// inserted rather than updated).
 type Statement struct {
 	SQL  string
 	Args [][]byte // text format; nil is NULL
@@ -168,6 +169,7 @@ type outer struct {
 	source   string
 	total    string // total_result_set; "" = NULL
 	location string // the first written row's key, as a JSON array; "" = NULL
+	inserted string // the rows an upsert inserted; "" = NULL
 	noBody   bool
 	scalar   bool // a function's scalar result, in pgrst_scalar
 	setOf    bool
@@ -190,13 +192,16 @@ func (b *builder) wrap(o outer) string {
 	default:
 		body = `coalesce(json_agg(_postgrest_t), '[]')::text`
 	}
-	total, location := o.total, o.location
+	total, location, inserted := o.total, o.location, o.inserted
 	if total == "" {
 		total = "NULL::bigint"
 	}
 	if location == "" {
 		location = "NULL::text"
 	}
+	if inserted == "" {
+		inserted = "NULL::bigint"
+	}
 	return "WITH " + o.ctes + "pgrst_source AS (" + o.source + ") SELECT " + total + " AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, " +
-		body + " AS body, " + location + " AS location FROM (SELECT * FROM pgrst_source) AS _postgrest_t"
+		body + " AS body, " + location + " AS location, " + inserted + " AS inserted FROM (SELECT * FROM pgrst_source) AS _postgrest_t"
 }

@@ -185,8 +185,10 @@ func (b *builder) insert(t *schemacache.Table, put bool) (*Statement, error) {
 	if put {
 		resolution = "merge-duplicates"
 	}
+	upsert := false
 	switch resolution {
 	case "merge-duplicates", "ignore-duplicates":
+		upsert = true
 		if len(conflict) == 0 {
 			return nil, apierr.New(http.StatusBadRequest, "PGRST100", "an upsert needs a primary key or on_conflict")
 		}
@@ -205,7 +207,24 @@ func (b *builder) insert(t *schemacache.Table, put bool) (*Statement, error) {
 			dml.WriteString(" DO UPDATE SET " + strings.Join(sets, ", "))
 		}
 	}
+	if upsert {
+		return b.upsertStatement(t, dml.String())
+	}
 	return b.writeStatement(t, dml.String())
+}
+
+// upsertStatement is writeStatement for an INSERT … ON CONFLICT, which
+// also counts the rows it inserted rather than updated (201 or 200): only
+// RETURNING sees that (xmax is 0 on a new row), so the DML returns each
+// row's flag beside its columns, and pgrst_dml keeps the columns.
+func (b *builder) upsertStatement(t *schemacache.Table, dml string) (*Statement, error) {
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = quoteIdent(c.Name)
+	}
+	ctes := "pgrst_upsert AS (" + dml + " RETURNING " + qualified(t.Name) + ".*, (xmax = 0) AS pgrst_inserted), " +
+		"pgrst_dml AS (SELECT " + strings.Join(cols, ", ") + " FROM pgrst_upsert), "
+	return b.dmlStatement(t, ctes, "(SELECT pg_catalog.count(*) FROM pgrst_upsert WHERE pgrst_inserted)")
 }
 
 // checkPut holds PUT to PostgREST's rules: one object, filters eq on
@@ -323,6 +342,11 @@ func (b *builder) writeStatement(t *schemacache.Table, dml string) (*Statement, 
 	if strings.HasPrefix(dml, "SELECT ") {
 		ret = ""
 	}
+	return b.dmlStatement(t, "pgrst_dml AS ("+dml+ret+"), ", "")
+}
+
+// dmlStatement answers with the rows of CTE pgrst_dml, which ctes define.
+func (b *builder) dmlStatement(t *schemacache.Table, ctes, inserted string) (*Statement, error) {
 	alias := quoteIdent(t.Name.Name)
 	n, err := b.root(t, alias)
 	if err != nil {
@@ -345,13 +369,19 @@ func (b *builder) writeStatement(t *schemacache.Table, dml string) (*Statement, 
 	}
 	location := ""
 	if len(t.PrimaryKey) > 0 && b.req.Method == http.MethodPost {
+		// As PostgREST: a Location only for exactly one row written.
 		parts := make([]string, len(t.PrimaryKey))
 		for i, k := range t.PrimaryKey {
 			parts[i] = b.param(k) + "::text, " + quoteIdent(k) + "::text"
 		}
-		location = "(SELECT json_build_array(" + strings.Join(parts, ", ") + ")::text FROM pgrst_dml LIMIT 1)"
+		location = "(SELECT json_build_array(" + strings.Join(parts, ", ") + ")::text FROM pgrst_dml" +
+			" WHERE (SELECT pg_catalog.count(*) FROM pgrst_dml) = 1)"
 	}
-	sqlText := b.wrap(outer{ctes: "pgrst_dml AS (" + dml + ret + "), ", source: source, location: location, noBody: !showRows})
+	total := ""
+	if c := b.req.Prefer.Count; c == "exact" || c == "estimated" {
+		total = "(SELECT pg_catalog.count(*) FROM pgrst_dml)"
+	}
+	sqlText := b.wrap(outer{ctes: ctes, source: source, total: total, location: location, inserted: inserted, noBody: !showRows})
 	return &Statement{SQL: sqlText, Args: b.args, Write: true, Table: t}, nil
 }
 

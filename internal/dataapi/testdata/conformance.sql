@@ -161,6 +161,44 @@ INSERT INTO child_entities VALUES
   (4, 'child entity 4', 1), (5, 'child entity 5', 1), (6, 'child entity 6', 2);
 ANALYZE items, child_entities;
 
+-- representations ------------------------------------------------------------
+
+SET search_path TO representations, public;
+
+CREATE TABLE items (id bigserial PRIMARY KEY);
+INSERT INTO items VALUES (1), (2), (3);
+SELECT setval('items_id_seq', 3);
+
+CREATE TABLE clients (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO clients VALUES (1, 'Microsoft'), (2, 'Apple');
+
+CREATE TABLE projects (id int PRIMARY KEY, name text NOT NULL, client_id int REFERENCES clients);
+INSERT INTO projects VALUES (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2);
+
+CREATE TABLE complex_items (
+  id bigint PRIMARY KEY,
+  name text,
+  settings json,
+  arr_data int[],
+  "field-with_sep" int NOT NULL DEFAULT 1
+);
+INSERT INTO complex_items (id, name) VALUES (1, 'One'), (2, 'Two'), (3, 'Three');
+
+CREATE TABLE auto_incrementing_pk (
+  id serial PRIMARY KEY,
+  nullable_string varchar,
+  non_nullable_string varchar NOT NULL,
+  inserted_at timestamptz DEFAULT now()
+);
+INSERT INTO auto_incrementing_pk (non_nullable_string) VALUES ('first');
+
+CREATE TABLE car_models (name varchar(64), year int, car_brand_name varchar(64), PRIMARY KEY (name, year));
+
+CREATE TABLE no_pk (a varchar, b varchar);
+INSERT INTO no_pk VALUES (NULL, NULL), ('1', '0'), ('2', '0');
+
+CREATE FUNCTION add_them(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
+
 -- privileges -----------------------------------------------------------------
 
 DO $$
