@@ -8,14 +8,17 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/grovedb/grove/internal/computepool"
 	"github.com/grovedb/grove/internal/dataapi/apierr"
 	"github.com/grovedb/grove/internal/dataapi/query"
+	"github.com/grovedb/grove/internal/dataapi/schemacache"
 	"github.com/grovedb/grove/internal/dataapi/sqlgen"
 	"github.com/grovedb/grove/internal/dataapispec"
 )
@@ -29,7 +32,9 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	default:
 		return nil, apierr.New(http.StatusMethodNotAllowed, "PGRST117", "Unsupported HTTP method: %s", r.Method)
 	}
+	timing := newTimings(s.ServerTiming)
 	id, err := h.authenticate(r, s)
+	timing.mark("jwt")
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +50,7 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	if err != nil && !document {
 		return nil, err
 	}
+	timing.mark("")
 	params, err := query.Parse(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
@@ -78,28 +84,43 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	defer h.cfg.Backend.ConnClosed(rt.endpoint, r.ContentLength, 0)
 
 	ctx := r.Context()
-	key := computepool.Key{Database: rt.database, Role: authenticator}
-	sc, err := h.connect(ctx, rt.endpoint, key, s)
-	if err != nil {
-		return nil, err
-	}
-	reusable := false
-	defer func() { h.cfg.Pool.Release(sc, reusable) }()
-	cache, err := h.caches.get(ctx, rt.endpoint, rt.database, s, sc)
-	if err != nil {
-		return nil, err
-	}
+	key := computepool.Key{Database: rt.database, Role: authenticator, User: poolUser}
+	var cache *schemacache.Schema
 	var st *sqlgen.Statement
-	if document {
-		st = openAPIStatement(s.OpenAPIMode, schema)
-	} else if st, err = sqlgen.Build(cache, req); err != nil {
-		reusable = true
-		return nil, err
-	}
-	res, err := h.execute(ctx, sc, r, req, st, id, s, schema)
-	reusable = sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed()
-	if err != nil {
-		return nil, h.pgError(err, id)
+	var res result
+	for attempt := 0; ; attempt++ {
+		sc, err := h.connect(ctx, rt.endpoint, key, s)
+		if err != nil {
+			return nil, err
+		}
+		reused := sc.Dirty
+		if cache, err = h.caches.get(ctx, rt.endpoint, rt.database, s, sc); err != nil {
+			h.cfg.Pool.Release(sc, false)
+			if reused && attempt < 2 {
+				continue // the pooled connection had died: another
+			}
+			return nil, err
+		}
+		if document {
+			st = openAPIStatement(s.OpenAPIMode, schema)
+		} else if st, err = sqlgen.Build(cache, req); err != nil {
+			h.cfg.Pool.Release(sc, true)
+			return nil, err
+		}
+		timing.mark("parse")
+		res, err = h.execute(ctx, sc, r, req, st, id, s, schema)
+		timing.mark("transaction")
+		h.cfg.Pool.Release(sc, sc.PC.TxStatus() == 'I' && !sc.PC.IsClosed())
+		if err != nil {
+			// A pooled connection found dead (its compute restarted) is
+			// replaced when nothing can have been applied: a read, or a
+			// request that never reached the server.
+			if reused && attempt < 2 && ctx.Err() == nil && deadConn(err) && (req.Method == http.MethodGet || req.Method == http.MethodHead || pgconn.SafeToRetry(err)) {
+				continue
+			}
+			return nil, h.pgError(err, id)
+		}
+		break
 	}
 	if document {
 		base := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, "/openapi.json"), "/")
@@ -117,6 +138,8 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	if profiled || len(s.Schemas) > 1 {
 		resp.headers["Content-Profile"] = schema
 	}
+	timing.mark("response")
+	timing.header(resp.headers)
 	return resp, nil
 }
 
@@ -144,27 +167,31 @@ func (h *Handler) connect(ctx context.Context, endpoint string, key computepool.
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
-		if err != nil {
-			var ae *apierr.Error
-			if errors.As(err, &ae) {
-				return nil, ae
-			}
-			return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
-				Message: "Database client error. Retrying the connection.", Err: err}
+	sc, err := h.cfg.Pool.Acquire(cctx, endpoint, key, limit, dial)
+	if err != nil {
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			return nil, ae
 		}
-		if !sc.Dirty || attempt == 2 {
-			return sc, nil
-		}
-		// A pooled connection: check it is alive (its compute may have
-		// restarted) before handing it out.
-		if err := sc.PC.Exec(cctx, ";").Close(); err == nil {
-			return sc, nil
-		}
-		h.cfg.Pool.Release(sc, false)
+		return nil, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
+			Message: "Database client error. Retrying the connection.", Err: err}
 	}
+	return sc, nil
 }
+
+// deadConn reports whether an error is the connection's, not Postgres'.
+func deadConn(err error) bool {
+	var pe *pgconn.PgError
+	var ae *apierr.Error
+	return !errors.As(err, &pe) && !errors.As(err, &ae)
+}
+
+// poolUser keeps the Data API's connections apart from SQL over HTTP's.
+const poolUser = "data api"
+
+// maxPrepared bounds the statements prepared on one connection; past it
+// statements run unnamed.
+const maxPrepared = 256
 
 // result is the statement's one row.
 type result struct {
@@ -213,8 +240,28 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 	decide := req.Media == sqlgen.MediaObject || req.Prefer.HasMax || req.Prefer.Tx == "rollback"
 	pl := sc.PC.StartPipeline(ctx)
 	pl.SendQueryParams(begin, nil, nil, nil, nil)
-	pl.SendQueryParams(setSQL, settings, nil, nil, nil)
-	pl.SendQueryParams(st.SQL, st.Args, nil, nil, nil)
+	// The settings and the statement run prepared: a repeated request
+	// shape is parsed once per connection, and planned from its cache.
+	var preparing [][2]string // SQL and name, in the order sent
+	send := func(sql string, args [][]byte) {
+		if sc.Prepared == nil {
+			sc.Prepared = map[string]string{}
+		}
+		name, ok := sc.Prepared[sql]
+		if !ok && len(sc.Prepared)+len(preparing) < maxPrepared {
+			name = "pgrst_" + strconv.Itoa(len(sc.Prepared)+len(preparing))
+			pl.SendPrepare(name, sql, nil)
+			preparing = append(preparing, [2]string{sql, name})
+			ok = true
+		}
+		if ok {
+			pl.SendQueryPrepared(name, args, nil, nil)
+		} else {
+			pl.SendQueryParams(sql, args, nil, nil, nil)
+		}
+	}
+	send(setSQL, settings)
+	send(st.SQL, st.Args)
 	if !decide {
 		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
 	}
@@ -241,6 +288,9 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 			break
 		}
 		switch rr := out.(type) {
+		case *pgconn.StatementDescription:
+			sc.Prepared[preparing[0][0]] = preparing[0][1]
+			preparing = preparing[1:]
 		case *pgconn.ResultReader:
 			if step == 2 {
 				res, err = readResult(rr)
@@ -541,4 +591,43 @@ func formToJSON(b []byte) ([]byte, error) {
 		obj[k] = v[len(v)-1]
 	}
 	return json.Marshal(obj)
+}
+
+// timings are PostgREST's Server-Timing phases of a request, when the
+// settings ask for them.
+type timings struct {
+	on     bool
+	last   time.Time
+	phases []string
+	durs   []time.Duration
+}
+
+func newTimings(on bool) *timings { return &timings{on: on, last: time.Now()} }
+
+// mark ends the phase under way, recording it under name ("" drops it).
+func (t *timings) mark(name string) {
+	if !t.on {
+		return
+	}
+	now := time.Now()
+	if name != "" {
+		if i := slices.Index(t.phases, name); i >= 0 {
+			t.durs[i] += now.Sub(t.last)
+		} else {
+			t.phases = append(t.phases, name)
+			t.durs = append(t.durs, now.Sub(t.last))
+		}
+	}
+	t.last = now
+}
+
+func (t *timings) header(h map[string]string) {
+	if !t.on || len(t.phases) == 0 {
+		return
+	}
+	parts := make([]string, len(t.phases))
+	for i, p := range t.phases {
+		parts[i] = p + ";dur=" + strconv.FormatFloat(float64(t.durs[i].Microseconds())/1000, 'f', 1, 64)
+	}
+	h["Server-Timing"] = strings.Join(parts, ", ")
 }
