@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -245,7 +246,7 @@ func TestDataAPI(t *testing.T) {
 		if r := rest(t, "GET", base+"/", "", "", nil); r.status != 404 || r.body != `{"message":"Entry 'openapi.json' not found"}` {
 			t.Errorf("document while off: %d %s", r.status, r.body)
 		}
-		if st, raw := apiUnlocked(t, g, "PATCH", br+"/data-api/"+db, `{"settings":{"openapi_mode":"follow-privileges"}}`, nil); st != 201 && st != 200 {
+		if st, raw := apiUnlocked(t, g, "PATCH", br+"/data-api/"+db, `{"settings":{"openapi_mode":"follow-privileges","server_timing_enabled":true}}`, nil); st != 201 && st != 200 {
 			t.Fatalf("PATCH openapi_mode: %d %s", st, raw)
 		}
 		r := rest(t, "GET", base+"/", "", "", nil)
@@ -255,6 +256,9 @@ func TestDataAPI(t *testing.T) {
 		}
 		if err := json.Unmarshal([]byte(r.body), &doc); err != nil || r.status != 200 || doc.Swagger != "2.0" {
 			t.Fatalf("document: %d %.300s", r.status, r.body)
+		}
+		if st := rest(t, "GET", base+"/posts?id=eq.1", "", "", nil).header.Get("Server-Timing"); !regexp.MustCompile(`^jwt;dur=[0-9.]+, parse;dur=[0-9.]+, transaction;dur=[0-9.]+, response;dur=[0-9.]+$`).MatchString(st) {
+			t.Errorf("Server-Timing %q", st)
 		}
 		// Anonymous may read authors and posts, nothing of todos.
 		if doc.Paths["/authors"]["get"] == nil || doc.Paths["/posts"]["get"] == nil || doc.Paths["/todos"] != nil || doc.Paths["/authors"]["post"] != nil {
