@@ -203,6 +203,10 @@ func (b *builder) selectList(n *node) (cols, groupBy []string, err error) {
 // joinCond is the condition tying child rows to their parent's.
 func (b *builder) joinCond(parent, child *node) (from, where string) {
 	r := child.rel
+	if r.Computed() {
+		// A computed relationship: the function of the parent's row.
+		return qualified(r.Function) + "(ROW(" + parent.qual + ".*)::" + qualified(parent.name) + ") AS " + child.qual, ""
+	}
 	var conds []string
 	from = qualified(r.Foreign) + " AS " + child.qual
 	if r.Junction != nil {

@@ -74,6 +74,8 @@ var genCases = map[string][]genCase{
 		{method: "GET", path: "orders_view", query: "select=id,users(name)&order=id&limit=2"},
 		{method: "GET", path: "users", query: "select=name,orders()&orders=not.is.null&order=id"},
 		{method: "GET", path: "users", query: "select=name,orders(id)&orders.limit=1&order=id"},
+		{method: "GET", path: "users", query: "select=name,last_order(id,status)&order=id"},
+		{method: "GET", path: "orders", query: "select=id,expensive_items(name)&id=eq.1"},
 		{method: "GET", path: "users", query: "select=name&nothere.id=eq.1"},
 		{method: "GET", path: "users", query: "select=name,nothere(id)"},
 	},
