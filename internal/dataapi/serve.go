@@ -515,18 +515,42 @@ func (h *Handler) pgError(err error, id identity) error {
 		return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "PGRST001",
 			Message: "Database client error. Retrying the connection.", Err: err}
 	}
-	return &apierr.Error{Status: statusOf(pe.Code, id.token), Code: pe.Code, Message: pe.Message,
+	if pe.Code == "PGRST" {
+		return raised(pe)
+	}
+	return &apierr.Error{Status: statusOf(pe.Code, pe.Message, id.token), Code: pe.Code, Message: pe.Message,
 		Details: pe.Detail, Hint: pe.Hint}
 }
 
 // statusOf is PostgREST's mapping from SQLSTATE to HTTP status.
-func statusOf(code string, token bool) int {
+func statusOf(code, message string, token bool) int {
 	switch code {
 	case "23503", "23505":
 		return http.StatusConflict
 	case "25006":
 		return http.StatusMethodNotAllowed
-	case "42883", "42P01":
+	case "21000":
+		// pg-safeupdate's refusal is the client's doing; any other
+		// cardinality violation is the server's.
+		if strings.HasSuffix(message, "requires a WHERE clause") {
+			return http.StatusBadRequest
+		}
+		return http.StatusInternalServerError
+	case "22023":
+		if strings.HasPrefix(message, "role") && strings.HasSuffix(message, "does not exist") {
+			return http.StatusUnauthorized
+		}
+		return http.StatusBadRequest
+	case "53400", "42P17":
+		return http.StatusInternalServerError
+	case "57P01":
+		return http.StatusServiceUnavailable
+	case "42883":
+		if strings.HasPrefix(message, "function xmlagg(") {
+			return http.StatusNotAcceptable
+		}
+		return http.StatusNotFound
+	case "42P01":
 		return http.StatusNotFound
 	case "42501":
 		if token {
@@ -536,22 +560,68 @@ func statusOf(code string, token bool) int {
 	case "P0001":
 		return http.StatusBadRequest
 	}
-	if len(code) == 5 && strings.HasPrefix(code, "PT") {
+	if strings.HasPrefix(code, "PT") {
+		// RAISE SQLSTATE 'PTnnn' answers nnn; a code that is not a status
+		// is the server's error.
 		if n, err := strconv.Atoi(code[2:]); err == nil && n >= 100 && n < 600 {
 			return n
 		}
+		return http.StatusInternalServerError
+	}
+	if len(code) < 2 {
+		return http.StatusBadRequest
 	}
 	switch code[:2] {
 	case "08", "53":
 		return http.StatusServiceUnavailable
-	case "09", "25", "2D", "38", "39", "3B", "40", "55", "57", "58", "F0", "HV", "P0", "XX":
+	case "09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "P0", "XX":
 		return http.StatusInternalServerError
 	case "0L", "0P", "28":
 		return http.StatusForbidden
-	case "54":
-		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusBadRequest
+}
+
+// raised is the response a function asked for with RAISE SQLSTATE
+// 'PGRST': its MESSAGE the body ({code, message, details, hint}), its
+// DETAIL the status and headers ({status, headers}).
+func raised(pe *pgconn.PgError) error {
+	const (
+		msgHint    = "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'."
+		detailHint = "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'."
+	)
+	parseErr := func(details, hint string) error {
+		return &apierr.Error{Status: http.StatusInternalServerError, Code: "PGRST121",
+			Message: `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`, Details: details, Hint: hint}
+	}
+	var body struct {
+		Code    *string `json:"code"`
+		Message *string `json:"message"`
+		Details *string `json:"details"`
+		Hint    *string `json:"hint"`
+	}
+	if json.Unmarshal([]byte(pe.Message), &body) != nil || body.Code == nil || body.Message == nil {
+		return parseErr("Invalid JSON value for MESSAGE: '"+pe.Message+"'", msgHint)
+	}
+	if pe.Detail == "" {
+		return parseErr("DETAIL is missing in the RAISE statement", detailHint)
+	}
+	var detail struct {
+		Status  *int              `json:"status"`
+		Headers map[string]string `json:"headers"`
+	}
+	if json.Unmarshal([]byte(pe.Detail), &detail) != nil || detail.Status == nil || detail.Headers == nil ||
+		*detail.Status < 100 || *detail.Status > 999 {
+		return parseErr("Invalid JSON value for DETAIL: '"+pe.Detail+"'", detailHint)
+	}
+	e := &apierr.Error{Status: *detail.Status, Code: *body.Code, Message: *body.Message, Headers: detail.Headers}
+	if body.Details != nil {
+		e.Details = *body.Details
+	}
+	if body.Hint != nil {
+		e.Hint = *body.Hint
+	}
+	return e
 }
 
 func quoteIdent(s string) string {

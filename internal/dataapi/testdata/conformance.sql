@@ -75,6 +75,66 @@ CREATE TABLE v2.another_table (id int PRIMARY KEY, another_value text);
 INSERT INTO v2.another_table VALUES (1, 'value 1'), (2, 'value 2');
 CREATE FUNCTION v2.get_parents_below(id int) RETURNS SETOF v2.parents
   LANGUAGE sql STABLE AS $$ SELECT * FROM v2.parents p WHERE p.id < $1 $$;
+
+-- errors: each object fails in the way one case needs.
+CREATE TABLE simple_pk (k varchar NOT NULL PRIMARY KEY, extra varchar NOT NULL);
+INSERT INTO simple_pk VALUES ('xyyx', 'u');
+
+CREATE TABLE fk_parent (id int PRIMARY KEY);
+CREATE TABLE fk_child (id int PRIMARY KEY, parent_id int REFERENCES fk_parent);
+
+CREATE FUNCTION raise_pt402() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PT402' USING message = 'Payment Required', detail = 'Quota exceeded', hint = 'Upgrade your plan';
+END $$;
+CREATE FUNCTION raise_bad_pt() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PT40A' USING message = 'Wrong';
+END $$;
+CREATE FUNCTION raise_sqlstate_test1() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PGRST' USING
+    message = '{"code":"123","message":"ABC","details":"DEF","hint":"XYZ"}',
+    detail = '{"status":332,"status_text":"My Custom Status","headers":{"X-Header":"str"}}';
+END $$;
+CREATE FUNCTION raise_sqlstate_test2() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PGRST' USING message = '{"code":"123","message":"ABC"}', detail = '{"status":332,"headers":{"X-Header":"str"}}';
+END $$;
+CREATE FUNCTION raise_sqlstate_test3() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PGRST' USING message = '{"code":"123","message":"ABC"}', detail = '{"status":404,"headers":{"X-Header":"str"}}';
+END $$;
+CREATE FUNCTION raise_sqlstate_invalid_json_message() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PGRST' USING message = 'INVALID', detail = '{"status":332,"headers":{"X-Header":"str"}}';
+END $$;
+CREATE FUNCTION raise_sqlstate_invalid_json_details() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PGRST' USING message = '{"code":"123","message":"ABC","details":"DEF"}', detail = 'INVALID';
+END $$;
+CREATE FUNCTION raise_sqlstate_missing_details() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PGRST' USING message = '{"code":"123","message":"ABC","details":"DEF"}';
+END $$;
+CREATE FUNCTION problem() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE 'bad thing';
+END $$;
+CREATE FUNCTION "assert"() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  ASSERT false, 'bad thing';
+END $$;
+CREATE FUNCTION infinite_recursion(n int) RETURNS int LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN test.infinite_recursion(n + 1); END $$;
+
+CREATE TABLE cv_rows (id int PRIMARY KEY);
+INSERT INTO cv_rows VALUES (1), (2);
+CREATE VIEW bad_subquery AS SELECT * FROM cv_rows WHERE id = (SELECT id FROM cv_rows);
+
+CREATE TABLE clients (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO clients VALUES (1, 'Microsoft'), (2, 'Apple');
+CREATE TABLE projects (id int PRIMARY KEY, name text NOT NULL, client_id int REFERENCES clients);
+INSERT INTO projects VALUES (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2), (4, 'OSX', 2), (5, 'Orphan', NULL);
 -- operators ------------------------------------------------------------------
 
 SET search_path TO operators, public;
