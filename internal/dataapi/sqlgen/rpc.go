@@ -11,7 +11,7 @@ import (
 )
 
 // rpc is a call of a function at /rpc/name: GET with its arguments in the
-// query string (stable and immutable functions only), POST with a JSON
+// query string (in a read-only transaction), POST with a JSON
 // object of them or, for a single unnamed json, jsonb, text, bytea or xml
 // parameter, the body whole. A function returning rows is filtered,
 // ordered, limited and embedded like a table.
@@ -20,9 +20,9 @@ func (b *builder) rpc() (*Statement, error) {
 	args := map[string]json.RawMessage{}
 	var names []string
 	whole := false
+	multi := map[string][]string{}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		multi := map[string][]string{}
 		for _, a := range r.Params.Args {
 			if _, ok := multi[a[0]]; !ok {
 				names = append(names, a[0])
@@ -43,6 +43,15 @@ func (b *builder) rpc() (*Statement, error) {
 		if len(body) == 0 {
 			body = []byte("{}")
 		}
+		if body[0] == '[' {
+			// As PostgREST: an array's first object names the arguments.
+			var rows []json.RawMessage
+			if json.Unmarshal(body, &rows) == nil && len(rows) > 0 {
+				if first := bytes.TrimSpace(rows[0]); len(first) > 0 && first[0] == '{' {
+					body = first
+				}
+			}
+		}
 		if body[0] == '{' {
 			if err := json.Unmarshal(body, &args); err != nil {
 				return nil, errInvalidBody("")
@@ -57,21 +66,37 @@ func (b *builder) rpc() (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && fn.Volatility == 'v' {
-		return nil, apierr.New(http.StatusMethodNotAllowed, "PGRST101", "Only POST is allowed for volatile functions")
+	if r.Prefer.HasMax && r.Prefer.Handling == "strict" && !fn.ReturnsSet {
+		return nil, apierr.New(http.StatusBadRequest, "PGRST128",
+			"Function must return SETOF or TABLE when max-affected preference is used with handling=strict")
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		// A repeated parameter is an array only for a variadic one;
+		// otherwise its last value counts.
+		for _, p := range fn.Params {
+			if vs := multi[p.Name]; len(vs) > 1 && !p.Variadic {
+				args[p.Name], _ = json.Marshal(vs[len(vs)-1])
+			}
+		}
 	}
 	args_, call, err := b.callArgs(fn, args)
 	if err != nil {
 		return nil, err
 	}
 	callSQL := qualified(fn.Name) + "(" + call + ")"
-	st := &Statement{Write: fn.Volatility == 'v', Void: fn.ReturnsVoid}
+	// GET runs any function in a read-only transaction, as PostgREST does:
+	// a volatile one that writes fails there (25006, 405).
+	st := &Statement{Write: fn.Volatility == 'v' && r.Method == http.MethodPost, Void: fn.ReturnsVoid}
 	if !fn.ReturnsComposite {
 		source := "SELECT " + callSQL + " AS pgrst_scalar"
 		if args_ != "" {
 			source += " FROM " + args_
 		}
-		st.SQL = b.wrap(outer{source: source, scalar: true, setOf: fn.ReturnsSet, noBody: fn.ReturnsVoid})
+		o := outer{source: source, scalar: true, setOf: fn.ReturnsSet, noBody: fn.ReturnsVoid}
+		if c := r.Prefer.Count; c == "exact" || c == "estimated" {
+			o.total = "(SELECT pg_catalog.count(*) FROM pgrst_source)"
+		}
+		st.SQL = b.wrap(o)
 		st.Args = b.args
 		return st, nil
 	}
@@ -93,7 +118,7 @@ func (b *builder) rpc() (*Statement, error) {
 		return nil, err
 	}
 	o := outer{source: source}
-	if r.Prefer.Count == "exact" {
+	if c := r.Prefer.Count; c == "exact" || c == "estimated" {
 		o.total = "(SELECT pg_catalog.count(*) FROM " + from + ")"
 	}
 	st.SQL = b.wrap(o)

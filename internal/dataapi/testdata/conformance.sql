@@ -259,6 +259,46 @@ INSERT INTO no_pk VALUES (NULL, NULL), ('1', '0'), ('2', '0');
 
 CREATE FUNCTION add_them(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
 
+-- rpc ------------------------------------------------------------------------
+
+SET search_path TO rpc, public;
+
+CREATE TABLE items (id bigserial PRIMARY KEY);
+INSERT INTO items SELECT g FROM generate_series(1, 15) g;
+CREATE TABLE projects (id int PRIMARY KEY, name text NOT NULL, client_id int);
+INSERT INTO projects VALUES (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2), (4, 'OSX', 2), (5, 'Orphan', NULL);
+CREATE TYPE point_2d AS (x int, y int);
+
+CREATE FUNCTION add_them(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
+CREATE FUNCTION sayhello(name text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'Hello, ' || name $$;
+CREATE FUNCTION three_defaults(a int DEFAULT 1, b int DEFAULT 2, c int DEFAULT 3) RETURNS int
+  LANGUAGE sql IMMUTABLE AS $$ SELECT a + b + c $$;
+CREATE FUNCTION noparamsproc() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Return value of no parameters procedure.' $$;
+CREATE FUNCTION variadic_param(VARIADIC v text[] DEFAULT '{}') RETURNS text[] LANGUAGE sql IMMUTABLE AS $$ SELECT v $$;
+CREATE FUNCTION ret_array() RETURNS int[] LANGUAGE sql IMMUTABLE AS $$ SELECT '{1,2,3}'::int[] $$;
+CREATE FUNCTION ret_setof_integers() RETURNS SETOF int LANGUAGE sql IMMUTABLE AS $$ VALUES (1), (2), (3) $$;
+CREATE FUNCTION getitemrange(min bigint, max bigint) RETURNS SETOF items
+  LANGUAGE sql STABLE AS $$ SELECT * FROM rpc.items WHERE id > min AND id <= max ORDER BY id $$;
+CREATE FUNCTION ret_point_2d() RETURNS point_2d LANGUAGE sql IMMUTABLE AS $$ SELECT ROW(10, 5)::rpc.point_2d $$;
+CREATE FUNCTION ret_void() RETURNS void LANGUAGE sql IMMUTABLE AS $$ SELECT $$;
+CREATE FUNCTION single_out_param(num int, OUT num_plus_one int) LANGUAGE sql IMMUTABLE AS $$ SELECT num + 1 $$;
+CREATE FUNCTION single_inout_param(INOUT num int) LANGUAGE sql IMMUTABLE AS $$ SELECT num + 1 $$;
+CREATE FUNCTION many_out_params(OUT my_json json, OUT num int, OUT str text)
+  LANGUAGE sql IMMUTABLE AS $$ SELECT '{"a": 1, "b": "two"}'::json, 3, 'four'::text $$;
+CREATE FUNCTION single_column_table_return() RETURNS TABLE (a text) LANGUAGE sql IMMUTABLE AS $$ SELECT 'A'::text $$;
+CREATE FUNCTION multi_column_table_return() RETURNS TABLE (a text, b text) LANGUAGE sql IMMUTABLE AS $$ SELECT 'A'::text, 'B'::text $$;
+CREATE FUNCTION getallprojects() RETURNS SETOF projects LANGUAGE sql STABLE AS $$ SELECT * FROM rpc.projects ORDER BY id $$;
+CREATE FUNCTION getproject(id int) RETURNS SETOF projects LANGUAGE sql STABLE AS $$ SELECT * FROM rpc.projects p WHERE p.id = $1 $$;
+CREATE FUNCTION overloaded() RETURNS SETOF int LANGUAGE sql IMMUTABLE AS $$ VALUES (1), (2), (3) $$;
+CREATE FUNCTION overloaded(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
+CREATE FUNCTION overloaded(a text, b text, c text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT a || b || c $$;
+CREATE FUNCTION unnamed_json_param(json) RETURNS json LANGUAGE sql IMMUTABLE AS $$ SELECT $1 $$;
+CREATE FUNCTION named_json_param(data json) RETURNS json LANGUAGE sql IMMUTABLE AS $$ SELECT data $$;
+CREATE FUNCTION "true"() RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT true $$;
+CREATE FUNCTION delete_items_returns_void() RETURNS void LANGUAGE sql AS $$ DELETE FROM rpc.items WHERE id > 100 $$;
+CREATE FUNCTION add_item(id bigint) RETURNS SETOF items LANGUAGE sql AS $$ INSERT INTO rpc.items VALUES (id) RETURNING * $$;
+CREATE FUNCTION volatile_reader() RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM rpc.items $$;
+
 -- privileges -----------------------------------------------------------------
 
 DO $$
