@@ -220,3 +220,78 @@ func restThroughput(b *testing.B, c *restClient, url func() string, clients int,
 	}
 	return float64(n.Load()) / time.Since(start).Seconds()
 }
+
+// BenchmarkDataAPIFree measures the Data API of a free-plan endpoint (0.25
+// CU under its cgroup, autoscaling on), the case a generated app meets
+// after a quiet spell: the first GET after a suspend (wake, login, schema
+// cache, token) against the proxy's first query after one, in turns; and
+// 32 clients right after a wake.
+//
+//	go test -run '^$' -bench DataAPIFree -benchtime 1x ./bench/
+func BenchmarkDataAPIFree(b *testing.B) {
+	g := grovetest.Start(b)
+	cp := createProject(b, g, g.OrgID("sponsored"))
+	uri := cp.ConnectionURIs[0].ConnectionURI
+	ctx := b.Context()
+	jwksURL, sign := benchIssuer(b)
+	var created apitypes.DataAPICreateResponse
+	path := "/projects/" + cp.Project.ID + "/branches/" + cp.Branch.ID + "/data-api/" + cp.Databases[0].Name
+	if st, raw := g.API("POST", path, `{"auth_provider":"external","jwks_url":"`+jwksURL+`"}`, &created); st != 201 {
+		b.Fatalf("enable the Data API: %d %s", st, raw)
+	}
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `create table items (id int primary key, name text not null);
+		insert into items select i, 'item ' || i from generate_series(1, 1000) i;
+		grant select on items to authenticated`); err != nil {
+		b.Fatal(err)
+	}
+	conn.Close(ctx)
+	token := sign(map[string]any{"sub": "bench-user", "role": "authenticated", "exp": time.Now().Add(time.Hour).Unix()})
+	one := newRESTClient(token, 1)
+	many := newRESTClient(token, 32)
+	suspendIdle := suspender(b, g, cp)
+	var next atomic.Int64
+	rowURL := func() string { return created.URL + "/items?id=eq." + strconv.FormatInt(next.Add(1)%1000+1, 10) }
+	restCold := func() time.Duration {
+		suspendIdle()
+		t0 := time.Now()
+		if err := one.get(ctx, rowURL(), 200); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	proxyCold := func() time.Duration {
+		suspendIdle()
+		t0 := time.Now()
+		if err := firstQuery(ctx, uri); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	restCold()
+	var rs, ps []time.Duration
+	var rps []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < 8; r++ {
+			if r%2 == 0 {
+				rs, ps = append(rs, restCold()), append(ps, proxyCold())
+			} else {
+				ps, rs = append(ps, proxyCold()), append(rs, restCold())
+			}
+			if r%4 == 3 {
+				suspendIdle()
+				rps = append(rps, restThroughput(b, many, rowURL, 32, 3*time.Second))
+				b.Logf("round %d: 32 clients from a wake at 0.25 CU: %.0f /s", r, rps[len(rps)-1])
+			}
+		}
+	}
+	b.StopTimer()
+	b.Logf("cold first request: Data API %v, proxy %v (p50s over %d turns each)", p50(rs), p50(ps), len(rs))
+	metric(b, float64(p50(rs).Microseconds())/1000, "rest_cold_p50_ms")
+	metric(b, ratioOfP50(rs, ps), "rest_cold_over_proxy_cold")
+	metric(b, median(rps), "rest_rows_per_s_32_free")
+}

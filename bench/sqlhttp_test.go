@@ -265,18 +265,8 @@ func BenchmarkSQLOverHTTPFree(b *testing.B) {
 	g := grovetest.Start(b)
 	cp := createProject(b, g, g.OrgID("sponsored")) // the free plan
 	uri := cp.ConnectionURIs[0].ConnectionURI
-	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
 	ctx := b.Context()
-	suspendIdle := func() {
-		if st, raw := g.API("POST", path+"/suspend", nil, nil); st != 200 {
-			b.Fatalf("suspend: %d %s", st, raw)
-		}
-		grovetest.WaitFor(b, "the endpoint idle", func() bool {
-			var got apitypes.EndpointResponse
-			st, _ := g.API("GET", path, nil, &got)
-			return st == 200 && got.Endpoint.CurrentState == "idle"
-		})
-	}
+	suspendIdle := suspender(b, g, cp)
 	one := newSQLClient(g, uri, 1)
 	many := newSQLClient(g, uri, 32)
 	httpCold := func() time.Duration {
@@ -317,4 +307,20 @@ func BenchmarkSQLOverHTTPFree(b *testing.B) {
 	metric(b, float64(p50(hs).Microseconds())/1000, "http_cold_p50_ms")
 	metric(b, ratioOfP50(hs, ps), "http_cold_over_proxy_cold")
 	metric(b, median(qps), "http_queries_per_s_32_free")
+}
+
+// suspender returns a func that suspends the project's endpoint and waits
+// until it is idle.
+func suspender(b *testing.B, g *grovetest.Grove, cp apitypes.CreatedProject) func() {
+	path := "/projects/" + cp.Project.ID + "/endpoints/" + cp.Endpoints[0].ID
+	return func() {
+		if st, raw := g.API("POST", path+"/suspend", nil, nil); st != 200 {
+			b.Fatalf("suspend: %d %s", st, raw)
+		}
+		grovetest.WaitFor(b, "the endpoint idle", func() bool {
+			var got apitypes.EndpointResponse
+			st, _ := g.API("GET", path, nil, &got)
+			return st == 200 && got.Endpoint.CurrentState == "idle"
+		})
+	}
 }

@@ -62,7 +62,6 @@ func newDataPlane(cfg serveConfig, be backend, computes *compute.Manager, px *pr
 		switch e.Kind {
 		case compute.EventSuspended, compute.EventCrashed, compute.EventFailed:
 			sql.Drop(e.ID)
-			data.Drop(e.ID)
 		}
 	})
 	d := &dataPlane{Mux: http.NewServeMux(), SQL: sql, Data: data, ws: px.WebSocket()}

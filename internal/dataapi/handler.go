@@ -90,7 +90,8 @@ func New(cfg Config) (*Handler, error) {
 // Close stops watching databases for schema changes.
 func (h *Handler) Close() { h.caches.closeAll() }
 
-// Drop forgets an endpoint's schema caches: its compute stopped.
+// Drop forgets an endpoint's schema caches; the next request loads them
+// again.
 func (h *Handler) Drop(endpointID string) { h.caches.drop(endpointID) }
 
 // Egress returns the response bytes sent per endpoint since start.

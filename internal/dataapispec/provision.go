@@ -26,6 +26,13 @@ const (
 // the database was provisioned (ProvisionedQuery).
 const ddlWatch = "grove_data_api_ddl_watch"
 
+// DDLCounter counts DDL statements in a provisioned database.
+const DDLCounter = PlatformSchema + ".ddl_count"
+
+// DDLCountQuery reads DDLCounter: the number of DDL statements run since
+// the database was provisioned.
+const DDLCountQuery = `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ` + DDLCounter
+
 // ProvisionedQuery answers whether a database has been provisioned for the
 // Data API: a copy of its data from before the Data API was enabled has not.
 const ProvisionedQuery = `SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '` + ddlWatch + `')`
@@ -104,11 +111,22 @@ END $grove$`
 
 // watchDDL makes the event triggers that ask the data plane to reload its
 // schema cache after DDL. They belong to the superuser (only it can make
-// event triggers) and fire for every role.
+// event triggers) and fire for every role. Each also counts the DDL in a
+// sequence (no lock, so concurrent DDL never waits on it), which the data
+// plane reads to learn whether DDL happened while it was not listening:
+// it keeps a database's schema cache while the compute sleeps.
 const watchDDL = `CREATE SCHEMA IF NOT EXISTS ` + PlatformSchema + `;
 REVOKE ALL ON SCHEMA ` + PlatformSchema + ` FROM PUBLIC;
-CREATE OR REPLACE FUNCTION ` + PlatformSchema + `.reload_schema() RETURNS event_trigger LANGUAGE plpgsql AS $f$
-BEGIN PERFORM pg_notify('` + ReloadChannel + `', '` + ReloadPayload + `'); END $f$;
+CREATE SEQUENCE IF NOT EXISTS ` + DDLCounter + `;
+GRANT USAGE ON SCHEMA ` + PlatformSchema + ` TO ` + AuthenticatorRole + `;
+GRANT SELECT ON SEQUENCE ` + DDLCounter + ` TO ` + AuthenticatorRole + `;
+CREATE OR REPLACE FUNCTION ` + PlatformSchema + `.reload_schema() RETURNS event_trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  PERFORM nextval('` + DDLCounter + `');
+  PERFORM pg_notify('` + ReloadChannel + `', '` + ReloadPayload + `');
+END $f$;
+REVOKE ALL ON FUNCTION ` + PlatformSchema + `.reload_schema() FROM PUBLIC;
 DO $grove$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '` + ddlWatch + `') THEN
     CREATE EVENT TRIGGER ` + ddlWatch + ` ON ddl_command_end EXECUTE FUNCTION ` + PlatformSchema + `.reload_schema();

@@ -227,6 +227,36 @@ func TestDataAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("DDL while nobody listens", func(t *testing.T) {
+		// The listener's connection ends (as when the compute sleeps); DDL
+		// runs before the next request starts another, which compares the
+		// database's DDL count with the cache's and reloads it.
+		var pw apitypes.RolePasswordResponse
+		if st, raw := g.API("GET", br+"/roles/authenticator/reveal_password", nil, &pw); st != 200 {
+			t.Fatalf("reveal authenticator: %d %s", st, raw)
+		}
+		u, err := url.Parse(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("authenticator", pw.Password)
+		if got := dataAPIQuery(t, u.String(), `select count(pg_terminate_backend(pid))::text from pg_stat_activity where application_name = 'data api schema listener'`); got != "1" {
+			t.Fatalf("listeners ended: %s", got)
+		}
+		dataAPIQuery(t, owner, `alter table posts add column shares int not null default 3; select 'ok'`)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r := rest(t, "GET", base+"/posts?select=shares&id=eq.1", "", "", nil)
+			if r.status == 200 && r.body == `[{"shares":3}]` {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("column added while the listener was down not served: %d %s", r.status, r.body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
 	t.Run("CORS", func(t *testing.T) {
 		req, _ := http.NewRequestWithContext(t.Context(), "OPTIONS", base+"/posts", nil)
 		req.Header.Set("Origin", "https://app.example")
