@@ -330,7 +330,13 @@ func (h *Handler) authenticate(r *http.Request, s dataapispec.Served) (identity,
 		}
 		role = s.AnonRole
 	}
-	return identity{role: role, claims: withRole(res.Claims, role), token: true}, nil
+	claims := res.Claims
+	if res.Role == "" || (s.RoleClaimKey != "" && s.RoleClaimKey != ".role" && s.RoleClaimKey != "$.role") {
+		// Only then may the top-level role differ from the request's (the
+		// common case needs no rewrite of the claims).
+		claims = withRole(claims, role)
+	}
+	return identity{role: role, claims: claims, token: true}, nil
 }
 
 // withRole sets the claims' role member to the role the request runs as
