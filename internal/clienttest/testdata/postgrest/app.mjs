@@ -48,6 +48,8 @@ await c("embed_limit", () => anon.from("users").select("name, orders!user_id(id)
 await c("embed_order_foreign_table", () => anon.from("users").select("name, orders!user_id(id)").eq("id", 1).order("total", { foreignTable: "orders" }));
 await c("embed_or", () => anon.from("users").select("name, orders!user_id(id)").eq("id", 1).or("status.eq.new,total.gt.20", { referencedTable: "orders" }).order("id", { referencedTable: "orders" }));
 await c("embed_spread", () => anon.from("orders").select("id, ...users!user_id(buyer:name)").order("id").limit(2));
+await c("embed_is_null", () => anon.from("users").select("name, orders!user_id(id)").is("orders", null));
+await c("embed_order_related", () => anon.from("orders").select("id, buyer:users!user_id(name)").order("buyer(name)", { ascending: false }).order("id"));
 await c("embed_count", () => anon.from("users").select("name, orders!user_id(count)").order("id"));
 
 // Filters.
@@ -120,6 +122,8 @@ await c("single_many", () => anon.from("users").select("name").single());
 await c("maybe_single_none", () => anon.from("users").select("name").eq("id", 99).maybeSingle());
 await c("maybe_single_one", () => anon.from("users").select("name").eq("id", 3).maybeSingle());
 await c("maybe_single_many", () => anon.from("users").select("name").maybeSingle());
+await c("strip_nulls", () => anon.from("users").select("name, email, age").in("id", [2, 3]).order("id").stripNulls());
+await c("strip_nulls_single", () => anon.from("users").select("name, email").eq("id", 3).single().stripNulls());
 await c("csv", () => anon.from("items").select("id, name, price, stock").order("id").csv());
 await c("count_exact", () => anon.from("users").select("name", { count: "exact" }).lt("id", 3).order("id"));
 await c("count_head", () => anon.from("users").select("*", { count: "exact", head: true }));
@@ -151,6 +155,9 @@ await c("upsert_bulk_default_to_null_false", () =>
   ann.from("items").upsert([{ id: 12, name: "Plate", price: 3 }, { id: 14, name: "Knife" }], { defaultToNull: false }).select("id, name, price, stock").order("id"));
 await c("update", () => ann.from("orders").update({ status: "shipped" }).eq("id", 2).select("id, status"));
 await c("update_count", () => ann.from("items").update({ stock: 1 }, { count: "exact" }).in("id", [10, 11]));
+await c("max_affected_exceeded", () => ann.from("items").update({ stock: 2 }).in("id", [10, 11]).maxAffected(1).select("id"));
+await c("max_affected_unchanged", () => anon.from("items").select("id, stock").in("id", [10, 11]).order("id"));
+await c("max_affected_within", () => ann.from("items").update({ stock: 3 }).in("id", [10, 11]).maxAffected(2).select("stock"));
 await c("update_none", () => ann.from("orders").update({ status: "x" }).eq("id", 999).select());
 await c("update_single", () => ann.from("items").update({ price: 9.5 }).eq("id", 4).select("name, price").single());
 await c("delete", () => ann.from("tags").delete().eq("id", 14).select());
