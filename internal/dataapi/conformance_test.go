@@ -250,15 +250,25 @@ var divergences = map[string]string{
 func TestConformance(t *testing.T) {
 	s := startConformance(t)
 	seen := map[string]bool{}
+	for _, cases := range confAreas {
+		for _, c := range cases {
+			if seen[c.id] {
+				t.Fatalf("case %s ported twice", c.id)
+			}
+			seen[c.id] = true
+		}
+	}
+	for id := range divergences {
+		if !seen[id] {
+			t.Errorf("divergence %s names no ported case", id)
+		}
+	}
 	for area, cases := range confAreas {
-		passed := 0
+		ran, passed := 0, 0
 		t.Run(area, func(t *testing.T) {
 			for _, c := range cases {
-				if seen[c.id] {
-					t.Fatalf("case %s ported twice", c.id)
-				}
-				seen[c.id] = true
-				t.Run(fmt.Sprintf("%s_%s", c.id, strings.ReplaceAll(c.feature, "/", "_")), func(t *testing.T) {
+				t.Run(c.id+"_"+strings.ReplaceAll(c.feature, "/", "_"), func(t *testing.T) {
+					ran++
 					diff := s.run(t, c)
 					reason, diverges := divergences[c.id]
 					switch {
@@ -272,11 +282,8 @@ func TestConformance(t *testing.T) {
 				})
 			}
 		})
-		t.Logf("%s: %d of %d cases answer as PostgREST does", area, passed, len(cases))
-	}
-	for id := range divergences {
-		if !seen[id] {
-			t.Errorf("divergence %s names no ported case", id)
+		if ran > 0 {
+			t.Logf("%s: %d of %d cases answer as PostgREST does", area, passed, ran)
 		}
 	}
 }

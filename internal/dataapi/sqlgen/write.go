@@ -36,6 +36,16 @@ func parsePayload(body []byte, lenient bool) (*payload, error) {
 	}
 	var rows []map[string]json.RawMessage
 	if body[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(body, &elems); err != nil {
+			return nil, errInvalidBody("")
+		}
+		for _, e := range elems {
+			// Valid JSON that is not all objects is PostgREST's key mismatch.
+			if e = bytes.TrimSpace(e); len(e) == 0 || e[0] != '{' {
+				return nil, apierr.New(http.StatusBadRequest, "PGRST102", "All object keys must match")
+			}
+		}
 		if err := json.Unmarshal(body, &rows); err != nil {
 			return nil, errInvalidBody("")
 		}
@@ -169,10 +179,10 @@ func (b *builder) insert(t *schemacache.Table, put bool) (*Statement, error) {
 	var dml strings.Builder
 	if len(cols) == 0 {
 		// {} or [{}]: one row of defaults per object.
-		dml.WriteString("INSERT INTO " + qualified(t.Name) + " SELECT FROM jsonb_array_elements(" + b.param(string(p.raw)) + "::jsonb)")
 		if len(p.rows) == 1 {
-			dml.Reset()
 			dml.WriteString("INSERT INTO " + qualified(t.Name) + " DEFAULT VALUES")
+		} else {
+			dml.WriteString("INSERT INTO " + qualified(t.Name) + " SELECT FROM jsonb_array_elements(" + b.param(string(p.raw)) + "::jsonb)")
 		}
 	} else {
 		dml.WriteString("INSERT INTO " + qualified(t.Name) + " (" + strings.Join(names, ", ") + ") " + b.rowsSource(t, cols, p))
@@ -277,15 +287,15 @@ func (b *builder) update(t *schemacache.Table) (*Statement, error) {
 		return nil, err
 	}
 	qual := qualified(t.Name)
+	if len(cols) == 0 {
+		// PATCH with {}: nothing to set; PostgREST answers as if no row
+		// matched. (Before the filters, whose parameters it would not use.)
+		return b.writeStatement(t, "SELECT "+qual+".* FROM "+qual+" WHERE false")
+	}
 	n := &node{table: t, name: t.Name, qual: qual}
 	conds, err := b.conditions(n)
 	if err != nil {
 		return nil, err
-	}
-	if len(cols) == 0 {
-		// PATCH with {}: nothing to set; PostgREST answers as if no row
-		// matched.
-		return b.writeStatement(t, "SELECT "+qual+".* FROM "+qual+" WHERE false")
 	}
 	body := b.param(string(p.raw))
 	sets := make([]string, len(cols))

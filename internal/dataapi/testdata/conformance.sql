@@ -299,6 +299,30 @@ CREATE FUNCTION delete_items_returns_void() RETURNS void LANGUAGE sql AS $$ DELE
 CREATE FUNCTION add_item(id bigint) RETURNS SETOF items LANGUAGE sql AS $$ INSERT INTO rpc.items VALUES (id) RETURNING * $$;
 CREATE FUNCTION volatile_reader() RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM rpc.items $$;
 
+-- mutations ------------------------------------------------------------------
+
+SET search_path TO mutations, public;
+
+CREATE TABLE items (id bigserial PRIMARY KEY);
+INSERT INTO items SELECT g FROM generate_series(1, 15) g;
+SELECT setval('items_id_seq', 15);
+
+CREATE TABLE clients (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO clients VALUES (1, 'Microsoft'), (2, 'Apple');
+CREATE TABLE projects (id int PRIMARY KEY, name text NOT NULL, client_id int REFERENCES clients);
+INSERT INTO projects VALUES (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2), (4, 'OSX', 2), (5, 'Orphan', NULL);
+
+CREATE TABLE articles (id int PRIMARY KEY, body text, owner text NOT NULL DEFAULT 'anonymous');
+INSERT INTO articles VALUES (1, 'first', 'diogo'), (2, 'second', 'diogo');
+
+CREATE TABLE compound_pk (k1 int, k2 text, extra int, PRIMARY KEY (k1, k2));
+CREATE TABLE tiobe_pls (name text PRIMARY KEY, rank smallint);
+INSERT INTO tiobe_pls VALUES ('Java', 1), ('C', 2), ('Python', 3);
+CREATE TABLE "withUnique" (uni text UNIQUE, extra text);
+INSERT INTO "withUnique" VALUES ('nodup', 'blah');
+CREATE TABLE has_generated (a int PRIMARY KEY, b int GENERATED ALWAYS AS (a * 2) STORED);
+CREATE TABLE no_pk (a varchar, b varchar);
+
 -- privileges -----------------------------------------------------------------
 
 DO $$
