@@ -29,7 +29,8 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxRequestBytes = 10 << 20
+	DefaultMaxRequestBytes  = 10 << 20
+	DefaultMaxResponseBytes = 10 << 20
 	DefaultMaxConns        = 90
 	DefaultConnectTimeout  = 2 * time.Minute
 )
@@ -55,6 +56,8 @@ type Config struct {
 	Domain          string
 	Logger          *slog.Logger
 	MaxRequestBytes int
+	// MaxResponseBytes bounds a response body, as Neon's (507 past it).
+	MaxResponseBytes int
 	ConnectTimeout  time.Duration
 }
 
@@ -78,6 +81,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout

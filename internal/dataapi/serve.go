@@ -293,7 +293,7 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 			preparing = preparing[1:]
 		case *pgconn.ResultReader:
 			if step == 2 {
-				res, err = readResult(rr)
+				res, err = readResult(rr, h.cfg.MaxResponseBytes)
 			} else {
 				_, err = rr.Close()
 			}
@@ -346,7 +346,7 @@ func (h *Handler) rollback(ctx context.Context, sc *computepool.Conn) {
 	}
 }
 
-func readResult(rr *pgconn.ResultReader) (result, error) {
+func readResult(rr *pgconn.ResultReader, maxBody int) (result, error) {
 	var res result
 	for rr.NextRow() {
 		v := rr.Values()
@@ -358,6 +358,11 @@ func readResult(rr *pgconn.ResultReader) (result, error) {
 			res.hasTotal = true
 		}
 		res.pageTotal, _ = strconv.ParseInt(string(v[1]), 10, 64)
+		if len(v[2]) > maxBody {
+			_, _ = rr.Close()
+			return res, &apierr.Error{Status: http.StatusInsufficientStorage, Code: "PGRST507",
+				Message: "response is too large (max is " + strconv.Itoa(maxBody) + " bytes)"}
+		}
 		res.body = bytes.Clone(v[2])
 		if v[3] != nil {
 			res.location = bytes.Clone(v[3])
