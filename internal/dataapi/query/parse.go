@@ -924,3 +924,16 @@ func (p *scanner) hasIdentAfter(n int) bool {
 	r, _ := decodeRune(p.s[p.i+n:])
 	return isIdentRune(r) || r == '-'
 }
+
+// CheckArgsAsFilters reports the first of Args that does not parse as a
+// filter. Args are a function's arguments; on a table or view every
+// parameter that is not reserved is a filter, and one that does not parse
+// is PostgREST's PGRST100.
+func (p *Params) CheckArgsAsFilters() error {
+	for _, a := range p.Args {
+		if _, err := parseFilter(a[0], a[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -32,8 +32,10 @@ type Request struct {
 	Prefer query.Prefer
 	// Body is the request's JSON (CSV already converted), nil when none.
 	Body []byte
-	// Media is the response's media type.
-	Media string
+	// Media is the response's media type; StripNulls drops the null
+	// members of its objects (nulls=stripped).
+	Media      string
+	StripNulls bool
 	// Range is the Range header's window, when HasRange.
 	Range    query.Range
 	HasRange bool
@@ -110,6 +112,9 @@ func Build(s *schemacache.Schema, r *Request) (*Statement, error) {
 	if r.RPC {
 		return b.rpc()
 	}
+	if err := r.Params.CheckArgsAsFilters(); err != nil {
+		return nil, err
+	}
 	t, err := s.FindTable(r.Schema, r.Name)
 	if err != nil {
 		return nil, err
@@ -184,11 +189,15 @@ func (b *builder) wrap(o outer) string {
 		body = `coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text`
 	case o.scalar:
 		body = `coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, 'null')`
+	case b.req.Media == MediaObject && b.req.StripNulls:
+		body = `coalesce((json_agg(json_strip_nulls(to_json(_postgrest_t)))->0)::text, '')`
 	case b.req.Media == MediaObject:
 		body = `coalesce((json_agg(_postgrest_t)->0)::text, '')`
 	case b.req.Media == MediaCSV:
 		body = `(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r) AS k FROM (SELECT r FROM json_array_elements(json_agg(_postgrest_t)) AS r LIMIT 1) AS f) AS a)` +
 			` || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), chr(10)), '')`
+	case b.req.StripNulls:
+		body = `coalesce(json_agg(json_strip_nulls(to_json(_postgrest_t))), '[]')::text`
 	default:
 		body = `coalesce(json_agg(_postgrest_t), '[]')::text`
 	}

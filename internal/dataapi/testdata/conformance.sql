@@ -135,6 +135,59 @@ CREATE TABLE clients (id int PRIMARY KEY, name text NOT NULL);
 INSERT INTO clients VALUES (1, 'Microsoft'), (2, 'Apple');
 CREATE TABLE projects (id int PRIMARY KEY, name text NOT NULL, client_id int REFERENCES clients);
 INSERT INTO projects VALUES (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2), (4, 'OSX', 2), (5, 'Orphan', NULL);
+
+-- select, filters and ordering: relationships of every cardinality.
+ALTER TABLE projects RENAME CONSTRAINT projects_client_id_fkey TO client;
+
+CREATE TABLE complex_items (id bigint PRIMARY KEY, name text, settings json, arr_data int[], "field-with_sep" int NOT NULL DEFAULT 1);
+INSERT INTO complex_items VALUES
+  (1, 'One', '{"foo":{"int":1,"bar":"baz"}}', '{1}'),
+  (2, 'Two', '{"foo":{"int":1,"bar":"baz"}}', '{1,2}');
+INSERT INTO complex_items VALUES (3, 'Three', '{"foo":{"int":1,"bar":"baz"}}', '{1,2,3}', 3);
+
+CREATE TABLE tasks (id int PRIMARY KEY, name text NOT NULL, project_id int REFERENCES projects);
+INSERT INTO tasks VALUES
+  (1, 'Design w7', 1), (2, 'Code w7', 1), (3, 'Design w10', 2), (4, 'Code w10', 2),
+  (5, 'Design IOS', 3), (6, 'Code IOS', 3), (7, 'Design OSX', 4), (8, 'Code OSX', 4);
+CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO users VALUES (1, 'Angela Martin'), (2, 'Michael Scott'), (3, 'Dwight Schrute');
+CREATE TABLE users_tasks (user_id int NOT NULL REFERENCES users, task_id int NOT NULL REFERENCES tasks, PRIMARY KEY (task_id, user_id));
+INSERT INTO users_tasks VALUES (1, 1), (1, 2), (1, 3), (1, 4), (2, 5), (2, 6), (2, 7), (3, 1), (3, 5);
+
+CREATE FUNCTION always_true(test.items) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT true $$;
+
+CREATE TABLE entities (id int PRIMARY KEY, name text, arr int[]);
+INSERT INTO entities VALUES (1, 'entity 1', '{1}'), (2, 'entity 2', '{1,2}'), (3, 'entity 3', '{1,2,3}'), (4, NULL, NULL);
+CREATE TABLE child_entities (id int PRIMARY KEY, name text, parent_id int REFERENCES entities);
+INSERT INTO child_entities VALUES
+  (1, 'child entity 1', 1), (2, 'child entity 2', 1), (3, 'child entity 3', 2),
+  (4, 'child entity 4', 1), (5, 'child entity 5', 1), (6, 'child entity 6', 2);
+
+CREATE TABLE project_invoices (id int PRIMARY KEY, invoice_total numeric, project_id int REFERENCES projects);
+INSERT INTO project_invoices VALUES (1, 100, 1), (2, 200, 1), (3, 500, 2), (4, 700, 2), (5, 1200, 3), (6, 2000, 3), (7, 100, 4), (8, 4000, 4);
+
+CREATE TABLE students (id int, code text, name text, PRIMARY KEY (id, code));
+INSERT INTO students VALUES (1, '0001', 'John Doe'), (2, '0002', 'Jane Doe');
+CREATE TABLE students_info (id int, code text, address text, PRIMARY KEY (id, code),
+  FOREIGN KEY (code, id) REFERENCES students (code, id) ON DELETE CASCADE);
+INSERT INTO students_info VALUES (1, '0001', 'Street 1'), (2, '0002', 'Street 2');
+
+CREATE TABLE country (id int PRIMARY KEY, name text);
+INSERT INTO country VALUES (1, 'Afghanistan'), (2, 'Algeria');
+CREATE TABLE capital (id int PRIMARY KEY, name text, country_id int UNIQUE REFERENCES country);
+INSERT INTO capital VALUES (1, 'Kabul', 1), (2, 'Algiers', 2);
+
+CREATE TABLE designers (id int PRIMARY KEY, name text);
+INSERT INTO designers VALUES (1, 'Sid Meier'), (2, 'Hironobu Sakaguchi');
+CREATE TABLE videogames (id int PRIMARY KEY, name text, designer_id int REFERENCES designers);
+INSERT INTO videogames VALUES (1, 'Civilization I', 1), (2, 'Civilization II', 1), (3, 'Final Fantasy I', 2), (4, 'Final Fantasy II', 2);
+CREATE FUNCTION computed_designers(test.videogames) RETURNS SETOF test.designers LANGUAGE sql STABLE ROWS 1
+  AS $$ SELECT * FROM test.designers WHERE id = $1.designer_id $$;
+CREATE FUNCTION computed_videogames(test.designers) RETURNS SETOF test.videogames LANGUAGE sql STABLE
+  AS $$ SELECT * FROM test.videogames WHERE designer_id = $1.id $$;
+
+CREATE TABLE nullable_names (id int PRIMARY KEY, name text);
+INSERT INTO nullable_names VALUES (1, 'b'), (2, NULL), (3, 'a'), (4, 'c');
 -- operators ------------------------------------------------------------------
 
 SET search_path TO operators, public;
