@@ -383,26 +383,40 @@ func profile(r *http.Request, s dataapispec.Served) (string, bool, error) {
 	return p, true, nil
 }
 
-// media picks the response's media type from Accept.
-func media(r *http.Request) (string, error) {
+// accepted is the response's media type, from Accept.
+type accepted struct {
+	media      string
+	stripNulls bool // ;nulls=stripped
+}
+
+// media picks the response's media type from Accept: the first it can
+// serve, in the order given.
+func media(r *http.Request) (accepted, error) {
 	accept := r.Header.Get("Accept")
 	if accept == "" {
-		return sqlgen.MediaJSON, nil
+		return accepted{media: sqlgen.MediaJSON}, nil
 	}
 	for part := range strings.SplitSeq(accept, ",") {
-		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		strip := strings.Contains(strings.ReplaceAll(strings.ToLower(params), " ", ""), "nulls=stripped")
 		switch strings.ToLower(strings.TrimSpace(mt)) {
 		case "application/json", "*/*", "application/*":
-			return sqlgen.MediaJSON, nil
+			return accepted{media: sqlgen.MediaJSON}, nil
+		case mediaArray:
+			return accepted{media: sqlgen.MediaJSON, stripNulls: strip}, nil
 		case sqlgen.MediaObject:
-			return sqlgen.MediaObject, nil
+			return accepted{media: sqlgen.MediaObject, stripNulls: strip}, nil
 		case sqlgen.MediaCSV, "text/*":
-			return sqlgen.MediaCSV, nil
+			return accepted{media: sqlgen.MediaCSV}, nil
 		}
 	}
-	return "", &apierr.Error{Status: http.StatusNotAcceptable, Code: "PGRST107",
+	return accepted{}, &apierr.Error{Status: http.StatusNotAcceptable, Code: "PGRST107",
 		Message: "None of these media types are available: " + accept}
 }
+
+// mediaArray is PostgREST's name for a JSON array, asked for with
+// nulls=stripped.
+const mediaArray = "application/vnd.pgrst.array+json"
 
 // readBody reads the request body within the limit, converting CSV and
 // form bodies to JSON.

@@ -69,7 +69,7 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 	}
 	name := strings.TrimPrefix(rt.rest, "/")
 	req := &sqlgen.Request{Method: r.Method, Schema: schema, Name: name, Params: params, Prefer: prefer,
-		Media: mt, Range: rng, HasRange: hasRange, MaxRows: int64(s.MaxRows), AggregatesEnabled: s.AggregatesEnabled}
+		Media: mt.media, StripNulls: mt.stripNulls, Range: rng, HasRange: hasRange, MaxRows: int64(s.MaxRows), AggregatesEnabled: s.AggregatesEnabled}
 	if fn, ok := strings.CutPrefix(name, "rpc/"); ok {
 		req.Name, req.RPC = fn, true
 	}
@@ -385,8 +385,14 @@ func respond(r *http.Request, req *sqlgen.Request, st *sqlgen.Statement, res res
 		resp.contentType = "text/csv; charset=utf-8"
 	case sqlgen.MediaObject:
 		resp.contentType = "application/vnd.pgrst.object+json; charset=utf-8"
+		if req.StripNulls {
+			resp.contentType = "application/vnd.pgrst.object+json;nulls=stripped; charset=utf-8"
+		}
 	default:
 		resp.contentType = "application/json; charset=utf-8"
+		if req.StripNulls {
+			resp.contentType = mediaArray + ";nulls=stripped; charset=utf-8"
+		}
 	}
 	total := "*"
 	if res.hasTotal {

@@ -29,6 +29,7 @@ type genCase struct {
 	body                string
 	rangeHdr            string
 	maxRows             int64
+	stripNulls          bool
 }
 
 var genCases = map[string][]genCase{
@@ -47,6 +48,8 @@ var genCases = map[string][]genCase{
 		{method: "GET", path: "users", query: "select=id&order=id", maxRows: 1},
 		{method: "GET", path: "users", query: "id=eq.1&select=id,name", media: sqlgen.MediaObject},
 		{method: "GET", path: "users", query: "select=id,name&order=id&limit=2", media: sqlgen.MediaCSV},
+		{method: "GET", path: "users", query: "select=id,nickname&order=id", stripNulls: true},
+		{method: "GET", path: "users", query: "select=id,nickname&id=eq.2", media: sqlgen.MediaObject, stripNulls: true},
 		{method: "GET", path: "users", query: "select=id&id=eq(any).{1,3}"},
 		{method: "GET", path: "items", query: "select=name&search=fts(english).lamp"},
 		{method: "GET", path: "items", query: "select=name&name=wfts.lamp"},
@@ -151,6 +154,9 @@ func TestGenerate(t *testing.T) {
 				if c.maxRows > 0 {
 					fmt.Fprintf(&out, " max-rows: %d", c.maxRows)
 				}
+				if c.stripNulls {
+					out.WriteString(" nulls=stripped")
+				}
 				if c.body != "" {
 					fmt.Fprintf(&out, "\n%s", c.body)
 				}
@@ -188,6 +194,7 @@ func build(s *schemacache.Schema, c genCase) (*sqlgen.Statement, error) {
 	if c.media != "" {
 		r.Media = c.media
 	}
+	r.StripNulls = c.stripNulls
 	if c.body != "" {
 		r.Body = []byte(c.body)
 	}
