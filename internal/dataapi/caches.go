@@ -44,10 +44,10 @@ type cacheEntry struct {
 	schema *schemacache.Schema
 	// ddl is the database's DDL count read before the load; -1 when the
 	// database has no counter (provisioned before it existed).
-	ddl      int64
-	stale    bool
-	used     time.Time
-	stop     context.CancelFunc // ends the LISTEN connection
+	ddl   int64
+	stale bool
+	used  time.Time
+	stop  context.CancelFunc // ends the LISTEN connection
 }
 
 func newCaches(h *Handler) *caches { return &caches{h: h, m: map[cacheKey]*cacheEntry{}} }

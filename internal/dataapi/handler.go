@@ -31,8 +31,8 @@ import (
 const (
 	DefaultMaxRequestBytes  = 10 << 20
 	DefaultMaxResponseBytes = 10 << 20
-	DefaultMaxConns        = 90
-	DefaultConnectTimeout  = 2 * time.Minute
+	DefaultMaxConns         = 90
+	DefaultConnectTimeout   = 2 * time.Minute
 )
 
 // The role the data plane logs in as; the request's role is set per
@@ -58,7 +58,7 @@ type Config struct {
 	MaxRequestBytes int
 	// MaxResponseBytes bounds a response body, as Neon's (507 past it).
 	MaxResponseBytes int
-	ConnectTimeout  time.Duration
+	ConnectTimeout   time.Duration
 }
 
 // Handler serves Data API requests.
