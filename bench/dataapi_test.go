@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -195,30 +194,7 @@ func BenchmarkDataAPI(b *testing.B) {
 // returns the requests answered per second.
 func restThroughput(b *testing.B, c *restClient, url func() string, clients int, d time.Duration) float64 {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(b.Context(), d)
-	defer cancel()
-	var n atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if err := c.get(ctx, url(), 200); err != nil {
-					if ctx.Err() == nil {
-						failed.Store(&err)
-					}
-					return
-				}
-				n.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		b.Fatalf("GET under load: %v", *err)
-	}
-	return float64(n.Load()) / time.Since(start).Seconds()
+	return loadFor(b, clients, d, func(ctx context.Context) error { return c.get(ctx, url(), 200) })
 }
 
 // BenchmarkDataAPIFree measures the Data API of a free-plan endpoint (0.25

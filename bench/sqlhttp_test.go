@@ -154,6 +154,13 @@ func BenchmarkSQLOverHTTP(b *testing.B) {
 // the queries answered per second.
 func throughput(b *testing.B, c *sqlClient, clients int, d time.Duration) float64 {
 	b.Helper()
+	return loadFor(b, clients, d, func(ctx context.Context) error { return c.query(ctx, selectOne) })
+}
+
+// loadFor runs clients goroutines calling do back to back for d and
+// returns the calls answered per second; a call that fails fails b.
+func loadFor(b *testing.B, clients int, d time.Duration, do func(context.Context) error) float64 {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(b.Context(), d)
 	defer cancel()
 	var n atomic.Int64
@@ -161,11 +168,9 @@ func throughput(b *testing.B, c *sqlClient, clients int, d time.Duration) float6
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for ctx.Err() == nil {
-				if err := c.query(ctx, selectOne); err != nil {
+				if err := do(ctx); err != nil {
 					if ctx.Err() == nil {
 						failed.Store(&err)
 					}
@@ -173,11 +178,11 @@ func throughput(b *testing.B, c *sqlClient, clients int, d time.Duration) float6
 				}
 				n.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := failed.Load(); err != nil {
-		b.Fatalf("query under load: %v", *err)
+		b.Fatalf("under load: %v", *err)
 	}
 	return float64(n.Load()) / time.Since(start).Seconds()
 }
