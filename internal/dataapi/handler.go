@@ -14,8 +14,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/grovedb/grove/internal/computepool"
@@ -24,6 +22,7 @@ import (
 	"github.com/grovedb/grove/internal/dataapi/query"
 	"github.com/grovedb/grove/internal/dataapi/sqlgen"
 	"github.com/grovedb/grove/internal/dataapispec"
+	"github.com/grovedb/grove/internal/egress"
 	"github.com/grovedb/grove/internal/proxy"
 )
 
@@ -67,8 +66,7 @@ type Handler struct {
 	log    *slog.Logger
 	caches *caches
 
-	statsMu sync.Mutex
-	egress  map[string]*atomic.Int64
+	egress egress.Counter
 }
 
 // New returns a handler.
@@ -88,7 +86,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, egress: map[string]*atomic.Int64{}}
+	h := &Handler{cfg: cfg, log: cfg.Logger}
 	h.caches = newCaches(h)
 	return h, nil
 }
@@ -101,26 +99,7 @@ func (h *Handler) Close() { h.caches.closeAll() }
 func (h *Handler) Drop(endpointID string) { h.caches.drop(endpointID) }
 
 // Egress returns the response bytes sent per endpoint since start.
-func (h *Handler) Egress() map[string]int64 {
-	h.statsMu.Lock()
-	defer h.statsMu.Unlock()
-	out := make(map[string]int64, len(h.egress))
-	for id, n := range h.egress {
-		out[id] = n.Load()
-	}
-	return out
-}
-
-func (h *Handler) countEgress(endpointID string, n int) {
-	h.statsMu.Lock()
-	c := h.egress[endpointID]
-	if c == nil {
-		c = &atomic.Int64{}
-		h.egress[endpointID] = c
-	}
-	h.statsMu.Unlock()
-	c.Add(int64(n))
-}
+func (h *Handler) Egress() map[string]int64 { return h.egress.Totals() }
 
 // route is where a request goes: its endpoint, database and the path
 // under /rest/v1.
@@ -204,7 +183,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(resp.body)
-		h.countEgress(rt.endpoint, len(resp.body))
+		h.egress.Add(rt.endpoint, len(resp.body))
 	}
 }
 
@@ -239,7 +218,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, endpoint st
 		w.Header().Set(k, v)
 	}
 	body := ae.Body()
-	h.countEgress(endpoint, len(body))
+	h.egress.Add(endpoint, len(body))
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(ae.Status)

@@ -9,11 +9,10 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/grovedb/grove/internal/computepool"
+	"github.com/grovedb/grove/internal/egress"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -77,8 +76,7 @@ type Handler struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 
-	statsMu sync.Mutex
-	egress  map[string]*atomic.Int64
+	egress egress.Counter
 }
 
 // New checks cfg and returns a handler.
@@ -118,7 +116,6 @@ func New(cfg Config) (*Handler, error) {
 		cfg: cfg, log: cfg.Logger, pool: cfg.Pool,
 		auth:     newAuthCache(authCacheTTL, authCacheMax),
 		mockSalt: mock, stop: cancel, done: make(chan struct{}),
-		egress: map[string]*atomic.Int64{},
 	}
 	go h.sweep(ctx)
 	return h, nil
@@ -154,26 +151,7 @@ func (h *Handler) Drop(endpointID string) { h.pool.Drop(endpointID) }
 func (h *Handler) Open() map[string]int { return h.pool.Open() }
 
 // Egress returns the response bytes sent per endpoint since start.
-func (h *Handler) Egress() map[string]int64 {
-	h.statsMu.Lock()
-	defer h.statsMu.Unlock()
-	out := make(map[string]int64, len(h.egress))
-	for id, n := range h.egress {
-		out[id] = n.Load()
-	}
-	return out
-}
-
-func (h *Handler) countEgress(endpointID string, n int) {
-	h.statsMu.Lock()
-	c := h.egress[endpointID]
-	if c == nil {
-		c = &atomic.Int64{}
-		h.egress[endpointID] = c
-	}
-	h.statsMu.Unlock()
-	c.Add(int64(n))
-}
+func (h *Handler) Egress() map[string]int64 { return h.egress.Totals() }
 
 // Request and response headers of Neon's protocol.
 const (
@@ -254,7 +232,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, endpoint st
 		h.log.Debug("sql over http: request refused", "endpoint", endpoint, "status", status, "err", err)
 	}
 	if endpoint != "" {
-		h.countEgress(endpoint, len(body))
+		h.egress.Add(endpoint, len(body))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -286,7 +264,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (body []byte, en
 	h.cfg.Backend.ConnOpened(ci.endpoint)
 	var sent int
 	defer func() {
-		h.countEgress(ci.endpoint, sent)
+		h.egress.Add(ci.endpoint, sent)
 		h.cfg.Backend.ConnClosed(ci.endpoint, int64(reqLen), int64(sent))
 	}()
 	ctx := r.Context()
