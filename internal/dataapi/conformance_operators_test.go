@@ -158,6 +158,42 @@ func init() {
 		// upstream case 10234 (operators/wfts/websearch_operators/and)
 		{id: "10234", feature: "operators/wfts/websearch_operators/and", schema: s, req: "GET /tsearch?text_search_vector=wfts.fun%20and%20possible",
 			status: 200, json: `[{"text_search_vector":"'also':2 'fun':3 'possibl':8"}]`},
+		// upstream case 10222 (operators/fts/auto_tsvector/language/text)
+		{id: "10222", feature: "operators/fts/auto_tsvector/language/text", schema: s, req: "GET /tsearch_to_tsvector?select=text_search&text_search=fts(french).amusant",
+			status: 200, json: `[{"text_search":"C'est un peu amusant de faire l'impossible"}]`},
+		// upstream case 10223 (operators/fts/auto_tsvector/language/jsonb)
+		{id: "10223", feature: "operators/fts/auto_tsvector/language/jsonb", schema: s, req: "GET /tsearch_to_tsvector?select=jsonb_search&jsonb_search=fts(french).amusant",
+			status: 200, json: `[{"jsonb_search":{"text_search":"C'est un peu amusant de faire l'impossible"}}]`},
+		// upstream case 10224 (operators/plfts/auto_tsvector/text)
+		{id: "10224", feature: "operators/plfts/auto_tsvector/text", schema: s, req: "GET /tsearch_to_tsvector?select=text_search&text_search=plfts.The%20Fat%20Rats",
+			status: 200, json: `[{"text_search":"Fat cats ate rats"}]`},
+		// upstream case 10225 (operators/wfts/auto_tsvector/text)
+		{id: "10225", feature: "operators/wfts/auto_tsvector/text", schema: s, req: "GET /tsearch_to_tsvector?select=text_search&text_search=wfts.The%20Fat%20Rats",
+			status: 200, json: `[{"text_search":"Fat cats ate rats"}]`},
+		// upstream case 10226 (operators/phfts/auto_tsvector/text)
+		{id: "10226", feature: "operators/phfts/auto_tsvector/text", schema: s, req: "GET /tsearch_to_tsvector?select=text_search&text_search=phfts.The%20Fat%20Cats",
+			status: 200, json: `[{"text_search":"Fat cats ate rats"}]`},
+		// upstream case 10227 (operators/not/fts/auto_tsvector/text)
+		{id: "10227", feature: "operators/not/fts/auto_tsvector/text", schema: s, req: "GET /tsearch_to_tsvector?select=text_search&text_search=not.fts.impossible%7Cfat%7Cfun",
+			status: 200, json: `[{"text_search":"Es ist eine Art Spaß, das Unmögliche zu machen"}]`},
+		// upstream case 10228 (operators/fts/computed_field/tsvector)
+		{id: "10228", feature: "operators/fts/computed_field/tsvector", schema: s, req: "GET /tsearch_to_tsvector?select=text_search_vector&text_search_vector=fts(simple).of",
+			status: 200, json: `[{"text_search_vector":"'do':7 'fun':5 'impossible':9 'it':1 'kind':3 'of':4 's':2 'the':8 'to':6"}]`},
+		// upstream case 10229 (operators/fts/auto_tsvector/domain)
+		{id: "10229", feature: "operators/fts/auto_tsvector/domain", schema: s, req: "GET /tsearch_to_tsvector?select=text_search_domain&text_search_domain=fts(simple).of",
+			status: 200, json: `[{"text_search_domain":"'do':7 'fun':5 'impossible':9 'it':1 'kind':3 'of':4 's':2 'the':8 'to':6"}]`},
+		// upstream case 10232 (operators/fts/tsquery_operators/or)
+		{id: "10232", feature: "operators/fts/tsquery_operators/or", schema: s, req: "GET /tsearch?text_search_vector=fts.impossible%7Cpossible",
+			status: 200, json: `[{"text_search_vector":"'fun':5 'imposs':9 'kind':3"},{"text_search_vector":"'also':2 'fun':3 'possibl':8"}]`},
+		// upstream case 10233 (operators/fts/tsquery_operators/not)
+		{id: "10233", feature: "operators/fts/tsquery_operators/not", schema: s, req: "GET /tsearch?text_search_vector=fts.fun%26!possible",
+			status: 200, json: `[{"text_search_vector":"'fun':5 'imposs':9 'kind':3"}]`},
+		// upstream case 10235 (operators/wfts/websearch_operators/or)
+		{id: "10235", feature: "operators/wfts/websearch_operators/or", schema: s, req: "GET /tsearch?text_search_vector=wfts.impossible%20or%20possible",
+			status: 200, json: `[{"text_search_vector":"'fun':5 'imposs':9 'kind':3"},{"text_search_vector":"'also':2 'fun':3 'possibl':8"}]`},
+		// upstream case 10236 (operators/wfts/websearch_operators/negation)
+		{id: "10236", feature: "operators/wfts/websearch_operators/negation", schema: s, req: "GET /tsearch?text_search_vector=wfts.fun%20and%20-possible",
+			status: 200, json: `[{"text_search_vector":"'fun':5 'imposs':9 'kind':3"}]`},
 		//CONTINUE
 	}
 }

@@ -249,14 +249,17 @@ INSERT INTO ranges VALUES (1, '[1,3]'), (2, '[3,6]'), (3, '[6,9]'), (4, '[9,12]'
 CREATE TABLE items_with_different_col_types (int_data int, text_data text, bool_data bool);
 INSERT INTO items_with_different_col_types VALUES (1, NULL, false);
 
-CREATE TABLE tsearch_to_tsvector (text_search text, jsonb_search jsonb);
+CREATE DOMAIN tsvector_not_null AS tsvector NOT NULL;
+CREATE TABLE tsearch_to_tsvector (text_search text, jsonb_search jsonb, text_search_domain tsvector_not_null);
 INSERT INTO tsearch_to_tsvector
-  SELECT t, jsonb_build_object('text_search', t) FROM unnest(ARRAY[
+  SELECT t, jsonb_build_object('text_search', t), to_tsvector('simple', t) FROM unnest(ARRAY[
     'It''s kind of fun to do the impossible',
     'But also fun to do what is possible',
     'Fat cats ate rats',
     'C''est un peu amusant de faire l''impossible',
     'Es ist eine Art Spaß, das Unmögliche zu machen']) WITH ORDINALITY AS u(t, n) ORDER BY n;
+CREATE FUNCTION text_search_vector(tsearch_to_tsvector) RETURNS tsvector
+  LANGUAGE sql STABLE AS $$ SELECT to_tsvector('simple', $1.text_search) $$;
 
 -- pagination -------------------------------------------------------------------
 
