@@ -16,7 +16,7 @@ run: setup build
 	./bin/grove serve $(ARGS)
 
 # The concurrent packages run a second time under the race detector.
-RACE_PKGS = ./internal/proxy/... ./internal/sqlhttp/... ./internal/compute/... ./internal/platform/... ./internal/apiserver/...
+RACE_PKGS = ./internal/proxy/... ./internal/sqlhttp/... ./internal/computepool/... ./internal/dataapi/... ./internal/compute/... ./internal/platform/... ./internal/apiserver/...
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
