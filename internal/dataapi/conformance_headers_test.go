@@ -49,8 +49,9 @@ func init() {
 		// upstream behaviour HDR:accept-csv
 		{id: "HDR:accept-csv", feature: "headers/accept/csv", req: "GET /projects?select=id,client_id&id=lt.3&order=id", hdr: h("Accept: text/csv"),
 			status: 200, want: h("Content-Type: text/csv; charset=utf-8"), raw: str("id,client_id\n1,1\n2,1")},
-		// upstream case 1008 (url_grammar/profile/default-schema, headers/profile)
-		{id: "1008", feature: "headers/profile/default", req: "GET /items?id=eq.1",
+		// upstream behaviour HDR:profile-default (case 1008 with this
+		// harness's default profile, test)
+		{id: "HDR:profile-default", feature: "headers/profile/default", req: "GET /items?id=eq.1",
 			status: 200, want: h("Content-Profile: test"), json: `[{"id":1}]`},
 		// upstream behaviour HDR:profile-accept
 		{id: "HDR:profile-accept", feature: "headers/profile/accept", schema: "operators", req: "GET /items?id=eq.2",

@@ -27,6 +27,10 @@ func init() {
 			json: `{"code":"PGRST101","details":null,"hint":null,"message":"Cannot use the DELETE method on RPC"}`},
 		// upstream case 1007 (url_grammar/method/rpc-invalid)
 		{id: "1007", feature: "url_grammar/method/rpc-invalid", schema: "v1", req: "PATCH /rpc/get_parents_below", status: 405},
+		// upstream case 1009 (url_grammar/profile/accept-profile)
+		{id: "1009", feature: "url_grammar/profile/accept-profile", schema: "v2", req: "GET /parents",
+			status: 200, want: h("Content-Type: "+ctJSON, "Content-Profile: v2"),
+			json: `[{"id":3,"name":"parent v2-3"},{"id":4,"name":"parent v2-4"}]`},
 		// upstream case 1010 (url_grammar/profile/unacceptable)
 		{id: "1010", feature: "url_grammar/profile/unacceptable", schema: "unknown", req: "GET /parents",
 			status: 406, fields: `{"code":"PGRST106","message":"Invalid schema: unknown","details":null}`},
@@ -63,6 +67,13 @@ func init() {
 		// upstream case 1022 (url_grammar/path/root)
 		{id: "1022", feature: "url_grammar/path/root", req: "GET /", hdr: h("Accept: application/openapi+json"),
 			status: 200, want: h("Content-Type: application/openapi+json; charset=utf-8")},
+		// upstream case 1019 (url_grammar/method/options)
+		{id: "1019", feature: "url_grammar/method/options", req: "OPTIONS /items",
+			status: 200, want: h("Allow: OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE", "Content-Length: 0")},
+		// upstream case 1023 (url_grammar/path/rpc-profile)
+		{id: "1023", feature: "url_grammar/path/rpc-profile", schema: "v2", req: "GET /rpc/get_parents_below?id=6&select=id,name,children(id,name)",
+			status: 200, want: h("Content-Type: "+ctJSON, "Content-Profile: v2"),
+			json: `[{"id":3,"name":"parent v2-3","children":[{"id":1,"name":"child v2-3"}]},{"id":4,"name":"parent v2-4","children":[]}]`},
 		// upstream case 1024 (url_grammar/path/relation-not-found)
 		{id: "1024", feature: "url_grammar/path/relation-not-found", schema: "v1", req: "GET /another_table",
 			status: 404, json: `{"code":"PGRST205","details":null,"hint":null,"message":"Could not find the table 'v1.another_table' in the schema cache"}`},
@@ -78,6 +89,11 @@ func init() {
 		{id: "1027", feature: "url_grammar/reserved-characters/quoted-not-in-values",
 			req:    "GET /w_or_wo_comma_names?name=not.in.(%22Hebdon,%20John%22,%22Williams,%20Mary%22,%22Smith,%20Joseph%22)&limit=3",
 			status: 200, json: `[{"name":"David White"},{"name":"Larry Thompson"},{"name":"Double O Seven(007)"}]`},
+		// upstream case 1028 (url_grammar/reserved-params/legacy-embed-target-name;
+		// upstream asserts a Warning header too, which Grove does not send)
+		{id: "1028", feature: "url_grammar/reserved-params/legacy-embed-target-name",
+			req:    "GET /projects?id=eq.1&select=id,name,the_tasks:tasks(id,name)&tasks.name=like.Code*&tasks.order=name.asc&tasks.limit=1",
+			status: 200, json: `[{"id":1,"name":"Windows 7","the_tasks":[{"id":2,"name":"Code w7"}]}]`},
 		// upstream case 1029 (url_grammar/reserved-characters/quoted-identifier)
 		{id: "1029", feature: "url_grammar/reserved-characters/quoted-identifier",
 			req:    "GET /pgrst_reserved_chars?select=%22:arr-%3Eow::cast%22,%22(inside,parens)%22,%22a.dotted.column%22,%22%20%20col%20%20w%20%20space%20%20%22&%22*id*%22=eq.1",
@@ -86,6 +102,8 @@ func init() {
 		{id: "1030", feature: "url_grammar/reserved-params/put-offset-forbidden", req: "PUT /tiobe_pls?name=eq.Javascript&offset=1",
 			body: `[{"name":"Javascript","rank":1}]`, status: 400,
 			json: `{"code":"PGRST114","details":null,"hint":null,"message":"limit/offset querystring parameters are not allowed for PUT"}`},
+		// upstream case 1034 (url_grammar/path/relation-not-found)
+		{id: "1034", feature: "url_grammar/path/relation-not-found", req: "OPTIONS /unknown", status: 404},
 		// upstream case 1035 (url_grammar/percent-encoding/space-in-identifier)
 		{id: "1035", feature: "url_grammar/percent-encoding/space-in-identifier",
 			req:    "GET /Server%20Today?select=Just%20A%20Server%20Model&Just%20A%20Server%20Model=like.*91*",

@@ -88,6 +88,70 @@ func (n *node) find(path []string) (*node, error) {
 	return cur, nil
 }
 
+// legacyTargets lets filters, orders and limits name an aliased embed by
+// its relation, as PostgREST still does by default (its deprecated
+// url-use-legacy-target-names): such a path is rewritten to the alias.
+func (n *node) legacyTargets(p *query.Params) {
+	for i := range p.Filters {
+		p.Filters[i].Path = n.legacyPath(p.Filters[i].Path)
+	}
+	for i := range p.Logic {
+		p.Logic[i].Path = n.legacyPath(p.Logic[i].Path)
+	}
+	for i := range p.Order {
+		p.Order[i].Path = n.legacyPath(p.Order[i].Path)
+	}
+	for key, r := range p.Ranges {
+		if key == "" {
+			continue
+		}
+		if k := strings.Join(n.legacyPath(strings.Split(key, ".")), "."); k != key {
+			if _, taken := p.Ranges[k]; !taken {
+				delete(p.Ranges, key)
+				p.Ranges[k] = r
+			}
+		}
+	}
+}
+
+// legacyPath is path with each segment that names no embed but is the
+// relation of exactly one aliased embed replaced by that alias.
+func (n *node) legacyPath(path []string) []string {
+	var out []string
+	cur := n
+	for i, seg := range path {
+		var next *node
+		for _, k := range cur.kids {
+			if k.key() == seg {
+				next = k
+				break
+			}
+		}
+		if next == nil {
+			for _, k := range cur.kids {
+				if k.item.Alias != "" && k.item.Relation == seg {
+					if next != nil {
+						return path // ambiguous: left for find to refuse
+					}
+					next = k
+				}
+			}
+			if next == nil {
+				return path
+			}
+			if out == nil {
+				out = slices.Clone(path)
+			}
+			out[i] = next.key()
+		}
+		cur = next
+	}
+	if out == nil {
+		return path
+	}
+	return out
+}
+
 // colExpr is a column, with its JSON path, of the resource qualified by
 // qual.
 func (b *builder) colExpr(qual string, f query.Field) string {
@@ -361,6 +425,7 @@ func (b *builder) root(t *schemacache.Table, qual string) (*node, error) {
 	if err := b.plan(n); err != nil {
 		return nil, err
 	}
+	n.legacyTargets(b.req.Params)
 	// Every filter, logic tree and order must name an embedded resource.
 	for _, f := range b.req.Params.Filters {
 		if _, err := n.find(f.Path); err != nil {

@@ -62,6 +62,7 @@ var genCases = map[string][]genCase{
 	"embed": {
 		{method: "GET", path: "orders", query: "select=id,users(name)&order=id&limit=2"},
 		{method: "GET", path: "orders", query: "select=id,buyer:users(name)&order=id&limit=2"},
+		{method: "GET", path: "users", query: "select=id,o:orders(id)&orders.status=eq.paid&orders.order=id.desc&orders.limit=1&order=id&limit=2"},
 		{method: "GET", path: "users", query: "select=name,orders(id,status)&order=id&orders.order=id.desc"},
 		{method: "GET", path: "users", query: "select=name,orders(id)&orders.status=eq.paid&order=id"},
 		{method: "GET", path: "users", query: "select=name,orders!inner(id)&orders.status=eq.paid&order=id", prefer: "count=exact"},
