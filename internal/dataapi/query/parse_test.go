@@ -55,6 +55,9 @@ func TestParseGolden(t *testing.T) {
 		"limit=10&offset=5",
 		"clients.limit=2",
 		"limit=abc",
+		"limit=-1",
+		"offset=-4",
+		"clients.limit=-1",
 		"columns=a,b,\"c d\"",
 		"on_conflict=id,name",
 		"a=1&b=two",
@@ -130,4 +133,38 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q): %v", q, err)
 		}
 	})
+}
+
+// TestParsePrefer checks how Prefer headers are read: the first value of
+// a preference wins, and an unknown one is an error only when strict.
+func TestParsePrefer(t *testing.T) {
+	for _, c := range []struct {
+		headers []string
+		want    Prefer
+		err     string
+	}{
+		{headers: []string{"return=minimal, return=representation"}, want: Prefer{Return: "minimal"}},
+		{headers: []string{"count=exact", "count=planned, return=headers-only"}, want: Prefer{Count: "exact", Return: "headers-only"}},
+		{headers: []string{"return=bogus"}, want: Prefer{Invalid: []string{"return=bogus"}}},
+		{headers: []string{"handling=strict, count=none"}, err: "PGRST122"},
+		{headers: []string{"handling=strict, max-affected=5"}, want: Prefer{Handling: "strict", MaxAffected: 5, HasMax: true}},
+	} {
+		got, err := ParsePrefer(c.headers)
+		if c.err != "" {
+			var ae *apierr.Error
+			if !errors.As(err, &ae) || ae.Code != c.err {
+				t.Errorf("%q: err %v, want %s", c.headers, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.headers, err)
+			continue
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(c.want)
+		if string(g) != string(w) {
+			t.Errorf("%q: %s, want %s", c.headers, g, w)
+		}
+	}
 }

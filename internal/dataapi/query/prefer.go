@@ -36,23 +36,10 @@ var preferValues = map[string]map[string]bool{
 	"tx":         {"commit": true, "rollback": true},
 }
 
-// has reports whether preference k already has its value.
-func (p *Prefer) has(k string) bool {
-	switch k {
-	case "return":
-		return p.Return != ""
-	case "count":
-		return p.Count != ""
-	case "resolution":
-		return p.Resolution != ""
-	case "missing":
-		return p.Missing != ""
-	case "handling":
-		return p.Handling != ""
-	case "tx":
-		return p.Tx != ""
-	}
-	return false
+// field is where preference k (a key of preferValues) is kept.
+func (p *Prefer) field(k string) *string {
+	return map[string]*string{"return": &p.Return, "count": &p.Count, "resolution": &p.Resolution,
+		"missing": &p.Missing, "handling": &p.Handling, "tx": &p.Tx}[k]
 }
 
 // ParsePrefer reads every Prefer header of a request. Under
@@ -69,22 +56,9 @@ func ParsePrefer(values []string) (Prefer, error) {
 			k, val = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(val), `"`)
 			switch {
 			case preferValues[k][val]:
-				if p.has(k) {
-					continue // as PostgREST: the first of a preference wins
-				}
-				switch k {
-				case "return":
-					p.Return = val
-				case "count":
-					p.Count = val
-				case "resolution":
-					p.Resolution = val
-				case "missing":
-					p.Missing = val
-				case "handling":
-					p.Handling = val
-				case "tx":
-					p.Tx = val
+				// As PostgREST: the first of a preference wins.
+				if f := p.field(k); *f == "" {
+					*f = val
 				}
 			case k == "timezone" && val != "":
 				p.Timezone = val

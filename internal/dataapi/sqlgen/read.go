@@ -66,18 +66,22 @@ func (b *builder) plan(n *node) error {
 	return nil
 }
 
+// kid is the embedded resource named key, or nil.
+func (n *node) kid(key string) *node {
+	for _, k := range n.kids {
+		if k.key() == key {
+			return k
+		}
+	}
+	return nil
+}
+
 // find returns the node at path, or PostgREST's error for a filter or
 // order on a resource the select did not embed.
 func (n *node) find(path []string) (*node, error) {
 	cur := n
 	for _, p := range path {
-		var next *node
-		for _, k := range cur.kids {
-			if k.key() == p {
-				next = k
-				break
-			}
-		}
+		next := cur.kid(p)
 		if next == nil {
 			return nil, apierr.New(http.StatusBadRequest, "PGRST108",
 				"'%s' is not an embedded resource in this request", p).
@@ -120,13 +124,7 @@ func (n *node) legacyPath(path []string) []string {
 	var out []string
 	cur := n
 	for i, seg := range path {
-		var next *node
-		for _, k := range cur.kids {
-			if k.key() == seg {
-				next = k
-				break
-			}
-		}
+		next := cur.kid(seg)
 		if next == nil {
 			for _, k := range cur.kids {
 				if k.item.Alias != "" && k.item.Relation == seg {
@@ -379,12 +377,7 @@ func (b *builder) orderBy(n *node) (string, error) {
 		for _, t := range op.Terms {
 			qual := n.qual
 			if t.Relation != "" {
-				var rel *node
-				for _, k := range n.kids {
-					if k.key() == t.Relation {
-						rel = k
-					}
-				}
+				rel := n.kid(t.Relation)
 				if rel == nil {
 					return "", apierr.New(http.StatusBadRequest, "PGRST108",
 						"'%s' is not an embedded resource in this request", t.Relation).
