@@ -91,6 +91,9 @@ func init() {
 		// upstream behaviour SEL:aggregate/group-by
 		{id: "SEL:aggregate-group", feature: "select/aggregate/group-by", req: "GET /project_invoices?select=project_id,total:invoice_total.sum()&order=project_id",
 			status: 200, json: `[{"project_id":1,"total":300},{"project_id":2,"total":1200},{"project_id":3,"total":3200},{"project_id":4,"total":4100}]`},
+		// upstream behaviour SEL:aggregate/embedded-count
+		{id: "SEL:aggregate-embedded-count", feature: "select/aggregate/embedded-count", req: "GET /projects?select=id,tasks(count())&id=eq.1",
+			status: 200, json: `[{"id":1,"tasks":[{"count":2}]}]`},
 		// upstream behaviour SEL:aggregate/embedded
 		{id: "SEL:aggregate-embedded", feature: "select/aggregate/embedded", req: "GET /projects?select=name,project_invoices(invoice_total.sum())&id=eq.1",
 			status: 200, json: `[{"name":"Windows 7","project_invoices":[{"sum":300}]}]`},
@@ -144,6 +147,30 @@ func init() {
 		// upstream behaviour FIL:quoted-value
 		{id: "FIL:quoted-value", feature: "filters/quoted-value", req: "GET /tasks?select=id&name=in.(%22Code%20w7%22,%22Code%20w10%22)&order=id",
 			status: 200, json: `[{"id":2},{"id":4}]`},
+		// upstream behaviour FIL:ilike-suffix
+		{id: "FIL:ilike-suffix", feature: "filters/ilike", req: "GET /tasks?select=id&name=ilike.*W7&order=id",
+			status: 200, json: `[{"id":1},{"id":2}]`},
+		// upstream behaviour FIL:or-ilike
+		{id: "FIL:or-ilike", feature: "filters/logic/or-ilike", req: "GET /tasks?select=id&or=(name.ilike.*w7,name.ilike.*OSX)&order=id",
+			status: 200, json: `[{"id":1},{"id":2},{"id":7},{"id":8}]`},
+		// upstream behaviour FIL:is-null
+		{id: "FIL:is-null", feature: "filters/is-null", req: "GET /projects?select=id&client_id=is.null",
+			status: 200, json: `[{"id":5}]`},
+		// upstream behaviour FIL:not-is-null
+		{id: "FIL:not-is-null", feature: "filters/not-is-null", req: "GET /projects?select=id&client_id=not.is.null&order=id",
+			status: 200, json: `[{"id":1},{"id":2},{"id":3},{"id":4}]`},
+		// upstream behaviour FIL:neq-and-eq
+		{id: "FIL:neq-and-eq", feature: "filters/neq", req: "GET /projects?select=id&name=neq.IOS&client_id=eq.2",
+			status: 200, json: `[{"id":4}]`},
+		// upstream behaviour FIL:not-in
+		{id: "FIL:not-in", feature: "filters/not-in", req: "GET /projects?select=id&id=not.in.(1,2,3)&order=id",
+			status: 200, json: `[{"id":4},{"id":5}]`},
+		// upstream behaviour FIL:array-overlap
+		{id: "FIL:array-overlap", feature: "filters/array/ov", req: "GET /complex_items?select=id&arr_data=ov.{3,4}",
+			status: 200, json: `[{"id":3}]`},
+		// upstream behaviour FIL:m2m-inner
+		{id: "FIL:m2m-inner", feature: "filters/embedded/m2m-inner", req: "GET /users?select=name,tasks!inner(name)&tasks.name=eq.Code%20IOS",
+			status: 200, json: `[{"name":"Michael Scott","tasks":[{"name":"Code IOS"}]}]`},
 		// upstream behaviour FIL:any-like
 		{id: "FIL:like-any", feature: "filters/like-any", req: "GET /tasks?select=id&name=like(any).{Code*,*OSX}&order=id",
 			status: 200, json: `[{"id":2},{"id":4},{"id":6},{"id":7},{"id":8}]`},
