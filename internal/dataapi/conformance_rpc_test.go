@@ -127,7 +127,7 @@ func init() {
 		{id: "1441", feature: "rpc/prefer/max-affected-single", schema: s, req: "POST /rpc/delete_items_returns_void",
 			hdr: h("Prefer: handling=strict, max-affected=1"), status: 400,
 			json: `{"code":"PGRST128","details":null,"hint":null,"message":"Function must return SETOF or TABLE when max-affected preference is used with handling=strict"}`},
-		// upstream case 1404 (rpc/method/head)
+		// upstream behaviour rpc.method.head_is_read
 		{id: "rpc.method.head_is_read", feature: "rpc/method/head", schema: s, req: "HEAD /rpc/getitemrange?min=2&max=4",
 			status: 200, want: h("Content-Type: " + ctJSON), raw: str("")},
 		// upstream behaviour rpc.method.unsupported
