@@ -214,7 +214,16 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, endpoint st
 	} else if ae.Status >= 500 {
 		h.log.Warn("data api: request failed", "endpoint", endpoint, "code", ae.Code, "err", ae)
 	}
+	// PostgREST names an error's code in Proxy-Status, unless the error
+	// says otherwise (an empty header value drops it).
+	if ae.Code != "" {
+		w.Header().Set("Proxy-Status", "PostgREST; error="+ae.Code)
+	}
 	for k, v := range ae.Headers {
+		if v == "" {
+			w.Header().Del(k)
+			continue
+		}
 		w.Header().Set(k, v)
 	}
 	body := ae.Body()
@@ -232,7 +241,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, endpoint st
 func (h *Handler) cors(w http.ResponseWriter, r *http.Request, s dataapispec.Served) bool {
 	origin := r.Header.Get("Origin")
 	allowed := origin != "" && (len(s.CORSOrigins) == 0 || containsString(s.CORSOrigins, origin))
-	if r.Method != http.MethodOptions {
+	// A preflight names the method it asks for; any other OPTIONS is a
+	// request for the resource's methods, served like the rest.
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	if !preflight {
 		if allowed {
 			w.Header().Set("Access-Control-Allow-Origin", origin)
 			w.Header().Set("Access-Control-Expose-Headers", exposeHeaders)
@@ -423,7 +435,7 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 // parseRange reads Range: a-b (items).
 func parseRange(r *http.Request) (query.Range, bool, error) {
 	v := r.Header.Get("Range")
-	if v == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+	if v == "" || r.Method != http.MethodGet {
 		return query.Range{}, false, nil
 	}
 	v = strings.TrimPrefix(strings.TrimSpace(v), "items=")

@@ -28,7 +28,7 @@ var urlPathUnescape = url.PathUnescape
 // serve runs one request and returns its response.
 func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*response, error) {
 	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodOptions:
 	default:
 		return nil, apierr.New(http.StatusMethodNotAllowed, "PGRST117", "Unsupported HTTP method: %s", r.Method)
 	}
@@ -100,6 +100,10 @@ func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*respo
 				continue // the pooled connection had died: another
 			}
 			return nil, err
+		}
+		if r.Method == http.MethodOptions {
+			h.cfg.Pool.Release(sc, true)
+			return options(cache, schema, req)
 		}
 		if document {
 			st = openAPIStatement(s.OpenAPIMode, schema)
@@ -480,7 +484,8 @@ func respond(r *http.Request, req *sqlgen.Request, st *sqlgen.Statement, res res
 					Message: "Requested range not satisfiable",
 					Details: "An offset of " + strconv.FormatInt(st.Offset, 10) + " was requested, but there are only " +
 						strconv.FormatInt(res.total, 10) + " rows.",
-					Headers: map[string]string{"Content-Range": "*/" + total}}
+					// PostgREST answers this one inline: no Proxy-Status.
+					Headers: map[string]string{"Content-Range": "*/" + total, "Proxy-Status": ""}}
 			case res.pageTotal < res.total:
 				// PostgREST's rangeStatus: the window is smaller than the
 				// whole, wherever it starts.
@@ -711,4 +716,40 @@ func (t *timings) header(h map[string]string) {
 		parts[i] = p + ";dur=" + strconv.FormatFloat(float64(t.durs[i].Microseconds())/1000, 'f', 1, 64)
 	}
 	h["Server-Timing"] = strings.Join(parts, ", ")
+}
+
+// options answers OPTIONS on a resource with the methods it accepts, as
+// PostgREST's Allow: a table all of them, a view those its rules and
+// triggers allow, a function POST (and GET unless it is volatile).
+func options(cache *schemacache.Schema, schema string, req *sqlgen.Request) (*response, error) {
+	allow := "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"
+	if req.RPC {
+		fns := cache.Functions[schemacache.QName{Schema: schema, Name: req.Name}]
+		if len(fns) == 0 {
+			_, err := cache.FindFunction(schema, req.Name, nil, false)
+			return nil, err
+		}
+		allow = "OPTIONS,GET,HEAD,POST"
+		if fns[0].Volatility == 'v' {
+			allow = "OPTIONS,POST"
+		}
+	} else {
+		t, err := cache.FindTable(schema, req.Name)
+		if err != nil {
+			return nil, err
+		}
+		if t.Kind != schemacache.KindTable && t.Kind != schemacache.KindPartitioned {
+			allow = "OPTIONS,GET,HEAD"
+			if t.Insertable {
+				allow += ",POST"
+			}
+			if t.Updatable {
+				allow += ",PUT,PATCH"
+			}
+			if t.Deletable {
+				allow += ",DELETE"
+			}
+		}
+	}
+	return &response{status: http.StatusOK, headers: map[string]string{"Allow": allow}}, nil
 }

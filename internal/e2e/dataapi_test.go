@@ -263,6 +263,7 @@ func TestDataAPI(t *testing.T) {
 	t.Run("CORS", func(t *testing.T) {
 		req, _ := http.NewRequestWithContext(t.Context(), "OPTIONS", base+"/posts", nil)
 		req.Header.Set("Origin", "https://app.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
 		req.Header.Set("Access-Control-Request-Headers", "content-type")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
