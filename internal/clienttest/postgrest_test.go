@@ -316,8 +316,15 @@ var postgrestCases = []caseCheck{
 	{name: "count_exact", check: answer(200, `2`, `[{"name":"Ann"},{"name":"Bob"}]`)},
 	{name: "count_head", check: answer(200, `4`, `null`)},
 	{name: "count_head_filtered", check: answer(200, `2`, `null`)},
-	{name: "count_planned_head", check: differs("Prefer: count=planned is ignored (Content-Range 0-3/*); PostgREST answers the planner's estimate", answerJSON(200, `true`, `null`))},
-	{name: "count_estimated", check: differs("Prefer: count=estimated is ignored (Content-Range 0-0/*); PostgREST counts exactly below db_max_rows", answerJSON(206, `4`, `[{"id":1}]`))},
+	// The planner's estimate decides between a whole page and a part.
+	{name: "count_planned_head", check: func(t *testing.T, v json.RawMessage) {
+		t.Helper()
+		if !jsonEqual(t, v, answerJSON(200, `true`, `null`)) && !jsonEqual(t, v, answerJSON(206, `true`, `null`)) {
+			t.Errorf("got %s, want a planned count", v)
+		}
+	}},
+	// Without db_max_rows an estimated count is exact.
+	{name: "count_estimated", check: answer(206, `4`, `[{"id":1}]`)},
 	{name: "insert_minimal", check: answer(201, `null`, `null`)},
 	{name: "insert_select", check: answer(201, `null`, `[{"id":11,"name":"kitchen"}]`)},
 	{name: "insert_single", check: answer(201, `null`, `{"name":"tools"}`)},

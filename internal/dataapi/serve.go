@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -265,6 +266,11 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 		}
 	}
 	send(setSQL, settings)
+	mainStep := 2
+	if st.PlanSQL != "" {
+		send(st.PlanSQL, st.PlanArgs)
+		mainStep = 3
+	}
 	send(st.SQL, st.Args)
 	if !decide {
 		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
@@ -274,6 +280,7 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 		return result{}, err
 	}
 	var res result
+	var planned int64
 	var firstErr error
 	step := 0
 	for {
@@ -296,9 +303,12 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 			sc.Prepared[preparing[0][0]] = preparing[0][1]
 			preparing = preparing[1:]
 		case *pgconn.ResultReader:
-			if step == 2 {
+			switch step {
+			case mainStep:
 				res, err = readResult(rr, h.cfg.MaxResponseBytes)
-			} else {
+			case 2:
+				planned, err = plannedRows(rr)
+			default:
 				_, err = rr.Close()
 			}
 			step++
@@ -314,6 +324,12 @@ func (h *Handler) execute(ctx context.Context, sc *computepool.Conn, r *http.Req
 	if firstErr != nil {
 		h.rollback(ctx, sc)
 		return result{}, firstErr
+	}
+	switch {
+	case st.PlanSQL == "":
+	case req.Prefer.Count == "planned", res.hasTotal && res.total > req.MaxRows:
+		// count=estimated is exact up to db_max_rows, the planner's past it.
+		res.total, res.hasTotal = planned, true
 	}
 	if !decide {
 		return res, nil
@@ -752,4 +768,29 @@ func options(cache *schemacache.Schema, schema string, req *sqlgen.Request) (*re
 		}
 	}
 	return &response{status: http.StatusOK, headers: map[string]string{"Allow": allow}}, nil
+}
+
+// plannedRows reads the top plan's row estimate from EXPLAIN (FORMAT JSON).
+func plannedRows(rr *pgconn.ResultReader) (int64, error) {
+	var text []byte
+	for rr.NextRow() {
+		if v := rr.Values(); len(v) == 1 {
+			text = append(text, v[0]...)
+		}
+	}
+	if _, err := rr.Close(); err != nil {
+		return 0, err
+	}
+	var plans []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal(text, &plans); err != nil {
+		return 0, fmt.Errorf("read the plan's row estimate: %w", err)
+	}
+	if len(plans) == 0 {
+		return 0, errors.New("read the plan's row estimate: no plan")
+	}
+	return int64(plans[0].Plan.Rows), nil
 }

@@ -3,6 +3,7 @@ package sqlgen
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/grovedb/grove/internal/dataapi/apierr"
@@ -453,15 +454,45 @@ func (b *builder) read(t *schemacache.Table) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Statement{SQL: b.wrap(outer{source: source, total: total}), Args: b.args, Offset: w.Offset, Table: t}, nil
+	st := &Statement{SQL: b.wrap(outer{source: source, total: total}), Args: b.args, Offset: w.Offset, Table: t}
+	if c := b.req.Prefer.Count; c == "planned" || (c == "estimated" && b.req.MaxRows > 0) {
+		// The planner's estimate of the rows the filters match, from an
+		// EXPLAIN of its own (fresh parameters and aliases).
+		pb := &builder{s: b.s, req: b.req}
+		pn, err := pb.root(t, qualified(t.Name))
+		if err != nil {
+			return nil, err
+		}
+		rows, err := pb.matching(pn, qualified(t.Name), "1")
+		if err != nil {
+			return nil, err
+		}
+		st.PlanSQL, st.PlanArgs = "EXPLAIN (FORMAT JSON) "+rows, pb.args
+	}
+	return st, nil
 }
 
 // count is the total_result_set expression: the rows the filters match,
 // without the window, when Prefer asks for an exact count.
 func (b *builder) count(n *node, from string) (string, error) {
-	if b.req.Prefer.Count != "exact" {
-		return "", nil
+	switch {
+	case b.req.Prefer.Count == "exact", b.req.Prefer.Count == "estimated" && b.req.MaxRows <= 0:
+		rows, err := b.matching(n, from, "pg_catalog.count(*)")
+		return "(" + rows + ")", err
+	case b.req.Prefer.Count == "estimated":
+		// Exact up to db_max_rows: counting stops one row past it, and the
+		// handler takes the planner's estimate beyond.
+		rows, err := b.matching(n, from, "1")
+		limit := strconv.FormatInt(b.req.MaxRows+1, 10)
+		return "(SELECT pg_catalog.count(*) FROM (" + rows + " LIMIT " + limit + ") AS pgrst_counted)", err
 	}
+	return "", nil
+}
+
+// matching renders SELECT sel over the rows of n the filters match,
+// without the window: n's own conditions, and its embedded resources only
+// where they remove rows (!inner, rel=is.null).
+func (b *builder) matching(n *node, from, sel string) (string, error) {
 	// A second rendering of the same resource: aliases and parameters of
 	// its own.
 	c := &node{table: n.table, name: n.name, qual: n.qual, items: []query.SelectItem{}}
@@ -482,14 +513,14 @@ func (b *builder) count(n *node, from string) (string, error) {
 		return "", err
 	}
 	var sb strings.Builder
-	sb.WriteString("(SELECT pg_catalog.count(*) FROM " + from)
+	sb.WriteString("SELECT " + sel + " FROM " + from)
 	for _, j := range joins {
 		sb.WriteString(" " + j)
 	}
 	if ws := nonEmpty(append(conds, wheres...)); len(ws) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(ws, " AND "))
 	}
-	return sb.String() + ")", nil
+	return sb.String(), nil
 }
 
 // nullFilterOn reports whether a filter of n tests whether k is null

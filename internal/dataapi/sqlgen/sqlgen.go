@@ -61,6 +61,11 @@ type Statement struct {
 	// Table is the resource read or written (nil for a function without
 	// columns).
 	Table *schemacache.Table
+	// PlanSQL, when set, is an EXPLAIN (FORMAT JSON) of the rows the
+	// filters match, with its own parameters: its top plan's rows are the
+	// total for count=planned, and for count=estimated past MaxRows.
+	PlanSQL  string
+	PlanArgs [][]byte
 }
 
 // builder collects a statement's parameters and names its aliases.

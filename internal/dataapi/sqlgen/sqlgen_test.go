@@ -47,6 +47,9 @@ var genCases = map[string][]genCase{
 		{method: "GET", path: "users", query: "select=id&nickname=is.null&order=id"},
 		{method: "GET", path: "users", query: "select=id&limit=1&offset=1&order=id", prefer: "count=exact"},
 		{method: "GET", path: "users", query: "select=id&order=id", rangeHdr: "0-0"},
+		{method: "GET", path: "users", query: "select=id&id=gt.1&order=id&limit=1", prefer: "count=planned"},
+		{method: "GET", path: "users", query: "select=id&order=id&limit=1", prefer: "count=estimated", maxRows: 2},
+		{method: "GET", path: "users", query: "select=id&order=id&limit=1", prefer: "count=estimated"},
 		{method: "GET", path: "users", query: "select=id&order=id", maxRows: 1},
 		{method: "GET", path: "users", query: "id=eq.1&select=id,name", media: sqlgen.MediaObject},
 		{method: "GET", path: "users", query: "select=id,name&order=id&limit=2", media: sqlgen.MediaCSV},
@@ -176,7 +179,20 @@ func TestGenerate(t *testing.T) {
 				for i, a := range st.Args {
 					fmt.Fprintf(&out, "  $%d = %s\n", i+1, a)
 				}
-				out.WriteString("=> " + run(t, conn, st) + "\n\n")
+				out.WriteString("=> " + run(t, conn, st) + "\n")
+				if st.PlanSQL != "" {
+					fmt.Fprintf(&out, "plan: %s\n", st.PlanSQL)
+					for i, a := range st.PlanArgs {
+						fmt.Fprintf(&out, "  $%d = %s\n", i+1, a)
+					}
+					plan := &sqlgen.Statement{SQL: st.PlanSQL, Args: st.PlanArgs}
+					res := conn.ExecParams(t.Context(), plan.SQL, plan.Args, nil, nil, nil).Read()
+					if res.Err != nil || len(res.Rows) != 1 {
+						t.Fatalf("plan: %v", res.Err)
+					}
+					out.WriteString("=> a plan\n")
+				}
+				out.WriteString("\n")
 			}
 			golden(t, filepath.Join("testdata", group+".golden"), out.String())
 		})
