@@ -471,6 +471,12 @@ func (p *scanner) opExpr(inLogic bool) (bool, Operation, error) {
 		return negate, o, err
 	}
 	if !simpleOps[op] {
+		if negate {
+			// PostgREST tries not.<op> first, then reads "not" itself as
+			// the operator: that is the error it reports.
+			p.i = len("not.")
+			return false, Operation{}, p.fail("unknown single value operator not")
+		}
 		p.i = start
 		for !p.eof() && p.s[p.i] != '.' {
 			p.i++
@@ -478,7 +484,8 @@ func (p *scanner) opExpr(inLogic bool) (bool, Operation, error) {
 		if p.eof() {
 			return negate, Operation{}, p.fail("%s expecting operator (eq, gt, ...)", p.unexpected())
 		}
-		return negate, Operation{}, p.fail("unknown single value operator %s", p.s[start:p.i])
+		p.i++ // past the delimiter, where PostgREST stops
+		return negate, Operation{}, p.fail("unknown single value operator %s", p.s[start:p.i-1])
 	}
 	o := Operation{Op: op}
 	if p.accept("(") {
@@ -661,7 +668,7 @@ func (p *scanner) logicTree() (Logic, error) {
 			return Logic{}, err
 		}
 		if !p.accept(".") {
-			return Logic{}, p.fail("%s expecting delimiter (.)", p.unexpected())
+			return Logic{}, p.fail("%s expecting letter, digit, \"-\", \"->>\", \"->\" or delimiter (.)", p.unexpected())
 		}
 		neg, op, err := p.opExpr(true)
 		if err != nil {
