@@ -238,7 +238,6 @@ var confAreas = map[string][]confCase{}
 // purpose, with the reason. The test fails when one of them starts to
 // pass, so that the entry goes.
 var divergences = map[string]string{
-	"1442": "a form body's repeated key keeps its last value (serve.go's formToJSON), where PostgREST passes every value to a variadic parameter",
 	"1022": "the root serves no OpenAPI document (PGRST126): the Data API's schema is described by the console, not by the endpoint",
 }
 

@@ -688,9 +688,15 @@ func formToJSON(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: "PGRST102", Message: "Empty or invalid json", Err: err}
 	}
-	obj := map[string]string{}
+	// A repeated key is an array, as PostgREST passes it to a variadic
+	// parameter.
+	obj := map[string]any{}
 	for k, v := range vals {
-		obj[k] = v[len(v)-1]
+		if len(v) == 1 {
+			obj[k] = v[0]
+		} else {
+			obj[k] = v
+		}
 	}
 	return json.Marshal(obj)
 }
