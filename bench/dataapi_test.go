@@ -75,6 +75,20 @@ func benchIssuer(b *testing.B) (jwksURL string, sign func(claims map[string]any)
 	}
 }
 
+// enableDataAPI enables the Data API of the project's database, trusting
+// a local identity provider, and returns its answer and the provider's
+// signer.
+func enableDataAPI(b *testing.B, g *grovetest.Grove, cp apitypes.CreatedProject) (apitypes.DataAPICreateResponse, func(map[string]any) string) {
+	b.Helper()
+	jwksURL, sign := benchIssuer(b)
+	var created apitypes.DataAPICreateResponse
+	path := "/projects/" + cp.Project.ID + "/branches/" + cp.Branch.ID + "/data-api/" + cp.Databases[0].Name
+	if st, raw := g.API("POST", path, `{"auth_provider":"external","jwks_url":"`+jwksURL+`"}`, &created); st != 201 {
+		b.Fatalf("enable the Data API: %d %s", st, raw)
+	}
+	return created, sign
+}
+
 // BenchmarkDataAPI measures the Data API on a warm endpoint, a signed-in
 // user's JWT on every request, in alternating turns of one run:
 //
@@ -94,12 +108,7 @@ func BenchmarkDataAPI(b *testing.B) {
 	cp := createProject(b, g, g.OrgID("paid"))
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	ctx := b.Context()
-	jwksURL, sign := benchIssuer(b)
-	var created apitypes.DataAPICreateResponse
-	path := "/projects/" + cp.Project.ID + "/branches/" + cp.Branch.ID + "/data-api/" + cp.Databases[0].Name
-	if st, raw := g.API("POST", path, `{"auth_provider":"external","jwks_url":"`+jwksURL+`"}`, &created); st != 201 {
-		b.Fatalf("enable the Data API: %d %s", st, raw)
-	}
+	created, sign := enableDataAPI(b, g, cp)
 	conn, err := pgx.Connect(ctx, uri)
 	if err != nil {
 		b.Fatal(err)
@@ -209,12 +218,7 @@ func BenchmarkDataAPIFree(b *testing.B) {
 	cp := createProject(b, g, g.OrgID("sponsored"))
 	uri := cp.ConnectionURIs[0].ConnectionURI
 	ctx := b.Context()
-	jwksURL, sign := benchIssuer(b)
-	var created apitypes.DataAPICreateResponse
-	path := "/projects/" + cp.Project.ID + "/branches/" + cp.Branch.ID + "/data-api/" + cp.Databases[0].Name
-	if st, raw := g.API("POST", path, `{"auth_provider":"external","jwks_url":"`+jwksURL+`"}`, &created); st != 201 {
-		b.Fatalf("enable the Data API: %d %s", st, raw)
-	}
+	created, sign := enableDataAPI(b, g, cp)
 	conn, err := pgx.Connect(ctx, uri)
 	if err != nil {
 		b.Fatal(err)
@@ -231,22 +235,8 @@ func BenchmarkDataAPIFree(b *testing.B) {
 	suspendIdle := suspender(b, g, cp)
 	var next atomic.Int64
 	rowURL := func() string { return created.URL + "/items?id=eq." + strconv.FormatInt(next.Add(1)%1000+1, 10) }
-	restCold := func() time.Duration {
-		suspendIdle()
-		t0 := time.Now()
-		if err := one.get(ctx, rowURL(), 200); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
-	proxyCold := func() time.Duration {
-		suspendIdle()
-		t0 := time.Now()
-		if err := firstQuery(ctx, uri); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
+	restCold := coldTimer(b, suspendIdle, func(ctx context.Context) error { return one.get(ctx, rowURL(), 200) })
+	proxyCold := coldTimer(b, suspendIdle, func(ctx context.Context) error { return firstQuery(ctx, uri) })
 	restCold()
 	var rs, ps []time.Duration
 	var rps []float64

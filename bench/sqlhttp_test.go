@@ -270,26 +270,11 @@ func BenchmarkSQLOverHTTPFree(b *testing.B) {
 	g := grovetest.Start(b)
 	cp := createProject(b, g, g.OrgID("sponsored")) // the free plan
 	uri := cp.ConnectionURIs[0].ConnectionURI
-	ctx := b.Context()
 	suspendIdle := suspender(b, g, cp)
 	one := newSQLClient(g, uri, 1)
 	many := newSQLClient(g, uri, 32)
-	httpCold := func() time.Duration {
-		suspendIdle()
-		t0 := time.Now()
-		if err := one.query(ctx, selectOne); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
-	proxyCold := func() time.Duration {
-		suspendIdle()
-		t0 := time.Now()
-		if err := firstQuery(ctx, uri); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
+	httpCold := coldTimer(b, suspendIdle, func(ctx context.Context) error { return one.query(ctx, selectOne) })
+	proxyCold := coldTimer(b, suspendIdle, func(ctx context.Context) error { return firstQuery(ctx, uri) })
 	httpCold() // the first wake after the create: its set-up, not a cold start
 	var hs, ps []time.Duration
 	var qps []float64
@@ -327,5 +312,18 @@ func suspender(b *testing.B, g *grovetest.Grove, cp apitypes.CreatedProject) fun
 			st, _ := g.API("GET", path, nil, &got)
 			return st == 200 && got.Endpoint.CurrentState == "idle"
 		})
+	}
+}
+
+// coldTimer returns a func that suspends the endpoint and times first,
+// the first request after the suspend.
+func coldTimer(b *testing.B, suspend func(), first func(context.Context) error) func() time.Duration {
+	return func() time.Duration {
+		suspend()
+		t0 := time.Now()
+		if err := first(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
 	}
 }
