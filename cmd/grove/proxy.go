@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
+	"strings"
 
+	"github.com/grovedb/grove/internal/connuri"
 	"github.com/grovedb/grove/internal/proxy"
 	"github.com/grovedb/grove/internal/proxy/authlimit"
 )
@@ -20,7 +23,7 @@ func proxyCert(cfg serveConfig) (tls.Certificate, error) {
 	if cfg.TLSCert != "" {
 		cert, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 	} else {
-		cert, err = proxy.LoadOrCreateCert(filepath.Join(cfg.DataDir, "tls"), cfg.Domain)
+		cert, err = proxy.LoadOrCreateCert(filepath.Join(cfg.DataDir, "tls"), cfg.Domain, regionNames(cfg.Domain)...)
 	}
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("proxy certificate: %w", err)
@@ -52,4 +55,20 @@ func newProxy(cfg serveConfig, be backend, limiter *authlimit.Limiter, cert tls.
 		_ = ln.Close() // when Serve never ran
 		_ = px.Close()
 	}, nil
+}
+
+// regionNames are the wildcards of a domain's regions, for the
+// self-signed certificate: endpoints (ep-….<region>.<domain>), their Data
+// API (….apirest.<region>.<domain>) and Auth (….neonauth.<region>.<domain>).
+func regionNames(domain string) []string {
+	if domain == "" {
+		return nil
+	}
+	h := connuri.Hosts{Domain: strings.Trim(strings.ToLower(domain), ".")}
+	var names []string
+	for _, r := range connuri.Regions {
+		host := h.ProxyHost(r.ID)
+		names = append(names, "*."+host, "*.apirest."+host, "*.neonauth."+host)
+	}
+	return slices.Compact(names)
 }

@@ -1,21 +1,30 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grovedb/grove/apitypes"
 	"github.com/grovedb/grove/client"
+	"github.com/grovedb/grove/internal/grovetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // jwtIssuer is an external identity provider for tests: an Ed25519 key
@@ -362,5 +371,66 @@ func TestDataAPINeonAuth(t *testing.T) {
 	stranger := newJWTIssuer(t).token(t, map[string]any{"sub": "u1", "role": "authenticated", "iss": origin, "aud": origin})
 	if r := rest(t, "GET", created.URL+"/notes", stranger, "", nil); r.status != 401 || !strings.Contains(r.body, "PGRST301") {
 		t.Errorf("token of another key: %d %s", r.status, r.body)
+	}
+}
+
+// TestDataAPIDomain: with --domain the Data API answers at
+// https://<endpoint>.apirest.<region>.<domain>/<database>/rest/v1, with a
+// certificate (the self-signed one Grove makes) that names that host.
+func TestDataAPIDomain(t *testing.T) {
+	g := grovetest.Start(t, "--domain", "grove.test")
+	c := client.New("http://"+g.APIAddr+"/api/v2", g.Key)
+	var cp apitypes.CreatedProject
+	if st, raw := g.API("POST", "/projects", `{"project":{"name":"domain","org_id":"`+g.OrgID("paid")+`"}}`, &cp); st != 201 {
+		t.Fatalf("create project: %d %s", st, raw)
+	}
+	waitOps(t, c, cp.Project.ID, cp.Operations)
+	db := cp.Databases[0].Name
+	var created apitypes.DataAPICreateResponse
+	if st, raw := apiUnlocked(t, g, "POST", "/projects/"+cp.Project.ID+"/branches/"+cp.Branch.ID+"/data-api/"+db, `{}`, &created); st != 201 {
+		t.Fatalf("enable: %d %s", st, raw)
+	}
+	u, err := url.Parse(created.URL)
+	if err != nil || u.Scheme != "https" || !strings.HasPrefix(u.Hostname(), cp.Endpoints[0].ID+".apirest.") || !strings.HasSuffix(u.Hostname(), ".grove.test") {
+		t.Fatalf("url %q", created.URL)
+	}
+	// The endpoint's host would resolve to the proxy; here the lookup does.
+	pc, err := pgx.ParseConfig(cp.ConnectionURIs[0].ConnectionURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyHost, proxyPort, _ := net.SplitHostPort(g.PGAddr)
+	port, _ := strconv.Atoi(proxyPort)
+	pc.Port = uint16(port)
+	pc.LookupFunc = func(context.Context, string) ([]string, error) { return []string{proxyHost}, nil }
+	conn, err := pgx.ConnectConfig(t.Context(), pc)
+	if err != nil {
+		t.Fatalf("connect through the proxy: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	if _, err := conn.Exec(t.Context(), `create table notes (id int primary key); insert into notes values (1);
+		grant select on notes to anonymous`); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(g.DataDir, "tls", "proxy.crt"))
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("proxy certificate: %v", err)
+	}
+	// The host's DNS would point at the data plane; here the dialer does.
+	hc := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, g.HTTPAddr)
+		},
+	}}
+	resp, err := hc.Get(created.URL + "/notes?select=id")
+	if err != nil {
+		t.Fatalf("GET over HTTPS, verifying %s: %v", u.Hostname(), err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != `[{"id":1}]` {
+		t.Errorf("GET: %d %s", resp.StatusCode, body)
 	}
 }

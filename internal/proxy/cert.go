@@ -28,9 +28,10 @@ const (
 // LoadOrCreateCert loads dir/proxy.crt and dir/proxy.key, or, when neither
 // exists, makes a self-signed ECDSA P-256 certificate (signed with SHA-256,
 // so tls-server-end-point channel binding is defined) for *.<domain>,
-// <domain>, localhost, *.localhost, 127.0.0.1 and ::1, and writes it there
-// (key 0600) for the next start.
-func LoadOrCreateCert(dir, domain string) (tls.Certificate, error) {
+// <domain>, the extra names (the regions' wildcards), localhost,
+// *.localhost, 127.0.0.1 and ::1, and writes it there (key 0600) for the
+// next start.
+func LoadOrCreateCert(dir, domain string, extra ...string) (tls.Certificate, error) {
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err == nil {
@@ -46,7 +47,7 @@ func LoadOrCreateCert(dir, domain string) (tls.Certificate, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return tls.Certificate{}, fmt.Errorf("create %s: %w", dir, err)
 	}
-	certPEM, keyPEM, err := selfSigned(domain, time.Now())
+	certPEM, keyPEM, err := selfSigned(domain, extra, time.Now())
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -59,7 +60,7 @@ func LoadOrCreateCert(dir, domain string) (tls.Certificate, error) {
 	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
-func selfSigned(domain string, now time.Time) (certPEM, keyPEM []byte, err error) {
+func selfSigned(domain string, extra []string, now time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate key: %w", err)
@@ -71,7 +72,7 @@ func selfSigned(domain string, now time.Time) (certPEM, keyPEM []byte, err error
 	names := []string{"localhost", "*.localhost"}
 	cn := "localhost"
 	if d := strings.Trim(strings.ToLower(domain), "."); d != "" {
-		names = append([]string{"*." + d, d}, names...)
+		names = append(append([]string{"*." + d, d}, extra...), names...)
 		cn = "*." + d
 	}
 	tmpl := &x509.Certificate{

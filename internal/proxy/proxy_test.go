@@ -651,6 +651,20 @@ func TestLoadOrCreateCert(t *testing.T) {
 			t.Errorf("VerifyHostname(%s): %v", name, err)
 		}
 	}
+	regional, err := LoadOrCreateCert(t.TempDir(), "example.com", "*.us-east-2.example.com", "*.apirest.us-east-2.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ep-x.us-east-2.example.com", "ep-x.apirest.us-east-2.example.com", "ep-x.example.com"} {
+		if err := regional.Leaf.VerifyHostname(name); err != nil {
+			t.Errorf("regional VerifyHostname(%s): %v", name, err)
+		}
+	}
+	for _, name := range []string{"ep-x.localhost"} {
+		if err := leaf.VerifyHostname(name); err != nil {
+			t.Errorf("VerifyHostname(%s): %v", name, err)
+		}
+	}
 	if err := leaf.VerifyHostname("127.0.0.1"); err != nil {
 		t.Errorf("VerifyHostname(127.0.0.1): %v", err)
 	}
