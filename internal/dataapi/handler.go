@@ -315,7 +315,7 @@ func (h *Handler) authenticate(r *http.Request, s dataapispec.Served) (identity,
 		keys.Inline = nil
 	}
 	res, err := h.cfg.Verifier.Verify(r.Context(), strings.TrimSpace(token), keys,
-		jwtauth.Rules{Audience: s.Audience, Issuer: s.Issuer, RoleClaimKey: s.RoleClaimKey})
+		jwtauth.Rules{Audience: s.Audience, Issuer: s.Issuer, RoleClaimKey: s.RoleClaimKey, CacheSeconds: s.JWTCacheSeconds})
 	if err != nil {
 		return identity{}, err
 	}

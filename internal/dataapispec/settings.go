@@ -251,6 +251,13 @@ func (sv *Served) SetSettings(s Settings) {
 	}
 	sv.RoleClaimKey = *e.JWTRoleClaimKey
 	sv.AggregatesEnabled = *e.DBAggregatesEnabled
+	sv.JWTCacheSeconds = 0
+	if c := e.JWTCacheMaxLifetime; c != nil {
+		sv.JWTCacheSeconds = *c
+		if *c == 0 {
+			sv.JWTCacheSeconds = -1 // PostgREST's 0: no cache
+		}
+	}
 	sv.CORSOrigins = nil
 	if e.ServerCORSAllowedOrigins != nil {
 		sv.CORSOrigins = splitList(*e.ServerCORSAllowedOrigins)

@@ -93,6 +93,21 @@ func TestEffectiveAndMerge(t *testing.T) {
 	}
 }
 
+// TestJWTCacheSeconds: jwt_cache_max_lifetime reaches the verifier as
+// PostgREST reads it, 0 turning the cache off.
+func TestJWTCacheSeconds(t *testing.T) {
+	for _, tt := range []struct {
+		setting *int
+		want    int
+	}{{nil, 0}, {ptr(0), -1}, {ptr(30), 30}} {
+		var sv Served
+		sv.SetSettings(Settings{JWTCacheMaxLifetime: tt.setting})
+		if sv.JWTCacheSeconds != tt.want {
+			t.Errorf("jwt_cache_max_lifetime %v: %d, want %d", tt.setting, sv.JWTCacheSeconds, tt.want)
+		}
+	}
+}
+
 func TestSigningKeyAndJWKS(t *testing.T) {
 	k, err := NewSigningKey()
 	if err != nil {

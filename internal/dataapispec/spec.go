@@ -37,9 +37,12 @@ type Served struct {
 	MaxRows           int // 0 = no cap
 	RoleClaimKey      string
 	AggregatesEnabled bool
-	CORSOrigins       []string // empty = any origin
-	OpenAPIMode       string   // "disabled", "follow-privileges" or "ignore-privileges"
-	ServerTiming      bool
+	// JWTCacheSeconds is jwt_cache_max_lifetime as jwtauth.Rules takes it:
+	// 0 unset (until the token expires), -1 set to 0 (no cache).
+	JWTCacheSeconds int
+	CORSOrigins     []string // empty = any origin
+	OpenAPIMode     string   // "disabled", "follow-privileges" or "ignore-privileges"
+	ServerTiming    bool
 
 	// Auth: the provider, the JWKS to verify tokens with (neon_auth: the
 	// public keys of the database's neon_auth.jwks, inline), the audience

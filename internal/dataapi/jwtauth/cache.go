@@ -11,6 +11,7 @@ import (
 type entry struct {
 	result Result
 	times  times
+	until  int64 // unix seconds it may be used until; 0 = its expiry
 }
 
 // lru is a bounded least-recently-used map of verified tokens.

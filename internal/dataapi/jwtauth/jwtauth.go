@@ -51,6 +51,10 @@ type Rules struct {
 	// (".role", ".postgrest.a_role", `.roles[?(@ ^== "app_")]`). "" means
 	// "$.role". Check it with CheckRoleClaimKey when it is configured.
 	RoleClaimKey string
+	// CacheSeconds bounds how long a verified token is kept: 0 until it
+	// expires, more than 0 at most that many seconds, less than 0 not at
+	// all (PostgREST's jwt-cache-max-lifetime = 0).
+	CacheSeconds int
 }
 
 // Result is a verified token.
@@ -190,7 +194,10 @@ func (v *Verifier) Verify(ctx context.Context, token string, keys Keys, rules Ru
 				v.cache.remove(key)
 				return Result{}, err
 			}
-			return e.result, nil
+			if e.until == 0 || now < e.until {
+				return e.result, nil
+			}
+			v.cache.remove(key) // kept its time: verify it again
 		}
 	}
 	tok, err := parseToken(token)
@@ -205,12 +212,16 @@ func (v *Verifier) Verify(ctx context.Context, token string, keys Keys, rules Ru
 	if err != nil {
 		return Result{}, err
 	}
-	if v.cache != nil {
+	if v.cache != nil && rules.CacheSeconds >= 0 {
 		if verified != set {
 			// A refetch for an unknown kid brought new keys.
 			key = cacheKey(verified, rules, token)
 		}
-		v.cache.put(key, &entry{result: res, times: times})
+		e := &entry{result: res, times: times}
+		if rules.CacheSeconds > 0 {
+			e.until = now + int64(rules.CacheSeconds)
+		}
+		v.cache.put(key, e)
 	}
 	return res, nil
 }
@@ -321,12 +332,13 @@ func countMap(m *sync.Map) int {
 // every hit).
 func cacheKey(set *keySet, rules Rules, token string) [sha256.Size]byte {
 	h := sha256.New()
-	var buf [3 * binary.MaxVarintLen64]byte
+	var buf [4 * binary.MaxVarintLen64]byte
 	b := buf[:0]
 	// Lengths first, so no two rule sets write the same bytes.
 	for _, s := range []string{rules.Audience, rules.Issuer, rules.RoleClaimKey} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 	}
+	b = binary.AppendVarint(b, int64(rules.CacheSeconds))
 	h.Write(set.id[:])
 	h.Write(b)
 	io.WriteString(h, rules.Audience)

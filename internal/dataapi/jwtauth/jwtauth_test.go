@@ -832,3 +832,39 @@ func TestPrivateAddressesRefused(t *testing.T) {
 		t.Errorf("public address refused: %v", err)
 	}
 }
+
+// TestCacheSeconds: jwt_cache_max_lifetime bounds how long a verified
+// token is kept, and 0 (CacheSeconds < 0) keeps none.
+func TestCacheSeconds(t *testing.T) {
+	c := newClock()
+	v := newVerifier(t, c, Config{})
+	secret := []byte("reallyreallyreallyreallyverysafe")
+	token := mintHMAC(t, "HS256", secret, "", map[string]any{"role": "authenticated", "exp": c.unix() + 3600})
+	keys := Keys{Secret: secret}
+
+	verifyOK(t, v, token, keys, Rules{CacheSeconds: -1})
+	if n := v.cache.len(); n != 0 {
+		t.Fatalf("%d entries cached with the cache off", n)
+	}
+	verifyOK(t, v, token, keys, Rules{CacheSeconds: 5})
+	e, ok := v.cache.get(firstKey(v))
+	if !ok || e.until != c.unix()+5 {
+		t.Fatalf("entry %+v, want it kept until now+5", e)
+	}
+	c.add(6 * time.Second)
+	verifyOK(t, v, token, keys, Rules{CacheSeconds: 5})
+	if e, _ := v.cache.get(firstKey(v)); e == nil || e.until != c.unix()+5 {
+		t.Errorf("after its time the entry is %+v, want it verified again and kept until now+5", e)
+	}
+	verifyOK(t, v, token, keys, Rules{})
+	if n := v.cache.len(); n != 2 {
+		t.Errorf("%d entries: a lifetime is part of the entry's key, want 2", n)
+	}
+}
+
+// firstKey is the key of the cache's most recent entry.
+func firstKey(v *Verifier) [sha256.Size]byte {
+	v.cache.mu.Lock()
+	defer v.cache.mu.Unlock()
+	return v.cache.order.Front().Value.(*lruItem).key
+}
