@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +151,7 @@ func unescape(s string) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil
 	}
-	return urlPathUnescape(s)
+	return url.PathUnescape(s)
 }
 
 // ServeHTTP serves one request under …/rest/v1.

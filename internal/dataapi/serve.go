@@ -24,8 +24,6 @@ import (
 	"github.com/grovedb/grove/internal/dataapispec"
 )
 
-var urlPathUnescape = url.PathUnescape
-
 // serve runs one request and returns its response.
 func (h *Handler) serve(r *http.Request, rt route, s dataapispec.Served) (*response, error) {
 	switch r.Method {
